@@ -1,0 +1,102 @@
+# strap: make | make test | make test-gpu | make bench | make demo
+#
+# Options:
+#   CUDA=0     skip the CUDA backend even when nvcc is found (default: build it if found)
+#   BLAS=0     use the built-in C sgemm instead of OpenBLAS
+#   OMP=0      build without OpenMP
+#   DEBUG=1    -O0 -g with AddressSanitizer
+#   DEPS=dir   headers and static libraries unpacked from Debian packages (scripts/get-deps.sh)
+
+CC      ?= cc
+CFLAGS  ?= -O3 -march=native
+CFLAGS  += -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE -MMD -MP
+LDLIBS  := -lzstd -ljansson -lm
+BUILD   := build
+
+ifeq ($(DEBUG),1)
+  CFLAGS := $(filter-out -O3 -march=native,$(CFLAGS)) -O0 -g -fsanitize=address,undefined
+  LDFLAGS += -fsanitize=address,undefined
+endif
+
+ifneq ($(OMP),0)
+  CFLAGS += -fopenmp
+  LDFLAGS += -fopenmp
+endif
+
+ifneq ($(BLAS),0)
+  CFLAGS += -DSTRAP_BLAS -I/usr/include/x86_64-linux-gnu/openblas-pthread
+  LDLIBS += -lopenblas
+endif
+
+ifneq ($(DEPS),)
+  CFLAGS += -I$(DEPS)/usr/include -I$(DEPS)/usr/include/x86_64-linux-gnu
+  LDFLAGS += -L$(DEPS)/usr/lib/x86_64-linux-gnu
+endif
+
+# ---- CUDA (optional) ----
+CUDA_HOME ?= /usr/local/cuda
+NVCC := $(shell command -v nvcc 2>/dev/null || { test -x $(CUDA_HOME)/bin/nvcc && echo $(CUDA_HOME)/bin/nvcc; })
+ifeq ($(CUDA),0)
+  NVCC :=
+endif
+CU_SRC := $(wildcard kernels/cuda/*.cu)
+ifneq ($(NVCC),)
+ifneq ($(CU_SRC),)
+  CUDA_ARCHS ?= -gencode=arch=compute_80,code=sm_80 -gencode=arch=compute_90a,code=sm_90a
+  NVCCFLAGS ?= -O3 -std=c++17 $(CUDA_ARCHS) -Xcompiler -Wall,-Wextra -Werror all-warnings -lineinfo
+  CFLAGS += -DSTRAP_CUDA
+  LDFLAGS += -L$(CUDA_HOME)/lib64 -L$(CUDA_HOME)/lib64/stubs
+  LDLIBS += -lcublasLt -lcublas -lcudart -lstdc++
+  CU_OBJ := $(CU_SRC:%.cu=$(BUILD)/%.o)
+endif
+endif
+
+CORE_SRC := $(wildcard kernels/*.c kernels/cpu/*.c model/*.c data/*.c train/*.c eval/*.c)
+CLI_SRC  := $(wildcard cli/*.c)
+TEST_SRC := $(wildcard tests/test_*.c)
+CORE_OBJ := $(CORE_SRC:%.c=$(BUILD)/%.o) $(CU_OBJ)
+CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
+TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+
+VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
+GIT_REV := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+CFLAGS += -DSTRAP_VERSION='"$(VERSION)"' -DSTRAP_GIT_REV='"$(GIT_REV)"'
+
+.PHONY: all test test-gpu bench demo clean
+all: strap
+
+strap: $(CLI_OBJ) $(BUILD)/libstrap.a
+	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libstrap.a $(LDLIBS)
+
+$(BUILD)/libstrap.a: $(CORE_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/%.o: %.cu
+	@mkdir -p $(dir $@)
+	$(NVCC) $(NVCCFLAGS) -c $< -o $@
+
+$(BUILD)/tests/%: tests/%.c $(BUILD)/libstrap.a tests/test.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libstrap.a $(LDLIBS)
+
+test: strap $(TEST_BIN)
+	bash tests/run.sh
+
+test-gpu: strap
+	bash tests/gpu/run.sh
+
+bench: strap
+	bash bench/run.sh
+
+demo: strap
+	bash scripts/demo.sh
+
+clean:
+	rm -rf $(BUILD) strap
+
+-include $(CORE_OBJ:.o=.d) $(CLI_OBJ:.o=.d)

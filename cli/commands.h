@@ -1,0 +1,9 @@
+// commands.h: the subcommands of the strap binary. Each gets argv with argv[0] = its own
+// name ("train", "data", ...) and returns the process exit status.
+#pragma once
+
+int cmd_init(int argc, char **argv);  // cli/cmd_init.c
+int cmd_train(int argc, char **argv); // cli/cmd_train.c
+int cmd_data(int argc, char **argv);  // cli/cmd_data.c: pack, inspect
+int cmd_eval(int argc, char **argv);  // cli/cmd_eval.c: ppl
+int cmd_bench(int argc, char **argv); // cli/cmd_bench.c: step
