@@ -100,3 +100,7 @@ clean:
 	rm -rf $(BUILD) strap
 
 -include $(CORE_OBJ:.o=.d) $(CLI_OBJ:.o=.d)
+
+# `make -s print-CFLAGS` etc.: lets scripts build extra binaries with the same flags
+print-%:
+	@echo '$($*)'

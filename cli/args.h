@@ -14,6 +14,7 @@
 // --help prints usage and exits 0; an unknown flag, a missing or malformed value prints
 // the error and the usage, and exits 2.
 #pragma once
+#include <stddef.h>
 #include <stdint.h>
 
 typedef enum { FLAG_END = 0, FLAG_BOOL, FLAG_INT, FLAG_INT64, FLAG_FLOAT, FLAG_STRING } FlagType;

@@ -1,5 +1,7 @@
 // io.c: see io.h.
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include "io.h"
 
 #include <dirent.h>

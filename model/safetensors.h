@@ -38,6 +38,9 @@ void st_read_f32(const SafeTensors *st, const StTensor *t, float *out);
 // Copies an I32 (or I64 narrowed with a range check) tensor into out[numel].
 void st_read_i32(const SafeTensors *st, const StTensor *t, int32_t *out);
 
+// The string value of `key` in the file's "__metadata__" (malloc'd), or NULL if absent.
+char *st_metadata(const SafeTensors *st, const char *key);
+
 // One tensor to write: fp32 data in memory, stored as `dtype` (ST_F32, ST_BF16 with
 // round-to-nearest-even, or ST_I32 when `data_i32` is set instead of `data`).
 typedef struct {

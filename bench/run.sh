@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# bench/run.sh (make bench): strap's training-step benchmark on the CPU presets, next to
+# the PyTorch implementation of the same shape and thread count when torch is installed,
+# and on the GPU when one is visible. Prints a table; JSON lines go to
+# ${BENCH_OUT:-build/bench}/bench.jsonl.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+OUT=${BENCH_OUT:-build/bench}
+THREADS=${BENCH_THREADS:-$(nproc)}
+mkdir -p "$OUT"
+: > "$OUT/bench.jsonl"
+have_torch=0
+python3 -c "import torch, transformers" 2>/dev/null && have_torch=1
+
+run() { # preset batch seq
+    local line
+    line=$(./strap bench step --preset "$1" --batch "$2" --seq "$3" --threads "$THREADS" --device cpu --json)
+    echo "$line" >> "$OUT/bench.jsonl"
+    local torch_line="" torch_tps="-"
+    if [ "$have_torch" = 1 ]; then
+        torch_line=$(python3 bench/torch_step.py --preset "$1" --batch "$2" --seq "$3" --threads "$THREADS" 2>/dev/null || true)
+        [ -n "$torch_line" ] && echo "$torch_line" >> "$OUT/bench.jsonl"
+        torch_tps=$(echo "$torch_line" | python3 -c "import json,sys; print(json.load(sys.stdin)['tokens_per_s'])" 2>/dev/null || echo "-")
+    fi
+    echo "$line" | python3 -c "
+import json, sys
+r = json.load(sys.stdin)
+t = '$torch_tps'
+ratio = '%.2fx' % (r['tokens_per_s'] / float(t)) if t != '-' else '-'
+print('%-6s %6d %6d %8d %12.0f %12s %8s %10.2f' % (r['model'], r['batch'], r['seq'], r['threads'], r['tokens_per_s'], t, ratio, r['gflops_per_s']))"
+}
+
+echo "training step, CPU, $THREADS threads (strap vs PyTorch $( [ $have_torch = 1 ] && python3 -c 'import torch; print(torch.__version__)' || echo 'not installed'))"
+printf '%-6s %6s %6s %8s %12s %12s %8s %10s\n' model batch seq threads strap_tok/s torch_tok/s ratio GFLOP/s
+run tiny 8 256
+run 15m 4 256
+if [ "${BENCH_FULL:-0}" = 1 ]; then run 125m 1 512; fi
+
+if ./strap --version | grep -q cuda && command -v nvidia-smi >/dev/null 2>&1; then
+    echo
+    echo "training step, GPU"
+    for p in "15m 16 256" "125m 8 1024"; do
+        set -- $p
+        ./strap bench step --preset "$1" --batch "$2" --seq "$3" --device cuda --json | tee -a "$OUT/bench.jsonl"
+    done
+fi
+echo "JSON: $OUT/bench.jsonl"

@@ -1,0 +1,108 @@
+// cmd_bench.c: strap bench step: time of a training step (forward, backward, AdamW).
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../kernels/check.h"
+#include "../model/llama.h"
+#include "../model/presets.h"
+#include "../model/rng.h"
+#include "../train/adamw.h"
+#include "../train/progress.h"
+#include "args.h"
+#include "commands.h"
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static int bench_step(int argc, char **argv) {
+    const char *model_dir = NULL, *preset = NULL, *device = "auto";
+    int batch = 4, seq = 256, steps = 10, warmup = 2, threads = 0, json = 0;
+    Flag flags[] = {
+        {"--model", FLAG_STRING, &model_dir, "DIR", "checkpoint whose shape to use", NULL},
+        {"--preset", FLAG_STRING, &preset, "NAME", "or a named shape: tiny, 15m, 125m", NULL},
+        {"--batch", FLAG_INT, &batch, "B", "sequences per step", NULL},
+        {"--seq", FLAG_INT, &seq, "T", "tokens per sequence", NULL},
+        {"--steps", FLAG_INT, &steps, "N", "timed steps (median reported)", NULL},
+        {"--warmup", FLAG_INT, &warmup, "N", "untimed steps first", NULL},
+        {"--threads", FLAG_INT, &threads, "N", "CPU threads (0: all cores)", NULL},
+        {"--device", FLAG_STRING, &device, "D", "auto, cpu or cuda", NULL},
+        {"--json", FLAG_BOOL, &json, NULL, "print only the JSON object", NULL},
+        {0},
+    };
+    Command cmd = {"strap bench step (--model DIR | --preset NAME) [--batch B --seq T] [--json]",
+                   "Times full training steps (forward, backward, AdamW) on random tokens and "
+                   "reports tokens/s and model FLOP/s (6 x matmul parameters + attention per token).",
+                   flags, 0, NULL, 0};
+    args_parse(&cmd, argc, argv);
+    if (!model_dir == !preset) args_error(&cmd, "give exactly one of --model and --preset");
+    if (steps < 1 || batch < 1 || seq < 1) args_error(&cmd, "--steps, --batch and --seq must be positive");
+    Backend *backend = backend_select(device, threads);
+    Model m;
+    if (model_dir) {
+        model_load(&m, model_dir, backend);
+    } else {
+        LlamaConfig c;
+        if (!preset_config(preset, &c)) args_error(&cmd, "--preset '%s' is unknown (choose one of: %s)", preset, preset_names());
+        if (seq > c.max_seq) c.max_seq = seq;
+        model_build(&m, &c, backend);
+        model_init_weights(&m, 1);
+    }
+    if (seq > m.config.max_seq) fail("--seq %d is above the model's max_position_embeddings (%d)", seq, m.config.max_seq);
+    model_enable_grads(&m);
+    AdamW opt;
+    adamw_build(&opt, &m, 0.9f, 0.95f, 1e-8f, 0.1f);
+    size_t N = (size_t)batch * seq;
+    int *tokens = xmalloc(N * sizeof(int)), *targets = xmalloc(N * sizeof(int));
+    Rng rng;
+    rng_seed(&rng, 42);
+    for (size_t i = 0; i < N; i++) tokens[i] = (int)(rng_u64(&rng) % (uint64_t)m.config.vocab_size);
+    for (size_t i = 0; i < N; i++) targets[i] = i + 1 < N ? tokens[i + 1] : tokens[0];
+    double *times = xmalloc((size_t)steps * sizeof(double));
+    for (int i = 0; i < warmup + steps; i++) {
+        double t0 = now_seconds();
+        model_zero_grads(&m);
+        model_forward(&m, tokens, targets, batch, seq);
+        model_backward(&m, 1.0f / (float)N);
+        float norm = grad_global_norm(&m);
+        adamw_step(&opt, &m, 1e-4f, norm > 1 ? 1 / norm : 1);
+        backend->synchronize();
+        if (i >= warmup) times[i - warmup] = now_seconds() - t0;
+    }
+    qsort(times, (size_t)steps, sizeof(double), cmp_double);
+    double median = times[steps / 2], best = times[0];
+    double tok_s = N / median;
+    double flops = model_flops_per_token(&m.config, seq) * tok_s;
+    const char *name = model_dir ? model_dir : preset;
+    if (!json) {
+        printf("%-12s %-6s %6s %6s %8s %12s %12s %12s\n", "model", "device", "batch", "seq",
+               "threads", "step ms", "tokens/s", "GFLOP/s");
+        printf("%-12s %-6s %6d %6d %8d %12.2f %12.0f %12.2f\n", name, backend->name, batch, seq,
+               threads, median * 1e3, tok_s, flops / 1e9);
+    }
+    printf("{\"bench\": \"step\", \"model\": \"%s\", \"device\": \"%s\", \"params\": %lld, "
+           "\"batch\": %d, \"seq\": %d, \"threads\": %d, \"steps\": %d, \"step_ms_median\": %.3f, "
+           "\"step_ms_best\": %.3f, \"tokens_per_s\": %.1f, \"flops_per_token\": %.0f, "
+           "\"gflops_per_s\": %.3f}\n",
+           name, backend->name, config_param_count(&m.config), batch, seq, threads, steps,
+           median * 1e3, best * 1e3, tok_s, model_flops_per_token(&m.config, seq), flops / 1e9);
+    free(times);
+    free(tokens);
+    free(targets);
+    adamw_free(&opt, &m);
+    model_free(&m);
+    return 0;
+}
+
+int cmd_bench(int argc, char **argv) {
+    if (argc >= 2 && strcmp(argv[1], "step") == 0) return bench_step(argc - 1, argv + 1);
+    int help = argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0);
+    fprintf(help ? stdout : stderr,
+            "usage: strap bench <kind> [options]\n\n"
+            "kinds:\n  step     a full training step: tokens/s and model FLOP/s\n");
+    if (!help && argc >= 2) fprintf(stderr, "\nstrap: error: unknown bench kind '%s'\n", argv[1]);
+    return help ? 0 : 2;
+}

@@ -1,0 +1,103 @@
+// cmd_eval.c: strap eval ppl.
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../data/io.h"
+#include "../eval/ppl.h"
+#include "../kernels/check.h"
+#include "args.h"
+#include "commands.h"
+
+// Reads whitespace-separated token ids; errors name the file and the offending word.
+static int *read_tokens_file(const char *path, int64_t *n_out) {
+    size_t size;
+    char *text = read_file(path, &size);
+    int64_t cap = 1024, n = 0;
+    int *ids = xmalloc((size_t)cap * sizeof(int));
+    int line = 1;
+    for (char *p = text; *p;) {
+        if (isspace((unsigned char)*p)) {
+            if (*p == '\n') line++;
+            p++;
+            continue;
+        }
+        char *end;
+        errno = 0;
+        long v = strtol(p, &end, 10);
+        if (end == p || errno || v < 0 || v > 0x7fffffff || (*end && !isspace((unsigned char)*end))) {
+            int len = 0;
+            while (p[len] && !isspace((unsigned char)p[len]) && len < 32) len++;
+            fail("%s:%d: '%.*s' is not a token id (a tokens file holds whitespace-separated "
+                 "non-negative integers)",
+                 path, line, len, p);
+        }
+        if (n == cap) ids = realloc(ids, (size_t)(cap *= 2) * sizeof(int));
+        CHECK(ids != NULL, "out of memory");
+        ids[n++] = (int)v;
+        p = end;
+    }
+    free(text);
+    *n_out = n;
+    return ids;
+}
+
+static int eval_ppl(int argc, char **argv) {
+    const char *model_dir = NULL, *data = NULL, *tokens_file = NULL, *device = "auto";
+    int json = 0, batch = 4, seq = 0, max_batches = 0, threads = 0;
+    Flag flags[] = {
+        {"--model", FLAG_STRING, &model_dir, "DIR", "checkpoint directory (required)", NULL},
+        {"--data", FLAG_STRING, &data, "PATH", "directory of .tok.zst shards or a quoted glob", NULL},
+        {"--tokens-file", FLAG_STRING, &tokens_file, "F", "whitespace-separated token ids, scored as given", NULL},
+        {"--batch", FLAG_INT, &batch, "B", "sequences per batch (--data)", NULL},
+        {"--seq", FLAG_INT, &seq, "T", "tokens per sequence (--data; default min(max_seq, 512))", NULL},
+        {"--max-batches", FLAG_INT, &max_batches, "N", "stop after N batches (0: the whole data)", NULL},
+        {"--json", FLAG_BOOL, &json, NULL, "print one JSON object {loss, ppl, tokens}", NULL},
+        {"--threads", FLAG_INT, &threads, "N", "CPU threads (0: all cores)", NULL},
+        {"--device", FLAG_STRING, &device, "D", "auto, cpu or cuda", NULL},
+        {0},
+    };
+    Command cmd = {"strap eval ppl --model DIR (--data PATH | --tokens-file F) [--json]",
+                   "Mean next-token loss and perplexity of a checkpoint.", flags, 0, NULL, 0};
+    args_parse(&cmd, argc, argv);
+    args_require(&cmd, "--model", model_dir != NULL);
+    if (!data == !tokens_file) args_error(&cmd, "give exactly one of --data and --tokens-file");
+    Model m;
+    model_load(&m, model_dir, backend_select(device, threads));
+    EvalResult r;
+    if (tokens_file) {
+        int64_t n;
+        int *ids = read_tokens_file(tokens_file, &n);
+        r = eval_tokens(&m, ids, n);
+        free(ids);
+    } else {
+        if (seq <= 0) seq = m.config.max_seq < 512 ? m.config.max_seq : 512;
+        if (seq > m.config.max_seq)
+            fail("--seq %d is above the model's max_position_embeddings (%d)", seq, m.config.max_seq);
+        int n_files;
+        char **files = expand_inputs(data, ".tok.zst", &n_files);
+        Loader *l = loader_open(files, n_files, batch, seq, 0, 1);
+        if (loader_vocab_size(l) > m.config.vocab_size)
+            fail("data '%s' uses a vocabulary of %d ids but the model has vocab_size %d", data,
+                 loader_vocab_size(l), m.config.vocab_size);
+        r = eval_loader(&m, l, batch, seq, max_batches);
+        loader_close(l);
+        free_string_list(files);
+    }
+    if (json) printf("{\"loss\": %.6f, \"ppl\": %.6f, \"tokens\": %llu}\n", r.loss, r.ppl, (unsigned long long)r.tokens);
+    else printf("loss %.4f | ppl %.3f | %llu tokens\n", r.loss, r.ppl, (unsigned long long)r.tokens);
+    model_free(&m);
+    return 0;
+}
+
+int cmd_eval(int argc, char **argv) {
+    if (argc >= 2 && strcmp(argv[1], "ppl") == 0) return eval_ppl(argc - 1, argv + 1);
+    int help = argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0);
+    fprintf(help ? stdout : stderr,
+            "usage: strap eval <kind> [options]\n\n"
+            "kinds:\n  ppl      mean next-token loss and perplexity on shards or a tokens file\n");
+    if (!help && argc >= 2) fprintf(stderr, "\nstrap: error: unknown eval kind '%s'\n", argv[1]);
+    return help ? 0 : 2;
+}

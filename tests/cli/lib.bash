@@ -1,0 +1,35 @@
+# tests/cli/lib.bash: helpers for the CLI test scripts (sourced, not run as a test).
+set -u
+STRAP=${STRAP:-$PWD/strap}
+TMP=$(mktemp -d /tmp/strap-cli-XXXXXX)
+trap 'rm -rf "$TMP"' EXIT
+failures=0
+
+fail_test() { echo "FAIL: $*"; failures=$((failures + 1)); }
+
+# expect_error EXIT_CODE PATTERN -- command...: the command must exit with EXIT_CODE and
+# print PATTERN (grep -E) on stderr.
+expect_error() {
+    local code=$1 pattern=$2
+    shift 3
+    local err rc
+    err=$("$@" 2>&1 >/dev/null)
+    rc=$?
+    if [ "$rc" -ne "$code" ]; then
+        fail_test "'$*' exited $rc, expected $code; stderr: $err"
+    elif ! echo "$err" | grep -qE "$pattern"; then
+        fail_test "'$*' stderr lacks /$pattern/: $err"
+    elif [ "$(echo "$err" | grep -c 'strap: error')" -lt 1 ]; then
+        fail_test "'$*' printed no 'strap: error' line: $err"
+    fi
+}
+
+# no temp files left behind by atomic writes
+expect_no_tmp() {
+    if find "$1" -name '*.tmp.*' | grep -q .; then fail_test "temp files left in $1: $(find "$1" -name '*.tmp.*')"; fi
+}
+
+finish() {
+    if [ "$failures" -gt 0 ]; then echo "$failures check(s) failed"; exit 1; fi
+    echo "all checks passed"
+}

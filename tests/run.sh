@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# tests/run.sh: runs every C test binary (build/tests/test_*) and every CLI test script
+# (tests/cli/*.sh), then prints one summary line "N passed, N failed".
+# Usage: bash tests/run.sh [FILTER]   (FILTER: run only tests whose name contains it)
+set -u
+cd "$(dirname "$0")/.."
+filter=${1:-}
+passed=0
+failed=0
+failures=()
+export STRAP="$PWD/strap"
+
+for bin in build/tests/test_*; do
+    [ -x "$bin" ] || continue
+    name=$(basename "$bin")
+    [[ -n "$filter" && "$name" != *"$filter"* ]] && continue
+    echo "== $name"
+    out=$("$bin" 2>&1)
+    rc=$?
+    echo "$out" | grep -v '^ok ' | grep -v -E '^[0-9]+ passed, [0-9]+ failed$' || true
+    summary=$(echo "$out" | grep -E '^[0-9]+ passed, [0-9]+ failed$' | tail -n 1)
+    if [ -n "$summary" ]; then
+        p=$(echo "$summary" | cut -d' ' -f1)
+        f=$(echo "$summary" | cut -d' ' -f3)
+        passed=$((passed + p))
+        failed=$((failed + f))
+        echo "   $summary"
+        [ "$f" -gt 0 ] && failures+=("$name")
+        if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then failed=$((failed + 1)); failures+=("$name (exit $rc)"); fi
+    else
+        echo "   no summary (exit $rc): counted as one failure"
+        failed=$((failed + 1))
+        failures+=("$name (crashed, exit $rc)")
+    fi
+done
+
+for script in tests/cli/*.sh; do
+    [ -f "$script" ] || continue
+    name=$(basename "$script" .sh)
+    [[ -n "$filter" && "$name" != *"$filter"* ]] && continue
+    echo "== cli/$name"
+    start=$(date +%s)
+    if out=$(bash "$script" 2>&1); then
+        passed=$((passed + 1))
+        echo "   ok ($(( $(date +%s) - start ))s)"
+    else
+        failed=$((failed + 1))
+        failures+=("cli/$name")
+        echo "$out" | tail -n 30 | sed 's/^/   | /'
+        echo "   FAIL"
+    fi
+done
+
+if [ ${#failures[@]} -gt 0 ]; then
+    echo "failed: ${failures[*]}"
+fi
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
