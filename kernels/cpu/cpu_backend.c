@@ -1,0 +1,431 @@
+// cpu_backend.c: the CPU reference backend: fp32, OpenMP, OpenBLAS sgemm.
+//
+// Every op is deterministic for a given thread count: loops use schedule(static), and
+// reductions across rows (weight gradients of norms, global norms) go through fixed
+// per-thread partial sums added in thread order; no atomics.
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "../backend.h"
+#include "../check.h"
+#include "gemm.h"
+
+static int n_threads(void) {
+#ifdef _OPENMP
+    return omp_get_max_threads();
+#else
+    return 1;
+#endif
+}
+
+static int thread_id(void) {
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
+
+// ---- memory ----
+
+static void *cpu_alloc(size_t bytes) {
+    size_t rounded = (bytes + 63) & ~(size_t)63;
+    void *p = aligned_alloc(64, rounded ? rounded : 64);
+    CHECK(p != NULL, "out of memory allocating %zu bytes", bytes);
+    memset(p, 0, rounded);
+    return p;
+}
+static void cpu_free(void *p) { free(p); }
+static void cpu_zero(void *p, size_t bytes) { memset(p, 0, bytes); }
+static void cpu_copy(void *dst, const void *src, size_t bytes) {
+    if (bytes) memcpy(dst, src, bytes);
+}
+static void cpu_upload_f32(void *dst, const float *src, size_t n) { cpu_copy(dst, src, n * sizeof(float)); }
+static void cpu_download_f32(float *dst, const void *src, size_t n) { cpu_copy(dst, src, n * sizeof(float)); }
+static void cpu_synchronize(void) {}
+
+// ---- embedding ----
+
+static void embedding_forward(void *out_, const int *tokens, const void *wte_, int N, int C) {
+    float *out = out_;
+    const float *wte = wte_;
+#pragma omp parallel for schedule(static)
+    for (int i = 0; i < N; i++) memcpy(out + (size_t)i * C, wte + (size_t)tokens[i] * C, (size_t)C * sizeof(float));
+}
+
+static void embedding_backward(void *dwte_, const void *dout_, const int *tokens, int N, int C) {
+    float *dwte = dwte_;
+    const float *dout = dout_;
+    // parallel over channels: each thread owns a slice of columns and walks the rows in order
+#pragma omp parallel
+    {
+        int nt = n_threads(), t = thread_id();
+        int c0 = (int)((int64_t)C * t / nt), c1 = (int)((int64_t)C * (t + 1) / nt);
+        for (int i = 0; i < N; i++) {
+            float *row = dwte + (size_t)tokens[i] * C;
+            const float *d = dout + (size_t)i * C;
+            for (int c = c0; c < c1; c++) row[c] += d[c];
+        }
+    }
+}
+
+// ---- rmsnorm ----
+
+static void rmsnorm_forward(void *out_, float *rstd, const void *inp_, const void *weight_, int N, int C, float eps) {
+    float *out = out_;
+    const float *inp = inp_, *w = weight_;
+#pragma omp parallel for schedule(static)
+    for (int i = 0; i < N; i++) {
+        const float *x = inp + (size_t)i * C;
+        float *y = out + (size_t)i * C;
+        float ss = 0;
+        for (int c = 0; c < C; c++) ss += x[c] * x[c];
+        float r = 1.0f / sqrtf(ss / C + eps);
+        rstd[i] = r;
+        for (int c = 0; c < C; c++) y[c] = x[c] * r * w[c];
+    }
+}
+
+// Per-thread partial sums for weight gradients, reduced in thread order.
+static float *partials = NULL;
+static size_t partials_size = 0;
+static float *get_partials(size_t n) {
+    if (n > partials_size) {
+        free(partials);
+        partials = cpu_alloc(n * sizeof(float));
+        partials_size = n;
+    }
+    memset(partials, 0, n * sizeof(float));
+    return partials;
+}
+
+static void rmsnorm_backward(void *dinp_, void *dweight_, const void *dout_, const void *inp_, const void *weight_,
+                             const float *rstd, int N, int C) {
+    float *dinp = dinp_, *dweight = dweight_;
+    const float *dout = dout_, *inp = inp_, *w = weight_;
+    int nt = n_threads();
+    float *part = get_partials((size_t)nt * C);
+#pragma omp parallel
+    {
+        float *dw = part + (size_t)thread_id() * C;
+#pragma omp for schedule(static)
+        for (int i = 0; i < N; i++) {
+            const float *x = inp + (size_t)i * C, *dy = dout + (size_t)i * C;
+            float *dx = dinp + (size_t)i * C;
+            float r = rstd[i];
+            // y = x * r * w;  dx = r * (dy*w - x * r^2 * mean(dy*w*x))
+            float dot = 0;
+            for (int c = 0; c < C; c++) dot += dy[c] * w[c] * x[c];
+            float k = dot * r * r / C;
+            for (int c = 0; c < C; c++) {
+                dx[c] += r * (dy[c] * w[c] - x[c] * k);
+                dw[c] += dy[c] * x[c] * r;
+            }
+        }
+    }
+    for (int t = 0; t < nt; t++)
+        for (int c = 0; c < C; c++) dweight[c] += part[(size_t)t * C + c];
+}
+
+// ---- matmul ----
+
+static void matmul_forward(void *out, const void *inp, const void *weight, int N, int C, int OC) {
+    // out (N,OC) = inp (N,C) @ weight (OC,C)^T
+    gemm_f32(0, 1, N, OC, C, 1.0f, inp, C, weight, C, 0.0f, out, OC);
+}
+
+static void matmul_backward(void *dinp, void *dweight, const void *dout, const void *inp, const void *weight, int N,
+                            int C, int OC) {
+    // dinp (N,C) = dout (N,OC) @ weight (OC,C)
+    if (dinp) gemm_f32(0, 0, N, C, OC, 1.0f, dout, OC, weight, C, 0.0f, dinp, C);
+    // dweight (OC,C) += dout^T (OC,N) @ inp (N,C)
+    gemm_f32(1, 0, OC, C, N, 1.0f, dout, OC, inp, C, 1.0f, dweight, C);
+}
+
+static void residual_forward(void *out_, const void *a_, const void *b_, size_t n) {
+    float *out = out_;
+    const float *a = a_, *b = b_;
+#pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < n; i++) out[i] = a[i] + b[i];
+}
+
+// ---- rope ----
+
+static void rope_apply(float *qkv, const float *cos_t, const float *sin_t, int B, int T, int H, int KV, int D,
+                       float sign) {
+    int half = D / 2, row = (H + 2 * KV) * D, rotated = H + KV;
+#pragma omp parallel for schedule(static)
+    for (int i = 0; i < B * T; i++) {
+        int t = i % T;
+        const float *cs = cos_t + (size_t)t * half, *sn = sin_t + (size_t)t * half;
+        float *x = qkv + (size_t)i * row;
+        for (int h = 0; h < rotated; h++) {
+            float *v = x + (size_t)h * D;
+            for (int j = 0; j < half; j++) {
+                float x1 = v[j], x2 = v[j + half], s = sign * sn[j];
+                v[j] = x1 * cs[j] - x2 * s;
+                v[j + half] = x2 * cs[j] + x1 * s;
+            }
+        }
+    }
+}
+
+static void rope_forward(void *qkv, const float *cos_t, const float *sin_t, int B, int T, int H, int KV, int D) {
+    rope_apply(qkv, cos_t, sin_t, B, T, H, KV, D, 1.0f);
+}
+
+static void rope_backward(void *dqkv, const float *cos_t, const float *sin_t, int B, int T, int H, int KV, int D) {
+    // the transpose of a rotation is the rotation by the opposite angle
+    rope_apply(dqkv, cos_t, sin_t, B, T, H, KV, D, -1.0f);
+}
+
+// ---- attention ----
+
+#define ATT_MAX_T_STACK 0
+
+static float *scores_buf = NULL;
+static size_t scores_size = 0;
+static float *get_scores(size_t n) {
+    if (n > scores_size) {
+        free(scores_buf);
+        scores_buf = cpu_alloc(n * sizeof(float));
+        scores_size = n;
+    }
+    return scores_buf;
+}
+
+static void attention_forward(void *out_, float *lse, const void *qkv_, int B, int T, int H, int KV, int D) {
+    float *out = out_;
+    const float *qkv = qkv_;
+    int row = (H + 2 * KV) * D, group = H / KV;
+    float scale = 1.0f / sqrtf((float)D);
+    float *scores_all = get_scores((size_t)n_threads() * T);
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int b = 0; b < B; b++)
+        for (int h = 0; h < H; h++) {
+            float *sc = scores_all + (size_t)thread_id() * T;
+            int kh = h / group;
+            for (int t = 0; t < T; t++) {
+                const float *q = qkv + ((size_t)b * T + t) * row + (size_t)h * D;
+                float mx = -INFINITY;
+                for (int s = 0; s <= t; s++) {
+                    const float *k = qkv + ((size_t)b * T + s) * row + (size_t)(H + kh) * D;
+                    float dot = 0;
+                    for (int d = 0; d < D; d++) dot += q[d] * k[d];
+                    sc[s] = dot * scale;
+                    if (sc[s] > mx) mx = sc[s];
+                }
+                float sum = 0;
+                for (int s = 0; s <= t; s++) {
+                    sc[s] = expf(sc[s] - mx);
+                    sum += sc[s];
+                }
+                float inv = 1.0f / sum;
+                float *o = out + ((size_t)b * T + t) * H * D + (size_t)h * D;
+                for (int d = 0; d < D; d++) o[d] = 0;
+                for (int s = 0; s <= t; s++) {
+                    const float *v = qkv + ((size_t)b * T + s) * row + (size_t)(H + KV + kh) * D;
+                    float p = sc[s] * inv;
+                    for (int d = 0; d < D; d++) o[d] += p * v[d];
+                }
+                lse[((size_t)b * H + h) * T + t] = mx + logf(sum);
+            }
+        }
+}
+
+static void attention_backward(void *dqkv_, const void *dout_, const void *out_, const float *lse, const void *qkv_,
+                               int B, int T, int H, int KV, int D) {
+    float *dqkv = dqkv_;
+    const float *dout = dout_, *out = out_, *qkv = qkv_;
+    int row = (H + 2 * KV) * D, group = H / KV;
+    float scale = 1.0f / sqrtf((float)D);
+    // each (b, kv head) pair owns its dK, dV and the dQ of its query heads: no races
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int b = 0; b < B; b++)
+        for (int kh = 0; kh < KV; kh++) {
+            for (int t = 0; t < T; t++) {
+                float *dk = dqkv + ((size_t)b * T + t) * row + (size_t)(H + kh) * D;
+                float *dv = dqkv + ((size_t)b * T + t) * row + (size_t)(H + KV + kh) * D;
+                memset(dk, 0, (size_t)D * sizeof(float));
+                memset(dv, 0, (size_t)D * sizeof(float));
+            }
+            for (int h = kh * group; h < (kh + 1) * group; h++) {
+                for (int t = 0; t < T; t++) {
+                    const float *q = qkv + ((size_t)b * T + t) * row + (size_t)h * D;
+                    const float *o = out + ((size_t)b * T + t) * H * D + (size_t)h * D;
+                    const float *dO = dout + ((size_t)b * T + t) * H * D + (size_t)h * D;
+                    float *dq = dqkv + ((size_t)b * T + t) * row + (size_t)h * D;
+                    float l = lse[((size_t)b * H + h) * T + t];
+                    float Di = 0;
+                    for (int d = 0; d < D; d++) Di += dO[d] * o[d];
+                    for (int d = 0; d < D; d++) dq[d] = 0;
+                    for (int s = 0; s <= t; s++) {
+                        const float *k = qkv + ((size_t)b * T + s) * row + (size_t)(H + kh) * D;
+                        const float *v = qkv + ((size_t)b * T + s) * row + (size_t)(H + KV + kh) * D;
+                        float *dk = dqkv + ((size_t)b * T + s) * row + (size_t)(H + kh) * D;
+                        float *dv = dqkv + ((size_t)b * T + s) * row + (size_t)(H + KV + kh) * D;
+                        float dot = 0, dp = 0;
+                        for (int d = 0; d < D; d++) {
+                            dot += q[d] * k[d];
+                            dp += dO[d] * v[d];
+                        }
+                        float p = expf(dot * scale - l);
+                        float ds = p * (dp - Di) * scale;
+                        for (int d = 0; d < D; d++) {
+                            dv[d] += p * dO[d];
+                            dq[d] += ds * k[d];
+                            dk[d] += ds * q[d];
+                        }
+                    }
+                }
+            }
+        }
+}
+
+// ---- swiglu ----
+
+static void swiglu_forward(void *out_, const void *gate_up_, int N, int F) {
+    float *out = out_;
+    const float *gu = gate_up_;
+#pragma omp parallel for schedule(static)
+    for (int i = 0; i < N; i++) {
+        const float *g = gu + (size_t)i * 2 * F, *u = g + F;
+        float *o = out + (size_t)i * F;
+        for (int j = 0; j < F; j++) o[j] = g[j] / (1.0f + expf(-g[j])) * u[j];
+    }
+}
+
+static void swiglu_backward(void *dgate_up_, const void *dout_, const void *gate_up_, int N, int F) {
+    float *dgu = dgate_up_;
+    const float *dout = dout_, *gu = gate_up_;
+#pragma omp parallel for schedule(static)
+    for (int i = 0; i < N; i++) {
+        const float *g = gu + (size_t)i * 2 * F, *u = g + F, *dy = dout + (size_t)i * F;
+        float *dg = dgu + (size_t)i * 2 * F, *du = dg + F;
+        for (int j = 0; j < F; j++) {
+            float sig = 1.0f / (1.0f + expf(-g[j]));
+            float silu = g[j] * sig;
+            du[j] = dy[j] * silu;
+            dg[j] = dy[j] * u[j] * sig * (1.0f + g[j] * (1.0f - sig));
+        }
+    }
+}
+
+// ---- classifier ----
+
+static void classifier(float *losses, void *dinp_, void *dweight_, void *scratch_, const void *inp_, const void *weight_,
+                       const int *targets, const float *dlosses, int N, int C, int V) {
+    float *dinp = dinp_, *scratch = scratch_;
+    const float *inp = inp_, *weight = weight_;
+    for (int i = 0; i < N; i++) CHECK(targets[i] < V, "target %d at row %d is outside the vocabulary (%d)", targets[i], i, V);
+    for (int r0 = 0; r0 < N; r0 += CLASSIFIER_CHUNK) {
+        int rows = N - r0 < CLASSIFIER_CHUNK ? N - r0 : CLASSIFIER_CHUNK;
+        const float *x = inp + (size_t)r0 * C;
+        gemm_f32(0, 1, rows, V, C, 1.0f, x, C, weight, C, 0.0f, scratch, V);
+#pragma omp parallel for schedule(static)
+        for (int r = 0; r < rows; r++) {
+            int i = r0 + r, target = targets[i];
+            float *z = scratch + (size_t)r * V;
+            if (target < 0) {
+                losses[i] = 0;
+                if (dlosses) memset(z, 0, (size_t)V * sizeof(float));
+                continue;
+            }
+            float mx = -INFINITY;
+            for (int v = 0; v < V; v++) mx = z[v] > mx ? z[v] : mx;
+            double sum = 0;
+            for (int v = 0; v < V; v++) sum += exp((double)(z[v] - mx));
+            float lse = mx + (float)log(sum);
+            losses[i] = lse - z[target];
+            if (dlosses) {
+                float g = dlosses[i];
+                for (int v = 0; v < V; v++) z[v] = expf(z[v] - lse) * g;
+                z[target] -= g;
+            }
+        }
+        if (!dlosses) continue;
+        if (dinp) gemm_f32(0, 0, rows, C, V, 1.0f, scratch, V, weight, C, 0.0f, dinp + (size_t)r0 * C, C);
+        if (dweight_) gemm_f32(1, 0, V, C, rows, 1.0f, scratch, V, x, C, 1.0f, dweight_, C);
+    }
+}
+
+// ---- optimizer ----
+
+static double sum_squares(const void *grads_, size_t n) {
+    const float *g = grads_;
+    int nt = n_threads();
+    double part[256] = {0};
+    CHECK(nt <= 256, "too many threads (%d)", nt);
+#pragma omp parallel
+    {
+        double s = 0;
+#pragma omp for schedule(static)
+        for (size_t i = 0; i < n; i++) s += (double)g[i] * g[i];
+        part[thread_id()] = s;
+    }
+    double total = 0;
+    for (int t = 0; t < nt; t++) total += part[t];
+    return total;
+}
+
+static void adamw_update(void *params_, float *master, const void *grads_, float *m, float *v, size_t n, float lr,
+                         float beta1, float beta2, float eps, float weight_decay, float grad_scale, int t) {
+    (void)master; // fp32 params are their own master copy
+    float *p = params_;
+    const float *g = grads_;
+    float bc1 = 1.0f - powf(beta1, (float)t), bc2 = 1.0f - powf(beta2, (float)t);
+#pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < n; i++) {
+        float gi = g[i] * grad_scale;
+        m[i] = beta1 * m[i] + (1.0f - beta1) * gi;
+        v[i] = beta2 * v[i] + (1.0f - beta2) * gi * gi;
+        float mhat = m[i] / bc1, vhat = v[i] / bc2;
+        p[i] -= lr * (mhat / (sqrtf(vhat) + eps) + weight_decay * p[i]);
+    }
+}
+
+// ---- the table ----
+
+static Backend cpu_backend = {
+    .name = "cpu",
+    .elem_bytes = 4,
+    .has_master = 0,
+    .alloc = cpu_alloc,
+    .free = cpu_free,
+    .zero = cpu_zero,
+    .upload = cpu_copy,
+    .download = cpu_copy,
+    .upload_f32 = cpu_upload_f32,
+    .download_f32 = cpu_download_f32,
+    .synchronize = cpu_synchronize,
+    .embedding_forward = embedding_forward,
+    .embedding_backward = embedding_backward,
+    .rmsnorm_forward = rmsnorm_forward,
+    .rmsnorm_backward = rmsnorm_backward,
+    .matmul_forward = matmul_forward,
+    .matmul_backward = matmul_backward,
+    .residual_forward = residual_forward,
+    .rope_forward = rope_forward,
+    .rope_backward = rope_backward,
+    .attention_forward = attention_forward,
+    .attention_backward = attention_backward,
+    .swiglu_forward = swiglu_forward,
+    .swiglu_backward = swiglu_backward,
+    .classifier = classifier,
+    .sum_squares = sum_squares,
+    .adamw_update = adamw_update,
+};
+
+Backend *backend_cpu(int threads) {
+#ifdef _OPENMP
+    if (threads > 0) omp_set_num_threads(threads);
+    else omp_set_num_threads(omp_get_num_procs());
+#endif
+    gemm_set_threads(threads > 0 ? threads : n_threads());
+    return &cpu_backend;
+}
