@@ -24,6 +24,7 @@ typedef struct {
     size_t map_size;
     StTensor *tensors;
     int n_tensors;
+    void *metadata; // the "__metadata__" object (json_t), or NULL
 } SafeTensors;
 
 // Opens and validates a file (header JSON, offsets inside the file, sizes matching dtype x
