@@ -83,6 +83,16 @@ void config_read(LlamaConfig *c, const char *path_or_dir) {
             json_array_foreach(arch, i, a) llama |= json_is_string(a) && strcmp(json_string_value(a), "LlamaForCausalLM") == 0;
         if (!llama) fail("%s: neither model_type \"llama\" nor architectures [\"LlamaForCausalLM\"]", path);
     }
+    // transformers >= 5 writes {"rope_parameters": {"rope_type": "default", "rope_theta": X}}
+    json_t *rope_params = json_object_get(root, "rope_parameters");
+    float rope_theta_v5 = 0;
+    if (rope_params && !json_is_null(rope_params)) {
+        json_t *type = json_object_get(rope_params, "rope_type");
+        if (json_is_string(type) && strcmp(json_string_value(type), "default") != 0)
+            fail("%s: rope_parameters.rope_type \"%s\" is not supported yet (strap implements plain RoPE)", path,
+                 json_string_value(type));
+        rope_theta_v5 = get_float(rope_params, path, "rope_theta", 0);
+    }
     json_t *scaling = json_object_get(root, "rope_scaling");
     if (scaling && !json_is_null(scaling)) {
         json_t *type = json_object_get(scaling, "rope_type");
@@ -106,7 +116,7 @@ void config_read(LlamaConfig *c, const char *path_or_dir) {
     if (c->n_heads <= 0) fail("%s: num_attention_heads must be positive", path);
     c->head_dim = get_int(root, path, "head_dim", 0, c->hidden_size / c->n_heads);
     c->max_seq = get_int(root, path, "max_position_embeddings", 0, 2048);
-    c->rope_theta = get_float(root, path, "rope_theta", 10000.0f);
+    c->rope_theta = get_float(root, path, "rope_theta", rope_theta_v5 > 0 ? rope_theta_v5 : 10000.0f);
     c->rms_norm_eps = get_float(root, path, "rms_norm_eps", 1e-6f);
     c->tie_embeddings = get_bool(root, path, "tie_word_embeddings", 0);
     c->initializer_range = get_float(root, path, "initializer_range", 0.02f);
