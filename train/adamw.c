@@ -3,6 +3,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../kernels/check.h"
@@ -113,6 +114,10 @@ char *adamw_load(AdamW *o, Model *model, const char *path) {
             free(name);
         }
     }
+    char *step = st_metadata(&st, "step");
+    if (!step) fail("%s: no step in the metadata; the file was not written by strap train", path);
+    o->step = atoi(step);
+    free(step);
     char *state = st_metadata(&st, "trainer_state");
     if (!state) fail("%s: no trainer_state in the metadata; the file was not written by strap train", path);
     model_set_params(model, host[0]);

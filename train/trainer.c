@@ -66,7 +66,9 @@ typedef struct {
     double elapsed;
 } RunState;
 
-static char *state_to_json(const TrainOptions *o, const RunState *s, float loss) {
+// with_clock: include the wall-clock time spent (trainer_state.json only, so that
+// optimizer.safetensors of a resumed run is byte-identical to an uninterrupted one)
+static char *state_to_json(const TrainOptions *o, const RunState *s, float loss, int with_clock) {
     char rng[32];
     snprintf(rng, sizeof rng, "%016" PRIx64, s->rng);
     json_t *j = json_pack("{s:i, s:i, s:I, s:I, s:s, s:I, s:f, s:i, s:i, s:i, s:i, s:f, s:f, "
@@ -80,6 +82,7 @@ static char *state_to_json(const TrainOptions *o, const RunState *s, float loss)
                           (double)o->grad_clip, "loss", (double)loss, "data", o->data, "beta2",
                           (double)o->beta2);
     CHECK(j != NULL, "json_pack failed");
+    if (!with_clock) json_object_del(j, "elapsed_s");
     char *text = json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS);
     json_decref(j);
     return text;
@@ -93,7 +96,7 @@ static void state_from_json(const char *text, const char *path, const TrainOptio
     int step = 0, batch = 0, seq = 0, accum = 0, threads = 0;
     const char *rng = NULL;
     double elapsed = 0;
-    if (json_unpack_ex(j, &err, 0, "{s:i, s:I, s:I, s:s, s:I, s:F, s:i, s:i, s:i, s:i}", "step",
+    if (json_unpack_ex(j, &err, 0, "{s:i, s:I, s:I, s:s, s:I, s?F, s:i, s:i, s:i, s:i}", "step",
                        &step, "cursor", &cursor, "epoch", &epoch, "rng", &rng, "tokens_seen",
                        &tokens, "elapsed_s", &elapsed, "batch", &batch, "seq", &seq,
                        "grad_accum", &accum, "threads", &threads) != 0)
@@ -162,12 +165,14 @@ static void copy_if_present(const char *from_dir, const char *to_dir, const char
 
 static void save_checkpoint(const TrainOptions *o, Model *model, const AdamW *opt,
                             const RunState *s, float loss) {
-    char *state = state_to_json(o, s, loss);
+    char *state = state_to_json(o, s, loss, 0);
     char *opt_path = path_join(o->out, "optimizer.safetensors");
     // optimizer.safetensors alone holds everything resume needs, so it goes first: a crash
     // between the files below leaves a resumable directory.
     adamw_save(opt, model, opt_path, state);
     model_save(model, o->out, o->save_bf16, NULL);
+    free(state);
+    state = state_to_json(o, s, loss, 1);
     char *state_path = path_join(o->out, "trainer_state.json");
     write_file_atomic(state_path, state, strlen(state));
     free(state_path);

@@ -53,7 +53,7 @@ def write(path, h):
     open(path, "wb").write(struct.pack("<Q", len(text)) + text + body)
 h = dict(header); h.pop("model.norm.weight"); write(sys.argv[2], h)
 h = json.loads(json.dumps(header)); h["model.norm.weight"]["dtype"] = "F8_E4M3"
-b, e = h["model.norm.weight"]["data_offsets"]; h["model.norm.weight"]["shape"] = [e - b]
+b, e = h["model.norm.weight"]["data_offsets"]; h["model.norm.weight"]["data_offsets"] = [b, b + (e - b) // 4]
 write(sys.argv[3], h)
 PY
 mkdir -p "$TMP/missing" "$TMP/dtype"

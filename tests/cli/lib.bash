@@ -17,7 +17,7 @@ expect_error() {
     rc=$?
     if [ "$rc" -ne "$code" ]; then
         fail_test "'$*' exited $rc, expected $code; stderr: $err"
-    elif ! echo "$err" | grep -qE "$pattern"; then
+    elif ! echo "$err" | grep -qE -- "$pattern"; then
         fail_test "'$*' stderr lacks /$pattern/: $err"
     elif [ "$(echo "$err" | grep -c 'strap: error')" -lt 1 ]; then
         fail_test "'$*' printed no 'strap: error' line: $err"
