@@ -23,8 +23,15 @@ ifneq ($(OMP),0)
   LDFLAGS += -fopenmp
 endif
 
+# OpenBLAS: the OpenMP build (libopenblas-openmp-dev) shares strap's OpenMP thread pool;
+# the pthread build works too but its threads and OpenMP's spin against each other.
+OPENBLAS_DIR ?= $(firstword $(wildcard /usr/lib/x86_64-linux-gnu/openblas-openmp /usr/lib/x86_64-linux-gnu/openblas-pthread))
+OPENBLAS_INC ?= $(subst /lib/,/include/,$(OPENBLAS_DIR))
 ifneq ($(BLAS),0)
-  CFLAGS += -DSTRAP_BLAS -I/usr/include/x86_64-linux-gnu/openblas-pthread
+  CFLAGS += -DSTRAP_BLAS $(if $(OPENBLAS_INC),-I$(OPENBLAS_INC))
+  ifneq ($(OPENBLAS_DIR),)
+    LDFLAGS += -L$(OPENBLAS_DIR) -Wl,-rpath,$(OPENBLAS_DIR)
+  endif
   LDLIBS += -lopenblas
 endif
 

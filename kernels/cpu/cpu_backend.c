@@ -31,6 +31,18 @@ static int thread_id(void) {
 #endif
 }
 
+// Dot product with 8 independent partial sums: the compiler turns it into SIMD without
+// -ffast-math, and the summation order is fixed, so results stay deterministic.
+static inline float dot(const float *a, const float *b, int n) {
+    float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    int i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int j = 0; j < 8; j++) acc[j] += a[i + j] * b[i + j];
+    float s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+    for (; i < n; i++) s += a[i] * b[i];
+    return s;
+}
+
 // ---- memory ----
 
 static void *cpu_alloc(size_t bytes) {
@@ -83,8 +95,7 @@ static void rmsnorm_forward(void *out_, float *rstd, const void *inp_, const voi
     for (int i = 0; i < N; i++) {
         const float *x = inp + (size_t)i * C;
         float *y = out + (size_t)i * C;
-        float ss = 0;
-        for (int c = 0; c < C; c++) ss += x[c] * x[c];
+        float ss = dot(x, x, C);
         float r = 1.0f / sqrtf(ss / C + eps);
         rstd[i] = r;
         for (int c = 0; c < C; c++) y[c] = x[c] * r * w[c];
@@ -215,9 +226,7 @@ static void attention_forward(void *out_, float *lse, const void *qkv_, int B, i
                 float mx = -INFINITY;
                 for (int s = 0; s <= t; s++) {
                     const float *k = qkv + ((size_t)b * T + s) * row + (size_t)(H + kh) * D;
-                    float dot = 0;
-                    for (int d = 0; d < D; d++) dot += q[d] * k[d];
-                    sc[s] = dot * scale;
+                    sc[s] = dot(q, k, D) * scale;
                     if (sc[s] > mx) mx = sc[s];
                 }
                 float sum = 0;
@@ -261,20 +270,14 @@ static void attention_backward(void *dqkv_, const void *dout_, const void *out_,
                     const float *dO = dout + ((size_t)b * T + t) * H * D + (size_t)h * D;
                     float *dq = dqkv + ((size_t)b * T + t) * row + (size_t)h * D;
                     float l = lse[((size_t)b * H + h) * T + t];
-                    float Di = 0;
-                    for (int d = 0; d < D; d++) Di += dO[d] * o[d];
+                    float Di = dot(dO, o, D);
                     for (int d = 0; d < D; d++) dq[d] = 0;
                     for (int s = 0; s <= t; s++) {
                         const float *k = qkv + ((size_t)b * T + s) * row + (size_t)(H + kh) * D;
                         const float *v = qkv + ((size_t)b * T + s) * row + (size_t)(H + KV + kh) * D;
                         float *dk = dqkv + ((size_t)b * T + s) * row + (size_t)(H + kh) * D;
                         float *dv = dqkv + ((size_t)b * T + s) * row + (size_t)(H + KV + kh) * D;
-                        float dot = 0, dp = 0;
-                        for (int d = 0; d < D; d++) {
-                            dot += q[d] * k[d];
-                            dp += dO[d] * v[d];
-                        }
-                        float p = expf(dot * scale - l);
+                        float p = expf(dot(q, k, D) * scale - l), dp = dot(dO, v, D);
                         float ds = p * (dp - Di) * scale;
                         for (int d = 0; d < D; d++) {
                             dv[d] += p * dO[d];
@@ -338,13 +341,16 @@ static void classifier(float *losses, void *dinp_, void *dweight_, void *scratch
             }
             float mx = -INFINITY;
             for (int v = 0; v < V; v++) mx = z[v] > mx ? z[v] : mx;
+            float z_target = z[target];
             double sum = 0;
-            for (int v = 0; v < V; v++) sum += exp((double)(z[v] - mx));
-            float lse = mx + (float)log(sum);
-            losses[i] = lse - z[target];
-            if (dlosses) {
-                float g = dlosses[i];
-                for (int v = 0; v < V; v++) z[v] = expf(z[v] - lse) * g;
+            for (int v = 0; v < V; v++) {
+                z[v] = expf(z[v] - mx); // keep exp(z - max) for the gradient
+                sum += z[v];
+            }
+            losses[i] = mx + (float)log(sum) - z_target;
+            if (dlosses) { // dlogits = (softmax - onehot) * dlosses[i]
+                float g = dlosses[i], scale = (float)(g / sum);
+                for (int v = 0; v < V; v++) z[v] *= scale;
                 z[target] -= g;
             }
         }
