@@ -19,10 +19,10 @@ static int data_pack(int argc, char **argv) {
     Flag flags[] = {
         {"--tokenizer", FLAG_STRING, &tokenizer, "T", "'bytes' (ids 0-255 bytes, 256 BOS, 257 EOS) (required)", NULL},
         {"--input", FLAG_STRING, &input, "FILES", ".txt, .jsonl or .jsonl.zst; a comma-separated list or a quoted glob (required)", NULL},
-        {"--out", FLAG_STRING, &out, "DIR", "output directory for train_NNNNNN.tok.zst (and val_...) (required)", NULL},
+        {"--out", FLAG_STRING, &out, "DIR", "output directory for train_NNNNNN.tok.zst (and val/val_NNNNNN.tok.zst) (required)", NULL},
         {"--field", FLAG_STRING, &field, "NAME", "JSON field holding the text", NULL},
         {"--split-paragraphs", FLAG_BOOL, &split, NULL, ".txt: one document per blank-line-separated paragraph", NULL},
-        {"--val-fraction", FLAG_FLOAT, &val_fraction, "F", "send every round(1/F)-th document to val_000000.tok.zst", NULL},
+        {"--val-fraction", FLAG_FLOAT, &val_fraction, "F", "send every round(1/F)-th document to DIR/val/ (held out)", NULL},
         {"--shard-tokens", FLAG_INT64, &shard_tokens, "N", "tokens per shard file", NULL},
         {"--frame-tokens", FLAG_INT, &frame_tokens, "N", "tokens per zstd frame (the unit of random access)", NULL},
         {"--level", FLAG_INT, &level, "L", "zstd compression level", NULL},

@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "../kernels/check.h"
 #include "../train/progress.h"
@@ -14,6 +15,7 @@
 typedef struct {
     const PackOptions *o;
     const char *prefix;
+    int val; // shards go to OUT/val/
     ShardWriter *w;
     int index;
     PackStats *stats;
@@ -23,7 +25,10 @@ typedef struct {
 static void split_open(Split *s) {
     char name[64];
     snprintf(name, sizeof name, "%s_%06d.tok.zst", s->prefix, s->index++);
-    char *path = path_join(s->o->out_dir, name);
+    char *dir = s->val ? path_join(s->o->out_dir, "val") : strdup(s->o->out_dir);
+    make_dirs(dir);
+    char *path = path_join(dir, name);
+    free(dir);
     s->w = shard_writer_open(path, BYTES_VOCAB, s->o->frame_tokens, s->o->level);
     free(path);
 }
@@ -52,7 +57,7 @@ PackStats pack_bytes(const PackOptions *o) {
     make_dirs(o->out_dir);
     int every = o->val_fraction > 0 ? (int)lround(1.0 / o->val_fraction) : 0;
     if (o->val_fraction > 0 && every < 2) fail("--val-fraction %g is too large (at most 0.5)", o->val_fraction);
-    Split train = {o, "train", NULL, 0, &st, &st.tokens}, val = {o, "val", NULL, 0, &st, &st.val_tokens};
+    Split train = {o, "train", 0, NULL, 0, &st, &st.tokens}, val = {o, "val", 1, NULL, 0, &st, &st.val_tokens};
     size_t cap = 1 << 16;
     int32_t *ids = xmalloc(cap * sizeof(int32_t));
     Progress p;

@@ -13,7 +13,7 @@ typedef struct {
     const char *out_dir;
     const char *field;    // JSON field holding the text
     int split_paragraphs; // .txt: one document per blank-line-separated paragraph
-    double val_fraction;  // every k-th document (k = round(1/f)) goes to val_000000.tok.zst
+    double val_fraction;  // every k-th document (k = round(1/f)) goes to OUT/val/val_000000.tok.zst
     uint64_t shard_tokens;
     int frame_tokens;
     int level;

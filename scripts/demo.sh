@@ -16,15 +16,15 @@ echo "== 1. pack data/demo/stories.txt into token shards (byte-level tokenizer)"
 echo "== 2. a new model: 4 layers, width 128, 4 heads (2 KV heads), byte vocabulary"
 ./strap init --out "$DIR/init" --vocab 258 --dim 128 --layers 4 --heads 4 --kv-heads 2 \
     --ffn 384 --max-seq 256 --seed 1
-./strap eval ppl --model "$DIR/init" --data "$DIR/data/val_*.tok.zst" --seq 128 --max-batches 20
+./strap eval ppl --model "$DIR/init" --data "$DIR/data/val" --seq 128 --max-batches 20
 
 echo "== 3. train $STEPS steps (batch 16 x 128 tokens)"
-./strap train --model "$DIR/init" --data "$DIR/data/train_*.tok.zst" --out "$DIR/model" \
+./strap train --model "$DIR/init" --data "$DIR/data" --out "$DIR/model" \
     --steps "$STEPS" --batch 16 --seq 128 --lr 3e-3 --warmup 40 --eval-every 100 \
-    --eval-data "$DIR/data/val_*.tok.zst" --eval-batches 10
+    --eval-data "$DIR/data/val" --eval-batches 10
 
 echo "== 4. evaluate the trained model on the held-out stories"
-./strap eval ppl --model "$DIR/model" --data "$DIR/data/val_*.tok.zst" --seq 128 --max-batches 20
+./strap eval ppl --model "$DIR/model" --data "$DIR/data/val" --seq 128 --max-batches 20
 echo
 echo "The checkpoint in $DIR/model (config.json + model.safetensors) loads in Hugging Face"
 echo "transformers; the per-step metrics are in $DIR/model/metrics.jsonl"

@@ -6,8 +6,8 @@ head -c 60000 data/demo/stories.txt > "$TMP/text.txt"
 "$STRAP" data pack --tokenizer bytes --input "$TMP/text.txt" --split-paragraphs --val-fraction 0.1 --out "$TMP/data" >/dev/null || fail_test "pack"
 "$STRAP" init --out "$TMP/m0" --vocab 258 --dim 32 --layers 2 --heads 4 --kv-heads 2 --ffn 64 --max-seq 64 --seed 1 >/dev/null || fail_test "init"
 
-args=(--model "$TMP/m0" --data "$TMP/data/train_*.tok.zst" --batch 4 --seq 32 --lr 3e-3 --warmup 5 --threads 2)
-"$STRAP" train "${args[@]}" --out "$TMP/full" --steps 40 --eval-every 20 --eval-data "$TMP/data/val_*.tok.zst" > "$TMP/full.log" || fail_test "train 40 steps"
+args=(--model "$TMP/m0" --data "$TMP/data" --batch 4 --seq 32 --lr 3e-3 --warmup 5 --threads 2)
+"$STRAP" train "${args[@]}" --out "$TMP/full" --steps 40 --eval-every 20 --eval-data "$TMP/data/val" > "$TMP/full.log" || fail_test "train 40 steps"
 first=$(grep '"loss"' "$TMP/full/metrics.jsonl" | head -n 1 | sed 's/.*"loss": *\([0-9.e+-]*\).*/\1/')
 last=$(grep '"loss"' "$TMP/full/metrics.jsonl" | grep -v eval | tail -n 1 | sed 's/.*"loss": *\([0-9.e+-]*\).*/\1/')
 awk -v a="$first" -v b="$last" 'BEGIN { exit !(b < a - 1.0) }' || fail_test "loss did not fall by 1 nat: $first -> $last"
@@ -19,9 +19,9 @@ done
 expect_no_tmp "$TMP/full"
 
 # resume after --stop-after: bit-identical weights
-"$STRAP" train "${args[@]}" --out "$TMP/split" --steps 40 --stop-after 15 --eval-every 20 --eval-data "$TMP/data/val_*.tok.zst" > "$TMP/split1.log" || fail_test "first half"
+"$STRAP" train "${args[@]}" --out "$TMP/split" --steps 40 --stop-after 15 --eval-every 20 --eval-data "$TMP/data/val" > "$TMP/split1.log" || fail_test "first half"
 grep -q '"step": 15' "$TMP/split/trainer_state.json" || fail_test "trainer_state.json not at step 15"
-"$STRAP" train "${args[@]}" --out "$TMP/split" --steps 40 --resume --eval-every 20 --eval-data "$TMP/data/val_*.tok.zst" > "$TMP/split2.log" || fail_test "resume"
+"$STRAP" train "${args[@]}" --out "$TMP/split" --steps 40 --resume --eval-every 20 --eval-data "$TMP/data/val" > "$TMP/split2.log" || fail_test "resume"
 cmp -s "$TMP/full/model.safetensors" "$TMP/split/model.safetensors" || fail_test "resumed model.safetensors differs from the uninterrupted run"
 cmp -s "$TMP/full/optimizer.safetensors" "$TMP/split/optimizer.safetensors" || fail_test "resumed optimizer.safetensors differs"
 diff <(sed 's/"tokens_per_s":[^,]*,//; s/"elapsed_s":[^,]*,//' "$TMP/full/metrics.jsonl") \
@@ -32,7 +32,7 @@ diff <(sed 's/"tokens_per_s":[^,]*,//; s/"elapsed_s":[^,]*,//' "$TMP/full/metric
 expect_error 1 "already holds a training checkpoint" -- "$STRAP" train "${args[@]}" --out "$TMP/full" --steps 40
 
 # SIGTERM: checkpoint, exit 143, resume to the same bytes
-"$STRAP" train "${args[@]}" --out "$TMP/term" --steps 40 --eval-every 20 --eval-data "$TMP/data/val_*.tok.zst" > "$TMP/term.log" 2>&1 &
+"$STRAP" train "${args[@]}" --out "$TMP/term" --steps 40 --eval-every 20 --eval-data "$TMP/data/val" > "$TMP/term.log" 2>&1 &
 pid=$!
 for _ in $(seq 1 200); do
     [ -f "$TMP/term/metrics.jsonl" ] && [ "$(wc -l < "$TMP/term/metrics.jsonl")" -ge 3 ] && break
@@ -46,14 +46,14 @@ if [ "$rc" -eq 0 ]; then
 else
     [ "$rc" -eq 143 ] || fail_test "SIGTERM exit status $rc, expected 143"
     grep -q "stopped by SIGTERM" "$TMP/term.log" || fail_test "no stop message: $(tail -n 3 "$TMP/term.log")"
-    "$STRAP" train "${args[@]}" --out "$TMP/term" --steps 40 --resume --eval-every 20 --eval-data "$TMP/data/val_*.tok.zst" > "$TMP/term2.log" || fail_test "resume after SIGTERM"
+    "$STRAP" train "${args[@]}" --out "$TMP/term" --steps 40 --resume --eval-every 20 --eval-data "$TMP/data/val" > "$TMP/term2.log" || fail_test "resume after SIGTERM"
     cmp -s "$TMP/full/model.safetensors" "$TMP/term/model.safetensors" || fail_test "model after SIGTERM + resume differs from the uninterrupted run"
 fi
 expect_no_tmp "$TMP/term"
 
 # eval ppl on the trained model: JSON keys, and lower than the initial model
-"$STRAP" eval ppl --model "$TMP/full" --data "$TMP/data/val_*.tok.zst" --seq 32 --json > "$TMP/ppl1.json" || fail_test "eval ppl"
-"$STRAP" eval ppl --model "$TMP/m0" --data "$TMP/data/val_*.tok.zst" --seq 32 --json > "$TMP/ppl0.json" || fail_test "eval ppl m0"
+"$STRAP" eval ppl --model "$TMP/full" --data "$TMP/data/val" --seq 32 --json > "$TMP/ppl1.json" || fail_test "eval ppl"
+"$STRAP" eval ppl --model "$TMP/m0" --data "$TMP/data/val" --seq 32 --json > "$TMP/ppl0.json" || fail_test "eval ppl m0"
 python3 - "$TMP/ppl0.json" "$TMP/ppl1.json" <<'PY' || fail_test "eval ppl JSON"
 import json, math, sys
 a, b = (json.load(open(p)) for p in sys.argv[1:3])
