@@ -241,6 +241,14 @@ int train_run(const TrainOptions *opts) {
         free(state);
         if (opt.step != s.step) fail("%s: optimizer step %d and trainer_state step %d disagree", opt_path, opt.step, s.step);
         loader_set_state(loader, s.cursor, s.epoch);
+        // wall-clock time spent so far lives in trainer_state.json (informative only)
+        char *state_path = path_join(o.out, "trainer_state.json");
+        json_t *js = path_exists(state_path) ? json_load_file(state_path, 0, NULL) : NULL;
+        json_t *step_j = js ? json_object_get(js, "step") : NULL;
+        if (step_j && json_integer_value(step_j) == s.step)
+            s.elapsed = json_number_value(json_object_get(js, "elapsed_s"));
+        if (js) json_decref(js);
+        free(state_path);
         rng.state = s.rng;
         if (s.step >= o.steps) {
             printf("run in %s is already at step %d of %d; nothing to do\n", o.out, s.step, o.steps);
