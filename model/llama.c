@@ -15,7 +15,6 @@
 
 static size_t add_tensor(Model *m, size_t *cursor, int decay, int64_t rows, int64_t cols,
                          const char *fmt, int layer) {
-    CHECK(m->n_tensors < LLAMA_MAX_TENSORS, "too many tensors (more than %d)", LLAMA_MAX_TENSORS);
     ParamTensor *t = &m->tensors[m->n_tensors++];
     snprintf(t->name, sizeof t->name, fmt, layer);
     t->offset = *cursor;
@@ -61,6 +60,7 @@ void model_build(Model *m, const LlamaConfig *config, Backend *backend) {
     int64_t C = c->hidden_size, F = c->intermediate_size, D = c->head_dim;
     int64_t q_dim = (int64_t)c->n_heads * D, kv_dim = (int64_t)c->n_kv_heads * D;
     size_t cur = 0;
+    m->tensors = xcalloc(9 * (size_t)c->n_layers + 3, sizeof(ParamTensor));
     m->embed = add_tensor(m, &cur, 1, c->vocab_size, C, "model.embed_tokens.weight", 0);
     m->layers = xcalloc((size_t)c->n_layers, sizeof(LayerParams));
     for (int l = 0; l < c->n_layers; l++) {
@@ -99,6 +99,7 @@ void model_free(Model *m) {
     if (m->rope_cos) b->free(m->rope_cos);
     if (m->rope_sin) b->free(m->rope_sin);
     free(m->layers);
+    free(m->tensors);
     memset(m, 0, sizeof *m);
 }
 

@@ -22,8 +22,6 @@
 #include "../kernels/backend.h"
 #include "config.h"
 
-#define LLAMA_MAX_TENSORS 4096
-
 typedef struct {
     char name[96];
     size_t offset;  // elements from the start of the parameter buffer
@@ -82,7 +80,7 @@ typedef struct {
     size_t n_params;      // elements
     void *params;         // (n_params) backend element type
     void *grads;          // (n_params) backend element type; NULL until model_enable_grads
-    ParamTensor tensors[LLAMA_MAX_TENSORS];
+    ParamTensor *tensors; // [n_tensors] in layout order
     int n_tensors;
     size_t embed;         // offset of model.embed_tokens.weight
     size_t final_norm;    // offset of model.norm.weight
