@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <glob.h>
 #include <libgen.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -86,6 +87,23 @@ void write_file_atomic(const char *path, const void *data, size_t n) {
     atomic_open(&af, path);
     atomic_write(&af, data, n);
     atomic_commit(&af);
+}
+
+void remove_stale_temps(const char *dir) {
+    char *pattern = path_join(dir, "*.tmp.*");
+    glob_t g;
+    if (glob(pattern, 0, NULL, &g) == 0) {
+        for (size_t i = 0; i < g.gl_pathc; i++) {
+            const char *dot = strrchr(g.gl_pathv[i], '.');
+            long pid = dot ? strtol(dot + 1, NULL, 10) : 0;
+            if (pid > 0 && pid != (long)getpid() && kill((pid_t)pid, 0) != 0 && errno == ESRCH) {
+                fprintf(stderr, "strap: removing %s (left by a writer that was killed)\n", g.gl_pathv[i]);
+                unlink(g.gl_pathv[i]);
+            }
+        }
+        globfree(&g);
+    }
+    free(pattern);
 }
 
 char *read_file(const char *path, size_t *size_out) {

@@ -22,6 +22,9 @@ void atomic_abort(AtomicFile *af);
 // Writes a whole buffer atomically.
 void write_file_atomic(const char *path, const void *data, size_t n);
 
+// Deletes "<name>.tmp.<pid>" files in dir left by writers that were killed (pid not alive).
+void remove_stale_temps(const char *dir);
+
 // Reads a whole file into a malloc'd buffer (NUL-terminated for convenience).
 // Fails with "cannot read PATH: reason" when what is non-NULL (what = "checkpoint", ...).
 char *read_file(const char *path, size_t *size_out);

@@ -205,6 +205,7 @@ int train_run(const TrainOptions *opts) {
     }
     if (!resuming && !o.model_dir) fail("--model is required (no checkpoint to resume in %s)", o.out);
     make_dirs(o.out);
+    remove_stale_temps(o.out);
 
     Model model;
     LlamaConfig config;

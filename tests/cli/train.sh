@@ -51,6 +51,20 @@ else
 fi
 expect_no_tmp "$TMP/term"
 
+# SIGKILL at any moment: the directory keeps the last complete checkpoint and resumes to
+# the same bytes
+"$STRAP" train "${args[@]}" --out "$TMP/kill" --steps 40 --save-every 4 --eval-every 20 --eval-data "$TMP/data/val" > "$TMP/kill.log" 2>&1 &
+pid=$!
+for _ in $(seq 1 200); do
+    [ -f "$TMP/kill/trainer_state.json" ] && [ "$(wc -l < "$TMP/kill/metrics.jsonl")" -ge 9 ] && break
+    sleep 0.02
+done
+kill -KILL "$pid"
+wait "$pid" 2>/dev/null
+"$STRAP" train "${args[@]}" --out "$TMP/kill" --steps 40 --save-every 4 --resume --eval-every 20 --eval-data "$TMP/data/val" > "$TMP/kill2.log" || fail_test "resume after SIGKILL: $(tail -n 2 "$TMP/kill2.log")"
+cmp -s "$TMP/full/model.safetensors" "$TMP/kill/model.safetensors" || fail_test "model after SIGKILL + resume differs from the uninterrupted run"
+expect_no_tmp "$TMP/kill" # a temp file of the killed writer is removed on resume
+
 # eval ppl on the trained model: JSON keys, and lower than the initial model
 "$STRAP" eval ppl --model "$TMP/full" --data "$TMP/data/val" --seq 32 --json > "$TMP/ppl1.json" || fail_test "eval ppl"
 "$STRAP" eval ppl --model "$TMP/m0" --data "$TMP/data/val" --seq 32 --json > "$TMP/ppl0.json" || fail_test "eval ppl m0"
