@@ -196,97 +196,112 @@ static void rope_backward(void *dqkv, const float *cos_t, const float *sin_t, in
 }
 
 // ---- attention ----
+//
+// Blocked over queries: for a block of ATT_BLOCK query rows of one head, the scores
+// against every key up to the block's last row are one gemm (rows x keys), the causal
+// mask and softmax run on that block, and P @ V is a second gemm. The backward recomputes
+// P from the saved log-sum-exp (never storing B*H*T*T probabilities) and forms dQ, dK, dV
+// with gemms too. Each thread owns two (ATT_BLOCK x T) scratch blocks; gemms called
+// inside the parallel region run single-threaded.
 
-#define ATT_MAX_T_STACK 0
+#define ATT_BLOCK 64
 
-static float *scores_buf = NULL;
-static size_t scores_size = 0;
-static float *get_scores(size_t n) {
-    if (n > scores_size) {
-        free(scores_buf);
-        scores_buf = cpu_alloc(n * sizeof(float));
-        scores_size = n;
+static float *att_scratch = NULL;
+static size_t att_scratch_size = 0;
+// Two (ATT_BLOCK x T) blocks for the calling thread; grown once, outside the parallel loop.
+static void att_reserve(int T) {
+    size_t need = (size_t)n_threads() * 2 * ATT_BLOCK * T;
+    if (need > att_scratch_size) {
+        free(att_scratch);
+        att_scratch = cpu_alloc(need * sizeof(float));
+        att_scratch_size = need;
     }
-    return scores_buf;
+}
+static float *att_block(int T, int which) {
+    return att_scratch + ((size_t)thread_id() * 2 + which) * ATT_BLOCK * T;
 }
 
 static void attention_forward(void *out_, float *lse, const void *qkv_, int B, int T, int H, int KV, int D) {
     float *out = out_;
     const float *qkv = qkv_;
-    int row = (H + 2 * KV) * D, group = H / KV;
+    int row = (H + 2 * KV) * D, group = H / KV, blocks = (T + ATT_BLOCK - 1) / ATT_BLOCK;
     float scale = 1.0f / sqrtf((float)D);
-    float *scores_all = get_scores((size_t)n_threads() * T);
-#pragma omp parallel for collapse(2) schedule(static)
+    att_reserve(T);
+#pragma omp parallel for collapse(3) schedule(static)
     for (int b = 0; b < B; b++)
-        for (int h = 0; h < H; h++) {
-            float *sc = scores_all + (size_t)thread_id() * T;
-            int kh = h / group;
-            for (int t = 0; t < T; t++) {
-                const float *q = qkv + ((size_t)b * T + t) * row + (size_t)h * D;
-                float mx = -INFINITY;
-                for (int s = 0; s <= t; s++) {
-                    const float *k = qkv + ((size_t)b * T + s) * row + (size_t)(H + kh) * D;
-                    sc[s] = dot(q, k, D) * scale;
-                    if (sc[s] > mx) mx = sc[s];
+        for (int h = 0; h < H; h++)
+            for (int blk = 0; blk < blocks; blk++) {
+                int kh = h / group, t0 = blk * ATT_BLOCK;
+                int rows = T - t0 < ATT_BLOCK ? T - t0 : ATT_BLOCK, keys = t0 + rows;
+                const float *q = qkv + ((size_t)b * T + t0) * row + (size_t)h * D;
+                const float *k = qkv + (size_t)b * T * row + (size_t)(H + kh) * D;
+                const float *v = qkv + (size_t)b * T * row + (size_t)(H + KV + kh) * D;
+                float *p = att_block(T, 0);
+                gemm_f32(0, 1, rows, keys, D, scale, q, row, k, row, 0.0f, p, keys); // scores
+                for (int i = 0; i < rows; i++) {
+                    int t = t0 + i;
+                    float *pr = p + (size_t)i * keys, mx = -INFINITY, sum = 0;
+                    for (int s2 = 0; s2 <= t; s2++) mx = pr[s2] > mx ? pr[s2] : mx;
+                    for (int s2 = 0; s2 <= t; s2++) {
+                        pr[s2] = expf(pr[s2] - mx);
+                        sum += pr[s2];
+                    }
+                    float inv = 1.0f / sum;
+                    for (int s2 = 0; s2 <= t; s2++) pr[s2] *= inv;
+                    for (int s2 = t + 1; s2 < keys; s2++) pr[s2] = 0; // causal mask
+                    lse[((size_t)b * H + h) * T + t] = mx + logf(sum);
                 }
-                float sum = 0;
-                for (int s = 0; s <= t; s++) {
-                    sc[s] = expf(sc[s] - mx);
-                    sum += sc[s];
-                }
-                float inv = 1.0f / sum;
-                float *o = out + ((size_t)b * T + t) * H * D + (size_t)h * D;
-                for (int d = 0; d < D; d++) o[d] = 0;
-                for (int s = 0; s <= t; s++) {
-                    const float *v = qkv + ((size_t)b * T + s) * row + (size_t)(H + KV + kh) * D;
-                    float p = sc[s] * inv;
-                    for (int d = 0; d < D; d++) o[d] += p * v[d];
-                }
-                lse[((size_t)b * H + h) * T + t] = mx + logf(sum);
+                float *o = out + ((size_t)b * T + t0) * H * D + (size_t)h * D;
+                gemm_f32(0, 0, rows, D, keys, 1.0f, p, keys, v, row, 0.0f, o, H * D); // P @ V
             }
-        }
 }
 
 static void attention_backward(void *dqkv_, const void *dout_, const void *out_, const float *lse, const void *qkv_,
                                int B, int T, int H, int KV, int D) {
     float *dqkv = dqkv_;
     const float *dout = dout_, *out = out_, *qkv = qkv_;
-    int row = (H + 2 * KV) * D, group = H / KV;
+    int row = (H + 2 * KV) * D, group = H / KV, blocks = (T + ATT_BLOCK - 1) / ATT_BLOCK;
     float scale = 1.0f / sqrtf((float)D);
-    // each (b, kv head) pair owns its dK, dV and the dQ of its query heads: no races
+    att_reserve(T);
+    // each (b, kv head) task owns its dK, dV and the dQ of its query heads: no races, and
+    // a fixed accumulation order
 #pragma omp parallel for collapse(2) schedule(static)
     for (int b = 0; b < B; b++)
         for (int kh = 0; kh < KV; kh++) {
+            const float *k = qkv + (size_t)b * T * row + (size_t)(H + kh) * D;
+            const float *v = qkv + (size_t)b * T * row + (size_t)(H + KV + kh) * D;
+            float *dk = dqkv + (size_t)b * T * row + (size_t)(H + kh) * D;
+            float *dv = dqkv + (size_t)b * T * row + (size_t)(H + KV + kh) * D;
             for (int t = 0; t < T; t++) {
-                float *dk = dqkv + ((size_t)b * T + t) * row + (size_t)(H + kh) * D;
-                float *dv = dqkv + ((size_t)b * T + t) * row + (size_t)(H + KV + kh) * D;
-                memset(dk, 0, (size_t)D * sizeof(float));
-                memset(dv, 0, (size_t)D * sizeof(float));
+                memset(dk + (size_t)t * row, 0, (size_t)D * sizeof(float));
+                memset(dv + (size_t)t * row, 0, (size_t)D * sizeof(float));
             }
-            for (int h = kh * group; h < (kh + 1) * group; h++) {
-                for (int t = 0; t < T; t++) {
-                    const float *q = qkv + ((size_t)b * T + t) * row + (size_t)h * D;
-                    const float *o = out + ((size_t)b * T + t) * H * D + (size_t)h * D;
-                    const float *dO = dout + ((size_t)b * T + t) * H * D + (size_t)h * D;
-                    float *dq = dqkv + ((size_t)b * T + t) * row + (size_t)h * D;
-                    float l = lse[((size_t)b * H + h) * T + t];
-                    float Di = dot(dO, o, D);
-                    for (int d = 0; d < D; d++) dq[d] = 0;
-                    for (int s = 0; s <= t; s++) {
-                        const float *k = qkv + ((size_t)b * T + s) * row + (size_t)(H + kh) * D;
-                        const float *v = qkv + ((size_t)b * T + s) * row + (size_t)(H + KV + kh) * D;
-                        float *dk = dqkv + ((size_t)b * T + s) * row + (size_t)(H + kh) * D;
-                        float *dv = dqkv + ((size_t)b * T + s) * row + (size_t)(H + KV + kh) * D;
-                        float p = expf(dot(q, k, D) * scale - l), dp = dot(dO, v, D);
-                        float ds = p * (dp - Di) * scale;
-                        for (int d = 0; d < D; d++) {
-                            dv[d] += p * dO[d];
-                            dq[d] += ds * k[d];
-                            dk[d] += ds * q[d];
+            float *p = att_block(T, 0), *dp = att_block(T, 1);
+            for (int h = kh * group; h < (kh + 1) * group; h++)
+                for (int blk = 0; blk < blocks; blk++) {
+                    int t0 = blk * ATT_BLOCK;
+                    int rows = T - t0 < ATT_BLOCK ? T - t0 : ATT_BLOCK, keys = t0 + rows;
+                    const float *q = qkv + ((size_t)b * T + t0) * row + (size_t)h * D;
+                    const float *o = out + ((size_t)b * T + t0) * H * D + (size_t)h * D;
+                    const float *dO = dout + ((size_t)b * T + t0) * H * D + (size_t)h * D;
+                    float *dq = dqkv + ((size_t)b * T + t0) * row + (size_t)h * D;
+                    gemm_f32(0, 1, rows, keys, D, scale, q, row, k, row, 0.0f, p, keys);    // scores
+                    gemm_f32(0, 1, rows, keys, D, 1.0f, dO, H * D, v, row, 0.0f, dp, keys); // dP = dO V^T
+                    for (int i = 0; i < rows; i++) {
+                        int t = t0 + i;
+                        float l = lse[((size_t)b * H + h) * T + t];
+                        float di = dot(dO + (size_t)i * H * D, o + (size_t)i * H * D, D);
+                        float *pr = p + (size_t)i * keys, *dpr = dp + (size_t)i * keys;
+                        for (int s2 = 0; s2 <= t; s2++) {
+                            pr[s2] = expf(pr[s2] - l);
+                            dpr[s2] = pr[s2] * (dpr[s2] - di) * scale; // dS
                         }
+                        for (int s2 = t + 1; s2 < keys; s2++) pr[s2] = dpr[s2] = 0;
                     }
+                    gemm_f32(0, 0, rows, D, keys, 1.0f, dp, keys, k, row, 0.0f, dq, row); // dQ = dS K
+                    gemm_f32(1, 0, keys, D, rows, 1.0f, dp, keys, q, row, 1.0f, dk, row); // dK += dS^T Q
+                    gemm_f32(1, 0, keys, D, rows, 1.0f, p, keys, dO, H * D, 1.0f, dv, row); // dV += P^T dO
                 }
-            }
         }
 }
 
