@@ -50,7 +50,7 @@ CU_SRC := $(wildcard kernels/cuda/*.cu)
 ifneq ($(NVCC),)
 ifneq ($(CU_SRC),)
   CUDA_ARCHS ?= -gencode=arch=compute_80,code=sm_80 -gencode=arch=compute_90a,code=sm_90a
-  NVCCFLAGS ?= -O3 -std=c++17 $(CUDA_ARCHS) -Xcompiler -Wall,-Wextra -Werror all-warnings -lineinfo
+  NVCCFLAGS ?= -O3 -std=c++17 $(CUDA_ARCHS) -Xcompiler -Wall,-Wextra -Werror all-warnings -lineinfo -MMD -MP
   CFLAGS += -DSTRAP_CUDA
   LDFLAGS += -L$(CUDA_HOME)/lib64 -L$(CUDA_HOME)/lib64/stubs
   LDLIBS += -lcublasLt -lcublas -lcudart -lstdc++
@@ -106,7 +106,7 @@ demo: strap
 clean:
 	rm -rf $(BUILD) strap
 
--include $(CORE_OBJ:.o=.d) $(CLI_OBJ:.o=.d)
+-include $(CORE_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(CU_OBJ:.o=.d)
 
 # `make -s print-CFLAGS` etc.: lets scripts build extra binaries with the same flags
 print-%:

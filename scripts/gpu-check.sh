@@ -14,7 +14,7 @@ if [ $# -ne 1 ]; then
 fi
 mkdir -p "$1"
 OUT=$(cd "$1" && pwd)
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 START=$(date +%s)
 TOTAL_S=${GPU_CHECK_SECONDS:-570} # leave a margin under the 10-minute limit
 summary=()
