@@ -12,12 +12,14 @@
 #include "commands.h"
 
 static int data_pack(int argc, char **argv) {
-    const char *tokenizer = NULL, *input = NULL, *out = NULL, *field = "text";
+    const char *tokenizer = NULL, *input = NULL, *out = NULL, *field = "text", *bos_text = NULL, *eos_text = NULL;
     int split = 0, frame_tokens = 65536, level = 3;
     int64_t shard_tokens = 10000000;
     float val_fraction = 0;
     Flag flags[] = {
-        {"--tokenizer", FLAG_STRING, &tokenizer, "T", "'bytes' (ids 0-255 bytes, 256 BOS, 257 EOS) (required)", NULL},
+        {"--tokenizer", FLAG_STRING, &tokenizer, "T", "a tokenizer.json (or its directory), or 'bytes' (ids 0-255 bytes, 256 BOS, 257 EOS) (required)", NULL},
+        {"--bos", FLAG_STRING, &bos_text, "TOKEN", "token opening each document (default: <|begin_of_text|> or <s> if the tokenizer has one; 'none')", NULL},
+        {"--eos", FLAG_STRING, &eos_text, "TOKEN", "token closing each document (default: <|endoftext|>, <|end_of_text|> or </s>; 'none')", NULL},
         {"--input", FLAG_STRING, &input, "FILES", ".txt, .jsonl or .jsonl.zst; a comma-separated list or a quoted glob (required)", NULL},
         {"--out", FLAG_STRING, &out, "DIR", "output directory for train_NNNNNN.tok.zst (and val/val_NNNNNN.tok.zst) (required)", NULL},
         {"--field", FLAG_STRING, &field, "NAME", "JSON field holding the text", NULL},
@@ -28,7 +30,7 @@ static int data_pack(int argc, char **argv) {
         {"--level", FLAG_INT, &level, "L", "zstd compression level", NULL},
         {0},
     };
-    Command cmd = {"strap data pack --tokenizer bytes --input FILES --out DIR [options]",
+    Command cmd = {"strap data pack --tokenizer (tokenizer.json | bytes) --input FILES --out DIR [options]",
                    "Tokenize documents and write token shards (.tok.zst). Every document becomes "
                    "BOS, its tokens, EOS.",
                    flags, 0, NULL, 0};
@@ -36,10 +38,25 @@ static int data_pack(int argc, char **argv) {
     args_require(&cmd, "--tokenizer", tokenizer != NULL);
     args_require(&cmd, "--input", input != NULL);
     args_require(&cmd, "--out", out != NULL);
-    if (strcmp(tokenizer, "bytes") != 0)
-        fail("--tokenizer '%s': only 'bytes' is available in this build (the BPE tokenizer.json loader is "
-             "not implemented yet)",
-             tokenizer);
+    Tokenizer *tok = NULL;
+    int bos = BYTES_BOS, eos = BYTES_EOS;
+    if (strcmp(tokenizer, "bytes") != 0) {
+        tok = tokenizer_load(tokenizer);
+        bos = eos = -1;
+        const char *bos_names[] = {"<|begin_of_text|>", "<s>", NULL}, *eos_names[] = {"<|endoftext|>", "<|end_of_text|>", "</s>", NULL};
+        for (int i = 0; bos_names[i] && bos < 0; i++) bos = tokenizer_token_id(tok, bos_names[i]);
+        for (int i = 0; eos_names[i] && eos < 0; i++) eos = tokenizer_token_id(tok, eos_names[i]);
+    }
+    if (bos_text) {
+        bos = strcmp(bos_text, "none") == 0 ? -1 : tok ? tokenizer_token_id(tok, bos_text) : -2;
+        if (bos == -2 || (bos < 0 && strcmp(bos_text, "none") != 0))
+            fail("--bos '%s' is not an added token of %s", bos_text, tokenizer);
+    }
+    if (eos_text) {
+        eos = strcmp(eos_text, "none") == 0 ? -1 : tok ? tokenizer_token_id(tok, eos_text) : -2;
+        if (eos == -2 || (eos < 0 && strcmp(eos_text, "none") != 0))
+            fail("--eos '%s' is not an added token of %s", eos_text, tokenizer);
+    }
     if (shard_tokens < 1 || frame_tokens < 1 || frame_tokens > (1 << 24))
         args_error(&cmd, "--shard-tokens and --frame-tokens must be positive (frame at most 16M tokens)");
     if (val_fraction < 0 || val_fraction > 0.5f) args_error(&cmd, "--val-fraction must lie in [0, 0.5]");
@@ -67,8 +84,8 @@ static int data_pack(int argc, char **argv) {
         free_string_list(matched);
     }
     free(list);
-    PackOptions o = {inputs, n, out, field, split, val_fraction, (uint64_t)shard_tokens, frame_tokens, level};
-    PackStats st = pack_bytes(&o);
+    PackOptions o = {inputs, n, out, field, split, val_fraction, (uint64_t)shard_tokens, frame_tokens, level, tok, bos, eos};
+    PackStats st = pack_documents(&o);
     uint64_t tokens = st.tokens + st.val_tokens;
     printf("packed %d file(s): %" PRIu64 " documents (%" PRIu64 " validation), %" PRIu64 " tokens (%" PRIu64
            " validation) into %d shard(s) in %s; %" PRIu64 " bytes on disk, %.2f bytes/token\n",
@@ -76,6 +93,7 @@ static int data_pack(int argc, char **argv) {
            tokens ? (double)st.bytes_on_disk / tokens : 0.0);
     for (int i = 0; i < n; i++) free(inputs[i]);
     free(inputs);
+    tokenizer_free(tok);
     return 0;
 }
 

@@ -13,6 +13,7 @@ typedef struct {
 
 static const Subcommand SUBCOMMANDS[] = {
     {"init", cmd_init, "create a new model with random weights (config.json + model.safetensors)"},
+    {"tok", cmd_tok, "train a BPE tokenizer, encode and decode text"},
     {"data", cmd_data, "pack text into token shards, inspect shards"},
     {"train", cmd_train, "pretrain / fine-tune a model on token shards"},
     {"eval", cmd_eval, "evaluate a checkpoint (perplexity)"},

@@ -29,7 +29,8 @@ static void split_open(Split *s) {
     make_dirs(dir);
     char *path = path_join(dir, name);
     free(dir);
-    s->w = shard_writer_open(path, BYTES_VOCAB, s->o->frame_tokens, s->o->level);
+    int vocab = s->o->tokenizer ? tokenizer_vocab_size(s->o->tokenizer) : BYTES_VOCAB;
+    s->w = shard_writer_open(path, vocab, s->o->frame_tokens, s->o->level);
     free(path);
 }
 
@@ -52,7 +53,7 @@ static void split_add(Split *s, const int32_t *ids, size_t n) {
     }
 }
 
-PackStats pack_bytes(const PackOptions *o) {
+PackStats pack_documents(const PackOptions *o) {
     PackStats st = {0};
     make_dirs(o->out_dir);
     int every = o->val_fraction > 0 ? (int)lround(1.0 / o->val_fraction) : 0;
@@ -74,9 +75,18 @@ PackStats pack_bytes(const PackOptions *o) {
                 CHECK(ids != NULL, "out of memory");
             }
             size_t n = 0;
-            ids[n++] = BYTES_BOS;
-            for (size_t i = 0; i < len; i++) ids[n++] = (unsigned char)text[i];
-            ids[n++] = BYTES_EOS;
+            if (o->bos >= 0) ids[n++] = o->bos;
+            if (o->tokenizer) {
+                tokenizer_encode(o->tokenizer, text, len, 0, &ids, &n, &cap); // user text: no control tokens
+                if (n + 1 > cap) {
+                    cap = 2 * (n + 1);
+                    ids = realloc(ids, cap * sizeof(int32_t));
+                    CHECK(ids != NULL, "out of memory");
+                }
+            } else {
+                for (size_t i = 0; i < len; i++) ids[n++] = (unsigned char)text[i];
+            }
+            if (o->eos >= 0) ids[n++] = o->eos;
             Split *s = every && doc_index % (uint64_t)every == (uint64_t)every - 1 ? &val : &train;
             split_add(s, ids, n);
             if (!s->w) split_open(s); // the document count belongs to the shard holding its end

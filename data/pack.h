@@ -1,7 +1,10 @@
-// pack.h: documents -> token shards with the byte-level tokenizer
-// (ids 0-255 are the bytes, 256 = BOS, 257 = EOS, vocab_size 258).
+// pack.h: documents -> token shards, tokenized by a BPE tokenizer.json or by the
+// byte-level tokenizer (ids 0-255 are the bytes, 256 = BOS, 257 = EOS, vocab_size 258).
+// Each document becomes [BOS] tokens [EOS] (BOS / EOS only where the tokenizer has them).
 #pragma once
 #include <stdint.h>
+
+#include "tokenizer.h"
 
 #define BYTES_VOCAB 258
 #define BYTES_BOS 256
@@ -17,6 +20,8 @@ typedef struct {
     uint64_t shard_tokens;
     int frame_tokens;
     int level;
+    Tokenizer *tokenizer; // NULL: the byte-level tokenizer
+    int bos, eos;         // ids, or -1 for none
 } PackOptions;
 
 typedef struct {
@@ -24,4 +29,4 @@ typedef struct {
     int shards;
 } PackStats;
 
-PackStats pack_bytes(const PackOptions *o);
+PackStats pack_documents(const PackOptions *o);

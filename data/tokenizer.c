@@ -409,9 +409,8 @@ static void bpe_piece(Tokenizer *t, const char *s, size_t len, int32_t **ids, si
     *n += ns;
 }
 
-// Encodes ordinary text (no added tokens inside).
-static void encode_plain(Tokenizer *t, const char *text, size_t len, int32_t **ids, size_t *n, size_t *cap) {
-    if (len == 0) return;
+// Splits text into the pieces of the pre-tokenizer chain (left in next_start/next_len).
+static void pretokenize(Tokenizer *t, const char *text, size_t len) {
     t->n_pieces = 0;
     push_piece(t, 0, len);
     for (int s = 0; s < t->n_steps; s++) {
@@ -428,6 +427,19 @@ static void encode_plain(Tokenizer *t, const char *text, size_t len, int32_t **i
         t->n_pieces = 0;
         for (size_t p = 0; p < count; p++) split_regex(t, t->steps[s].code, text, t->piece_start[p], t->piece_len[p]);
     }
+}
+
+void tokenizer_pieces(Tokenizer *t, const char *text, size_t len, void (*fn)(void *ctx, const char *piece, size_t n),
+                      void *ctx) {
+    if (len == 0) return;
+    pretokenize(t, text, len);
+    for (size_t p = 0; p < t->n_pieces; p++) fn(ctx, text + t->next_start[p], t->next_len[p]);
+}
+
+// Encodes ordinary text (no added tokens inside).
+static void encode_plain(Tokenizer *t, const char *text, size_t len, int32_t **ids, size_t *n, size_t *cap) {
+    if (len == 0) return;
+    pretokenize(t, text, len);
     for (size_t p = 0; p < t->n_pieces; p++) bpe_piece(t, text + t->next_start[p], t->next_len[p], ids, n, cap);
 }
 

@@ -23,6 +23,10 @@ void tokenizer_encode(Tokenizer *t, const char *text, size_t len, int allow_spec
                       size_t *cap);
 // Appends the bytes of ids to *out (grown with realloc); returns the new length.
 size_t tokenizer_decode(const Tokenizer *t, const int32_t *ids, size_t n, char **out, size_t *cap);
+// Calls fn for each pre-tokenized piece of text (no added-token handling): what BPE
+// training counts.
+void tokenizer_pieces(Tokenizer *t, const char *text, size_t len, void (*fn)(void *ctx, const char *piece, size_t n),
+                      void *ctx);
 // id of an added token's content (e.g. "<|endoftext|>"), or -1.
 int tokenizer_token_id(const Tokenizer *t, const char *content);
 // The token's text as stored in the vocabulary (byte-level characters), or NULL.

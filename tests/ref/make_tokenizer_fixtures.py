@@ -6,7 +6,8 @@ Three pre-tokenizer styles, as in real models:
   gpt2    ByteLevel(use_regex=True)                      (GPT-2)
   llama3  Sequence[Split(Llama 3 regex, isolated), ByteLevel(use_regex=False)]   (Llama 3)
   smollm  Sequence[Digits(individual_digits=True), ByteLevel(use_regex=True)]     (SmolLM2)
-Each gets special tokens <|endoftext|>, <|im_start|>, <|im_end|>.
+Each gets special tokens <|endoftext|>, <|im_start|>, <|im_end|>. A fourth, "strap", is
+trained by `./strap tok train` (build strap first) on strap_corpus.txt, written here too.
 
 Writes tests/ref/fixtures/tok/<style>.tokenizer.json and tests/ref/fixtures/tok/cases.json
 ({"texts": [...], "<style>": [[ids], ...]}).
@@ -75,13 +76,28 @@ def build(style):
     return tok
 
 
+def strap_trained():
+    """A tokenizer trained by `strap tok train` on a corpus kept next to it (so
+    tests/test_tokenizer.c can retrain and compare bytes)."""
+    import subprocess
+    corpus = os.path.join(OUT, "strap_corpus.txt")
+    stories = open(os.path.join(HERE, "..", "..", "data", "demo", "stories.txt")).read()[:30000]
+    with open(corpus, "w") as f:
+        f.write(stories + "\n".join(EXTRA) + "\n")
+    strap = os.path.join(HERE, "..", "..", "strap")
+    subprocess.run([strap, "tok", "train", "--input", corpus, "--vocab", "600", "--pattern", "llama3",
+                    "--special", ",".join(SPECIAL), "--out", os.path.join(OUT, "strap.tokenizer.json")], check=True)
+    return Tokenizer.from_file(os.path.join(OUT, "strap.tokenizer.json"))
+
+
 def main():
     import tokenizers
     os.makedirs(OUT, exist_ok=True)
     cases = {"tokenizers_version": tokenizers.__version__, "texts": TESTS}
-    for style in ["gpt2", "llama3", "smollm"]:
-        tok = build(style)
-        tok.save(os.path.join(OUT, f"{style}.tokenizer.json"))
+    for style in ["gpt2", "llama3", "smollm", "strap"]:
+        tok = strap_trained() if style == "strap" else build(style)
+        if style != "strap":
+            tok.save(os.path.join(OUT, f"{style}.tokenizer.json"))
         cases[style] = [tok.encode(t, add_special_tokens=False).ids for t in TESTS]
         for t, ids in zip(TESTS, cases[style]):
             assert tok.decode(ids, skip_special_tokens=False) == t, (style, t)
