@@ -10,7 +10,7 @@
 CC      ?= cc
 CFLAGS  ?= -O3 -march=native
 CFLAGS  += -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE -MMD -MP
-LDLIBS  := -lzstd -ljansson -lpcre2-8 -lm
+LDLIBS  := -lzstd -ljansson -lpcre2-8 -lutf8proc -lm
 BUILD   := build
 
 ifeq ($(DEBUG),1)

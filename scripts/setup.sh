@@ -3,7 +3,7 @@
 # Run as root or with sudo available. The CUDA toolkit is optional: with nvcc on PATH (or
 # under CUDA_HOME) `make` also builds the CUDA backend.
 set -euo pipefail
-PACKAGES=(build-essential libzstd-dev zstd libopenblas-openmp-dev libjansson-dev libpcre2-dev python3)
+PACKAGES=(build-essential libzstd-dev zstd libopenblas-openmp-dev libjansson-dev libpcre2-dev libutf8proc-dev python3)
 missing=()
 for p in "${PACKAGES[@]}"; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
