@@ -103,6 +103,22 @@ struct Backend {
                        const void *weight /* V,C */, const int *targets /* N */,
                        const float *dlosses /* N or NULL */, int N, int C, int V);
 
+    // ---- generation with a KV cache ----
+    // Caches are (B, S, KV*D): sequence b, position p; S = cache capacity.
+    // RoPE (rotate-half, as rope_forward) with explicit positions: row i is at pos[i].
+    void (*rope_forward_at)(void *qkv /* N,(H+2KV)*D */, const float *cos /* S,D/2 */,
+                            const float *sin /* S,D/2 */, const int *pos /* N */, int N, int H, int KV,
+                            int D);
+    // Copies the k and v parts of qkv row i to sequence seq[i], position pos[i] of the caches.
+    void (*kv_store)(void *k_cache /* B,S,KV*D */, void *v_cache /* B,S,KV*D */,
+                     const void *qkv /* N,(H+2KV)*D */, const int *seq /* N */, const int *pos /* N */,
+                     int N, int S, int H, int KV, int D);
+    // One query row per sequence (the q part of qkv row b) against cache rows [0, len[b]) of
+    // sequence b; GQA and scale as attention_forward.
+    void (*attention_decode)(void *out /* B,H*D */, const void *qkv /* B,(H+2KV)*D */,
+                             const void *k_cache /* B,S,KV*D */, const void *v_cache /* B,S,KV*D */,
+                             const int *len /* B */, int B, int S, int H, int KV, int D);
+
     // ---- optimizer ----
     // sum of squares of grads (as double on the host; deterministic order)
     double (*sum_squares)(const void *grads /* n */, size_t n);

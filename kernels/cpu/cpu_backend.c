@@ -305,6 +305,72 @@ static void attention_backward(void *dqkv_, const void *dout_, const void *out_,
         }
 }
 
+// ---- generation ----
+
+static void rope_forward_at(void *qkv_, const float *cos_t, const float *sin_t, const int *pos, int N, int H, int KV,
+                            int D) {
+    float *qkv = qkv_;
+    int half = D / 2, row = (H + 2 * KV) * D;
+#pragma omp parallel for schedule(static)
+    for (int i = 0; i < N; i++) {
+        const float *cs = cos_t + (size_t)pos[i] * half, *sn = sin_t + (size_t)pos[i] * half;
+        for (int h = 0; h < H + KV; h++) {
+            float *v = qkv + (size_t)i * row + (size_t)h * D;
+            for (int j = 0; j < half; j++) {
+                float x1 = v[j], x2 = v[j + half];
+                v[j] = x1 * cs[j] - x2 * sn[j];
+                v[j + half] = x2 * cs[j] + x1 * sn[j];
+            }
+        }
+    }
+}
+
+static void kv_store(void *k_cache_, void *v_cache_, const void *qkv_, const int *seq, const int *pos, int N, int S,
+                     int H, int KV, int D) {
+    float *kc = k_cache_, *vc = v_cache_;
+    const float *qkv = qkv_;
+    size_t row = (size_t)(H + 2 * KV) * D, kvd = (size_t)KV * D;
+    for (int i = 0; i < N; i++) {
+        size_t at = ((size_t)seq[i] * S + (size_t)pos[i]) * kvd;
+        memcpy(kc + at, qkv + i * row + (size_t)H * D, kvd * sizeof(float));
+        memcpy(vc + at, qkv + i * row + (size_t)(H + KV) * D, kvd * sizeof(float));
+    }
+}
+
+static void attention_decode(void *out_, const void *qkv_, const void *k_cache_, const void *v_cache_, const int *len,
+                             int B, int S, int H, int KV, int D) {
+    float *out = out_;
+    const float *qkv = qkv_, *kc = k_cache_, *vc = v_cache_;
+    int row = (H + 2 * KV) * D, group = H / KV, kvd = KV * D;
+    float scale = 1.0f / sqrtf((float)D);
+    int max_len = 0;
+    for (int b = 0; b < B; b++) max_len = len[b] > max_len ? len[b] : max_len;
+    att_reserve(max_len);
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int b = 0; b < B; b++)
+        for (int h = 0; h < H; h++) {
+            int kh = h / group, n = len[b];
+            const float *q = qkv + (size_t)b * row + (size_t)h * D;
+            const float *k = kc + (size_t)b * S * kvd + (size_t)kh * D, *v = vc + (size_t)b * S * kvd + (size_t)kh * D;
+            float *p = att_block(max_len, 0), mx = -INFINITY, sum = 0;
+            for (int s2 = 0; s2 < n; s2++) {
+                p[s2] = dot(q, k + (size_t)s2 * kvd, D) * scale;
+                mx = p[s2] > mx ? p[s2] : mx;
+            }
+            for (int s2 = 0; s2 < n; s2++) {
+                p[s2] = expf(p[s2] - mx);
+                sum += p[s2];
+            }
+            float *o = out + (size_t)b * H * D + (size_t)h * D;
+            for (int d = 0; d < D; d++) o[d] = 0;
+            for (int s2 = 0; s2 < n; s2++) {
+                float w = p[s2] / sum;
+                const float *vr = v + (size_t)s2 * kvd;
+                for (int d = 0; d < D; d++) o[d] += w * vr[d];
+            }
+        }
+}
+
 // ---- swiglu ----
 
 static void swiglu_forward(void *out_, const void *gate_up_, int N, int F) {
@@ -438,6 +504,9 @@ static Backend cpu_backend = {
     .swiglu_forward = swiglu_forward,
     .swiglu_backward = swiglu_backward,
     .classifier = classifier,
+    .rope_forward_at = rope_forward_at,
+    .kv_store = kv_store,
+    .attention_decode = attention_decode,
     .sum_squares = sum_squares,
     .adamw_update = adamw_update,
 };

@@ -134,6 +134,9 @@ static void fill_table(Backend *b) {
     b->residual_forward = cuda_residual_forward;
     b->rope_forward = cuda_rope_forward;
     b->rope_backward = cuda_rope_backward;
+    b->rope_forward_at = cuda_rope_forward_at;
+    b->kv_store = cuda_kv_store;
+    b->attention_decode = cuda_attention_decode;
     b->attention_forward = cuda_attention_forward;
     b->attention_backward = cuda_attention_backward;
     b->swiglu_forward = cuda_swiglu_forward;

@@ -150,6 +150,13 @@ void cuda_adamw_update(void *params, float *master, const void *grads, float *m,
                        float grad_scale, int t);
 
 // cuda_attention.cu
+// cuda_decode.cu
+void cuda_rope_forward_at(void *qkv, const float *cos_t, const float *sin_t, const int *pos, int N, int H, int KV,
+                          int D);
+void cuda_kv_store(void *k_cache, void *v_cache, const void *qkv, const int *seq, const int *pos, int N, int S, int H,
+                   int KV, int D);
+void cuda_attention_decode(void *out, const void *qkv, const void *k_cache, const void *v_cache, const int *len, int B,
+                           int S, int H, int KV, int D);
 void cuda_attention_forward(void *out, float *lse, const void *qkv, int B, int T, int H, int KV,
                             int D);
 void cuda_attention_backward(void *dqkv, const void *dout, const void *out, const float *lse,

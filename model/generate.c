@@ -1,0 +1,196 @@
+// generate.c: see generate.h.
+#include "generate.h"
+
+#include <string.h>
+
+#include "../kernels/check.h"
+
+const char *finish_reason_name(FinishReason r) {
+    switch (r) {
+    case FINISH_EOS: return "eos";
+    case FINISH_STOP: return "stop";
+    case FINISH_CONTEXT: return "context";
+    default: return "length";
+    }
+}
+
+void generator_build(Generator *g, Model *m, int max_batch, int capacity) {
+    memset(g, 0, sizeof *g);
+    const LlamaConfig *c = &m->config;
+    Backend *b = m->backend;
+    if (capacity > c->max_seq) capacity = c->max_seq;
+    CHECK(max_batch > 0 && capacity > 0, "generator needs a batch and a capacity");
+    g->model = m;
+    g->max_batch = max_batch;
+    g->capacity = capacity;
+    size_t e = b->elem_bytes, B = (size_t)max_batch, C = c->hidden_size, F = c->intermediate_size,
+           qd = (size_t)c->n_heads * c->head_dim, kvd = (size_t)c->n_kv_heads * c->head_dim,
+           V = c->vocab_size, rows = B > (size_t)capacity ? B : (size_t)capacity;
+    g->k_cache = xcalloc((size_t)c->n_layers, sizeof(void *));
+    g->v_cache = xcalloc((size_t)c->n_layers, sizeof(void *));
+    for (int l = 0; l < c->n_layers; l++) {
+        g->k_cache[l] = b->alloc(B * capacity * kvd * e);
+        g->v_cache[l] = b->alloc(B * capacity * kvd * e);
+    }
+    g->x = b->alloc(B * C * e);
+    g->xn = b->alloc(B * C * e);
+    g->qkv = b->alloc(B * (qd + 2 * kvd) * e);
+    g->att = b->alloc(B * qd * e);
+    g->proj = b->alloc(B * C * e);
+    g->gate_up = b->alloc(B * 2 * F * e);
+    g->act = b->alloc(B * F * e);
+    g->logits_dev = b->alloc(B * V * e);
+    g->rstd = b->alloc(B * sizeof(float));
+    g->tokens_dev = b->alloc(rows * sizeof(int));
+    g->pos_dev = b->alloc(rows * sizeof(int));
+    g->seq_dev = b->alloc(rows * sizeof(int));
+    g->len_dev = b->alloc(rows * sizeof(int));
+    g->logits = xmalloc(B * V * sizeof(float));
+    g->sample_scratch = xmalloc(sample_scratch_bytes((int)V));
+}
+
+void generator_free(Generator *g) {
+    Backend *b = g->model->backend;
+    for (int l = 0; l < g->model->config.n_layers; l++) {
+        b->free(g->k_cache[l]);
+        b->free(g->v_cache[l]);
+    }
+    free(g->k_cache), free(g->v_cache);
+    void *bufs[] = {g->x, g->xn, g->qkv, g->att, g->proj, g->gate_up, g->act, g->logits_dev,
+                    g->rstd, g->tokens_dev, g->pos_dev, g->seq_dev, g->len_dev};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) b->free(bufs[i]);
+    free(g->logits);
+    free(g->sample_scratch);
+    memset(g, 0, sizeof *g);
+}
+
+#define P(off) backend_at(b, m->params, (off))
+
+void generator_prefill(Generator *g, int slot, const int *prompt, int len) {
+    Model *m = g->model;
+    Backend *b = m->backend;
+    const LlamaConfig *c = &m->config;
+    CHECK(slot >= 0 && slot < g->max_batch, "prefill slot %d out of range", slot);
+    if (len < 1) fail("an empty prompt cannot be continued (give at least one token, e.g. BOS)");
+    if (len > g->capacity)
+        fail("the prompt has %d tokens but the context holds %d (max_position_embeddings or --max-context)", len,
+             g->capacity);
+    model_forward(m, prompt, NULL, 1, len);
+    int *seq = xmalloc((size_t)len * sizeof(int)), *pos = xmalloc((size_t)len * sizeof(int));
+    for (int i = 0; i < len; i++) seq[i] = slot, pos[i] = i;
+    b->upload(g->seq_dev, seq, (size_t)len * sizeof(int));
+    b->upload(g->pos_dev, pos, (size_t)len * sizeof(int));
+    for (int l = 0; l < c->n_layers; l++) // the training forward keeps each layer's post-RoPE qkv
+        b->kv_store(g->k_cache[l], g->v_cache[l], m->acts.layers[l].qkv, g->seq_dev, g->pos_dev, len, g->capacity,
+                    c->n_heads, c->n_kv_heads, c->head_dim);
+    const void *last = backend_at(b, m->acts.xn_final, (size_t)(len - 1) * c->hidden_size);
+    b->matmul_forward(g->logits_dev, last, P(m->lm_head), 1, c->hidden_size, c->vocab_size);
+    b->download_f32(g->logits + (size_t)slot * c->vocab_size, g->logits_dev, (size_t)c->vocab_size);
+    free(seq);
+    free(pos);
+}
+
+void generator_step(Generator *g, const int *tokens, const int *pos, int B) {
+    Model *m = g->model;
+    Backend *b = m->backend;
+    const LlamaConfig *c = &m->config;
+    int C = c->hidden_size, F = c->intermediate_size, H = c->n_heads, KV = c->n_kv_heads, D = c->head_dim,
+        V = c->vocab_size, qkv_dim = (H + 2 * KV) * D;
+    CHECK(B > 0 && B <= g->max_batch, "decode batch %d out of range", B);
+    int seq[B], len[B];
+    for (int i = 0; i < B; i++) {
+        CHECK(pos[i] >= 0 && pos[i] < g->capacity, "position %d outside the cache", pos[i]);
+        CHECK(tokens[i] >= 0 && tokens[i] < V, "token %d outside the vocabulary", tokens[i]);
+        seq[i] = i;
+        len[i] = pos[i] + 1;
+    }
+    b->upload(g->tokens_dev, tokens, (size_t)B * sizeof(int));
+    b->upload(g->pos_dev, pos, (size_t)B * sizeof(int));
+    b->upload(g->seq_dev, seq, (size_t)B * sizeof(int));
+    b->upload(g->len_dev, len, (size_t)B * sizeof(int));
+    b->embedding_forward(g->x, g->tokens_dev, P(m->embed), B, C);
+    for (int l = 0; l < c->n_layers; l++) {
+        const LayerParams *lp = &m->layers[l];
+        b->rmsnorm_forward(g->xn, g->rstd, g->x, P(lp->attn_norm), B, C, c->rms_norm_eps);
+        b->matmul_forward(g->qkv, g->xn, P(lp->wqkv), B, C, qkv_dim);
+        b->rope_forward_at(g->qkv, m->rope_cos, m->rope_sin, g->pos_dev, B, H, KV, D);
+        b->kv_store(g->k_cache[l], g->v_cache[l], g->qkv, g->seq_dev, g->pos_dev, B, g->capacity, H, KV, D);
+        b->attention_decode(g->att, g->qkv, g->k_cache[l], g->v_cache[l], g->len_dev, B, g->capacity, H, KV, D);
+        b->matmul_forward(g->proj, g->att, P(lp->wo), B, H * D, C);
+        b->residual_forward(g->x, g->x, g->proj, (size_t)B * C);
+        b->rmsnorm_forward(g->xn, g->rstd, g->x, P(lp->mlp_norm), B, C, c->rms_norm_eps);
+        b->matmul_forward(g->gate_up, g->xn, P(lp->wgate_up), B, C, 2 * F);
+        b->swiglu_forward(g->act, g->gate_up, B, F);
+        b->matmul_forward(g->proj, g->act, P(lp->wdown), B, F, C);
+        b->residual_forward(g->x, g->x, g->proj, (size_t)B * C);
+    }
+    b->rmsnorm_forward(g->xn, g->rstd, g->x, P(m->final_norm), B, C, c->rms_norm_eps);
+    b->matmul_forward(g->logits_dev, g->xn, P(m->lm_head), B, C, V);
+    b->download_f32(g->logits, g->logits_dev, (size_t)B * V);
+}
+
+void generate(Generator *g, const int *const *prompts, const int *prompt_lens, int B, const GenerateOptions *o,
+              int **out, int *n_out, FinishReason *finish, TokenCallback cb, void *cb_ctx) {
+    Model *m = g->model;
+    int V = m->config.vocab_size;
+    CHECK(B > 0 && B <= g->max_batch, "generate: batch %d out of range (max %d)", B, g->max_batch);
+    Rng *rngs = xmalloc((size_t)B * sizeof(Rng));
+    int *active = xmalloc((size_t)B * sizeof(int)), *pos = xmalloc((size_t)B * sizeof(int));
+    int *next = xmalloc((size_t)B * sizeof(int)), *rows = xmalloc((size_t)B * sizeof(int));
+    int *hist_cap = xmalloc((size_t)B * sizeof(int));
+    int **history = xmalloc((size_t)B * sizeof(int *)), *n_hist = xmalloc((size_t)B * sizeof(int));
+    float *row_logits = xmalloc((size_t)V * sizeof(float));
+    for (int b = 0; b < B; b++) {
+        rng_seed(&rngs[b], o->seed + (uint64_t)b);
+        n_out[b] = 0;
+        finish[b] = FINISH_LENGTH;
+        hist_cap[b] = prompt_lens[b] + o->max_new + 1;
+        history[b] = xmalloc((size_t)hist_cap[b] * sizeof(int));
+        memcpy(history[b], prompts[b], (size_t)prompt_lens[b] * sizeof(int));
+        n_hist[b] = prompt_lens[b];
+        generator_prefill(g, b, prompts[b], prompt_lens[b]);
+        pos[b] = prompt_lens[b];
+        active[b] = o->max_new > 0;
+    }
+    // the first new token of each sequence comes from its prefill logits (row b)
+    for (int step = 0; step < o->max_new; step++) {
+        int n_rows = 0;
+        for (int b = 0; b < B; b++) {
+            if (!active[b]) continue;
+            const float *src = g->logits + (size_t)(step == 0 ? b : rows[b]) * V;
+            memcpy(row_logits, src, (size_t)V * sizeof(float));
+            int tok = sample_token(row_logits, V, &o->sample, history[b], n_hist[b], &rngs[b], g->sample_scratch);
+            out[b][n_out[b]++] = tok;
+            history[b][n_hist[b]++] = tok;
+            int stop = cb ? cb(cb_ctx, b, tok) : 0;
+            for (int e = 0; e < o->n_eos; e++)
+                if (tok == o->eos_ids[e]) finish[b] = FINISH_EOS, stop = 1;
+            if (stop && finish[b] != FINISH_EOS) finish[b] = FINISH_STOP;
+            if (!stop && n_out[b] == o->max_new) stop = 1;
+            if (!stop && pos[b] >= g->capacity) finish[b] = FINISH_CONTEXT, stop = 1;
+            if (stop) {
+                active[b] = 0;
+                continue;
+            }
+            next[n_rows] = tok;
+            rows[b] = n_rows++;
+        }
+        if (n_rows == 0) break;
+        // decode rows must be the cache slots: pack active sequences into their own slots
+        int *step_tokens = xmalloc((size_t)B * sizeof(int)), *step_pos = xmalloc((size_t)B * sizeof(int));
+        int hi = 0;
+        for (int b = 0; b < B; b++) {
+            step_tokens[b] = active[b] ? next[rows[b]] : 0;
+            step_pos[b] = active[b] ? pos[b] : 0;
+            if (active[b]) hi = b + 1, rows[b] = b;
+        }
+        generator_step(g, step_tokens, step_pos, hi); // finished rows below hi recompute harmlessly at pos 0
+        for (int b = 0; b < B; b++)
+            if (active[b]) pos[b]++;
+        free(step_tokens);
+        free(step_pos);
+    }
+    for (int b = 0; b < B; b++) free(history[b]);
+    free(history), free(n_hist), free(hist_cap), free(rngs), free(active), free(pos), free(next), free(rows);
+    free(row_logits);
+}

@@ -1,0 +1,50 @@
+// generate.h: text generation with a KV cache on any backend. Prompts are prefilled one
+// sequence at a time with the training forward (all positions at once), then every
+// sequence of the batch advances one token per decode step.
+#pragma once
+#include <stdint.h>
+
+#include "llama.h"
+#include "sample.h"
+
+typedef enum { FINISH_LENGTH = 0, FINISH_EOS, FINISH_STOP, FINISH_CONTEXT } FinishReason;
+const char *finish_reason_name(FinishReason r);
+
+typedef struct {
+    Model *model;
+    int max_batch, capacity; // sequences and positions the caches hold
+    void **k_cache, **v_cache; // [n_layers] each (max_batch, capacity, KV*D)
+    // decode-step activations for max_batch rows
+    void *x, *xn, *qkv, *att, *proj, *gate_up, *act, *logits_dev;
+    float *rstd;
+    int *tokens_dev, *pos_dev, *seq_dev, *len_dev; // (max(max_batch, capacity))
+    float *logits;   // (max_batch, V) host
+    void *sample_scratch;
+} Generator;
+
+// Caches for max_batch sequences of up to `capacity` positions (<= max_position_embeddings).
+void generator_build(Generator *g, Model *m, int max_batch, int capacity);
+void generator_free(Generator *g);
+
+// Called after each new token of sequence b (return nonzero to stop that sequence).
+typedef int (*TokenCallback)(void *ctx, int b, int token);
+
+typedef struct {
+    SampleOptions sample;
+    int max_new;        // new tokens per sequence at most
+    const int *eos_ids; // stop when one is produced (it is kept in the output)
+    int n_eos;
+    uint64_t seed;
+} GenerateOptions;
+
+// Generates for B <= max_batch prompts. out[b] receives the new tokens (capacity max_new),
+// n_out[b] their count, finish[b] why it ended. Sequence b uses the RNG seeded with
+// seed + b, so results do not depend on the batch composition.
+void generate(Generator *g, const int *const *prompts, const int *prompt_lens, int B, const GenerateOptions *o,
+              int **out, int *n_out, FinishReason *finish, TokenCallback cb, void *cb_ctx);
+
+// One decode step for rows b < B: token[b] at position pos[b] of sequence seq b; logits
+// (B, V) land in g->logits. Exposed for tests.
+void generator_step(Generator *g, const int *tokens, const int *pos, int B);
+// Prefills sequence slot b with a prompt; logits of its last position land in g->logits row b.
+void generator_prefill(Generator *g, int b, const int *prompt, int len);

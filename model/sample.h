@@ -1,0 +1,22 @@
+// sample.h: choosing the next token from logits (host memory): temperature, top-k, top-p,
+// min-p, repetition penalty, seeded RNG. temperature 0 is greedy (argmax).
+#pragma once
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rng.h"
+
+typedef struct {
+    float temperature;        // 0: greedy
+    int top_k;                // 0: off
+    float top_p;              // 1: off
+    float min_p;              // 0: off; keep tokens with p >= min_p * p_max
+    float repetition_penalty; // 1: off; logits of tokens already in the sequence are divided (if > 0) or multiplied
+} SampleOptions;
+
+void sample_options_default(SampleOptions *o);
+// Picks a token. `logits` (V) is modified in place; `scratch` holds V ints and V floats
+// (sample_scratch_bytes(V)); `history` (n_history ids) feeds the repetition penalty.
+int sample_token(float *logits, int V, const SampleOptions *o, const int *history, int n_history, Rng *rng,
+                 void *scratch);
+size_t sample_scratch_bytes(int V);
