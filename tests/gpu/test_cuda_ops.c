@@ -485,6 +485,38 @@ static void test_adamw(void) {
     free(h_p), free(h_g), free(h_m), free(h_v), free(want), free(got);
 }
 
+// the KV-cache ops: rope at positions, kv_store, decode attention over caches of 2 sequences
+static void test_decode(int H, int KV, int D) {
+    char name[96];
+    int B = 2, S = 80, row = (H + 2 * KV) * D, kvd = KV * D;
+    float *h_qkv = randn((size_t)B * row, 0, 1), *h_cos, *h_sin;
+    rope_tables(S, D, &h_cos, &h_sin);
+    float *h_k = randn((size_t)B * S * kvd, 0, 1), *h_v = randn((size_t)B * S * kvd, 0, 1);
+    int pos[2] = {17, 63}, seq[2] = {0, 1}, len[2] = {18, 64};
+    Pair qkv = pair_from(h_qkv, (size_t)B * row, 0), cs = pair_from(h_cos, (size_t)S * D / 2, 1),
+         sn = pair_from(h_sin, (size_t)S * D / 2, 1), kc = pair_from(h_k, (size_t)B * S * kvd, 0),
+         vc = pair_from(h_v, (size_t)B * S * kvd, 0), p = pair_ints(pos, 2), q = pair_ints(seq, 2),
+         l = pair_ints(len, 2), out = pair_alloc((size_t)B * H * D, 0);
+    CPU->rope_forward_at(qkv.c, cs.c, sn.c, p.c, B, H, KV, D);
+    GPU->rope_forward_at(qkv.g, cs.g, sn.g, p.g, B, H, KV, D);
+    snprintf(name, sizeof name, "rope_forward_at D=%d", D);
+    compare(name, qkv, 1e-2);
+    CPU->kv_store(kc.c, vc.c, qkv.c, q.c, p.c, B, S, H, KV, D);
+    GPU->kv_store(kc.g, vc.g, qkv.g, q.g, p.g, B, S, H, KV, D);
+    snprintf(name, sizeof name, "kv_store k cache D=%d", D);
+    compare(name, kc, 0);
+    snprintf(name, sizeof name, "kv_store v cache D=%d", D);
+    compare(name, vc, 0);
+    pair_poison(out);
+    CPU->attention_decode(out.c, qkv.c, kc.c, vc.c, l.c, B, S, H, KV, D);
+    GPU->attention_decode(out.g, qkv.g, kc.g, vc.g, l.g, B, S, H, KV, D);
+    snprintf(name, sizeof name, "attention_decode H=%d KV=%d D=%d", H, KV, D);
+    compare(name, out, 1e-2);
+    pair_free(qkv), pair_free(cs), pair_free(sn), pair_free(kc), pair_free(vc), pair_free(p), pair_free(q);
+    pair_free(l), pair_free(out);
+    free(h_qkv), free(h_cos), free(h_sin), free(h_k), free(h_v);
+}
+
 int main(void) {
     const char *why = NULL;
     GPU = backend_cuda(0, &why);
@@ -514,6 +546,9 @@ int main(void) {
     test_attention(1, 37, 6, 2, 48);  // generic, T not a multiple of any tile
     test_attention(2, 100, 4, 4, 64); // no grouping (H == KV), partial tiles
     test_attention(1, 150, 8, 1, 128); // one kv head for 8 query heads, partial tiles
+    test_decode(4, 2, 64);
+    test_decode(9, 3, 64); // SmolLM2's grouping
+    test_decode(8, 1, 128);
     test_swiglu();
     test_classifier();
     test_sum_squares();
