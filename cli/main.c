@@ -16,6 +16,7 @@ static const Subcommand SUBCOMMANDS[] = {
     {"tok", cmd_tok, "train a BPE tokenizer, encode and decode text"},
     {"data", cmd_data, "pack text into token shards, inspect shards"},
     {"train", cmd_train, "pretrain / fine-tune a model on token shards"},
+    {"gen", cmd_gen, "generate text with a model (KV cache, sampling, chat templates)"},
     {"eval", cmd_eval, "evaluate a checkpoint (perplexity)"},
     {"bench", cmd_bench, "benchmark a training step (tokens/s, FLOP/s)"},
 };

@@ -25,6 +25,9 @@ echo "== 3. train $STEPS steps (batch 16 x 128 tokens)"
 
 echo "== 4. evaluate the trained model on the held-out stories"
 ./strap eval ppl --model "$DIR/model" --data "$DIR/data/val" --seq 128 --max-batches 20
+
+echo "== 5. let it write (strap gen, KV cache, temperature 0.8)"
+./strap gen --model "$DIR/model" --prompt "It was a sunny morning. Mia" --max-new 200 --temperature 0.8 --seed 1
 echo
 echo "The checkpoint in $DIR/model (config.json + model.safetensors) loads in Hugging Face"
 echo "transformers; the per-step metrics are in $DIR/model/metrics.jsonl"

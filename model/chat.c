@@ -1,0 +1,97 @@
+// chat.c: see chat.h.
+#include "chat.h"
+
+#include <jansson.h>
+#include <string.h>
+
+#include "../data/io.h"
+#include "../kernels/check.h"
+
+ChatFormat chat_format_from_name(const char *name) {
+    if (strcmp(name, "chatml") == 0) return CHAT_CHATML;
+    if (strcmp(name, "llama3") == 0) return CHAT_LLAMA3;
+    if (strcmp(name, "plain") == 0) return CHAT_PLAIN;
+    fail("--chat-template '%s' is unknown (choose chatml, llama3 or plain)", name);
+}
+
+const char *chat_format_name(ChatFormat f) {
+    return f == CHAT_CHATML ? "chatml" : f == CHAT_LLAMA3 ? "llama3" : "plain";
+}
+
+ChatFormat chat_format_detect(const char *model_dir) {
+    char *path = path_join(model_dir, "tokenizer_config.json");
+    ChatFormat f = CHAT_PLAIN;
+    if (path_exists(path)) {
+        json_error_t err;
+        json_t *root = json_load_file(path, 0, &err);
+        if (!root) fail("%s:%d: invalid JSON: %s", path, err.line, err.text);
+        const char *tpl = json_string_value(json_object_get(root, "chat_template"));
+        if (tpl && strstr(tpl, "<|im_start|>")) f = CHAT_CHATML;
+        else if (tpl && strstr(tpl, "<|start_header_id|>")) f = CHAT_LLAMA3;
+        else if (tpl)
+            fail("%s: the chat_template is not one strap recognises (ChatML or Llama 3 headers); choose one with "
+                 "--chat-template chatml|llama3|plain",
+                 path);
+        json_decref(root);
+    }
+    free(path);
+    return f;
+}
+
+static void add(Tokenizer *t, const char *text, int special, int32_t **ids, size_t *n, size_t *cap) {
+    tokenizer_encode(t, text, strlen(text), special, ids, n, cap);
+}
+
+static void need_token(Tokenizer *t, const char *content, ChatFormat f) {
+    if (tokenizer_token_id(t, content) < 0)
+        fail("the tokenizer has no '%s' token, so it cannot use the %s chat format (try --chat-template plain)",
+             content, chat_format_name(f));
+}
+
+void chat_encode(Tokenizer *t, ChatFormat f, const char *system, const char *user, int32_t **ids, size_t *n,
+                 size_t *cap) {
+    switch (f) {
+    case CHAT_CHATML:
+        need_token(t, "<|im_start|>", f);
+        need_token(t, "<|im_end|>", f);
+        if (system) {
+            add(t, "<|im_start|>system\n", 1, ids, n, cap);
+            add(t, system, 0, ids, n, cap);
+            add(t, "<|im_end|>\n", 1, ids, n, cap);
+        }
+        add(t, "<|im_start|>user\n", 1, ids, n, cap);
+        add(t, user, 0, ids, n, cap);
+        add(t, "<|im_end|>\n<|im_start|>assistant\n", 1, ids, n, cap);
+        break;
+    case CHAT_LLAMA3:
+        need_token(t, "<|start_header_id|>", f);
+        need_token(t, "<|eot_id|>", f);
+        if (tokenizer_token_id(t, "<|begin_of_text|>") >= 0) add(t, "<|begin_of_text|>", 1, ids, n, cap);
+        if (system) {
+            add(t, "<|start_header_id|>system<|end_header_id|>\n\n", 1, ids, n, cap);
+            add(t, system, 0, ids, n, cap);
+            add(t, "<|eot_id|>", 1, ids, n, cap);
+        }
+        add(t, "<|start_header_id|>user<|end_header_id|>\n\n", 1, ids, n, cap);
+        add(t, user, 0, ids, n, cap);
+        add(t, "<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n", 1, ids, n, cap);
+        break;
+    default:
+        if (system) {
+            add(t, system, 0, ids, n, cap);
+            add(t, "\n\n", 0, ids, n, cap);
+        }
+        add(t, user, 0, ids, n, cap);
+    }
+}
+
+int chat_stop_ids(Tokenizer *t, ChatFormat f, int *ids) {
+    int n = 0;
+    const char *names[] = {f == CHAT_CHATML ? "<|im_end|>" : f == CHAT_LLAMA3 ? "<|eot_id|>" : NULL, "<|endoftext|>",
+                           "<|end_of_text|>", "</s>"};
+    for (int i = 0; i < 4; i++) {
+        int id = names[i] ? tokenizer_token_id(t, names[i]) : -1;
+        if (id >= 0 && n < 4) ids[n++] = id;
+    }
+    return n;
+}

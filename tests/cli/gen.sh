@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# strap gen: streaming generation with a tokenizer, chat templates, seeds, byte-level models.
+source "$(dirname "$0")/lib.bash"
+tok=tests/ref/fixtures/tok/llama3.tokenizer.json
+"$STRAP" init --out "$TMP/m" --vocab 700 --dim 32 --layers 2 --heads 4 --kv-heads 2 --ffn 64 --max-seq 128 --init-std 0.3 > /dev/null || fail_test "init"
+cp "$tok" "$TMP/m/tokenizer.json"
+a=$("$STRAP" gen --model "$TMP/m" --prompt "Tom found" --raw --max-new 20 --temperature 0.9 --seed 5 2>/dev/null) || fail_test "gen"
+b=$("$STRAP" gen --model "$TMP/m" --prompt "Tom found" --raw --max-new 20 --temperature 0.9 --seed 5 2>/dev/null)
+c=$("$STRAP" gen --model "$TMP/m" --prompt "Tom found" --raw --max-new 20 --temperature 0.9 --seed 6 2>/dev/null)
+[ "$a" = "$b" ] || fail_test "the same seed gave different text"
+[ "$a" != "$c" ] || fail_test "different seeds gave the same text (20 tokens at temperature 0.9)"
+"$STRAP" gen --model "$TMP/m" --prompt "hi" --raw --max-new 7 --temperature 0 2>&1 >/dev/null | grep -q "7 new tokens" || fail_test "--max-new 7"
+# chat templates: detected from tokenizer_config.json; an unknown one is an error
+echo '{"chat_template": "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}"}' > "$TMP/m/tokenizer_config.json"
+"$STRAP" gen --model "$TMP/m" --prompt "hi" --max-new 3 > /dev/null 2>&1 || fail_test "chatml chat"
+echo '{"chat_template": "{{ bos_token }}[INST] {{ m }} [/INST]"}' > "$TMP/m/tokenizer_config.json"
+expect_error 1 "not one strap recognises" -- "$STRAP" gen --model "$TMP/m" --prompt "hi" --max-new 3
+"$STRAP" gen --model "$TMP/m" --prompt "hi" --max-new 3 --chat-template plain > /dev/null 2>&1 || fail_test "--chat-template plain"
+expect_error 1 "cannot use the llama3 chat format" -- "$STRAP" gen --model "$TMP/m" --prompt "hi" --chat-template llama3
+expect_error 2 "--prompt is required" -- "$STRAP" gen --model "$TMP/m"
+rm "$TMP/m/tokenizer.json"
+expect_error 1 "tokenizer.json not found" -- "$STRAP" gen --model "$TMP/m" --prompt "hi"
+# a byte-level model needs no tokenizer.json
+"$STRAP" init --out "$TMP/b" --preset tiny > /dev/null
+"$STRAP" gen --model "$TMP/b" --prompt "hello" --max-new 5 > /dev/null 2>&1 || fail_test "gen on a byte-level model"
+finish
