@@ -1,6 +1,7 @@
 // llama.c: parameter layout, init, forward, backward, checkpoint I/O. See llama.h.
 #include "llama.h"
 
+#include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -145,25 +146,62 @@ void model_set_params(Model *m, const float *host) {
 // ---------------------------------------------------------------------------------------
 // checkpoints
 
-void model_load_weights(Model *m, const char *dir) {
-    char *path = path_join(dir, "model.safetensors");
-    if (!path_exists(path)) {
-        fail("%s not found (a checkpoint directory holds config.json and model.safetensors; "
-             "sharded checkpoints are not supported yet)",
-             path);
+// The weight files of a checkpoint directory: model.safetensors, or the shards named by
+// model.safetensors.index.json (Hugging Face's sharded layout). Returns the count.
+static int open_weight_files(const char *dir, SafeTensors **files_out) {
+    char *single = path_join(dir, "model.safetensors"), *index = path_join(dir, "model.safetensors.index.json");
+    SafeTensors *files = NULL;
+    int n = 0;
+    if (path_exists(single)) {
+        files = xcalloc(1, sizeof(SafeTensors));
+        st_open(&files[n++], single);
+    } else if (path_exists(index)) {
+        json_error_t err;
+        json_t *root = json_load_file(index, 0, &err);
+        if (!root) fail("%s:%d: invalid JSON: %s", index, err.line, err.text);
+        json_t *map = json_object_get(root, "weight_map");
+        if (!json_is_object(map)) fail("%s: no \"weight_map\" object", index);
+        files = xcalloc(json_object_size(map) + 1, sizeof(SafeTensors));
+        const char *key;
+        json_t *value;
+        json_object_foreach(map, key, value) {
+            const char *file = json_string_value(value);
+            if (!file || strchr(file, '/')) fail("%s: weight_map['%s'] must be a file name in the directory", index, key);
+            int seen = 0;
+            for (int i = 0; i < n && !seen; i++) seen = strcmp(strrchr(files[i].path, '/') + 1, file) == 0;
+            if (seen) continue;
+            char *shard = path_join(dir, file);
+            st_open(&files[n++], shard);
+            free(shard);
+        }
+        json_decref(root);
+    } else {
+        fail("%s not found (a checkpoint directory holds config.json and model.safetensors, or sharded "
+             "model-*.safetensors with model.safetensors.index.json)",
+             single);
     }
-    SafeTensors st;
-    st_open(&st, path);
+    free(single);
+    free(index);
+    *files_out = files;
+    return n;
+}
+
+void model_load_weights(Model *m, const char *dir) {
+    SafeTensors *files;
+    int n_files = open_weight_files(dir, &files);
+    const char *where = n_files == 1 ? files[0].path : dir;
     float *host = xmalloc(m->n_params * sizeof(float));
     for (int i = 0; i < m->n_tensors; i++) {
         const ParamTensor *t = &m->tensors[i];
-        const StTensor *s = st_find(&st, t->name);
+        const StTensor *s = NULL;
+        const SafeTensors *st = NULL;
+        for (int f = 0; f < n_files && !s; f++) s = st_find(&files[f], t->name), st = &files[f];
         if (!s) {
             if (strcmp(t->name, "lm_head.weight") == 0)
                 fail("%s: missing tensor 'lm_head.weight' (config.json says tie_word_embeddings "
                      "is false; set it to true if the model shares its embeddings)",
-                     path);
-            fail("%s: missing tensor '%s'", path, t->name);
+                     where);
+            fail("%s: missing tensor '%s'", where, t->name);
         }
         int ok = s->ndim == t->ndim && s->shape[0] == t->shape[0] &&
                  (t->ndim == 1 || s->shape[1] == t->shape[1]);
@@ -177,26 +215,28 @@ void model_load_weights(Model *m, const char *dir) {
             if (t->ndim == 2)
                 fail("%s: tensor '%s' has shape [%s] but config.json implies [%lld, %lld]; the "
                      "weights and config.json disagree",
-                     path, t->name, got, (long long)t->shape[0], (long long)t->shape[1]);
+                     st->path, t->name, got, (long long)t->shape[0], (long long)t->shape[1]);
             fail("%s: tensor '%s' has shape [%s] but config.json implies [%lld]; the weights "
                  "and config.json disagree",
-                 path, t->name, got, (long long)t->shape[0]);
+                 st->path, t->name, got, (long long)t->shape[0]);
         }
-        st_read_f32(&st, s, host + t->offset);
+        st_read_f32(st, s, host + t->offset);
     }
     int unknown = 0;
-    for (int i = 0; i < st.n_tensors; i++) {
-        const char *name = st.tensors[i].name;
-        int known = strstr(name, "rotary_emb.inv_freq") != NULL ||
-                    (m->config.tie_embeddings && strcmp(name, "lm_head.weight") == 0);
-        for (int j = 0; j < m->n_tensors && !known; j++) known = strcmp(name, m->tensors[j].name) == 0;
-        if (!known && unknown++ < 3) fprintf(stderr, "strap: warning: %s: ignoring unexpected tensor '%s'\n", path, name);
-    }
-    if (unknown > 3) fprintf(stderr, "strap: warning: %s: %d unexpected tensors ignored in all\n", path, unknown);
+    for (int f = 0; f < n_files; f++)
+        for (int i = 0; i < files[f].n_tensors; i++) {
+            const char *name = files[f].tensors[i].name;
+            int known = strstr(name, "rotary_emb.inv_freq") != NULL ||
+                        (m->config.tie_embeddings && strcmp(name, "lm_head.weight") == 0);
+            for (int j = 0; j < m->n_tensors && !known; j++) known = strcmp(name, m->tensors[j].name) == 0;
+            if (!known && unknown++ < 3)
+                fprintf(stderr, "strap: warning: %s: ignoring unexpected tensor '%s'\n", files[f].path, name);
+        }
+    if (unknown > 3) fprintf(stderr, "strap: warning: %s: %d unexpected tensors ignored in all\n", where, unknown);
     model_set_params(m, host);
     free(host);
-    st_close(&st);
-    free(path);
+    for (int f = 0; f < n_files; f++) st_close(&files[f]);
+    free(files);
 }
 
 void model_load(Model *m, const char *dir, Backend *backend) {

@@ -208,11 +208,26 @@ static void test_checkpoint_round_trip(void) {
     EXPECT(system(cmd) == 0, "cleanup");
 }
 
+// Hugging Face's sharded layout (model.safetensors.index.json + shards) loads the same weights.
+static void test_sharded_checkpoint(void) {
+    Model a, b;
+    model_load(&a, "tests/ref/fixtures/gqa_untied", backend_cpu(0));
+    model_load(&b, "tests/ref/fixtures/gqa_untied_sharded", backend_cpu(0));
+    float *pa = xmalloc(a.n_params * sizeof(float)), *pb = xmalloc(b.n_params * sizeof(float));
+    model_get_params(&a, pa);
+    model_get_params(&b, pb);
+    EXPECT(a.n_params == b.n_params && memcmp(pa, pb, a.n_params * sizeof(float)) == 0,
+           "sharded checkpoint weights differ from the single-file ones");
+    free(pa), free(pb);
+    model_free(&a), model_free(&b);
+}
+
 int main(void) {
     RUN(test_hf_fixture_gqa_untied);
     RUN(test_hf_fixture_gqa_tied);
     RUN(test_overfit_one_batch);
     RUN(test_deterministic_step);
     RUN(test_checkpoint_round_trip);
+    RUN(test_sharded_checkpoint);
     return test_summary();
 }

@@ -45,6 +45,8 @@ def make(name, cfg, seed):
     out = os.path.join(HERE, "fixtures", name)
     os.makedirs(out, exist_ok=True)
     model.save_pretrained(out, safe_serialization=True)
+    if name == "gqa_untied":  # the same weights in Hugging Face's sharded layout
+        model.save_pretrained(out + "_sharded", safe_serialization=True, max_shard_size="40KB")
 
     model = model.double()
     tokens = torch.randint(0, cfg["vocab_size"], (B, T))
