@@ -36,6 +36,24 @@ run tiny 8 256
 run 15m 4 256
 if [ "${BENCH_FULL:-0}" = 1 ]; then run 125m 1 512; fi
 
+echo
+echo "generation, CPU, $THREADS threads, 125m shape (SmolLM2-135M), prompt 128, 32 new tokens (strap vs transformers)"
+printf '%-6s %14s %14s %14s %14s\n' batch strap_prefill hf_prefill strap_decode hf_decode
+for b in 1 16; do
+    s=$(./strap bench gen --preset 125m --batch $b --prompt-len 128 --new 32 --threads "$THREADS" --device cpu --json)
+    echo "$s" >> "$OUT/bench.jsonl"
+    h='{}'
+    if [ "$have_torch" = 1 ]; then
+        h=$(cd bench && python3 hf_gen.py --preset 125m --batch $b --prompt-len 128 --new 32 --threads "$THREADS" 2>/dev/null || echo '{}')
+        echo "$h" >> "$OUT/bench.jsonl"
+    fi
+    python3 -c "
+import json, sys
+s, h = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+g = lambda d, k: '%.1f' % d[k] if k in d else '-'
+print('%-6d %14s %14s %14s %14s' % (s['batch'], g(s, 'prefill_tokens_per_s'), g(h, 'prefill_tokens_per_s'), g(s, 'decode_tokens_per_s'), g(h, 'decode_tokens_per_s')))" "$s" "$h"
+done
+
 if ./strap --version | grep -q cuda && command -v nvidia-smi >/dev/null 2>&1; then
     echo
     echo "training step, GPU"

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "../kernels/check.h"
+#include "../model/generate.h"
 #include "../model/llama.h"
 #include "../model/presets.h"
 #include "../model/rng.h"
@@ -97,12 +98,87 @@ static int bench_step(int argc, char **argv) {
     return 0;
 }
 
+// Prefill and decode speed of generation with the KV cache, on random tokens.
+static int bench_gen(int argc, char **argv) {
+    const char *model_dir = NULL, *preset = NULL, *device = "auto";
+    int batch = 1, prompt_len = 128, new_tokens = 64, threads = 0, json = 0;
+    Flag flags[] = {
+        {"--model", FLAG_STRING, &model_dir, "DIR", "checkpoint to run", NULL},
+        {"--preset", FLAG_STRING, &preset, "NAME", "or a named shape with random weights: tiny, 15m, 125m", NULL},
+        {"--batch", FLAG_INT, &batch, "B", "sequences decoded together", NULL},
+        {"--prompt-len", FLAG_INT, &prompt_len, "P", "prompt tokens per sequence", NULL},
+        {"--new", FLAG_INT, &new_tokens, "N", "decode steps", NULL},
+        {"--threads", FLAG_INT, &threads, "N", "CPU threads (0: all cores)", NULL},
+        {"--device", FLAG_STRING, &device, "D", "auto, cpu or cuda", NULL},
+        {"--json", FLAG_BOOL, &json, NULL, "print only the JSON object", NULL},
+        {0},
+    };
+    Command cmd = {"strap bench gen (--model DIR | --preset NAME) [--batch B --prompt-len P --new N] [--json]",
+                   "Times prefill (tokens/s over all prompts) and decode (new tokens/s over the batch) with the "
+                   "KV cache, greedy, on random tokens.",
+                   flags, 0, NULL, 0};
+    args_parse(&cmd, argc, argv);
+    if (!model_dir == !preset) args_error(&cmd, "give exactly one of --model and --preset");
+    if (batch < 1 || prompt_len < 1 || new_tokens < 1) args_error(&cmd, "--batch, --prompt-len and --new must be positive");
+    Backend *backend = backend_select(device, threads);
+    Model m;
+    if (model_dir) {
+        model_load(&m, model_dir, backend);
+    } else {
+        LlamaConfig c;
+        if (!preset_config(preset, &c)) args_error(&cmd, "--preset '%s' is unknown (choose one of: %s)", preset, preset_names());
+        model_build(&m, &c, backend);
+        model_init_weights(&m, 1);
+    }
+    if (prompt_len + new_tokens > m.config.max_seq)
+        fail("--prompt-len + --new = %d is above the model's max_position_embeddings (%d)", prompt_len + new_tokens,
+             m.config.max_seq);
+    Generator g;
+    generator_build(&g, &m, batch, prompt_len + new_tokens);
+    Rng rng;
+    rng_seed(&rng, 7);
+    int *prompt = xmalloc((size_t)prompt_len * sizeof(int)), *tokens = xmalloc((size_t)batch * sizeof(int)),
+        *pos = xmalloc((size_t)batch * sizeof(int));
+    for (int i = 0; i < prompt_len; i++) prompt[i] = (int)(rng_u64(&rng) % (uint64_t)m.config.vocab_size);
+    generator_prefill(&g, 0, prompt, prompt_len); // warm-up
+    backend->synchronize();
+    double t0 = now_seconds();
+    for (int b = 0; b < batch; b++) generator_prefill(&g, b, prompt, prompt_len);
+    backend->synchronize();
+    double prefill = now_seconds() - t0;
+    for (int b = 0; b < batch; b++) tokens[b] = prompt[b % prompt_len], pos[b] = prompt_len;
+    t0 = now_seconds();
+    for (int s = 0; s < new_tokens; s++) {
+        generator_step(&g, tokens, pos, batch);
+        for (int b = 0; b < batch; b++) pos[b]++;
+    }
+    backend->synchronize();
+    double decode = now_seconds() - t0;
+    double prefill_tps = (double)batch * prompt_len / prefill, decode_tps = (double)batch * new_tokens / decode;
+    const char *name = model_dir ? model_dir : preset;
+    if (!json) {
+        printf("%-12s %-6s %6s %8s %6s %8s %14s %14s\n", "model", "device", "batch", "prompt", "new", "threads",
+               "prefill tok/s", "decode tok/s");
+        printf("%-12s %-6s %6d %8d %6d %8d %14.0f %14.1f\n", name, backend->name, batch, prompt_len, new_tokens,
+               threads, prefill_tps, decode_tps);
+    }
+    printf("{\"bench\": \"gen\", \"model\": \"%s\", \"device\": \"%s\", \"batch\": %d, \"prompt_len\": %d, "
+           "\"new\": %d, \"threads\": %d, \"prefill_tokens_per_s\": %.1f, \"decode_tokens_per_s\": %.1f}\n",
+           name, backend->name, batch, prompt_len, new_tokens, threads, prefill_tps, decode_tps);
+    free(prompt), free(tokens), free(pos);
+    generator_free(&g);
+    model_free(&m);
+    return 0;
+}
+
 int cmd_bench(int argc, char **argv) {
     if (argc >= 2 && strcmp(argv[1], "step") == 0) return bench_step(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "gen") == 0) return bench_gen(argc - 1, argv + 1);
     int help = argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0);
     fprintf(help ? stdout : stderr,
             "usage: strap bench <kind> [options]\n\n"
-            "kinds:\n  step     a full training step: tokens/s and model FLOP/s\n");
+            "kinds:\n  step     a full training step: tokens/s and model FLOP/s\n"
+            "  gen      generation: prefill and KV-cache decode tokens/s\n");
     if (!help && argc >= 2) fprintf(stderr, "\nstrap: error: unknown bench kind '%s'\n", argv[1]);
     return help ? 0 : 2;
 }
