@@ -7,5 +7,6 @@ int cmd_train(int argc, char **argv); // cli/cmd_train.c
 int cmd_data(int argc, char **argv);  // cli/cmd_data.c: pack, inspect
 int cmd_tok(int argc, char **argv);   // cli/cmd_tok.c: train, encode, decode
 int cmd_gen(int argc, char **argv);   // cli/cmd_gen.c
+int cmd_chat(int argc, char **argv);  // cli/cmd_gen.c
 int cmd_eval(int argc, char **argv);  // cli/cmd_eval.c: ppl
 int cmd_bench(int argc, char **argv); // cli/cmd_bench.c: step

@@ -17,6 +17,7 @@ static const Subcommand SUBCOMMANDS[] = {
     {"data", cmd_data, "pack text into token shards, inspect shards"},
     {"train", cmd_train, "pretrain / fine-tune a model on token shards"},
     {"gen", cmd_gen, "generate text with a model (KV cache, sampling, chat templates)"},
+    {"chat", cmd_chat, "chat with a model on the terminal"},
     {"eval", cmd_eval, "evaluate a checkpoint (perplexity)"},
     {"bench", cmd_bench, "benchmark a training step (tokens/s, FLOP/s)"},
 };

@@ -48,41 +48,45 @@ static void need_token(Tokenizer *t, const char *content, ChatFormat f) {
              content, chat_format_name(f));
 }
 
+void chat_encode_messages(Tokenizer *t, ChatFormat f, const ChatMessage *messages, int n, int add_generation_prompt,
+                          int32_t **ids, size_t *n_ids, size_t *cap) {
+    if (f == CHAT_CHATML) need_token(t, "<|im_start|>", f), need_token(t, "<|im_end|>", f);
+    if (f == CHAT_LLAMA3) {
+        need_token(t, "<|start_header_id|>", f), need_token(t, "<|eot_id|>", f);
+        if (tokenizer_token_id(t, "<|begin_of_text|>") >= 0) add(t, "<|begin_of_text|>", 1, ids, n_ids, cap);
+    }
+    char header[96];
+    for (int i = 0; i < n; i++) {
+        const ChatMessage *m = &messages[i];
+        if (f == CHAT_CHATML) {
+            snprintf(header, sizeof header, "<|im_start|>%s\n", m->role);
+            add(t, header, 1, ids, n_ids, cap);
+            add(t, m->content, 0, ids, n_ids, cap);
+            add(t, "<|im_end|>\n", 1, ids, n_ids, cap);
+        } else if (f == CHAT_LLAMA3) {
+            snprintf(header, sizeof header, "<|start_header_id|>%s<|end_header_id|>\n\n", m->role);
+            add(t, header, 1, ids, n_ids, cap);
+            add(t, m->content, 0, ids, n_ids, cap);
+            add(t, "<|eot_id|>", 1, ids, n_ids, cap);
+        } else { // plain: messages separated by blank lines
+            add(t, m->content, 0, ids, n_ids, cap);
+            if (i + 1 < n || add_generation_prompt) add(t, "\n\n", 0, ids, n_ids, cap);
+        }
+    }
+    if (add_generation_prompt && f == CHAT_CHATML) add(t, "<|im_start|>assistant\n", 1, ids, n_ids, cap);
+    if (add_generation_prompt && f == CHAT_LLAMA3)
+        add(t, "<|start_header_id|>assistant<|end_header_id|>\n\n", 1, ids, n_ids, cap);
+}
+
 void chat_encode(Tokenizer *t, ChatFormat f, const char *system, const char *user, int32_t **ids, size_t *n,
                  size_t *cap) {
-    switch (f) {
-    case CHAT_CHATML:
-        need_token(t, "<|im_start|>", f);
-        need_token(t, "<|im_end|>", f);
-        if (system) {
-            add(t, "<|im_start|>system\n", 1, ids, n, cap);
-            add(t, system, 0, ids, n, cap);
-            add(t, "<|im_end|>\n", 1, ids, n, cap);
-        }
-        add(t, "<|im_start|>user\n", 1, ids, n, cap);
+    ChatMessage m[2] = {{"system", system}, {"user", user}};
+    if (f == CHAT_PLAIN) { // a plain completion: the prompt text as it is
+        if (system) chat_encode_messages(t, f, m, 1, 1, ids, n, cap);
         add(t, user, 0, ids, n, cap);
-        add(t, "<|im_end|>\n<|im_start|>assistant\n", 1, ids, n, cap);
-        break;
-    case CHAT_LLAMA3:
-        need_token(t, "<|start_header_id|>", f);
-        need_token(t, "<|eot_id|>", f);
-        if (tokenizer_token_id(t, "<|begin_of_text|>") >= 0) add(t, "<|begin_of_text|>", 1, ids, n, cap);
-        if (system) {
-            add(t, "<|start_header_id|>system<|end_header_id|>\n\n", 1, ids, n, cap);
-            add(t, system, 0, ids, n, cap);
-            add(t, "<|eot_id|>", 1, ids, n, cap);
-        }
-        add(t, "<|start_header_id|>user<|end_header_id|>\n\n", 1, ids, n, cap);
-        add(t, user, 0, ids, n, cap);
-        add(t, "<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n", 1, ids, n, cap);
-        break;
-    default:
-        if (system) {
-            add(t, system, 0, ids, n, cap);
-            add(t, "\n\n", 0, ids, n, cap);
-        }
-        add(t, user, 0, ids, n, cap);
+        return;
     }
+    chat_encode_messages(t, f, system ? m : m + 1, system ? 2 : 1, 1, ids, n, cap);
 }
 
 int chat_stop_ids(Tokenizer *t, ChatFormat f, int *ids) {

@@ -16,6 +16,15 @@ const char *chat_format_name(ChatFormat f);
 // From DIR/tokenizer_config.json: plain when there is no chat_template; fails when the
 // template is one strap does not know (pass --chat-template to choose).
 ChatFormat chat_format_detect(const char *model_dir);
+typedef struct {
+    const char *role; // "system", "user" or "assistant"
+    const char *content;
+} ChatMessage;
+
+// Appends the ids of a conversation; with add_generation_prompt the assistant header
+// follows, so generation continues as the assistant.
+void chat_encode_messages(Tokenizer *t, ChatFormat f, const ChatMessage *messages, int n, int add_generation_prompt,
+                          int32_t **ids, size_t *n_ids, size_t *cap);
 // Appends the ids of a one-turn conversation ending where the assistant's answer starts.
 // system may be NULL.
 void chat_encode(Tokenizer *t, ChatFormat f, const char *system, const char *user, int32_t **ids, size_t *n,

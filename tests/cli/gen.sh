@@ -18,6 +18,10 @@ expect_error 1 "not one strap recognises" -- "$STRAP" gen --model "$TMP/m" --pro
 "$STRAP" gen --model "$TMP/m" --prompt "hi" --max-new 3 --chat-template plain > /dev/null 2>&1 || fail_test "--chat-template plain"
 expect_error 1 "cannot use the llama3 chat format" -- "$STRAP" gen --model "$TMP/m" --prompt "hi" --chat-template llama3
 expect_error 2 "--prompt is required" -- "$STRAP" gen --model "$TMP/m"
+# chat: one answer line per user line, /reset accepted, end of input quits
+echo '{"chat_template": "<|im_start|>{{ m }}<|im_end|>"}' > "$TMP/m/tokenizer_config.json"
+answers=$(printf 'hello\nand again\n/reset\nthird\n' | "$STRAP" chat --model "$TMP/m" --max-new 5 --temperature 0 2>/dev/null | wc -l)
+[ "$answers" -ge 3 ] || fail_test "strap chat gave $answers answer lines for 3 questions"
 rm "$TMP/m/tokenizer.json"
 expect_error 1 "tokenizer.json not found" -- "$STRAP" gen --model "$TMP/m" --prompt "hi"
 # a byte-level model needs no tokenizer.json
