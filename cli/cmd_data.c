@@ -107,17 +107,19 @@ static void print_token(int id, int vocab) {
 
 static int data_inspect(int argc, char **argv) {
     int n_show = 32;
-    const char *path = NULL;
+    const char *path = NULL, *tokenizer = NULL;
     Flag flags[] = {
         {"--tokens", FLAG_INT, &n_show, "N", "how many leading tokens to print", NULL},
+        {"--tokenizer", FLAG_STRING, &tokenizer, "T", "tokenizer.json to show the tokens as text", NULL},
         {0},
     };
-    Command cmd = {"strap data inspect FILE.tok.zst [--tokens N]",
+    Command cmd = {"strap data inspect FILE.tok.zst [--tokens N] [--tokenizer T]",
                    "Print a shard's header, counts, compression and first tokens. Reads every frame, "
                    "so it also verifies the checksums.",
                    flags, 1, &path, 0};
     args_parse(&cmd, argc, argv);
     args_require(&cmd, "FILE", cmd.n_positional == 1);
+    Tokenizer *tok = tokenizer ? tokenizer_load(tokenizer) : NULL;
     Shard *s = shard_open(path);
     printf("file           %s\n", path);
     printf("format         strap token shard v%d\n", SHARD_VERSION);
@@ -138,7 +140,18 @@ static int data_inspect(int argc, char **argv) {
     printf("first %-8" PRIu64 " ", show);
     for (uint64_t i = 0; i < show; i++) printf("%s%d", i ? " " : "", ids[i]);
     printf("\n");
-    if (s->vocab_size == BYTES_VOCAB) {
+    if (tok) {
+        printf("as text        ");
+        for (uint64_t i = 0; i < show; i++) { // each token's bytes, escaped
+            char *text = NULL;
+            size_t cap = 0, len = tokenizer_decode(tok, &ids[i], 1, &text, &cap);
+            printf("%s", i ? "|" : "");
+            for (size_t k = 0; k < len; k++) print_token((unsigned char)text[k], BYTES_VOCAB);
+            free(text);
+        }
+        printf("\n");
+        tokenizer_free(tok);
+    } else if (s->vocab_size == BYTES_VOCAB) {
         printf("as text        ");
         for (uint64_t i = 0; i < show; i++) print_token(ids[i], s->vocab_size);
         printf("\n");

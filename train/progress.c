@@ -25,6 +25,7 @@ void progress_start(Progress *p, const char *label, int64_t total) {
     p->label = label;
     p->total = total;
     p->start = now_seconds();
+    p->last_print = p->start; // the first line after `every` seconds: short work prints only its summary
     p->tty = isatty(fileno(stderr));
 }
 
