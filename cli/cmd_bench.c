@@ -55,7 +55,7 @@ static int bench_step(int argc, char **argv) {
     if (seq > m.config.max_seq) fail("--seq %d is above the model's max_position_embeddings (%d)", seq, m.config.max_seq);
     model_enable_grads(&m);
     AdamW opt;
-    adamw_build(&opt, &m, 0.9f, 0.95f, 1e-8f, 0.1f);
+    adamw_build(&opt, &m, NULL, 0.9f, 0.95f, 1e-8f, 0.1f);
     size_t N = (size_t)batch * seq;
     int *tokens = xmalloc(N * sizeof(int)), *targets = xmalloc(N * sizeof(int));
     Rng rng;

@@ -187,10 +187,16 @@ static int open_weight_files(const char *dir, SafeTensors **files_out) {
 }
 
 void model_load_weights(Model *m, const char *dir) {
+    float *host = xmalloc(m->n_params * sizeof(float));
+    model_read_weights(m, dir, host);
+    model_set_params(m, host);
+    free(host);
+}
+
+void model_read_weights(const Model *m, const char *dir, float *host) {
     SafeTensors *files;
     int n_files = open_weight_files(dir, &files);
     const char *where = n_files == 1 ? files[0].path : dir;
-    float *host = xmalloc(m->n_params * sizeof(float));
     for (int i = 0; i < m->n_tensors; i++) {
         const ParamTensor *t = &m->tensors[i];
         const StTensor *s = NULL;
@@ -233,8 +239,6 @@ void model_load_weights(Model *m, const char *dir) {
                 fprintf(stderr, "strap: warning: %s: ignoring unexpected tensor '%s'\n", files[f].path, name);
         }
     if (unknown > 3) fprintf(stderr, "strap: warning: %s: %d unexpected tensors ignored in all\n", where, unknown);
-    model_set_params(m, host);
-    free(host);
     for (int f = 0; f < n_files; f++) st_close(&files[f]);
     free(files);
 }

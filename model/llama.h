@@ -109,6 +109,9 @@ void model_set_params(Model *m, const float *host /* n_params */);
 // be present with the shape config.json implies (clear error naming the file and tensor
 // otherwise). A tied model accepts and ignores a redundant lm_head.weight equal in shape.
 void model_load_weights(Model *m, const char *dir);
+// The same, into a host fp32 vector (n_params) without touching the device: lets the
+// optimizer start its fp32 master weights from the checkpoint's exact values.
+void model_read_weights(const Model *m, const char *dir, float *host);
 // Builds a model from DIR/config.json and loads its weights.
 void model_load(Model *m, const char *dir, Backend *backend);
 // Writes DIR/config.json and DIR/model.safetensors (F32, or BF16 when bf16 != 0) atomically.

@@ -133,7 +133,7 @@ static void test_overfit_one_batch(void) {
     model_init_weights(&m, 7);
     model_enable_grads(&m);
     AdamW opt;
-    adamw_build(&opt, &m, 0.9f, 0.95f, 1e-8f, 0.0f);
+    adamw_build(&opt, &m, NULL, 0.9f, 0.95f, 1e-8f, 0.0f);
     int B = 2, T = 16, N = B * T;
     int tokens[32], targets[32];
     random_tokens(tokens, targets, N, c.vocab_size, 3);

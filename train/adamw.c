@@ -9,7 +9,8 @@
 #include "../kernels/check.h"
 #include "../model/safetensors.h"
 
-void adamw_build(AdamW *o, Model *model, float beta1, float beta2, float eps, float weight_decay) {
+void adamw_build(AdamW *o, Model *model, const float *weights, float beta1, float beta2, float eps,
+                 float weight_decay) {
     Backend *b = model->backend;
     memset(o, 0, sizeof *o);
     o->beta1 = beta1;
@@ -20,10 +21,10 @@ void adamw_build(AdamW *o, Model *model, float beta1, float beta2, float eps, fl
     o->m = b->alloc(bytes);
     o->v = b->alloc(bytes);
     if (b->has_master) {
-        float *host = xmalloc(bytes);
-        model_get_params(model, host);
+        float *host = weights ? NULL : xmalloc(bytes);
+        if (host) model_get_params(model, host);
         o->master = b->alloc(bytes);
-        b->upload(o->master, host, bytes);
+        b->upload(o->master, weights ? weights : host, bytes);
         free(host);
     }
 }

@@ -170,7 +170,13 @@ static void save_checkpoint(const TrainOptions *o, Model *model, const AdamW *op
     // optimizer.safetensors alone holds everything resume needs, so it goes first: a crash
     // between the files below leaves a resumable directory.
     adamw_save(opt, model, opt_path, state);
-    model_save(model, o->out, o->save_bf16, NULL);
+    float *master = NULL; // on bf16 backends the checkpoint holds the fp32 master weights
+    if (opt->master) {
+        master = xmalloc(model->n_params * sizeof(float));
+        model->backend->download(master, opt->master, model->n_params * sizeof(float));
+    }
+    model_save(model, o->out, o->save_bf16, master);
+    free(master);
     free(state);
     state = state_to_json(o, s, loss, 1);
     char *state_path = path_join(o->out, "trainer_state.json");
@@ -213,7 +219,12 @@ int train_run(const TrainOptions *opts) {
     if (o.seq > config.max_seq)
         fail("--seq %d is above the model's max_position_embeddings (%d)", o.seq, config.max_seq);
     model_build(&model, &config, backend);
-    if (!resuming) model_load_weights(&model, o.model_dir);
+    float *initial = NULL; // the checkpoint's fp32 weights (exact master weights on bf16 backends)
+    if (!resuming) {
+        initial = xmalloc(model.n_params * sizeof(float));
+        model_read_weights(&model, o.model_dir, initial);
+        model_set_params(&model, initial);
+    }
     model_enable_grads(&model);
 
     int n_files = 0;
@@ -231,7 +242,8 @@ int train_run(const TrainOptions *opts) {
     }
 
     AdamW opt;
-    adamw_build(&opt, &model, o.beta1, o.beta2, o.eps, o.weight_decay);
+    adamw_build(&opt, &model, initial, o.beta1, o.beta2, o.eps, o.weight_decay);
+    free(initial);
     RunState s = {0};
     Rng rng;
     rng_seed(&rng, (uint64_t)o.seed);
