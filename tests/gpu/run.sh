@@ -60,6 +60,24 @@ for src in tests/gpu/test_*.c; do
     echo "   ($(( $(date +%s) - start ))s)"
 done
 
+# end-to-end scripts (training, resume, evaluation, generation on the GPU against the CPU)
+for script in tests/gpu/*.sh; do
+    [ "$(basename "$script")" = run.sh ] && continue
+    name=$(basename "$script" .sh)
+    [[ -n "$filter" && "$name" != *"$filter"* ]] && continue
+    echo "== $name"
+    start=$(date +%s)
+    if STRAP="$PWD/strap" bash "$script" > "build/tests/gpu/$name.log" 2>&1; then
+        passed=$((passed + 1))
+        echo "   ok ($(( $(date +%s) - start ))s)"
+    else
+        failed=$((failed + 1))
+        failures+=("$name")
+        tail -n 30 "build/tests/gpu/$name.log" | sed 's/^/   | /'
+        echo "   FAIL"
+    fi
+done
+
 if [ ${#failures[@]} -gt 0 ]; then
     echo "failed: ${failures[*]}"
 fi
