@@ -60,6 +60,7 @@ void generator_free(Generator *g) {
                     g->rstd, g->tokens_dev, g->pos_dev, g->seq_dev, g->len_dev};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) b->free(bufs[i]);
     free(g->logits);
+    free(g->pad);
     free(g->sample_scratch);
     memset(g, 0, sizeof *g);
 }
@@ -75,7 +76,18 @@ void generator_prefill(Generator *g, int slot, const int *prompt, int len) {
     if (len > g->capacity)
         fail("the prompt has %d tokens but the context holds %d (max_position_embeddings or --max-context)", len,
              g->capacity);
-    model_forward(m, prompt, NULL, 1, len);
+    // pad to a multiple of 64 positions (causal attention: the padding cannot change the
+    // prompt's positions) so prompts of similar lengths reuse one activation shape
+    int padded = ((len + 63) / 64) * 64;
+    if (padded > c->max_seq) padded = len;
+    if (padded > g->pad_cap) {
+        g->pad = realloc(g->pad, (size_t)padded * sizeof(int));
+        CHECK(g->pad != NULL, "out of memory");
+        g->pad_cap = padded;
+    }
+    memcpy(g->pad, prompt, (size_t)len * sizeof(int));
+    for (int i = len; i < padded; i++) g->pad[i] = 0;
+    model_forward(m, g->pad, NULL, 1, padded);
     int *seq = xmalloc((size_t)len * sizeof(int)), *pos = xmalloc((size_t)len * sizeof(int));
     for (int i = 0; i < len; i++) seq[i] = slot, pos[i] = i;
     b->upload(g->seq_dev, seq, (size_t)len * sizeof(int));
@@ -140,8 +152,9 @@ void generate(Generator *g, const int *const *prompts, const int *prompt_lens, i
     int *hist_cap = xmalloc((size_t)B * sizeof(int));
     int **history = xmalloc((size_t)B * sizeof(int *)), *n_hist = xmalloc((size_t)B * sizeof(int));
     float *row_logits = xmalloc((size_t)V * sizeof(float));
+    int *step_tokens = xmalloc((size_t)B * sizeof(int)), *step_pos = xmalloc((size_t)B * sizeof(int));
     for (int b = 0; b < B; b++) {
-        rng_seed(&rngs[b], o->seed + (uint64_t)b);
+        rng_seed(&rngs[b], o->seeds ? o->seeds[b] : o->seed + (uint64_t)b);
         n_out[b] = 0;
         finish[b] = FINISH_LENGTH;
         hist_cap[b] = prompt_lens[b] + o->max_new + 1;
@@ -176,8 +189,7 @@ void generate(Generator *g, const int *const *prompts, const int *prompt_lens, i
             rows[b] = n_rows++;
         }
         if (n_rows == 0) break;
-        // decode rows must be the cache slots: pack active sequences into their own slots
-        int *step_tokens = xmalloc((size_t)B * sizeof(int)), *step_pos = xmalloc((size_t)B * sizeof(int));
+        // decode row b is cache slot b: active sequences keep their own slots
         int hi = 0;
         for (int b = 0; b < B; b++) {
             step_tokens[b] = active[b] ? next[rows[b]] : 0;
@@ -187,9 +199,9 @@ void generate(Generator *g, const int *const *prompts, const int *prompt_lens, i
         generator_step(g, step_tokens, step_pos, hi); // finished rows below hi recompute harmlessly at pos 0
         for (int b = 0; b < B; b++)
             if (active[b]) pos[b]++;
-        free(step_tokens);
-        free(step_pos);
     }
+    free(step_tokens);
+    free(step_pos);
     for (int b = 0; b < B; b++) free(history[b]);
     free(history), free(n_hist), free(hist_cap), free(rngs), free(active), free(pos), free(next), free(rows);
     free(row_logits);

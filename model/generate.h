@@ -19,6 +19,8 @@ typedef struct {
     float *rstd;
     int *tokens_dev, *pos_dev, *seq_dev, *len_dev; // (max(max_batch, capacity))
     float *logits;   // (max_batch, V) host
+    int *pad;        // prefill tokens padded to a multiple of 64 (host)
+    int pad_cap;
     void *sample_scratch;
 } Generator;
 
@@ -35,6 +37,7 @@ typedef struct {
     const int *eos_ids; // stop when one is produced (it is kept in the output)
     int n_eos;
     uint64_t seed;
+    const uint64_t *seeds; // optional: seed of each sequence (else seed + b)
 } GenerateOptions;
 
 // Generates for B <= max_batch prompts. out[b] receives the new tokens (capacity max_new),

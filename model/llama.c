@@ -332,18 +332,23 @@ static void carve_activations(Model *m, Carver *cv, int B, int T) {
 }
 
 static void ensure_activations(Model *m, int B, int T) {
-    if (m->acts.arena && m->acts.B == B && m->acts.T == T) return;
-    free_activations(m);
-    m->acts.layers = xcalloc((size_t)m->config.n_layers, sizeof(LayerActs));
+    Activations *a = &m->acts;
+    if (a->arena && a->B == B && a->T == T) return;
+    if (!a->layers) a->layers = xcalloc((size_t)m->config.n_layers, sizeof(LayerActs));
     Carver cv = {NULL, 0};
-    carve_activations(m, &cv, B, T);
-    cv.base = m->backend->alloc(cv.used);
-    m->acts.arena = cv.base;
+    carve_activations(m, &cv, B, T); // measure
+    if (!a->arena || cv.used > a->arena_bytes) { // grow; otherwise re-carve in place
+        if (a->arena) m->backend->free(a->arena);
+        a->arena = m->backend->alloc(cv.used);
+        a->arena_bytes = cv.used;
+    }
+    cv.base = a->arena;
     cv.used = 0;
     carve_activations(m, &cv, B, T);
-    m->acts.B = B;
-    m->acts.T = T;
-    m->acts.losses_host = xmalloc((size_t)B * T * sizeof(float));
+    free(a->losses_host);
+    a->losses_host = xmalloc((size_t)B * T * sizeof(float));
+    a->B = B;
+    a->T = T;
 }
 
 // ---------------------------------------------------------------------------------------

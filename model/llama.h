@@ -71,6 +71,7 @@ typedef struct {
     void *d_act;          // (N, F)
     void *d_gate_up;      // (N, 2F)
     void *arena;          // one allocation holding all of the above
+    size_t arena_bytes;   // its size: a smaller (B, T) is re-carved inside it without reallocating
     float *losses_host;   // (N)
 } Activations;
 
