@@ -35,9 +35,13 @@ ifneq ($(BLAS),0)
   LDLIBS += -lopenblas
 endif
 
+# DEPS=dir: headers and static archives unpacked by scripts/get-deps.sh, linked by path so
+# that no -dev package (nor its shared library) is needed on the build machine
 ifneq ($(DEPS),)
-  CFLAGS += -I$(DEPS)/usr/include -I$(DEPS)/usr/include/x86_64-linux-gnu
-  LDFLAGS += -L$(DEPS)/usr/lib/x86_64-linux-gnu
+  DEPS_LIB := $(DEPS)/usr/lib/x86_64-linux-gnu
+  CFLAGS := -I$(DEPS)/usr/include -I$(DEPS)/usr/include/x86_64-linux-gnu $(CFLAGS)
+  LDLIBS := $(DEPS_LIB)/libzstd.a $(DEPS_LIB)/libjansson.a $(DEPS_LIB)/libpcre2-8.a $(DEPS_LIB)/libutf8proc.a \
+            $(filter-out -lzstd -ljansson -lpcre2-8 -lutf8proc,$(LDLIBS))
 endif
 
 # ---- CUDA (optional) ----
@@ -69,10 +73,12 @@ VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 GIT_REV := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 CFLAGS += -DSTRAP_VERSION='"$(VERSION)"' -DSTRAP_GIT_REV='"$(GIT_REV)"'
 
-.PHONY: all test test-gpu bench demo clean
-all: strap
+STRAP_BIN ?= strap
 
-strap: $(CLI_OBJ) $(BUILD)/libstrap.a
+.PHONY: all test test-gpu bench demo clean
+all: $(STRAP_BIN)
+
+$(STRAP_BIN): $(CLI_OBJ) $(BUILD)/libstrap.a
 	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libstrap.a $(LDLIBS)
 
 $(BUILD)/libstrap.a: $(CORE_OBJ)

@@ -16,6 +16,12 @@ mkdir -p "$1"
 OUT=$(cd "$1" && pwd)
 cd "$(dirname "$0")/.." || exit 1
 START=$(date +%s)
+# A bare GPU machine has no -dev packages: build against the carried deps/ (made here by
+# scripts/get-deps.sh; run with carry ["deps"]) and the built-in sgemm.
+if [ -d deps/usr/include ]; then
+    export DEPS="$PWD/deps" BLAS="${BLAS:-0}"
+    echo "using DEPS=$DEPS BLAS=$BLAS"
+fi
 TOTAL_S=${GPU_CHECK_SECONDS:-570} # leave a margin under the 10-minute limit
 summary=()
 status=0
