@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,13 +10,23 @@
 #include "../data/io.h"
 #include "../kernels/check.h"
 
+static char *xstrdup(const char *s) {
+    size_t n = strlen(s) + 1;
+    char *d = xmalloc(n);
+    memcpy(d, s, n);
+    return d;
+}
+
 static int get_int(json_t *root, const char *path, const char *key, int required, int fallback) {
     json_t *v = json_object_get(root, key);
     if (!v || json_is_null(v)) {
         if (required) fail("%s: missing key \"%s\" (a Llama config.json needs it)", path, key);
         return fallback;
     }
-    if (!json_is_integer(v)) fail("%s: \"%s\" must be an integer", path, key);
+    if (!json_is_integer(v)) {
+        char *text = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+        fail("%s: \"%s\" must be an integer (got %.40s)", path, key, text ? text : "?");
+    }
     json_int_t x = json_integer_value(v);
     if (x < -1 || x > (1 << 30)) fail("%s: \"%s\" = %lld is out of range", path, key, (long long)x);
     return (int)x;
@@ -24,7 +35,10 @@ static int get_int(json_t *root, const char *path, const char *key, int required
 static float get_float(json_t *root, const char *path, const char *key, float fallback) {
     json_t *v = json_object_get(root, key);
     if (!v || json_is_null(v)) return fallback;
-    if (!json_is_number(v)) fail("%s: \"%s\" must be a number", path, key);
+    if (!json_is_number(v)) {
+        char *text = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+        fail("%s: \"%s\" must be a number (got %.40s)", path, key, text ? text : "?");
+    }
     return (float)json_number_value(v);
 }
 
@@ -47,22 +61,41 @@ void config_validate(const LlamaConfig *c, const char *where) {
     };
     for (size_t i = 0; i < sizeof positive / sizeof positive[0]; i++)
         if (positive[i].value <= 0) fail("%s: %s must be positive (got %d)", where, positive[i].key, positive[i].value);
-    if (c->vocab_size > (1 << 24)) fail("%s: vocab_size %d is above the supported 16777216", where, c->vocab_size);
+    // Caps far above any real Llama (405B: hidden 16384, ffn 53248, 126 layers, 128 heads), so that a
+    // corrupt or mistyped config.json fails here instead of as a huge allocation later.
+    struct {
+        const char *key;
+        int value, cap;
+    } caps[] = {
+        {"vocab_size", c->vocab_size, 1 << 24},          {"hidden_size", c->hidden_size, 1 << 16},
+        {"intermediate_size", c->intermediate_size, 1 << 20}, {"num_hidden_layers", c->n_layers, 1024},
+        {"num_attention_heads", c->n_heads, 1024},        {"num_key_value_heads", c->n_kv_heads, 1024},
+        {"head_dim", c->head_dim, 512},                   {"max_position_embeddings", c->max_seq, 1 << 24},
+    };
+    for (size_t i = 0; i < sizeof caps / sizeof caps[0]; i++)
+        if (caps[i].value > caps[i].cap)
+            fail("%s: %s %d is above the supported %d (a corrupt config.json?)", where, caps[i].key, caps[i].value,
+                 caps[i].cap);
     if (c->n_heads % c->n_kv_heads != 0)
         fail("%s: num_attention_heads (%d) must be a multiple of num_key_value_heads (%d)", where, c->n_heads,
              c->n_kv_heads);
     if (c->head_dim % 2 != 0) fail("%s: head_dim %d must be even for RoPE", where, c->head_dim);
-    if (c->head_dim > 512) fail("%s: head_dim %d is above the supported 512", where, c->head_dim);
-    if (!(c->rope_theta > 0)) fail("%s: rope_theta must be positive", where);
-    if (!(c->rms_norm_eps > 0)) fail("%s: rms_norm_eps must be positive", where);
-    if (c->bos_token_id >= c->vocab_size) fail("%s: bos_token_id %d is outside the vocabulary (%d)", where, c->bos_token_id, c->vocab_size);
+    if (!(c->rope_theta > 0) || !isfinite(c->rope_theta))
+        fail("%s: rope_theta must be a positive number (got %g)", where, (double)c->rope_theta);
+    if (!(c->rms_norm_eps > 0) || !(c->rms_norm_eps < 1))
+        fail("%s: rms_norm_eps must be in (0, 1) (got %g)", where, (double)c->rms_norm_eps);
+    if (!(c->initializer_range >= 0) || !isfinite(c->initializer_range))
+        fail("%s: initializer_range must be a non-negative number (got %g)", where, (double)c->initializer_range);
+    if (c->n_eos < 0 || c->n_eos > 8) fail("%s: %d eos token ids (0..8 supported)", where, c->n_eos);
+    if (c->bos_token_id < -1 || c->bos_token_id >= c->vocab_size)
+        fail("%s: bos_token_id %d is outside the vocabulary (%d)", where, c->bos_token_id, c->vocab_size);
     for (int i = 0; i < c->n_eos; i++)
         if (c->eos_token_ids[i] < 0 || c->eos_token_ids[i] >= c->vocab_size)
             fail("%s: eos_token_id %d is outside the vocabulary (%d)", where, c->eos_token_ids[i], c->vocab_size);
 }
 
 void config_read(LlamaConfig *c, const char *path_or_dir) {
-    char *path = is_directory(path_or_dir) ? path_join(path_or_dir, "config.json") : strdup(path_or_dir);
+    char *path = is_directory(path_or_dir) ? path_join(path_or_dir, "config.json") : xstrdup(path_or_dir);
     if (!path_exists(path)) fail("%s not found (a model directory holds config.json and model.safetensors)", path);
     json_error_t err;
     json_t *root = json_load_file(path, 0, &err);
@@ -97,14 +130,19 @@ void config_read(LlamaConfig *c, const char *path_or_dir) {
     if (scaling && !json_is_null(scaling)) {
         json_t *type = json_object_get(scaling, "rope_type");
         if (!type) type = json_object_get(scaling, "type");
-        fail("%s: rope_scaling \"%s\" is not supported yet (remove it to use plain RoPE)", path,
-             json_is_string(type) ? json_string_value(type) : "?");
+        // {"rope_type": "default"} is plain RoPE (some exports write it); anything else changes the frequencies
+        if (!json_is_string(type) || strcmp(json_string_value(type), "default") != 0)
+            fail("%s: rope_scaling \"%s\" is not supported yet (strap implements plain RoPE only; this model's "
+                 "outputs would be wrong without its scaling)",
+                 path, json_is_string(type) ? json_string_value(type) : "?");
     }
-    if (get_bool(root, path, "attention_bias", 0)) fail("%s: attention_bias true is not supported (Llama has no biases)", path);
-    if (get_bool(root, path, "mlp_bias", 0)) fail("%s: mlp_bias true is not supported (Llama has no biases)", path);
+    if (get_bool(root, path, "attention_bias", 0))
+        fail("%s: attention_bias true is not supported (strap's Llama has no biases)", path);
+    if (get_bool(root, path, "mlp_bias", 0)) fail("%s: mlp_bias true is not supported (strap's Llama has no biases)", path);
     json_t *act = json_object_get(root, "hidden_act");
-    if (act && (!json_is_string(act) || strcmp(json_string_value(act), "silu") != 0))
-        fail("%s: hidden_act must be \"silu\" (SwiGLU)", path);
+    if (act && !json_is_null(act) && (!json_is_string(act) || strcmp(json_string_value(act), "silu") != 0))
+        fail("%s: hidden_act %s is not supported (strap's SwiGLU MLP needs \"silu\")", path,
+             json_is_string(act) ? json_string_value(act) : "(not a string)");
 
     memset(c, 0, sizeof *c);
     c->vocab_size = get_int(root, path, "vocab_size", 1, 0);
@@ -123,13 +161,19 @@ void config_read(LlamaConfig *c, const char *path_or_dir) {
     c->bos_token_id = get_int(root, path, "bos_token_id", 0, -1);
     json_t *eos = json_object_get(root, "eos_token_id");
     if (json_is_integer(eos)) {
-        c->eos_token_ids[c->n_eos++] = (int)json_integer_value(eos);
+        c->eos_token_ids[c->n_eos++] = get_int(root, path, "eos_token_id", 1, 0);
     } else if (json_is_array(eos)) {
         size_t i;
         json_t *e;
         json_array_foreach(eos, i, e) {
-            if (!json_is_integer(e)) fail("%s: eos_token_id must hold integers", path);
-            if (c->n_eos < 8) c->eos_token_ids[c->n_eos++] = (int)json_integer_value(e);
+            if (!json_is_integer(e) || json_integer_value(e) < 0 || json_integer_value(e) > (1 << 30))
+                fail("%s: eos_token_id must hold token ids (non-negative integers)", path);
+            if (c->n_eos == 8) {
+                fprintf(stderr, "strap: warning: %s: eos_token_id lists %zu ids; strap keeps the first 8\n", path,
+                        json_array_size(eos));
+                break;
+            }
+            c->eos_token_ids[c->n_eos++] = (int)json_integer_value(e);
         }
     } else if (eos && !json_is_null(eos)) {
         fail("%s: eos_token_id must be an integer or a list of integers", path);
@@ -150,6 +194,8 @@ static json_t *float_json(float f) {
 }
 
 void config_write(const LlamaConfig *c, const char *path, const char *torch_dtype) {
+    config_validate(c, path); // never write a config.json that config_read would refuse
+    if (!torch_dtype) torch_dtype = "float32";
     json_t *root = json_object();
     json_t *arch = json_array();
     json_array_append_new(arch, json_string("LlamaForCausalLM"));

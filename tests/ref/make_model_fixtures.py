@@ -16,6 +16,7 @@ import os
 
 import torch
 import torch.nn.functional as F
+from safetensors import safe_open
 from safetensors.torch import save_file
 from transformers import LlamaConfig, LlamaForCausalLM
 
@@ -68,7 +69,26 @@ def make(name, cfg, seed):
     save_file(expected, os.path.join(out, "expected.safetensors"))
     with open(os.path.join(out, "expected.json"), "w") as f:
         json.dump({"loss": loss.item(), "tensors": sorted(expected)}, f, indent=1)
-    print(f"{out}: loss {loss.item():.6f}, {len(expected)} tensors")
+
+    # Self-checks (they change no file): the saved directory reloads to the same logits, and
+    # transformers' own shifted loss (labels=) over the same counted positions is the same.
+    with torch.no_grad():
+        again = LlamaForCausalLM.from_pretrained(out, attn_implementation="eager").double()
+        assert torch.allclose(again(input_ids=tokens).logits, logits.detach(), rtol=0, atol=1e-12), "reload differs"
+        labels = tokens.clone()
+        labels[:, 1:][targets[:, :-1] == -100] = -100
+        hf_loss = model(input_ids=tokens, labels=labels).loss.item()
+        # (transformers computes this loss in float32, hence the tolerance)
+        assert abs(hf_loss - loss.item()) < 1e-6 * loss.item(), f"labels= loss {hf_loss} vs {loss.item()}"
+
+    print(f"{out}: loss {loss.item():.6f} (B={B}, T={T}, {int((targets != -100).sum())} counted targets)")
+    for fname in ("model.safetensors", "expected.safetensors"):
+        path = os.path.join(out, fname)
+        with safe_open(path, "pt") as f:
+            print(f"  {fname} ({os.path.getsize(path)} bytes)")
+            for k in f.keys():
+                t = f.get_slice(k)
+                print(f"    {k:52s} {t.get_dtype():4s} {list(t.get_shape())}")
 
 
 if __name__ == "__main__":
