@@ -1,6 +1,6 @@
-// test_formats.c: token shards, the loader, text records, safetensors and config.json:
-// round trips, exact 16-bit float conversions, and bad input (each must end the process
-// with status 1 and a message naming the file, checked in a forked child).
+// test_formats.c: token shards, the loader and text records: round trips, and bad input
+// (each must end the process with status 1 and a message naming the file, checked in a
+// forked child). safetensors and config.json are tested in test_safetensors.c.
 #include <fcntl.h>
 #include <math.h>
 #include <stdint.h>
@@ -16,9 +16,7 @@
 #include "../data/records.h"
 #include "../data/shard.h"
 #include "../kernels/check.h"
-#include "../model/config.h"
 #include "../model/rng.h"
-#include "../model/safetensors.h"
 #include "test.h"
 
 static char tmpdir[64];
@@ -262,163 +260,6 @@ static void test_records_bad_input(void) {
     free(comp), free(p), free(z);
 }
 
-static void test_f16_bf16_exact(void) {
-    // every bit pattern against a float64 formula
-    int bad_h = 0, bad_b = 0;
-    for (uint32_t h = 0; h < 65536; h++) {
-        int sign = h >> 15, e = (h >> 10) & 31, m = h & 1023;
-        double ref;
-        if (e == 0) ref = ldexp(m, -24);
-        else if (e == 31) ref = m ? NAN : INFINITY;
-        else ref = ldexp(1024 + m, e - 25);
-        if (sign) ref = -ref;
-        float got = f16_to_f32((uint16_t)h);
-        bad_h += isnan(ref) ? !isnan(got) : (double)got != ref;
-        int be = (h >> 7) & 255, bm = h & 127;
-        double bref;
-        if (be == 0) bref = ldexp(bm, -133);
-        else if (be == 255) bref = bm ? NAN : INFINITY;
-        else bref = ldexp(128 + bm, be - 134);
-        if (sign) bref = -bref;
-        float bgot = bf16_to_f32((uint16_t)h);
-        bad_b += isnan(bref) ? !isnan(bgot) : (double)bgot != bref;
-    }
-    EXPECT(bad_h == 0, "%d f16 patterns decoded wrongly", bad_h);
-    EXPECT(bad_b == 0, "%d bf16 patterns decoded wrongly", bad_b);
-    // f32 -> bf16: nearest, ties to even, NaN stays NaN
-    EXPECT(f32_to_bf16(1.0f) == 0x3f80, "1.0");
-    float tie_down, tie_up;
-    uint32_t bits = 0x3f808000u; // exactly between 0x3f80 and 0x3f81: even is 0x3f80
-    memcpy(&tie_down, &bits, 4);
-    bits = 0x3f818000u; // between 0x3f81 and 0x3f82: even is 0x3f82
-    memcpy(&tie_up, &bits, 4);
-    EXPECT(f32_to_bf16(tie_down) == 0x3f80, "tie to even (down): %04x", f32_to_bf16(tie_down));
-    EXPECT(f32_to_bf16(tie_up) == 0x3f82, "tie to even (up): %04x", f32_to_bf16(tie_up));
-    EXPECT(isnan(bf16_to_f32(f32_to_bf16(NAN))), "NaN preserved");
-    Rng r;
-    rng_seed(&r, 1);
-    int worse = 0;
-    for (int i = 0; i < 100000; i++) { // the rounding is the nearest representable value
-        float x = (float)(rng_normal(&r) * 100);
-        uint16_t h = f32_to_bf16(x);
-        double d = fabs((double)bf16_to_f32(h) - x);
-        worse += d > fabs((double)bf16_to_f32(h + 1) - x) || d > fabs((double)bf16_to_f32(h - 1) - x);
-    }
-    EXPECT(worse == 0, "%d values not rounded to the nearest bf16", worse);
-}
-
-static void test_safetensors_round_trip(void) {
-    char *p = tmp_path("t.safetensors");
-    float a[6] = {1, -2.5f, 3.25f, 1e-3f, 65504, -0.0f};
-    int32_t ids[3] = {7, -1, 1 << 30};
-    StWrite w[3] = {
-        {"a.weight", ST_F32, 2, {2, 3}, a, NULL},
-        {"b", ST_BF16, 1, {6}, a, NULL},
-        {"ids", ST_I32, 1, {3}, NULL, ids},
-    };
-    const char *meta[] = {"step", "12", NULL};
-    st_write(p, w, 3, meta);
-    SafeTensors st;
-    st_open(&st, p);
-    EXPECT(st.n_tensors == 3, "%d tensors", st.n_tensors);
-    const StTensor *ta = st_find(&st, "a.weight"), *tb = st_find(&st, "b"), *ti = st_find(&st, "ids");
-    EXPECT(ta && ta->ndim == 2 && ta->shape[0] == 2 && ta->shape[1] == 3 && ta->dtype == ST_F32, "a.weight header");
-    EXPECT(tb && tb->dtype == ST_BF16 && tb->numel == 6, "b header");
-    float back[6];
-    if (ta) st_read_f32(&st, ta, back);
-    EXPECT(memcmp(back, a, sizeof a) == 0, "F32 values");
-    if (tb) st_read_f32(&st, tb, back);
-    int bad = 0;
-    for (int i = 0; i < 6; i++) bad += back[i] != bf16_to_f32(f32_to_bf16(a[i]));
-    EXPECT(bad == 0, "BF16 values");
-    int32_t ids_back[3];
-    if (ti) st_read_i32(&st, ti, ids_back);
-    EXPECT(memcmp(ids_back, ids, sizeof ids) == 0, "I32 values");
-    char *step = st_metadata(&st, "step");
-    EXPECT(step && strcmp(step, "12") == 0, "metadata");
-    free(step);
-    // header length is a multiple of 8 (data aligned)
-    uint64_t hl = 0;
-    memcpy(&hl, st.map, 8);
-    EXPECT(hl % 8 == 0, "header length %llu not 8-aligned", (unsigned long long)hl);
-    st_close(&st);
-    free(p);
-}
-
-static void open_st_read_all(const char *path) {
-    SafeTensors st;
-    st_open(&st, path);
-    for (int i = 0; i < st.n_tensors; i++) {
-        float *buf = xmalloc((size_t)st.tensors[i].numel * sizeof(float) + 4);
-        st_read_f32(&st, &st.tensors[i], buf);
-        free(buf);
-    }
-}
-
-static void write_raw_st(const char *path, const char *header, size_t data_bytes) {
-    size_t hl = strlen(header);
-    char *buf = xcalloc(8 + hl + data_bytes, 1);
-    for (int i = 0; i < 8; i++) buf[i] = (char)((uint64_t)hl >> (8 * i));
-    memcpy(buf + 8, header, hl);
-    write_file_atomic(path, buf, 8 + hl + data_bytes);
-    free(buf);
-}
-
-static void test_safetensors_bad_input(void) {
-    char *p = tmp_path("bad.safetensors");
-    write_raw_st(p, "{\"x\": {\"dtype\": \"F32\", \"shape\": [4], \"data_offsets\": [0, 16]}}", 8);
-    expect_failure(open_st_read_all, p, "run past the data section", "offsets past the end");
-    write_raw_st(p, "{\"x\": {\"dtype\": \"F32\", \"shape\": [4], \"data_offsets\": [0, 12]}}", 16);
-    expect_failure(open_st_read_all, p, "hold 12 bytes but dtype F32", "nbytes mismatch");
-    write_raw_st(p, "{\"x\": {\"dtype\": \"F8_E4M3\", \"shape\": [4], \"data_offsets\": [0, 4]}}", 4);
-    expect_failure(open_st_read_all, p, "F8_E4M3", "unsupported dtype read as f32");
-    write_raw_st(p, "{\"x\": {\"dtype\": \"Q9\", \"shape\": [4], \"data_offsets\": [0, 4]}}", 4);
-    expect_failure(open_st_read_all, p, "unknown dtype", "unknown dtype");
-    write_raw_st(p, "{not json", 0);
-    expect_failure(open_st_read_all, p, "not a JSON object", "invalid JSON header");
-    write_file_atomic(p, "\xff\xff\x00\x00\x00\x00\x00\x00{}", 10);
-    expect_failure(open_st_read_all, p, "runs past the end of the file", "header length past EOF");
-    write_file_atomic(p, "abc", 3);
-    expect_failure(open_st_read_all, p, "truncated", "3-byte file");
-    free(p);
-}
-
-static void read_config(const char *path) {
-    LlamaConfig c;
-    config_read(&c, path);
-}
-
-static void test_config(void) {
-    LlamaConfig c;
-    config_read(&c, "tests/ref/fixtures/gqa_tied");
-    EXPECT(c.vocab_size == 67 && c.hidden_size == 48 && c.n_layers == 3 && c.n_heads == 3 && c.n_kv_heads == 1 &&
-               c.head_dim == 16 && c.intermediate_size == 80 && c.tie_embeddings == 1 && c.rope_theta == 500000.0f &&
-               fabsf(c.rms_norm_eps - 1e-6f) < 1e-12f,
-           "gqa_tied config values");
-    char *p = tmp_path("config.json");
-    c.n_eos = 2, c.eos_token_ids[0] = 2, c.eos_token_ids[1] = 5;
-    config_write(&c, p, "float32");
-    LlamaConfig d;
-    config_read(&d, p);
-    EXPECT(memcmp(&c, &d, sizeof c) == 0, "config_write -> config_read round trip");
-    struct {
-        const char *json, *needle;
-    } bad[] = {
-        {"{\"model_type\": \"llama\", \"vocab_size\": 10}", "missing key \"hidden_size\""},
-        {"{\"model_type\": \"mistral\"}", "model_type \"mistral\""},
-        {"{\"model_type\": \"llama\", \"vocab_size\": 10, \"hidden_size\": 8, \"intermediate_size\": 8, "
-         "\"num_hidden_layers\": 1, \"num_attention_heads\": 4, \"num_key_value_heads\": 3}",
-         "multiple of num_key_value_heads"},
-        {"{\"model_type\": \"llama\", \"rope_scaling\": {\"rope_type\": \"llama3\"}}", "rope_scaling \"llama3\""},
-        {"{\"model_type\": \"llama\", \"vocab_size\": 10", "invalid JSON"},
-    };
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        write_file_atomic(p, bad[i].json, strlen(bad[i].json));
-        expect_failure(read_config, p, bad[i].needle, bad[i].needle);
-    }
-    free(p);
-}
-
 int main(void) {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/strap_formats_XXXXXX");
     CHECK(mkdtemp(tmpdir) != NULL, "mkdtemp");
@@ -427,10 +268,6 @@ int main(void) {
     RUN(test_shard_bad_input);
     RUN(test_records);
     RUN(test_records_bad_input);
-    RUN(test_f16_bf16_exact);
-    RUN(test_safetensors_round_trip);
-    RUN(test_safetensors_bad_input);
-    RUN(test_config);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmpdir);
