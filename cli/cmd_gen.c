@@ -2,10 +2,13 @@
 // the text as it is produced.
 #include <stdio.h>
 #include <unistd.h>
+#include <utf8proc.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../data/io.h"
+#include "../data/jsonl.h"
+#include "../data/records_writer.h"
 #include "../data/tokenizer.h"
 #include "../kernels/check.h"
 #include "../model/chat.h"
@@ -25,6 +28,8 @@ typedef struct {
     size_t printed;
     char *text;
     size_t text_cap;
+    const int *stop_ids; // end-of-turn tokens: not printed
+    int n_stop;
 } Stream;
 
 static size_t decode_all(Stream *s) {
@@ -44,6 +49,8 @@ static size_t decode_all(Stream *s) {
 static int on_token(void *ctx, int b, int token) {
     (void)b;
     Stream *s = ctx;
+    for (int i = 0; i < s->n_stop; i++)
+        if (token == s->stop_ids[i]) return 0;
     s->ids[s->n++] = token;
     size_t len = decode_all(s);
     if (len > s->printed) {
@@ -54,14 +61,165 @@ static int on_token(void *ctx, int b, int token) {
     return 0;
 }
 
+// Replaces each invalid UTF-8 sequence with U+FFFD in place-safe fashion (the result may be
+// longer): JSON strings must be valid UTF-8, a model's raw bytes need not be.
+static char *utf8_valid_copy(const char *s, size_t len, size_t *out_len) {
+    char *out = xmalloc(3 * len + 1);
+    size_t o = 0;
+    for (size_t i = 0; i < len;) {
+        utf8proc_int32_t cp;
+        utf8proc_ssize_t n = utf8proc_iterate((const utf8proc_uint8_t *)s + i, (utf8proc_ssize_t)(len - i), &cp);
+        if (n < 1) {
+            memcpy(out + o, "\xEF\xBF\xBD", 3);
+            o += 3, i += 1;
+        } else {
+            memcpy(out + o, s + i, (size_t)n);
+            o += (size_t)n, i += (size_t)n;
+        }
+    }
+    out[o] = 0;
+    *out_len = o;
+    return out;
+}
+
+// --prompts mode: every record's prompt, -n samples each, in batches; records out in
+// (prompt, sample) order whatever the batch size.
+typedef struct {
+    Tokenizer *tok;
+    ChatFormat format;
+    int bos;
+    const char *system; // used when a record has no "system" field
+} PromptEncoder;
+
+static int32_t *encode_prompt(const PromptEncoder *pe, const char *system, const char *user, size_t *n) {
+    int32_t *ids = NULL;
+    size_t cap = 0;
+    *n = 0;
+    if (pe->tok) {
+        if (pe->bos >= 0 && pe->format == CHAT_PLAIN) {
+            ids = xmalloc(sizeof(int32_t));
+            ids[(*n)++] = pe->bos, cap = 1;
+        }
+        chat_encode(pe->tok, pe->format, system, user, &ids, n, &cap);
+    } else {
+        ids = xmalloc((strlen(user) + 1) * sizeof(int32_t));
+        ids[(*n)++] = BYTES_BOS;
+        for (const char *p = user; *p; p++) ids[(*n)++] = (unsigned char)*p;
+    }
+    return ids;
+}
+
+static void gen_batch_file(Model *m, const PromptEncoder *pe, const char *model_dir, const char *in_path,
+                           const char *out_path, const char *field, int n_samples, int batch, GenerateOptions *o,
+                           int seed) {
+    // read every prompt first (prompt files are small next to what generation costs)
+    JsonlReader *r = jsonl_open(in_path);
+    int n_prompts = 0, cap = 64;
+    json_t **records = xmalloc((size_t)cap * sizeof(json_t *));
+    json_t *obj;
+    while (jsonl_next(r, &obj)) {
+        json_t *text = json_object_get(obj, field);
+        if (!json_is_string(text))
+            fail("%s:%ld: field '%s' missing or not a string (choose it with --field)", in_path, jsonl_line(r), field);
+        if (n_prompts == cap) records = realloc(records, (size_t)(cap *= 2) * sizeof(json_t *));
+        records[n_prompts++] = obj;
+    }
+    jsonl_close(r);
+    if (n_prompts == 0) fail("%s holds no prompts", in_path);
+    int jobs = n_prompts * n_samples, capacity = m->config.max_seq;
+    Generator g;
+    generator_build(&g, m, batch, capacity);
+    RecordsWriter *w = records_writer_open(out_path);
+    int **out = xmalloc((size_t)batch * sizeof(int *)), *n_out = xmalloc((size_t)batch * sizeof(int));
+    for (int b = 0; b < batch; b++) out[b] = xmalloc((size_t)o->max_new * sizeof(int));
+    FinishReason *fin = xmalloc((size_t)batch * sizeof(FinishReason));
+    int32_t **prompts = xcalloc((size_t)batch, sizeof(int32_t *));
+    int *lens = xmalloc((size_t)batch * sizeof(int));
+    uint64_t *seeds = xmalloc((size_t)batch * sizeof(uint64_t));
+    Progress prog;
+    progress_start(&prog, "gen", jobs);
+    long long new_tokens = 0;
+    for (int j0 = 0; j0 < jobs; j0 += batch) {
+        int nb = jobs - j0 < batch ? jobs - j0 : batch, max_len = 0;
+        for (int b = 0; b < nb; b++) {
+            int job = j0 + b, p = job / n_samples;
+            json_t *sys = json_object_get(records[p], "system");
+            size_t n;
+            free(prompts[b]);
+            prompts[b] = encode_prompt(pe, json_is_string(sys) ? json_string_value(sys) : pe->system,
+                                       json_string_value(json_object_get(records[p], field)), &n);
+            if ((int)n >= capacity)
+                fail("%s: prompt %d has %zu tokens, more than the model's context (%d)", in_path, p + 1, n, capacity);
+            lens[b] = (int)n;
+            max_len = lens[b] > max_len ? lens[b] : max_len;
+            seeds[b] = (uint64_t)seed * 1000003u + (uint64_t)job; // independent of the batching
+        }
+        int keep_max = o->max_new;
+        if (max_len + o->max_new > capacity) o->max_new = capacity - max_len;
+        o->seeds = seeds;
+        generate(&g, (const int *const *)prompts, lens, nb, o, out, n_out, fin, NULL, NULL);
+        o->max_new = keep_max;
+        for (int b = 0; b < nb; b++) {
+            int job = j0 + b, p = job / n_samples;
+            char *text = NULL;
+            size_t tcap = 0, tlen;
+            int keep = n_out[b] - (fin[b] == FINISH_EOS); // the end-of-turn token is not text
+            if (pe->tok) {
+                tlen = tokenizer_decode(pe->tok, (const int32_t *)out[b], (size_t)keep, &text, &tcap);
+            } else {
+                text = xmalloc((size_t)keep + 1);
+                tlen = 0;
+                for (int i = 0; i < keep; i++)
+                    if (out[b][i] < 256) text[tlen++] = (char)out[b][i];
+                text[tlen] = 0;
+            }
+            json_t *id = json_object_get(records[p], "id");
+            json_t *rec = json_object();
+            json_object_set_new(rec, "prompt_id", id ? json_deep_copy(id) : json_integer(p));
+            json_object_set_new(rec, "sample", json_integer(job % n_samples));
+            json_object_set(rec, "prompt", json_object_get(records[p], field));
+            size_t vlen;
+            char *valid = utf8_valid_copy(text, tlen, &vlen);
+            json_object_set_new(rec, "text", json_stringn(valid, vlen));
+            free(valid);
+            json_object_set_new(rec, "prompt_tokens", json_integer(lens[b]));
+            json_object_set_new(rec, "new_tokens", json_integer(n_out[b]));
+            json_object_set_new(rec, "finish", json_string(finish_reason_name(fin[b])));
+            json_object_set_new(rec, "model", json_string(model_dir));
+            json_object_set_new(rec, "seed", json_integer((json_int_t)seeds[b]));
+            records_writer_write(w, rec);
+            json_decref(rec);
+            free(text);
+            new_tokens += n_out[b];
+        }
+        char extra[64];
+        snprintf(extra, sizeof extra, "%lld new tokens", new_tokens);
+        progress_update(&prog, j0 + nb, extra);
+    }
+    progress_finish(&prog, NULL);
+    records_writer_close(w);
+    printf("wrote %d answers (%d prompts x %d) to %s: %lld new tokens\n", jobs, n_prompts, n_samples, out_path,
+           new_tokens);
+    for (int b = 0; b < batch; b++) free(out[b]), free(prompts[b]);
+    free(out), free(n_out), free(fin), free(prompts), free(lens), free(seeds);
+    for (int i = 0; i < n_prompts; i++) json_decref(records[i]);
+    free(records);
+    generator_free(&g);
+}
+
 int cmd_gen(int argc, char **argv) {
     const char *model_dir = NULL, *prompt = NULL, *system = NULL, *template_name = NULL, *device = "auto";
-    int max_new = 128, seed = 0, threads = 0, raw = 0, n_samples = 1;
+    const char *prompts_path = NULL, *out_path = NULL, *field = "prompt";
+    int max_new = 128, seed = 0, threads = 0, raw = 0, n_samples = 1, batch = 8;
     GenerateOptions o = {0};
     sample_options_default(&o.sample);
     Flag flags[] = {
         {"--model", FLAG_STRING, &model_dir, "DIR", "checkpoint directory (with tokenizer.json) (required)", NULL},
-        {"--prompt", FLAG_STRING, &prompt, "S", "the user's message (required)", NULL},
+        {"--prompt", FLAG_STRING, &prompt, "S", "the user's message", NULL},
+        {"--prompts", FLAG_STRING, &prompts_path, "F", "or a .jsonl(.zst) of prompts (field --field, optional id, system)", NULL},
+        {"--out", FLAG_STRING, &out_path, "F", "with --prompts: the .jsonl(.zst) of answers to write", NULL},
+        {"--field", FLAG_STRING, &field, "NAME", "with --prompts: the field holding the prompt", NULL},
+        {"--batch", FLAG_INT, &batch, "B", "with --prompts: sequences generated together", NULL},
         {"--system", FLAG_STRING, &system, "S", "a system message", NULL},
         {"--chat-template", FLAG_STRING, &template_name, "NAME", "chatml, llama3 or plain (default: from the model's files)", NULL},
         {"--raw", FLAG_BOOL, &raw, NULL, "no chat template: continue the prompt text as is", NULL},
@@ -77,14 +235,16 @@ int cmd_gen(int argc, char **argv) {
         {"--device", FLAG_STRING, &device, "D", "auto, cpu or cuda", NULL},
         {0},
     };
-    Command cmd = {"strap gen --model DIR --prompt S [options]",
-                   "Generate an answer with a KV cache, streaming it to standard output. Timing goes to "
-                   "standard error.",
+    Command cmd = {"strap gen --model DIR (--prompt S | --prompts F.jsonl.zst --out F.jsonl.zst) [options]",
+                   "Generate with a KV cache. With --prompt the answer streams to standard output (timing "
+                   "to standard error); with --prompts every prompt gets -n answers, written as records "
+                   "(prompt_id, sample, prompt, text, token counts, finish reason, model, seed).",
                    flags, 0, NULL, 0};
     args_parse(&cmd, argc, argv);
     args_require(&cmd, "--model", model_dir != NULL);
-    args_require(&cmd, "--prompt", prompt != NULL);
-    if (max_new < 1 || n_samples < 1) args_error(&cmd, "--max-new and -n must be positive");
+    if (!prompt == !prompts_path) args_error(&cmd, "give exactly one of --prompt and --prompts");
+    if (prompts_path && !out_path) args_error(&cmd, "--prompts needs --out");
+    if (max_new < 1 || n_samples < 1 || batch < 1) args_error(&cmd, "--max-new, -n and --batch must be positive");
     Model m;
     model_load(&m, model_dir, backend_select(device, threads));
     char *tok_path = path_join(model_dir, "tokenizer.json");
@@ -92,29 +252,44 @@ int cmd_gen(int argc, char **argv) {
     int32_t *ids = NULL;
     size_t n = 0, cap = 0;
     int eos[8], n_eos = 0;
+    ChatFormat fmt = CHAT_PLAIN;
+    char *default_system = NULL; // the template's own default system message, if any
     if (path_exists(tok_path)) {
         s.tok = tokenizer_load(tok_path);
         if (tokenizer_vocab_size(s.tok) > m.config.vocab_size)
             fail("%s has %d tokens but the model's vocab_size is %d", tok_path, tokenizer_vocab_size(s.tok),
                  m.config.vocab_size);
         ChatFormat f = raw ? CHAT_PLAIN : template_name ? chat_format_from_name(template_name) : chat_format_detect(model_dir);
+        if (!system && f != CHAT_PLAIN) system = default_system = chat_default_system(model_dir);
         if (m.config.bos_token_id >= 0 && f == CHAT_PLAIN) {
             ids = xmalloc(sizeof(int32_t));
             ids[n++] = m.config.bos_token_id, cap = 1;
         }
-        chat_encode(s.tok, f, system, prompt, &ids, &n, &cap);
+        if (prompt) chat_encode(s.tok, f, system, prompt, &ids, &n, &cap);
         n_eos = chat_stop_ids(s.tok, f, eos);
+        fmt = f;
     } else if (m.config.vocab_size == BYTES_VOCAB) { // a model trained on byte-level shards
-        cap = strlen(prompt) + 1;
-        ids = xmalloc(cap * sizeof(int32_t));
-        ids[n++] = BYTES_BOS;
-        for (const char *p = prompt; *p; p++) ids[n++] = (unsigned char)*p;
+        if (prompt) {
+            cap = strlen(prompt) + 1;
+            ids = xmalloc(cap * sizeof(int32_t));
+            ids[n++] = BYTES_BOS;
+            for (const char *p = prompt; *p; p++) ids[n++] = (unsigned char)*p;
+        }
         eos[n_eos++] = BYTES_EOS;
     } else {
         fail("%s not found: strap needs the model's tokenizer to turn the prompt into tokens", tok_path);
     }
     for (int i = 0; i < m.config.n_eos && n_eos < 8; i++) eos[n_eos++] = m.config.eos_token_ids[i];
     o.eos_ids = eos, o.n_eos = n_eos, o.max_new = max_new;
+    s.stop_ids = eos, s.n_stop = n_eos;
+    if (prompts_path) {
+        PromptEncoder pe = {s.tok, fmt, m.config.bos_token_id, system};
+        gen_batch_file(&m, &pe, model_dir, prompts_path, out_path, field, n_samples, batch, &o, seed);
+        free(ids), free(tok_path), free(default_system);
+        tokenizer_free(s.tok);
+        model_free(&m);
+        return 0;
+    }
     int capacity = (int)n + max_new < m.config.max_seq ? (int)n + max_new : m.config.max_seq;
     Generator g;
     generator_build(&g, &m, 1, capacity);
@@ -134,7 +309,7 @@ int cmd_gen(int argc, char **argv) {
         fprintf(stderr, "[%d prompt tokens, %d new tokens in %.2fs (%.1f tokens/s), finish: %s]\n", (int)n, n_out, dt,
                 n_out / dt, finish_reason_name(fin));
     }
-    free(out), free(s.ids), free(s.text), free(ids), free(tok_path);
+    free(out), free(s.ids), free(s.text), free(ids), free(tok_path), free(default_system);
     generator_free(&g);
     tokenizer_free(s.tok);
     model_free(&m);
@@ -174,9 +349,12 @@ int cmd_chat(int argc, char **argv) {
     Stream s = {0};
     s.tok = tokenizer_load(tok_path);
     ChatFormat f = template_name ? chat_format_from_name(template_name) : chat_format_detect(model_dir);
+    char *default_system = system || f == CHAT_PLAIN ? NULL : chat_default_system(model_dir);
+    if (default_system) system = default_system;
     int eos[8], n_eos = chat_stop_ids(s.tok, f, eos);
     for (int i = 0; i < m.config.n_eos && n_eos < 8; i++) eos[n_eos++] = m.config.eos_token_ids[i];
     o.eos_ids = eos, o.n_eos = n_eos, o.max_new = max_new;
+    s.stop_ids = eos, s.n_stop = n_eos;
     Generator g;
     generator_build(&g, &m, 1, m.config.max_seq);
     int *out = xmalloc((size_t)max_new * sizeof(int)), n_out = 0;
@@ -229,7 +407,7 @@ int cmd_chat(int argc, char **argv) {
         free(ids);
     }
     for (int i = 0; i < n_msgs; i++) free((char *)msgs[i].content);
-    free(msgs), free(out), free(s.ids), free(s.text), free(tok_path);
+    free(msgs), free(out), free(s.ids), free(s.text), free(tok_path), free(default_system);
     generator_free(&g);
     tokenizer_free(s.tok);
     model_free(&m);

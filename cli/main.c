@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "../kernels/backend.h"
+#include "cmd_convert.h"
 #include "commands.h"
 
 typedef struct {
@@ -16,6 +17,7 @@ static const Subcommand SUBCOMMANDS[] = {
     {"tok", cmd_tok, "train a BPE tokenizer, encode and decode text"},
     {"data", cmd_data, "pack text into token shards, inspect shards"},
     {"train", cmd_train, "pretrain / fine-tune a model on token shards"},
+    {"convert", cmd_convert, "import a GGUF model (llama) as a strap / Hugging Face checkpoint"},
     {"gen", cmd_gen, "generate text with a model (KV cache, sampling, chat templates)"},
     {"chat", cmd_chat, "chat with a model on the terminal"},
     {"eval", cmd_eval, "evaluate a checkpoint (perplexity)"},

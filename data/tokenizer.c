@@ -98,6 +98,7 @@ struct Tokenizer {
     char byte_char[256][3];   // the byte-level character of each byte, UTF-8, NUL-terminated
     int16_t char_byte[324];   // code point (< 324) of a byte-level character -> its byte
     int ignore_merges;
+    int32_t unk_id;           // unk_token's id, or -1
     Step steps[8];
     int n_steps;
     int add_prefix_space;
@@ -246,13 +247,13 @@ Tokenizer *tokenizer_load(const char *path_or_dir) {
     }
 
     build_byte_chars(t);
-    for (int b = 0; b < 256; b++) {
-        t->byte_id[b] = strmap_get(&t->by_text, t->byte_char[b], strlen(t->byte_char[b]));
-        if (t->byte_id[b] < 0)
-            fail("%s: the vocabulary lacks the byte-level character for byte 0x%02x; strap needs all 256 (train "
-                 "with the ByteLevel alphabet as initial alphabet)",
-                 t->path, b);
-    }
+    // A vocabulary may lack some byte characters (SmolLM2 has no token for most control
+    // bytes). Like `tokenizers`, such a byte becomes unk_token when the model names one and
+    // is dropped otherwise (then that text cannot round-trip: strap-trained vocabularies
+    // always hold all 256).
+    const char *unk = json_string_value(json_object_get(model, "unk_token"));
+    t->unk_id = unk ? strmap_get(&t->by_text, unk, strlen(unk)) : -1;
+    for (int b = 0; b < 256; b++) t->byte_id[b] = strmap_get(&t->by_text, t->byte_char[b], strlen(t->byte_char[b]));
     json_t *merges = json_object_get(model, "merges");
     pairmap_init(&t->merges, json_array_size(merges));
     json_array_foreach(merges, i, val) {
@@ -382,8 +383,12 @@ static void bpe_piece(Tokenizer *t, const char *s, size_t len, int32_t **ids, si
         CHECK(t->sym != NULL, "out of memory");
     }
     int32_t *sym = t->sym;
-    size_t ns = len;
-    for (size_t i = 0; i < len; i++) sym[i] = t->byte_id[(unsigned char)s[i]];
+    size_t ns = 0;
+    for (size_t i = 0; i < len; i++) {
+        int32_t id = t->byte_id[(unsigned char)s[i]];
+        if (id < 0) id = t->unk_id; // a byte the vocabulary lacks
+        if (id >= 0) sym[ns++] = id;
+    }
     for (;;) { // merge the lowest-ranked adjacent pair, leftmost first
         int32_t best_rank = INT32_MAX, best_merged = -1;
         size_t best_at = 0;

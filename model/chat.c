@@ -38,6 +38,29 @@ ChatFormat chat_format_detect(const char *model_dir) {
     return f;
 }
 
+char *chat_default_system(const char *model_dir) {
+    char *path = path_join(model_dir, "tokenizer_config.json");
+    char *found = NULL;
+    json_t *root = path_exists(path) ? json_load_file(path, 0, NULL) : NULL;
+    const char *tpl = root ? json_string_value(json_object_get(root, "chat_template")) : NULL;
+    // the newline after "system" is either a real one or a Jinja escape (backslash, n)
+    const char *opens[2] = {"<|im_start|>system\n", "<|im_start|>system\\n"}, *at = NULL;
+    for (int i = 0; i < 2 && tpl && !at; i++)
+        if ((at = strstr(tpl, opens[i]))) at += strlen(opens[i]);
+    if (at) {
+        const char *end = strstr(at, "<|im_end|>");
+        // a literal default, not a template expression such as {{ message['content'] }}
+        if (end && end > at && !memchr(at, '{', (size_t)(end - at)) && !memchr(at, '\'', (size_t)(end - at))) {
+            found = xmalloc((size_t)(end - at) + 1);
+            memcpy(found, at, (size_t)(end - at));
+            found[end - at] = 0;
+        }
+    }
+    if (root) json_decref(root);
+    free(path);
+    return found;
+}
+
 static void add(Tokenizer *t, const char *text, int special, int32_t **ids, size_t *n, size_t *cap) {
     tokenizer_encode(t, text, strlen(text), special, ids, n, cap);
 }

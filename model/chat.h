@@ -21,6 +21,10 @@ typedef struct {
     const char *content;
 } ChatMessage;
 
+// The system message the template adds when a conversation has none (SmolLM2's
+// "You are a helpful AI assistant named SmolLM, ..."), read from a literal
+// '<|im_start|>system\n...<|im_end|>' in the template; NULL if there is none. malloc'd.
+char *chat_default_system(const char *model_dir);
 // Appends the ids of a conversation; with add_generation_prompt the assistant header
 // follows, so generation continues as the assistant.
 void chat_encode_messages(Tokenizer *t, ChatFormat f, const ChatMessage *messages, int n, int add_generation_prompt,

@@ -17,11 +17,28 @@ echo '{"chat_template": "{{ bos_token }}[INST] {{ m }} [/INST]"}' > "$TMP/m/toke
 expect_error 1 "not one strap recognises" -- "$STRAP" gen --model "$TMP/m" --prompt "hi" --max-new 3
 "$STRAP" gen --model "$TMP/m" --prompt "hi" --max-new 3 --chat-template plain > /dev/null 2>&1 || fail_test "--chat-template plain"
 expect_error 1 "cannot use the llama3 chat format" -- "$STRAP" gen --model "$TMP/m" --prompt "hi" --chat-template llama3
-expect_error 2 "--prompt is required" -- "$STRAP" gen --model "$TMP/m"
+expect_error 2 "give exactly one of --prompt and --prompts" -- "$STRAP" gen --model "$TMP/m"
 # chat: one answer line per user line, /reset accepted, end of input quits
 echo '{"chat_template": "<|im_start|>{{ m }}<|im_end|>"}' > "$TMP/m/tokenizer_config.json"
 answers=$(printf 'hello\nand again\n/reset\nthird\n' | "$STRAP" chat --model "$TMP/m" --max-new 5 --temperature 0 2>/dev/null | wc -l)
 [ "$answers" -ge 3 ] || fail_test "strap chat gave $answers answer lines for 3 questions"
+# --prompts: records in (prompt, sample) order, the same whatever the batch size
+printf '{"id": "x", "prompt": "Tom found"}\n{"prompt": "Mia", "system": "Be brief."}\n{"id": 7, "prompt": "a b c"}\n' > "$TMP/p.jsonl"
+"$STRAP" gen --model "$TMP/m" --prompts "$TMP/p.jsonl" --out "$TMP/a4.jsonl.zst" -n 3 --batch 4 --max-new 6 --seed 2 > /dev/null 2>&1 || fail_test "gen --prompts"
+"$STRAP" gen --model "$TMP/m" --prompts "$TMP/p.jsonl" --out "$TMP/a1.jsonl.zst" -n 3 --batch 1 --max-new 6 --seed 2 > /dev/null 2>&1 || fail_test "gen --prompts --batch 1"
+cmp -s <(zstd -dc "$TMP/a4.jsonl.zst") <(zstd -dc "$TMP/a1.jsonl.zst") || fail_test "answers depend on the batch size"
+python3 - "$TMP/a4.jsonl.zst" <<'PY' || fail_test "gen --prompts records"
+import json, subprocess, sys
+recs = [json.loads(l) for l in subprocess.run(["zstd", "-dc", sys.argv[1]], capture_output=True, check=True).stdout.splitlines()]
+assert len(recs) == 9, len(recs)
+assert [(r["prompt_id"], r["sample"]) for r in recs] == [("x", 0), ("x", 1), ("x", 2), (1, 0), (1, 1), (1, 2), (7, 0), (7, 1), (7, 2)], recs
+assert all(set(r) >= {"prompt", "text", "prompt_tokens", "new_tokens", "finish", "model", "seed"} for r in recs)
+assert all(r["new_tokens"] <= 6 for r in recs)
+PY
+echo '{"text": "no prompt field"}' > "$TMP/bad.jsonl"
+expect_error 1 "bad.jsonl:1: field 'prompt' missing" -- "$STRAP" gen --model "$TMP/m" --prompts "$TMP/bad.jsonl" --out "$TMP/bad_out.jsonl.zst"
+[ ! -e "$TMP/bad_out.jsonl.zst" ] || fail_test "a failed gen left an output file"
+expect_error 2 "--prompts needs --out" -- "$STRAP" gen --model "$TMP/m" --prompts "$TMP/p.jsonl"
 rm "$TMP/m/tokenizer.json"
 expect_error 1 "tokenizer.json not found" -- "$STRAP" gen --model "$TMP/m" --prompt "hi"
 # a byte-level model needs no tokenizer.json
