@@ -1,6 +1,7 @@
 // cmd_eval.c: strap eval ppl.
 #include <ctype.h>
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,12 +93,56 @@ static int eval_ppl(int argc, char **argv) {
     return 0;
 }
 
+// The top-K logits of the last position of a token sequence, as JSON (for parity checks).
+static int eval_logits(int argc, char **argv) {
+    const char *model_dir = NULL, *tokens_file = NULL, *device = "auto";
+    int top = 20, threads = 0;
+    Flag flags[] = {
+        {"--model", FLAG_STRING, &model_dir, "DIR", "checkpoint directory (required)", NULL},
+        {"--tokens-file", FLAG_STRING, &tokens_file, "F", "whitespace-separated token ids (required)", NULL},
+        {"--top", FLAG_INT, &top, "K", "how many of the largest logits to print", NULL},
+        {"--threads", FLAG_INT, &threads, "N", "CPU threads (0: all cores)", NULL},
+        {"--device", FLAG_STRING, &device, "D", "auto, cpu or cuda", NULL},
+        {0},
+    };
+    Command cmd = {"strap eval logits --model DIR --tokens-file F [--top K]",
+                   "Print {\"top\": [[id, logit], ...]} for the position after the last token.", flags, 0, NULL, 0};
+    args_parse(&cmd, argc, argv);
+    args_require(&cmd, "--model", model_dir != NULL);
+    args_require(&cmd, "--tokens-file", tokens_file != NULL);
+    Model m;
+    model_load(&m, model_dir, backend_select(device, threads));
+    int64_t n;
+    int *ids = read_tokens_file(tokens_file, &n);
+    if (n < 1 || n > m.config.max_seq) fail("%s: %lld tokens; give 1 to %d", tokens_file, (long long)n, m.config.max_seq);
+    int V = m.config.vocab_size;
+    float *logits = xmalloc((size_t)n * V * sizeof(float));
+    model_forward(&m, ids, NULL, 1, (int)n);
+    model_logits(&m, logits);
+    float *last = logits + (size_t)(n - 1) * V;
+    if (top > V) top = V;
+    printf("{\"top\": [");
+    for (int k = 0; k < top; k++) { // selection: k passes over V (K is small)
+        int best = -1;
+        for (int v = 0; v < V; v++)
+            if (!isnan(last[v]) && (best < 0 || last[v] > last[best])) best = v;
+        printf("%s[%d, %.6f]", k ? ", " : "", best, last[best]);
+        last[best] = NAN;
+    }
+    printf("]}\n");
+    free(logits), free(ids);
+    model_free(&m);
+    return 0;
+}
+
 int cmd_eval(int argc, char **argv) {
     if (argc >= 2 && strcmp(argv[1], "ppl") == 0) return eval_ppl(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "logits") == 0) return eval_logits(argc - 1, argv + 1);
     int help = argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0);
     fprintf(help ? stdout : stderr,
             "usage: strap eval <kind> [options]\n\n"
-            "kinds:\n  ppl      mean next-token loss and perplexity on shards or a tokens file\n");
+            "kinds:\n  ppl      mean next-token loss and perplexity on shards or a tokens file\n"
+            "  logits   the largest next-token logits after a token sequence (JSON)\n");
     if (!help && argc >= 2) fprintf(stderr, "\nstrap: error: unknown eval kind '%s'\n", argv[1]);
     return help ? 0 : 2;
 }

@@ -207,10 +207,17 @@ static void gen_batch_file(Model *m, const PromptEncoder *pe, const char *model_
     generator_free(&g);
 }
 
+// adds a token to the stream without printing (stop tokens are left out, as when streaming)
+static void on_token_silent(Stream *s, int token) {
+    for (int i = 0; i < s->n_stop; i++)
+        if (token == s->stop_ids[i]) return;
+    s->ids[s->n++] = token;
+}
+
 int cmd_gen(int argc, char **argv) {
     const char *model_dir = NULL, *prompt = NULL, *system = NULL, *template_name = NULL, *device = "auto";
     const char *prompts_path = NULL, *out_path = NULL, *field = "prompt";
-    int max_new = 128, seed = 0, threads = 0, raw = 0, n_samples = 1, batch = 8;
+    int max_new = 128, seed = 0, threads = 0, raw = 0, n_samples = 1, batch = 8, json_out = 0;
     GenerateOptions o = {0};
     sample_options_default(&o.sample);
     Flag flags[] = {
@@ -231,6 +238,7 @@ int cmd_gen(int argc, char **argv) {
         {"--repetition-penalty", FLAG_FLOAT, &o.sample.repetition_penalty, "R", "penalise tokens already present (1: off)", NULL},
         {"--seed", FLAG_INT, &seed, "S", "random seed", NULL},
         {"-n", FLAG_INT, &n_samples, "K", "answers to sample (printed one after another)", NULL},
+        {"--json", FLAG_BOOL, &json_out, NULL, "with --prompt: print one JSON object per answer (text, ids, prompt_ids, finish)", NULL},
         {"--threads", FLAG_INT, &threads, "N", "CPU threads (0: all cores)", NULL},
         {"--device", FLAG_STRING, &device, "D", "auto, cpu or cuda", NULL},
         {0},
@@ -302,8 +310,25 @@ int cmd_gen(int argc, char **argv) {
         o.seed = (uint64_t)seed + (uint64_t)k;
         s.n = 0, s.printed = 0;
         double t0 = now_seconds();
-        generate(&g, prompts, lens, 1, &o, &out, &n_out, &fin, on_token, &s);
+        generate(&g, prompts, lens, 1, &o, &out, &n_out, &fin, json_out ? NULL : on_token, &s);
         double dt = now_seconds() - t0;
+        if (json_out) {
+            s.n = 0;
+            for (int i = 0; i < n_out; i++) on_token_silent(&s, out[i]);
+            size_t tlen = decode_all(&s), vlen;
+            char *valid = utf8_valid_copy(s.text ? s.text : "", tlen, &vlen);
+            json_t *rec = json_object(), *a = json_array(), *p = json_array();
+            for (int i = 0; i < n_out; i++) json_array_append_new(a, json_integer(out[i]));
+            for (size_t i = 0; i < n; i++) json_array_append_new(p, json_integer(ids[i]));
+            json_object_set_new(rec, "text", json_stringn(valid, vlen));
+            json_object_set_new(rec, "ids", a);
+            json_object_set_new(rec, "prompt_ids", p);
+            json_object_set_new(rec, "finish", json_string(finish_reason_name(fin)));
+            char *line = json_dumps(rec, JSON_COMPACT);
+            printf("%s", line);
+            free(line), free(valid);
+            json_decref(rec);
+        }
         printf("\n");
         fflush(stdout);
         fprintf(stderr, "[%d prompt tokens, %d new tokens in %.2fs (%.1f tokens/s), finish: %s]\n", (int)n, n_out, dt,
