@@ -9,6 +9,7 @@
 #include "../data/shard.h"
 #include "../kernels/check.h"
 #include "args.h"
+#include "cmd_clean.h"
 #include "commands.h"
 
 static int data_pack(int argc, char **argv) {
@@ -165,11 +166,13 @@ static int data_inspect(int argc, char **argv) {
 int cmd_data(int argc, char **argv) {
     if (argc >= 2 && strcmp(argv[1], "pack") == 0) return data_pack(argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "inspect") == 0) return data_inspect(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "clean") == 0) return cmd_data_clean(argc - 1, argv + 1);
     int help = argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0);
     FILE *f = help ? stdout : stderr;
     if (!help && argc >= 2) fprintf(stderr, "strap: error: unknown data command '%s'\n\n", argv[1]);
     fprintf(f, "usage: strap data <command> [options]\n\ncommands:\n"
                "  pack      tokenize text (.txt, .jsonl, .jsonl.zst) into token shards\n"
-               "  inspect   print a shard's header, counts and first tokens\n");
+               "  inspect   print a shard's header, counts and first tokens\n"
+               "  clean     normalise, repair, filter and deduplicate a record file\n");
     return help ? 0 : 2;
 }
