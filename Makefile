@@ -21,6 +21,8 @@ endif
 ifneq ($(OMP),0)
   CFLAGS += -fopenmp
   LDFLAGS += -fopenmp
+else
+  CFLAGS += -Wno-unknown-pragmas
 endif
 
 # OpenBLAS: the OpenMP build (libopenblas-openmp-dev) shares strap's OpenMP thread pool;
