@@ -3,8 +3,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <utf8proc.h>
 
 #include "../data/io.h"
+#include "../data/jsonl.h"
 #include "../data/pack.h"
 #include "../data/shard.h"
 #include "../kernels/check.h"
@@ -106,20 +108,73 @@ static void print_token(int id, int vocab) {
     else if (vocab == BYTES_VOCAB) printf("\\x%02x", id);
 }
 
+// A record file: count, fields (how many records carry each), the text field's length
+// histogram, and the first records.
+static int inspect_records(const char *path, const char *field, int n_show) {
+    JsonlReader *r = jsonl_open(path);
+    json_t *fields = json_object(), *obj;
+    long long records = 0, with_text = 0, total_chars = 0, bucket[6] = {0};
+    const long long limits[5] = {64, 256, 1024, 4096, 16384};
+    const char *names[6] = {"< 64", "< 256", "< 1k", "< 4k", "< 16k", ">= 16k"};
+    while (jsonl_next(r, &obj)) {
+        records++;
+        const char *key;
+        json_t *value;
+        json_object_foreach(obj, key, value) {
+            json_t *count = json_object_get(fields, key);
+            json_object_set_new(fields, key, json_integer(count ? json_integer_value(count) + 1 : 1));
+        }
+        json_t *text = json_object_get(obj, field);
+        if (json_is_string(text)) {
+            long long len = (long long)utf8proc_decompose((const utf8proc_uint8_t *)json_string_value(text),
+                                                            (utf8proc_ssize_t)json_string_length(text), NULL, 0, 0);
+            if (len < 0) len = (long long)json_string_length(text);
+            with_text++;
+            total_chars += len;
+            int b = 0;
+            while (b < 5 && len >= limits[b]) b++;
+            bucket[b]++;
+        }
+        if (records <= n_show) {
+            char *line = json_dumps(obj, JSON_COMPACT);
+            printf("record %-6lld %.300s%s\n", records, line, strlen(line) > 300 ? " ..." : "");
+            free(line);
+        }
+        json_decref(obj);
+    }
+    jsonl_close(r);
+    printf("file           %s\nrecords        %lld\n", path, records);
+    printf("fields        ");
+    const char *key;
+    json_t *value;
+    json_object_foreach(fields, key, value) printf(" %s (%lld)", key, (long long)json_integer_value(value));
+    printf("\n'%s' lengths  %lld strings, %.1f characters on average\n", field, with_text,
+           with_text ? (double)total_chars / with_text : 0.0);
+    for (int b = 0; b < 6; b++)
+        if (with_text) printf("  %-8s %8lld  %5.1f%%\n", names[b], bucket[b], 100.0 * bucket[b] / with_text);
+    json_decref(fields);
+    return 0;
+}
+
 static int data_inspect(int argc, char **argv) {
     int n_show = 32;
-    const char *path = NULL, *tokenizer = NULL;
+    const char *path = NULL, *tokenizer = NULL, *field = "text";
+    int n_records = 3;
     Flag flags[] = {
         {"--tokens", FLAG_INT, &n_show, "N", "how many leading tokens to print", NULL},
+        {"--records", FLAG_INT, &n_records, "N", "record files: how many records to print", NULL},
+        {"--field", FLAG_STRING, &field, "NAME", "record files: the text field", NULL},
         {"--tokenizer", FLAG_STRING, &tokenizer, "T", "tokenizer.json to show the tokens as text", NULL},
         {0},
     };
-    Command cmd = {"strap data inspect FILE.tok.zst [--tokens N] [--tokenizer T]",
-                   "Print a shard's header, counts, compression and first tokens. Reads every frame, "
-                   "so it also verifies the checksums.",
+    Command cmd = {"strap data inspect (FILE.tok.zst [--tokens N] [--tokenizer T] | FILE.jsonl[.zst])",
+                   "Print a shard's header, counts, compression and first tokens (reading every frame, "
+                   "so it also verifies the checksums), or a record file's count, fields, text lengths "
+                   "and first records.",
                    flags, 1, &path, 0};
     args_parse(&cmd, argc, argv);
     args_require(&cmd, "FILE", cmd.n_positional == 1);
+    if (jsonl_is_jsonl_path(path)) return inspect_records(path, field, n_records);
     Tokenizer *tok = tokenizer ? tokenizer_load(tokenizer) : NULL;
     Shard *s = shard_open(path);
     printf("file           %s\n", path);

@@ -35,6 +35,8 @@ assert [(r["prompt_id"], r["sample"]) for r in recs] == [("x", 0), ("x", 1), ("x
 assert all(set(r) >= {"prompt", "text", "prompt_tokens", "new_tokens", "finish", "model", "seed"} for r in recs)
 assert all(r["new_tokens"] <= 6 for r in recs)
 PY
+"$STRAP" data inspect "$TMP/a4.jsonl.zst" | grep -q "^records        9$" || fail_test "data inspect on a record file"
+"$STRAP" data inspect "$TMP/a4.jsonl.zst" | grep -q "fields.*prompt_id (9)" || fail_test "data inspect fields"
 echo '{"text": "no prompt field"}' > "$TMP/bad.jsonl"
 expect_error 1 "bad.jsonl:1: field 'prompt' missing" -- "$STRAP" gen --model "$TMP/m" --prompts "$TMP/bad.jsonl" --out "$TMP/bad_out.jsonl.zst"
 [ ! -e "$TMP/bad_out.jsonl.zst" ] || fail_test "a failed gen left an output file"
