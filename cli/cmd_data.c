@@ -1,5 +1,8 @@
 // cmd_data.c: strap data pack | inspect.
 #include <inttypes.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,9 +17,17 @@
 #include "cmd_clean.h"
 #include "commands.h"
 
+static int omp_threads(void) {
+#ifdef _OPENMP
+    return omp_get_num_procs();
+#else
+    return 1;
+#endif
+}
+
 static int data_pack(int argc, char **argv) {
     const char *tokenizer = NULL, *input = NULL, *out = NULL, *field = "text", *bos_text = NULL, *eos_text = NULL;
-    int split = 0, frame_tokens = 65536, level = 3;
+    int split = 0, frame_tokens = 65536, level = 3, threads = 0;
     int64_t shard_tokens = 10000000;
     float val_fraction = 0;
     Flag flags[] = {
@@ -31,6 +42,7 @@ static int data_pack(int argc, char **argv) {
         {"--shard-tokens", FLAG_INT64, &shard_tokens, "N", "tokens per shard file", NULL},
         {"--frame-tokens", FLAG_INT, &frame_tokens, "N", "tokens per zstd frame (the unit of random access)", NULL},
         {"--level", FLAG_INT, &level, "L", "zstd compression level", NULL},
+        {"--threads", FLAG_INT, &threads, "N", "tokenizer threads (0: all cores); the output does not depend on it", NULL},
         {0},
     };
     Command cmd = {"strap data pack --tokenizer (tokenizer.json | bytes) --input FILES --out DIR [options]",
@@ -87,8 +99,17 @@ static int data_pack(int argc, char **argv) {
         free_string_list(matched);
     }
     free(list);
-    PackOptions o = {inputs, n, out, field, split, val_fraction, (uint64_t)shard_tokens, frame_tokens, level, tok, bos, eos};
+    if (threads <= 0) threads = omp_threads();
+    Tokenizer **toks = NULL;
+    if (tok) { // one tokenizer per thread (each keeps its own scratch)
+        toks = xcalloc((size_t)threads, sizeof(Tokenizer *));
+        toks[0] = tok;
+        for (int i = 1; i < threads; i++) toks[i] = tokenizer_load(tokenizer);
+    }
+    PackOptions o = {inputs, n, out, field, split, val_fraction, (uint64_t)shard_tokens, frame_tokens, level, toks, threads, bos, eos};
     PackStats st = pack_documents(&o);
+    for (int i = 1; toks && i < threads; i++) tokenizer_free(toks[i]);
+    free(toks);
     uint64_t tokens = st.tokens + st.val_tokens;
     printf("packed %d file(s): %" PRIu64 " documents (%" PRIu64 " validation), %" PRIu64 " tokens (%" PRIu64
            " validation) into %d shard(s) in %s; %" PRIu64 " bytes on disk, %.2f bytes/token\n",

@@ -5,6 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #include "../kernels/check.h"
 #include "../train/progress.h"
@@ -29,7 +32,7 @@ static void split_open(Split *s) {
     make_dirs(dir);
     char *path = path_join(dir, name);
     free(dir);
-    int vocab = s->o->tokenizer ? tokenizer_vocab_size(s->o->tokenizer) : BYTES_VOCAB;
+    int vocab = s->o->tokenizers ? tokenizer_vocab_size(s->o->tokenizers[0]) : BYTES_VOCAB;
     s->w = shard_writer_open(path, vocab, s->o->frame_tokens, s->o->level);
     free(path);
 }
@@ -59,53 +62,82 @@ PackStats pack_documents(const PackOptions *o) {
     int every = o->val_fraction > 0 ? (int)lround(1.0 / o->val_fraction) : 0;
     if (o->val_fraction > 0 && every < 2) fail("--val-fraction %g is too large (at most 0.5)", o->val_fraction);
     Split train = {o, "train", 0, NULL, 0, &st, &st.tokens}, val = {o, "val", 1, NULL, 0, &st, &st.val_tokens};
-    size_t cap = 1 << 16;
-    int32_t *ids = xmalloc(cap * sizeof(int32_t));
+    // A batch of documents is read, encoded in parallel (each thread with its own
+    // tokenizer), then written in order, so the shards do not depend on the thread count.
+    enum { BATCH = 1024 };
+    char **texts = xcalloc(BATCH, sizeof(char *));
+    size_t *lens = xcalloc(BATCH, sizeof(size_t)), *text_caps = xcalloc(BATCH, sizeof(size_t));
+    int32_t **ids = xcalloc(BATCH, sizeof(int32_t *));
+    size_t *n_ids = xcalloc(BATCH, sizeof(size_t)), *id_caps = xcalloc(BATCH, sizeof(size_t));
+    int threads = o->threads > 0 ? o->threads : 1;
     Progress p;
     progress_start(&p, "pack", o->n_inputs);
     uint64_t doc_index = 0;
     for (int f = 0; f < o->n_inputs; f++) {
         RecordReader *r = records_open(o->inputs[f], o->field, o->split_paragraphs);
-        const char *text;
-        size_t len;
-        while (records_next(r, &text, &len)) {
-            if (len + 2 > cap) {
-                cap = (len + 2) * 2;
-                ids = realloc(ids, cap * sizeof(int32_t));
-                CHECK(ids != NULL, "out of memory");
-            }
-            size_t n = 0;
-            if (o->bos >= 0) ids[n++] = o->bos;
-            if (o->tokenizer) {
-                tokenizer_encode(o->tokenizer, text, len, 0, &ids, &n, &cap); // user text: no control tokens
-                if (n + 1 > cap) {
-                    cap = 2 * (n + 1);
-                    ids = realloc(ids, cap * sizeof(int32_t));
-                    CHECK(ids != NULL, "out of memory");
+        for (int more = 1; more;) {
+            int n = 0;
+            const char *text;
+            size_t len;
+            while (n < BATCH && (more = records_next(r, &text, &len))) {
+                if (len + 1 > text_caps[n]) {
+                    text_caps[n] = 2 * len + 1;
+                    texts[n] = realloc(texts[n], text_caps[n]);
+                    CHECK(texts[n] != NULL, "out of memory");
                 }
-            } else {
-                for (size_t i = 0; i < len; i++) ids[n++] = (unsigned char)text[i];
+                memcpy(texts[n], text, len);
+                lens[n++] = len;
             }
-            if (o->eos >= 0) ids[n++] = o->eos;
-            Split *s = every && doc_index % (uint64_t)every == (uint64_t)every - 1 ? &val : &train;
-            split_add(s, ids, n);
-            if (!s->w) split_open(s); // the document count belongs to the shard holding its end
-            shard_writer_end_doc(s->w);
-            if (s == &val) st.val_docs++;
-            else st.docs++;
-            st.text_bytes += len;
-            doc_index++;
+#pragma omp parallel for schedule(dynamic, 8) num_threads(threads)
+            for (int d = 0; d < n; d++) {
+                size_t need = lens[d] + 2; // byte-level: one id per byte; BPE grows the buffer itself
+                if (need > id_caps[d]) {
+                    id_caps[d] = need;
+                    ids[d] = realloc(ids[d], id_caps[d] * sizeof(int32_t));
+                    CHECK(ids[d] != NULL, "out of memory");
+                }
+                size_t k = 0;
+                if (o->bos >= 0) ids[d][k++] = o->bos;
+                if (o->tokenizers) {
+#ifdef _OPENMP
+                    Tokenizer *t = o->tokenizers[omp_get_thread_num()];
+#else
+                    Tokenizer *t = o->tokenizers[0];
+#endif
+                    tokenizer_encode(t, texts[d], lens[d], 0, &ids[d], &k, &id_caps[d]); // user text: no control tokens
+                    if (k + 1 > id_caps[d]) {
+                        id_caps[d] = 2 * (k + 1);
+                        ids[d] = realloc(ids[d], id_caps[d] * sizeof(int32_t));
+                        CHECK(ids[d] != NULL, "out of memory");
+                    }
+                } else {
+                    for (size_t i = 0; i < lens[d]; i++) ids[d][k++] = (unsigned char)texts[d][i];
+                }
+                if (o->eos >= 0) ids[d][k++] = o->eos;
+                n_ids[d] = k;
+            }
+            for (int d = 0; d < n; d++) {
+                Split *s = every && doc_index % (uint64_t)every == (uint64_t)every - 1 ? &val : &train;
+                split_add(s, ids[d], n_ids[d]);
+                if (!s->w) split_open(s); // the document count belongs to the shard holding its end
+                shard_writer_end_doc(s->w);
+                if (s == &val) st.val_docs++;
+                else st.docs++;
+                st.text_bytes += lens[d];
+                doc_index++;
+            }
+            char extra[64];
+            snprintf(extra, sizeof extra, "%llu documents", (unsigned long long)doc_index);
+            progress_update(&p, f, extra);
         }
         records_close(r);
-        char extra[64];
-        snprintf(extra, sizeof extra, "%llu documents", (unsigned long long)doc_index);
-        progress_update(&p, f + 1, extra);
     }
+    for (int d = 0; d < BATCH; d++) free(texts[d]), free(ids[d]);
+    free(texts), free(lens), free(text_caps), free(ids), free(n_ids), free(id_caps);
     if (doc_index == 0) fail("no documents found in the input (empty files?)");
     if (st.docs == 0) fail("every document went to the validation split; lower --val-fraction or add text");
     split_close(&train);
     split_close(&val);
     progress_finish(&p, NULL);
-    free(ids);
     return st;
 }

@@ -20,8 +20,9 @@ typedef struct {
     uint64_t shard_tokens;
     int frame_tokens;
     int level;
-    Tokenizer *tokenizer; // NULL: the byte-level tokenizer
-    int bos, eos;         // ids, or -1 for none
+    Tokenizer **tokenizers; // one per thread (a Tokenizer keeps scratch); NULL: byte-level
+    int threads;            // documents are encoded in parallel batches, written in order
+    int bos, eos;           // ids, or -1 for none
 } PackOptions;
 
 typedef struct {

@@ -16,6 +16,9 @@ plain=$("$STRAP" tok encode --tokenizer "$TMP/tok.json" --text '<|im_end|>')
 # BPE shards: pack (EOS = <|endoftext|>), train a model with the tokenizer's vocabulary, eval
 "$STRAP" data pack --tokenizer "$TMP/tok.json" --input "$TMP/text.txt" --split-paragraphs --val-fraction 0.1 --out "$TMP/data" > "$TMP/pack.log" 2>&1 || fail_test "pack with tokenizer.json"
 "$STRAP" data inspect "$TMP/data/train_000000.tok.zst" | grep -q "vocab_size     400" || fail_test "shard vocab is not the tokenizer's"
+"$STRAP" data pack --tokenizer "$TMP/tok.json" --input "$TMP/text.txt" --split-paragraphs --val-fraction 0.1 --out "$TMP/data1" --threads 1 > /dev/null 2>&1
+"$STRAP" data pack --tokenizer "$TMP/tok.json" --input "$TMP/text.txt" --split-paragraphs --val-fraction 0.1 --out "$TMP/data3" --threads 3 > /dev/null 2>&1
+cmp -s "$TMP/data1/train_000000.tok.zst" "$TMP/data3/train_000000.tok.zst" || fail_test "pack output depends on --threads"
 "$STRAP" init --out "$TMP/m" --vocab 400 --dim 32 --layers 1 --heads 2 --ffn 64 --max-seq 64 > /dev/null || fail_test "init"
 "$STRAP" train --model "$TMP/m" --data "$TMP/data" --out "$TMP/run" --steps 20 --batch 4 --seq 32 --lr 3e-3 --threads 1 > "$TMP/train.log" || fail_test "train on BPE shards"
 "$STRAP" eval ppl --model "$TMP/run" --data "$TMP/data/val" --seq 32 --json > /dev/null || fail_test "eval on BPE shards"
