@@ -30,6 +30,8 @@ typedef struct {
     size_t text_cap;
     const int *stop_ids; // end-of-turn tokens: not printed
     int n_stop;
+    const char *stop_text; // --stop: generation ends once the text contains it (not printed)
+    int print;             // stream to stdout
 } Stream;
 
 static size_t decode_all(Stream *s) {
@@ -53,12 +55,19 @@ static int on_token(void *ctx, int b, int token) {
         if (token == s->stop_ids[i]) return 0;
     s->ids[s->n++] = token;
     size_t len = decode_all(s);
+    int stop = 0;
+    if (s->stop_text && *s->stop_text) {
+        const char *hit = memmem(s->text, len, s->stop_text, strlen(s->stop_text));
+        if (hit) len = (size_t)(hit - s->text), stop = 1; // the text ends before the stop string
+    }
     if (len > s->printed) {
-        fwrite(s->text + s->printed, 1, len - s->printed, stdout);
-        fflush(stdout);
+        if (s->print) {
+            fwrite(s->text + s->printed, 1, len - s->printed, stdout);
+            fflush(stdout);
+        }
         s->printed = len;
     }
-    return 0;
+    return stop;
 }
 
 // Replaces each invalid UTF-8 sequence with U+FFFD in place-safe fashion (the result may be
@@ -207,16 +216,9 @@ static void gen_batch_file(Model *m, const PromptEncoder *pe, const char *model_
     generator_free(&g);
 }
 
-// adds a token to the stream without printing (stop tokens are left out, as when streaming)
-static void on_token_silent(Stream *s, int token) {
-    for (int i = 0; i < s->n_stop; i++)
-        if (token == s->stop_ids[i]) return;
-    s->ids[s->n++] = token;
-}
-
 int cmd_gen(int argc, char **argv) {
     const char *model_dir = NULL, *prompt = NULL, *system = NULL, *template_name = NULL, *device = "auto";
-    const char *prompts_path = NULL, *out_path = NULL, *field = "prompt";
+    const char *prompts_path = NULL, *out_path = NULL, *field = "prompt", *stop_text = NULL;
     int max_new = 128, seed = 0, threads = 0, raw = 0, n_samples = 1, batch = 8, json_out = 0;
     GenerateOptions o = {0};
     sample_options_default(&o.sample);
@@ -238,6 +240,7 @@ int cmd_gen(int argc, char **argv) {
         {"--repetition-penalty", FLAG_FLOAT, &o.sample.repetition_penalty, "R", "penalise tokens already present (1: off)", NULL},
         {"--seed", FLAG_INT, &seed, "S", "random seed", NULL},
         {"-n", FLAG_INT, &n_samples, "K", "answers to sample (printed one after another)", NULL},
+        {"--stop", FLAG_STRING, &stop_text, "S", "end an answer when its text contains S (S is not kept)", NULL},
         {"--json", FLAG_BOOL, &json_out, NULL, "with --prompt: print one JSON object per answer (text, ids, prompt_ids, finish)", NULL},
         {"--threads", FLAG_INT, &threads, "N", "CPU threads (0: all cores)", NULL},
         {"--device", FLAG_STRING, &device, "D", "auto, cpu or cuda", NULL},
@@ -289,8 +292,9 @@ int cmd_gen(int argc, char **argv) {
     }
     for (int i = 0; i < m.config.n_eos && n_eos < 8; i++) eos[n_eos++] = m.config.eos_token_ids[i];
     o.eos_ids = eos, o.n_eos = n_eos, o.max_new = max_new;
-    s.stop_ids = eos, s.n_stop = n_eos;
+    s.stop_ids = eos, s.n_stop = n_eos, s.stop_text = stop_text;
     if (prompts_path) {
+        if (stop_text) args_error(&cmd, "--stop works with --prompt only (for now)");
         PromptEncoder pe = {s.tok, fmt, m.config.bos_token_id, system};
         gen_batch_file(&m, &pe, model_dir, prompts_path, out_path, field, n_samples, batch, &o, seed);
         free(ids), free(tok_path), free(default_system);
@@ -310,12 +314,11 @@ int cmd_gen(int argc, char **argv) {
         o.seed = (uint64_t)seed + (uint64_t)k;
         s.n = 0, s.printed = 0;
         double t0 = now_seconds();
-        generate(&g, prompts, lens, 1, &o, &out, &n_out, &fin, json_out ? NULL : on_token, &s);
+        s.print = !json_out;
+        generate(&g, prompts, lens, 1, &o, &out, &n_out, &fin, on_token, &s);
         double dt = now_seconds() - t0;
         if (json_out) {
-            s.n = 0;
-            for (int i = 0; i < n_out; i++) on_token_silent(&s, out[i]);
-            size_t tlen = decode_all(&s), vlen;
+            size_t tlen = s.printed, vlen; // the text up to any stop string
             char *valid = utf8_valid_copy(s.text ? s.text : "", tlen, &vlen);
             json_t *rec = json_object(), *a = json_array(), *p = json_array();
             for (int i = 0; i < n_out; i++) json_array_append_new(a, json_integer(out[i]));
@@ -379,7 +382,7 @@ int cmd_chat(int argc, char **argv) {
     int eos[8], n_eos = chat_stop_ids(s.tok, f, eos);
     for (int i = 0; i < m.config.n_eos && n_eos < 8; i++) eos[n_eos++] = m.config.eos_token_ids[i];
     o.eos_ids = eos, o.n_eos = n_eos, o.max_new = max_new;
-    s.stop_ids = eos, s.n_stop = n_eos;
+    s.stop_ids = eos, s.n_stop = n_eos, s.print = 1;
     Generator g;
     generator_build(&g, &m, 1, m.config.max_seq);
     int *out = xmalloc((size_t)max_new * sizeof(int)), n_out = 0;

@@ -32,6 +32,11 @@ for case in json.load(open(fixture))["cases"]:
     missing = [i for i, _ in top if i not in ref]
     assert len(missing) <= 1, ("top-20 sets differ", missing)
     assert [i for i, _ in top[:5]] == [i for i, _ in case["top20"][:5]], ("top-5 order differs", top[:5], case["top20"][:5])
+# a stop string ends the answer before it
+out = subprocess.run([strap, "gen", "--model", model, "--prompt", "What is the capital of France? Answer in one sentence.",
+                      "--max-new", "32", "--temperature", "0", "--json", "--stop", "Paris"], capture_output=True, text=True, check=True)
+got = json.loads(out.stdout.strip().splitlines()[-1])
+assert got["finish"] == "stop" and "Paris" not in got["text"] and got["text"].startswith("The capital of France is"), got
 print("worst |logit difference| over the top-20 of %d prompts: %.2e" % (len(json.load(open(fixture))["cases"]), worst))
 # fp32 on both sides with different summation orders through 30 layers; logits are ~10-40
 assert worst < 5e-4, worst  # measured 2.3e-5
