@@ -27,7 +27,7 @@ echo "== 4. evaluate the trained model on the held-out stories"
 ./strap eval ppl --model "$DIR/model" --data "$DIR/data/val" --seq 128 --max-batches 20
 
 echo "== 5. let it write (strap gen, KV cache, temperature 0.8)"
-./strap gen --model "$DIR/model" --prompt "It was a sunny morning. Mia" --max-new 200 --temperature 0.8 --seed 1
+./strap gen --model "$DIR/model" --prompt "It was a sunny morning. Mia" --max-new 96 --temperature 0.8 --seed 1  # within the 128 positions it was trained on
 echo
 echo "The checkpoint in $DIR/model (config.json + model.safetensors) loads in Hugging Face"
 echo "transformers; the per-step metrics are in $DIR/model/metrics.jsonl"
