@@ -6,8 +6,16 @@
 // A test passes when none of its EXPECTs failed. test_summary() prints
 // "N passed, N failed" and returns non-zero if anything failed.
 #pragma once
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 static int test_passed_count = 0, test_failed_count = 0, test_current_failed = 0;
 
@@ -49,4 +57,46 @@ static inline double max_rel_err(const float *a, const double *b, size_t n, doub
         if (d / s > worst || d != d) worst = (d != d) ? INFINITY : d / s;
     }
     return worst;
+}
+
+// Bad-input tests: runs fn(arg) in a forked child and expects it to end the process the way
+// strap's fail() does: exit status 1 and stderr holding "strap: error:", `needle` and, when
+// given, `needle2` (e.g. the file name). `what` names the case in failure messages.
+static inline void expect_failure_exit(void (*fn)(const char *), const char *arg, const char *needle,
+                                       const char *needle2, const char *what) {
+    char err_path[] = "/tmp/strap_test_stderr_XXXXXX";
+    int fd = mkstemp(err_path);
+    if (fd < 0) {
+        EXPECT(0, "%s: mkstemp failed", what);
+        return;
+    }
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(fd, 1);
+        dup2(fd, 2);
+        alarm(20); // a hang fails the case instead of stalling the suite
+#ifdef _OPENMP
+        omp_set_num_threads(1); // the parent's OpenMP thread pool does not survive fork()
+#endif
+        fn(arg);
+        _exit(0); // fn returned: no error was raised
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    close(fd);
+    char text[4096] = "";
+    FILE *f = fopen(err_path, "rb");
+    if (f) {
+        size_t n = fread(text, 1, sizeof text - 1, f);
+        text[n] = 0;
+        fclose(f);
+    }
+    remove(err_path);
+    int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    EXPECT(code == 1, "%s: exit status %d, expected 1 (stderr: %s)", what, code, text);
+    EXPECT(strstr(text, "strap: error:") != NULL, "%s: no 'strap: error:' prefix: %s", what, text);
+    EXPECT(strstr(text, needle) != NULL, "%s: stderr lacks '%s': %s", what, needle, text);
+    EXPECT(!needle2 || strstr(text, needle2) != NULL, "%s: stderr lacks '%s': %s", what, needle2, text);
 }

@@ -35,28 +35,7 @@ static char *tmp_path(const char *name) { return path_join(tmpdir, name); }
 // Runs fn(arg) in a child; expects exit status 1 and every needle in its stderr.
 static void expect_failure(void (*fn)(const char *), const char *arg, const char *needle, const char *needle2,
                            const char *what) {
-    char *err_path = tmp_path("stderr.txt");
-    fflush(stdout);
-    fflush(stderr);
-    pid_t pid = fork();
-    if (pid == 0) {
-        int fd = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        dup2(fd, 1);
-        dup2(fd, 2);
-        fn(arg);
-        _exit(0); // fn returned: no error was raised
-    }
-    int status = 0;
-    waitpid(pid, &status, 0);
-    size_t n;
-    char *text = read_file(err_path, &n);
-    int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    EXPECT(code == 1, "%s: exit status %d, expected 1 (stderr: %s)", what, code, text);
-    EXPECT(strstr(text, needle) != NULL, "%s: stderr lacks '%s': %s", what, needle, text);
-    EXPECT(!needle2 || strstr(text, needle2) != NULL, "%s: stderr lacks '%s': %s", what, needle2, text);
-    EXPECT(strstr(text, "strap: error:") != NULL, "%s: no 'strap: error:' prefix: %s", what, text);
-    free(text);
-    free(err_path);
+    expect_failure_exit(fn, arg, needle, needle2, what);
 }
 
 // ---------------------------------------------------------------------------------------

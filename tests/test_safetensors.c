@@ -55,30 +55,7 @@ static uint32_t f32_bits(float f) {
 // its stderr (file: the name the message must carry; NULL = arg).
 static void expect_failure(void (*fn)(const char *), const char *arg, const char *needle, const char *file,
                            const char *what) {
-    char *err_path = tmp_path("stderr.txt");
-    fflush(stdout);
-    fflush(stderr);
-    pid_t pid = fork();
-    CHECK(pid >= 0, "fork failed");
-    if (pid == 0) {
-        int fd = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        if (fd < 0) _exit(99);
-        dup2(fd, 2);
-        fn(arg);
-        _exit(0); // fn returned: no error was raised
-    }
-    int status = 0;
-    waitpid(pid, &status, 0);
-    size_t n;
-    char *text = read_file(err_path, &n);
-    int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    EXPECT(code == 1, "%s: exit status %d, expected 1 (stderr: %s)", what, code, text);
-    EXPECT(strstr(text, "strap: error:") != NULL, "%s: no 'strap: error:' prefix: %s", what, text);
-    EXPECT(strstr(text, needle) != NULL, "%s: stderr lacks '%s': %s", what, needle, text);
-    if (!file) file = arg;
-    EXPECT(strstr(text, file) != NULL, "%s: message does not name the file %s: %s", what, file, text);
-    free(text);
-    free(err_path);
+    expect_failure_exit(fn, arg, needle, file ? file : arg, what);
 }
 
 // ---- round trips ----
