@@ -89,6 +89,7 @@ static void free_activations(Model *m) {
     if (m->acts.arena) m->backend->free(m->acts.arena);
     free(m->acts.layers);
     free(m->acts.losses_host);
+    free(m->acts.dlosses_host);
     memset(&m->acts, 0, sizeof m->acts);
 }
 
@@ -133,6 +134,11 @@ void model_init_weights(Model *m, uint64_t seed) {
     }
     model_set_params(m, host);
     free(host);
+}
+
+void model_get_grads_host(const Model *m, float *host) {
+    CHECK(m->grads != NULL, "model_get_grads_host before model_enable_grads");
+    m->backend->download_f32(host, m->grads, m->n_params);
 }
 
 void model_get_params(const Model *m, float *host) {
@@ -346,7 +352,9 @@ static void ensure_activations(Model *m, int B, int T) {
     cv.used = 0;
     carve_activations(m, &cv, B, T);
     free(a->losses_host);
+    free(a->dlosses_host);
     a->losses_host = xmalloc((size_t)B * T * sizeof(float));
+    a->dlosses_host = xmalloc((size_t)B * T * sizeof(float));
     a->B = B;
     a->T = T;
 }
@@ -419,6 +427,13 @@ float model_forward(Model *m, const int *tokens, const int *targets, int B, int 
 }
 
 void model_backward(Model *m, float grad_scale) {
+    Activations *a = &m->acts;
+    CHECK(a->arena != NULL, "model_backward before model_forward");
+    for (int i = 0; i < a->B * a->T; i++) a->dlosses_host[i] = grad_scale;
+    model_backward_weighted(m, a->dlosses_host);
+}
+
+void model_backward_weighted(Model *m, const float *dlosses_host) {
     const LlamaConfig *c = &m->config;
     Backend *b = m->backend;
     Activations *a = &m->acts;
@@ -428,9 +443,8 @@ void model_backward(Model *m, float grad_scale) {
         H = c->n_heads, KV = c->n_kv_heads, D = c->head_dim, V = c->vocab_size;
     int q_dim = H * D, qkv_dim = q_dim + 2 * KV * D;
 
-    // d(sum_i losses_i * grad_scale) / d losses_i; ignored targets get no gradient in the op
-    for (int i = 0; i < N; i++) a->losses_host[i] = grad_scale;
-    b->upload(a->dlosses, a->losses_host, (size_t)N * sizeof(float));
+    // d(total) / d losses_i = dlosses_i; ignored targets get no gradient in the op
+    b->upload(a->dlosses, dlosses_host, (size_t)N * sizeof(float));
     b->classifier(a->losses, a->d_xn, G(m->lm_head), a->classifier_scratch, a->xn_final,
                   P(m->lm_head), a->targets, a->dlosses, N, C, V);
     b->zero(a->d_resid, (size_t)N * C * b->elem_bytes);

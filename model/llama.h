@@ -72,7 +72,8 @@ typedef struct {
     void *d_gate_up;      // (N, 2F)
     void *arena;          // one allocation holding all of the above
     size_t arena_bytes;   // its size: a smaller (B, T) is re-carved inside it without reallocating
-    float *losses_host;   // (N)
+    float *losses_host;   // (N) per-token losses of the last forward (-log p(target))
+    float *dlosses_host;  // (N) staging for the backward's per-token weights
 } Activations;
 
 typedef struct {
@@ -102,6 +103,8 @@ void model_zero_grads(Model *m);
 // norm weights 1. Deterministic in seed.
 void model_init_weights(Model *m, uint64_t seed);
 
+// The whole gradient vector in fp32 (host).
+void model_get_grads_host(const Model *m, float *host /* n_params */);
 // Host <-> device for the whole parameter vector in fp32.
 void model_get_params(const Model *m, float *host /* n_params */);
 void model_set_params(Model *m, const float *host /* n_params */);
@@ -126,6 +129,10 @@ float model_forward(Model *m, const int *tokens, const int *targets, int B, int 
 // Backward of the last model_forward: gradients of (sum of per-token losses * grad_scale)
 // accumulate into m->grads. Use grad_scale = 1 / (number of counted targets) for the mean.
 void model_backward(Model *m, float grad_scale);
+// Backward with one weight per token: gradients of sum_i dlosses[i] * losses[i]
+// (dlosses: host, B*T of the last forward). What preference losses such as DPO need: each
+// response token weighted by its sequence's coefficient, prompt tokens by 0.
+void model_backward_weighted(Model *m, const float *dlosses_host);
 // Logits (N, V) of the last forward into host memory (computed chunk by chunk).
 void model_logits(Model *m, float *logits_host /* B*T, V */);
 // FLOPs of one forward+backward per token for a sequence of length T (6N + attention).

@@ -222,6 +222,56 @@ static void test_sharded_checkpoint(void) {
     model_free(&a), model_free(&b);
 }
 
+// Per-token weights: weights w on the "response" rows and 0 elsewhere give the same
+// gradients as masking the other targets (-1) and weighting each kept row by w; and the
+// gradient is linear in the weights.
+static void test_weighted_backward(void) {
+    LlamaConfig c = tiny_config(1);
+    Model m;
+    model_build(&m, &c, backend_cpu(0));
+    model_init_weights(&m, 21);
+    model_enable_grads(&m);
+    int B = 2, T = 16, N = B * T;
+    int tokens[32], targets[32], masked[32];
+    float w[32], w2[32], wsum[32];
+    random_tokens(tokens, targets, N, c.vocab_size, 8);
+    for (int i = 0; i < N; i++) {
+        int response = (i % T) >= 6; // the first 6 positions of each row are the "prompt"
+        w[i] = response ? (i < T ? 0.3f : -0.7f) : 0.0f;
+        w2[i] = 0.01f * (float)(i % 5);
+        wsum[i] = w[i] + w2[i];
+        masked[i] = response ? targets[i] : -1;
+    }
+    size_t n = m.n_params;
+    float *g1 = xmalloc(n * sizeof(float)), *g2 = xmalloc(n * sizeof(float)), *g3 = xmalloc(n * sizeof(float));
+    // (a) weights on all targets, zero on the prompt rows
+    model_zero_grads(&m);
+    model_forward(&m, tokens, targets, B, T);
+    model_backward_weighted(&m, w);
+    model_get_grads_host(&m, g1);
+    // (b) the prompt rows masked out instead
+    model_zero_grads(&m);
+    model_forward(&m, tokens, masked, B, T);
+    model_backward_weighted(&m, w);
+    model_get_grads_host(&m, g2);
+    double worst = 0, scale = 1e-12;
+    for (size_t i = 0; i < n; i++) scale = fmax(scale, fabs(g2[i])), worst = fmax(worst, fabs(g1[i] - g2[i]));
+    EXPECT(worst / scale < 1e-6, "zero weights and masked targets differ by %.3g (scaled)", worst / scale);
+    // (c) linearity: grad(w + w2) == grad(w) + grad(w2)
+    model_zero_grads(&m);
+    model_forward(&m, tokens, targets, B, T);
+    model_backward_weighted(&m, w2);
+    model_get_grads_host(&m, g2);
+    model_zero_grads(&m);
+    model_backward_weighted(&m, wsum);
+    model_get_grads_host(&m, g3);
+    worst = 0, scale = 1e-12;
+    for (size_t i = 0; i < n; i++) scale = fmax(scale, fabs(g3[i])), worst = fmax(worst, fabs(g3[i] - (g1[i] + g2[i])));
+    EXPECT(worst / scale < 1e-5, "weighted backward is not linear in the weights: %.3g (scaled)", worst / scale);
+    free(g1), free(g2), free(g3);
+    model_free(&m);
+}
+
 int main(void) {
     RUN(test_hf_fixture_gqa_untied);
     RUN(test_hf_fixture_gqa_tied);
@@ -229,5 +279,6 @@ int main(void) {
     RUN(test_deterministic_step);
     RUN(test_checkpoint_round_trip);
     RUN(test_sharded_checkpoint);
+    RUN(test_weighted_backward);
     return test_summary();
 }
