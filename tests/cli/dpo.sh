@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# strap dpo on a tiny model: the implicit-reward accuracy on its own training pairs rises
+# above 0.9, the margin grows, the checkpoint loads; bad pairs are clear errors.
+source "$(dirname "$0")/lib.bash"
+"$STRAP" init --out "$TMP/m" --vocab 700 --dim 48 --layers 2 --heads 4 --kv-heads 2 --ffn 96 --max-seq 128 --seed 4 > /dev/null || fail_test "init"
+cp tests/ref/fixtures/tok/llama3.tokenizer.json "$TMP/m/tokenizer.json"
+echo '{"chat_template": "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}"}' > "$TMP/m/tokenizer_config.json"
+python3 - "$TMP/pairs.jsonl" <<'PY'
+import json, random, sys
+random.seed(1)
+names = ["Tom", "Mia", "Lena", "Sam", "Ava", "Ben", "Nora", "Leo"]
+with open(sys.argv[1], "w") as f:
+    for n in names:
+        f.write(json.dumps({"prompt": f"Say something kind about {n}.",
+                            "chosen": f"{n} is a good friend and helps everyone.",
+                            "rejected": f"{n} is rude and never helps."}) + "\n")
+PY
+"$STRAP" dpo --model "$TMP/m" --pairs "$TMP/pairs.jsonl" --out "$TMP/m1" --epochs 12 --batch 4 --lr 2e-3 --beta 0.5 --threads 2 > "$TMP/dpo.log" 2>&1 || fail_test "dpo: $(tail -n 3 "$TMP/dpo.log")"
+python3 - "$TMP/m1/metrics.jsonl" <<'PY' || fail_test "DPO did not learn its pairs"
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+assert len(rows) == 24, len(rows)
+first, last = rows[0], rows[-1]
+assert abs(first["rewards_margin"]) < 1e-4, first  # policy == reference at the start
+assert last["rewards_accuracy"] > 0.9 and last["rewards_margin"] > 0.5 and last["loss"] < first["loss"], (first, last)
+print("DPO: loss %.3f -> %.3f, accuracy %.2f, margin %.3f" % (first["loss"], last["loss"], last["rewards_accuracy"], last["rewards_margin"]))
+PY
+for f in config.json model.safetensors tokenizer.json; do [ -f "$TMP/m1/$f" ] || fail_test "dpo output lacks $f"; done
+"$STRAP" gen --model "$TMP/m1" --prompt "hi" --max-new 3 > /dev/null 2>&1 || fail_test "the DPO checkpoint does not generate"
+"$STRAP" dpo --model "$TMP/m" --pairs "$TMP/pairs.jsonl" --out "$TMP/m2" --epochs 1 --loss ipo --threads 1 > /dev/null 2>&1 || fail_test "ipo loss"
+"$STRAP" dpo --model "$TMP/m" --pairs "$TMP/pairs.jsonl" --out "$TMP/m3" --epochs 1 --loss robust --label-smoothing 0.1 --threads 1 > /dev/null 2>&1 || fail_test "robust loss"
+echo '{"prompt": "p", "chosen": "a"}' > "$TMP/bad.jsonl"
+expect_error 1 "bad.jsonl:1: field 'rejected' missing" -- "$STRAP" dpo --model "$TMP/m" --pairs "$TMP/bad.jsonl" --out "$TMP/bad"
+expect_error 1 "unknown \(choose sigmoid, ipo or robust\)" -- "$STRAP" dpo --model "$TMP/m" --pairs "$TMP/pairs.jsonl" --out "$TMP/bad" --loss hinge
+: > "$TMP/empty.jsonl"
+expect_error 1 "holds no pairs" -- "$STRAP" dpo --model "$TMP/m" --pairs "$TMP/empty.jsonl" --out "$TMP/bad"
+[ ! -e "$TMP/bad/model.safetensors" ] || fail_test "a failed dpo left a checkpoint"
+finish
