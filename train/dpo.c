@@ -160,8 +160,8 @@ int dpo_run(const DpoOptions *opts) {
     free(initial);
     make_dirs(o.out);
     char *metrics_path = path_join(o.out, "metrics.jsonl");
-    AtomicFile metrics;
-    atomic_open(&metrics, metrics_path);
+    FILE *metrics = fopen(metrics_path, "w"); // one line per step, flushed: readable while training
+    if (!metrics) fail("cannot write %s", metrics_path);
     int steps_per_epoch = (n_pairs + o.batch - 1) / o.batch, total = steps_per_epoch * o.epochs;
     LrSchedule sched = {o.lr, 0.0f, o.warmup, total};
     Progress prog;
@@ -199,13 +199,14 @@ int dpo_run(const DpoOptions *opts) {
                                "\"rewards_rejected\": %.6f, \"rewards_margin\": %.6f, \"rewards_accuracy\": %.4f, "
                                "\"lr\": %.3e, \"grad_norm\": %.4f}\n",
                                step, epoch, loss / nb, rc / nb, rr / nb, (rc - rr) / nb, acc / nb, lr, norm);
-            atomic_write(&metrics, line, (size_t)len);
+            fwrite(line, 1, (size_t)len, metrics);
+            fflush(metrics);
             char extra[96];
             snprintf(extra, sizeof extra, "loss %.4f acc %.2f margin %.3f", loss / nb, acc / nb, (rc - rr) / nb);
             progress_update(&prog, step, extra);
         }
     progress_finish(&prog, NULL);
-    atomic_commit(&metrics);
+    fclose(metrics);
     float *master = NULL; // bf16 backends: save the fp32 master weights
     if (opt.master) {
         master = xmalloc(m.n_params * sizeof(float));
