@@ -9,6 +9,7 @@
 #include "../data/io.h"
 #include "../eval/ppl.h"
 #include "../kernels/check.h"
+#include "../train/dpo.h"
 #include "args.h"
 #include "commands.h"
 
@@ -135,14 +136,47 @@ static int eval_logits(int argc, char **argv) {
     return 0;
 }
 
+static int eval_pairs(int argc, char **argv) {
+    DpoOptions o;
+    dpo_options_default(&o);
+    float beta = (float)o.loss.beta;
+    int json = 0;
+    Flag flags[] = {
+        {"--model", FLAG_STRING, &o.model_dir, "DIR", "the model to evaluate (with tokenizer.json) (required)", NULL},
+        {"--ref", FLAG_STRING, &o.ref_dir, "DIR", "the reference it is measured against (required)", NULL},
+        {"--pairs", FLAG_STRING, &o.pairs, "F", ".jsonl(.zst) records with prompt, chosen, rejected (required)", NULL},
+        {"--beta", FLAG_FLOAT, &beta, "B", "reward scale, as in training", NULL},
+        {"--max-len", FLAG_INT, &o.max_len, "T", "tokens per sequence", NULL},
+        {"--batch", FLAG_INT, &o.batch, "N", "pairs per forward", NULL},
+        {"--chat-template", FLAG_STRING, &o.chat_template, "NAME", "chatml, llama3 or plain", NULL},
+        {"--json", FLAG_BOOL, &json, NULL, "print one JSON object", NULL},
+        {"--threads", FLAG_INT, &o.threads, "N", "CPU threads (0: all cores)", NULL},
+        {"--device", FLAG_STRING, &o.device, "D", "auto, cpu or cuda", NULL},
+        {0},
+    };
+    Command cmd = {"strap eval pairs --model DIR --ref DIR --pairs F [--json]",
+                   "Preference accuracy and mean reward margin of a model against a reference on "
+                   "held-out (prompt, chosen, rejected) pairs.",
+                   flags, 0, NULL, 0};
+    args_parse(&cmd, argc, argv);
+    args_require(&cmd, "--model", o.model_dir != NULL);
+    args_require(&cmd, "--ref", o.ref_dir != NULL);
+    args_require(&cmd, "--pairs", o.pairs != NULL);
+    if (o.batch < 1) args_error(&cmd, "--batch must be positive");
+    o.loss.beta = beta;
+    return dpo_eval(&o, json);
+}
+
 int cmd_eval(int argc, char **argv) {
     if (argc >= 2 && strcmp(argv[1], "ppl") == 0) return eval_ppl(argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "logits") == 0) return eval_logits(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "pairs") == 0) return eval_pairs(argc - 1, argv + 1);
     int help = argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0);
     fprintf(help ? stdout : stderr,
             "usage: strap eval <kind> [options]\n\n"
             "kinds:\n  ppl      mean next-token loss and perplexity on shards or a tokens file\n"
-            "  logits   the largest next-token logits after a token sequence (JSON)\n");
+            "  logits   the largest next-token logits after a token sequence (JSON)\n"
+            "  pairs    preference accuracy and reward margin against a reference\n");
     if (!help && argc >= 2) fprintf(stderr, "\nstrap: error: unknown eval kind '%s'\n", argv[1]);
     return help ? 0 : 2;
 }

@@ -85,66 +85,132 @@ static int batch_len(Seq *const *seqs, int n) {
     return T;
 }
 
-int dpo_run(const DpoOptions *opts) {
-    DpoOptions o = *opts;
-    if (!o.ref_dir) o.ref_dir = o.model_dir;
-    if (o.batch < 1 || o.epochs < 1 || o.max_len < 2) fail("--batch, --epochs must be positive and --max-len at least 2");
-    Backend *backend = backend_select(o.device, o.threads);
-    char *tok_path = path_join(o.model_dir, "tokenizer.json");
-    if (!path_exists(tok_path)) fail("%s not found: DPO needs the model's tokenizer", tok_path);
+// The pairs of o->pairs, tokenized with the model's tokenizer and chat template.
+static Pair *load_pairs(const DpoOptions *o, int *n_out, int *max_T_out) {
+    char *tok_path = path_join(o->model_dir, "tokenizer.json");
+    if (!path_exists(tok_path)) fail("%s not found: preference pairs need the model's tokenizer", tok_path);
     Tokenizer *tok = tokenizer_load(tok_path);
-    ChatFormat f = o.chat_template ? chat_format_from_name(o.chat_template) : chat_format_detect(o.model_dir);
-    char *system = f == CHAT_PLAIN ? NULL : chat_default_system(o.model_dir);
+    ChatFormat f = o->chat_template ? chat_format_from_name(o->chat_template) : chat_format_detect(o->model_dir);
+    char *system = f == CHAT_PLAIN ? NULL : chat_default_system(o->model_dir);
     int stops[4], n_stops = chat_stop_ids(tok, f, stops), end_id = n_stops ? stops[0] : -1;
-
-    // 1. pairs
-    JsonlReader *r = jsonl_open(o.pairs);
-    int n_pairs = 0, cap = 64;
+    JsonlReader *r = jsonl_open(o->pairs);
+    int n_pairs = 0, cap = 64, max_T = 1;
     Pair *pairs = xmalloc((size_t)cap * sizeof(Pair));
     json_t *obj;
     while (jsonl_next(r, &obj)) {
         const char *fields[3] = {"prompt", "chosen", "rejected"}, *v[3];
         for (int k = 0; k < 3; k++) {
             v[k] = json_string_value(json_object_get(obj, fields[k]));
-            if (!v[k]) fail("%s:%ld: field '%s' missing or not a string (a pair needs prompt, chosen, rejected)", o.pairs,
+            if (!v[k]) fail("%s:%ld: field '%s' missing or not a string (a pair needs prompt, chosen, rejected)", o->pairs,
                             jsonl_line(r), fields[k]);
         }
         if (n_pairs == cap) pairs = realloc(pairs, (size_t)(cap *= 2) * sizeof(Pair));
         Pair *p = &pairs[n_pairs++];
-        p->chosen = make_seq(tok, f, system, v[0], v[1], end_id, o.max_len);
-        p->rejected = make_seq(tok, f, system, v[0], v[2], end_id, o.max_len);
+        p->chosen = make_seq(tok, f, system, v[0], v[1], end_id, o->max_len);
+        p->rejected = make_seq(tok, f, system, v[0], v[2], end_id, o->max_len);
         if (p->chosen.start >= p->chosen.len || p->rejected.start >= p->rejected.len)
-            fail("%s:%ld: the prompt alone fills --max-len %d; raise it or shorten the prompt", o.pairs, jsonl_line(r),
-                 o.max_len);
+            fail("%s:%ld: the prompt alone fills --max-len %d; raise it or shorten the prompt", o->pairs, jsonl_line(r),
+                 o->max_len);
+        max_T = p->chosen.len > max_T ? p->chosen.len : max_T;
+        max_T = p->rejected.len > max_T ? p->rejected.len : max_T;
         json_decref(obj);
     }
     jsonl_close(r);
-    if (n_pairs == 0) fail("%s holds no pairs", o.pairs);
+    if (n_pairs == 0) fail("%s holds no pairs", o->pairs);
+    free(system), free(tok_path);
+    tokenizer_free(tok);
+    *n_out = n_pairs;
+    *max_T_out = max_T;
+    return pairs;
+}
 
-    int max_T = 1;
-    for (int i = 0; i < n_pairs; i++) {
-        max_T = pairs[i].chosen.len > max_T ? pairs[i].chosen.len : max_T;
-        max_T = pairs[i].rejected.len > max_T ? pairs[i].rejected.len : max_T;
+typedef struct { // batch buffers for 2 x batch sequences of up to max_T tokens
+    int *tokens, *targets;
+    float *weights;
+    double *logp;
+    Seq **seqs;
+} Scratch;
+
+static Scratch scratch_build(int batch, int max_T) {
+    size_t rows = 2 * (size_t)batch * max_T;
+    Scratch s = {xmalloc(rows * sizeof(int)), xmalloc(rows * sizeof(int)), xmalloc(rows * sizeof(float)),
+                 xmalloc(2 * (size_t)batch * sizeof(double)), xmalloc(2 * (size_t)batch * sizeof(Seq *))};
+    return s;
+}
+static void scratch_free(Scratch *s) { free(s->tokens), free(s->targets), free(s->weights), free(s->logp), free(s->seqs); }
+
+// Log-probabilities of every pair's answers under the model in `dir` into out[2*i], out[2*i+1].
+static void answers_logps(const char *dir, Backend *backend, Pair *pairs, int n_pairs, int batch, int max_T,
+                          Scratch *s, double *out) {
+    Model m;
+    model_load(&m, dir, backend);
+    if (max_T > m.config.max_seq) fail("--max-len %d is above the model's context (%d)", max_T, m.config.max_seq);
+    for (int b0 = 0; b0 < n_pairs; b0 += batch) {
+        int nb = n_pairs - b0 < batch ? n_pairs - b0 : batch;
+        for (int i = 0; i < nb; i++) s->seqs[2 * i] = &pairs[b0 + i].chosen, s->seqs[2 * i + 1] = &pairs[b0 + i].rejected;
+        forward_logps(&m, s->seqs, 2 * nb, batch_len(s->seqs, 2 * nb), s->tokens, s->targets, out + 2 * b0);
     }
-    size_t rows = 2 * (size_t)o.batch * max_T;
-    int *tokens = xmalloc(rows * sizeof(int)), *targets = xmalloc(rows * sizeof(int));
-    float *weights = xmalloc(rows * sizeof(float));
-    double *logp = xmalloc(2 * (size_t)o.batch * sizeof(double));
-    Seq **seqs = xmalloc(2 * (size_t)o.batch * sizeof(Seq *));
+    model_free(&m);
+}
+
+static void free_pairs(Pair *pairs, int n) {
+    for (int i = 0; i < n; i++) free(pairs[i].chosen.tokens), free(pairs[i].rejected.tokens);
+    free(pairs);
+}
+
+int dpo_eval(const DpoOptions *opts, int json) {
+    DpoOptions o = *opts;
+    if (!o.ref_dir) fail("--ref is required: the margins are measured against a reference model");
+    Backend *backend = backend_select(o.device, o.threads);
+    int n_pairs, max_T;
+    Pair *pairs = load_pairs(&o, &n_pairs, &max_T);
+    Scratch s = scratch_build(o.batch, max_T);
+    double *ref = xmalloc(2 * (size_t)n_pairs * sizeof(double)), *pol = xmalloc(2 * (size_t)n_pairs * sizeof(double));
+    answers_logps(o.ref_dir, backend, pairs, n_pairs, o.batch, max_T, &s, ref);
+    answers_logps(o.model_dir, backend, pairs, n_pairs, o.batch, max_T, &s, pol);
+    double acc = 0, margin = 0, loss = 0, rc = 0, rr = 0, plain = 0;
+    for (int i = 0; i < n_pairs; i++) {
+        double dc, dr, reward_c = o.loss.beta * (pol[2 * i] - ref[2 * i]),
+                       reward_r = o.loss.beta * (pol[2 * i + 1] - ref[2 * i + 1]);
+        loss += dpo_pair_loss(&o.loss, pol[2 * i], pol[2 * i + 1], ref[2 * i], ref[2 * i + 1], &dc, &dr);
+        acc += reward_c > reward_r;
+        margin += reward_c - reward_r;
+        rc += reward_c, rr += reward_r;
+        plain += pol[2 * i] > pol[2 * i + 1]; // the model alone prefers the chosen answer
+    }
+    int n = n_pairs;
+    if (json)
+        printf("{\"pairs\": %d, \"accuracy\": %.6f, \"margin\": %.6f, \"rewards_chosen\": %.6f, "
+               "\"rewards_rejected\": %.6f, \"loss\": %.6f, \"logp_accuracy\": %.6f}\n",
+               n, acc / n, margin / n, rc / n, rr / n, loss / n, plain / n);
+    else
+        printf("pairs %d | preference accuracy %.3f | mean margin %.4f | rewards chosen %.4f rejected %.4f | loss "
+               "%.4f | log-prob accuracy %.3f\n",
+               n, acc / n, margin / n, rc / n, rr / n, loss / n, plain / n);
+    free(ref), free(pol);
+    scratch_free(&s);
+    free_pairs(pairs, n_pairs);
+    return 0;
+}
+
+int dpo_run(const DpoOptions *opts) {
+    DpoOptions o = *opts;
+    if (!o.ref_dir) o.ref_dir = o.model_dir;
+    if (o.batch < 1 || o.epochs < 1 || o.max_len < 2) fail("--batch, --epochs must be positive and --max-len at least 2");
+    Backend *backend = backend_select(o.device, o.threads);
+    int n_pairs, max_T;
+    Pair *pairs = load_pairs(&o, &n_pairs, &max_T); // 1. pairs
+    Scratch s = scratch_build(o.batch, max_T);
+    int *tokens = s.tokens, *targets = s.targets;
+    float *weights = s.weights;
+    double *logp = s.logp;
+    Seq **seqs = s.seqs;
 
     // 2. reference log-probabilities, once
-    {
-        Model ref;
-        model_load(&ref, o.ref_dir, backend);
-        if (max_T > ref.config.max_seq) fail("--max-len %d is above the model's context (%d)", max_T, ref.config.max_seq);
-        for (int b0 = 0; b0 < n_pairs; b0 += o.batch) {
-            int nb = n_pairs - b0 < o.batch ? n_pairs - b0 : o.batch;
-            for (int i = 0; i < nb; i++) seqs[2 * i] = &pairs[b0 + i].chosen, seqs[2 * i + 1] = &pairs[b0 + i].rejected;
-            forward_logps(&ref, seqs, 2 * nb, batch_len(seqs, 2 * nb), tokens, targets, logp);
-            for (int i = 0; i < nb; i++) pairs[b0 + i].ref_chosen = logp[2 * i], pairs[b0 + i].ref_rejected = logp[2 * i + 1];
-        }
-        model_free(&ref);
-    }
+    double *ref = xmalloc(2 * (size_t)n_pairs * sizeof(double));
+    answers_logps(o.ref_dir, backend, pairs, n_pairs, o.batch, max_T, &s, ref);
+    for (int i = 0; i < n_pairs; i++) pairs[i].ref_chosen = ref[2 * i], pairs[i].ref_rejected = ref[2 * i + 1];
+    free(ref);
 
     // 3. training
     Model m;
@@ -227,11 +293,10 @@ int dpo_run(const DpoOptions *opts) {
         free(src);
     }
     printf("dpo: %d pairs, %d steps, checkpoint in %s, metrics in %s\n", n_pairs, step, o.out, metrics_path);
-    for (int i = 0; i < n_pairs; i++) free(pairs[i].chosen.tokens), free(pairs[i].rejected.tokens);
-    free(pairs), free(tokens), free(targets), free(weights), free(logp), free(seqs), free(metrics_path), free(tok_path);
-    free(system);
+    free_pairs(pairs, n_pairs);
+    scratch_free(&s);
+    free(metrics_path);
     adamw_free(&opt, &m);
     model_free(&m);
-    tokenizer_free(tok);
     return 0;
 }

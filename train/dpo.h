@@ -28,3 +28,7 @@ void dpo_options_default(DpoOptions *o);
 // Trains and writes OUT (checkpoint, metrics.jsonl with loss, rewards, accuracy, margin per
 // step). Returns the process exit status.
 int dpo_run(const DpoOptions *o);
+// strap eval pairs: preference accuracy (the implicit reward of the chosen answer above the
+// rejected one), mean reward margin and loss of model_dir against ref_dir on the pairs; also
+// the share of pairs where the model alone gives the chosen answer the higher log-prob.
+int dpo_eval(const DpoOptions *o, int json);

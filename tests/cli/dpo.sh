@@ -25,6 +25,14 @@ assert abs(first["rewards_margin"]) < 1e-4, first  # policy == reference at the 
 assert last["rewards_accuracy"] > 0.9 and last["rewards_margin"] > 0.5 and last["loss"] < first["loss"], (first, last)
 print("DPO: loss %.3f -> %.3f, accuracy %.2f, margin %.3f" % (first["loss"], last["loss"], last["rewards_accuracy"], last["rewards_margin"]))
 PY
+"$STRAP" eval pairs --model "$TMP/m1" --ref "$TMP/m" --pairs "$TMP/pairs.jsonl" --beta 0.5 --json > "$TMP/ev.json" || fail_test "eval pairs"
+"$STRAP" eval pairs --model "$TMP/m" --ref "$TMP/m" --pairs "$TMP/pairs.jsonl" --json > "$TMP/ev0.json" || fail_test "eval pairs (same model)"
+python3 - "$TMP/ev.json" "$TMP/ev0.json" <<'PY' || fail_test "eval pairs numbers"
+import json, sys
+e, e0 = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+assert e["pairs"] == 8 and e["accuracy"] > 0.9 and e["margin"] > 0.5, e
+assert abs(e0["margin"]) < 1e-6 and e0["accuracy"] == 0, e0  # a model against itself: no margin
+PY
 for f in config.json model.safetensors tokenizer.json; do [ -f "$TMP/m1/$f" ] || fail_test "dpo output lacks $f"; done
 "$STRAP" gen --model "$TMP/m1" --prompt "hi" --max-new 3 > /dev/null 2>&1 || fail_test "the DPO checkpoint does not generate"
 "$STRAP" dpo --model "$TMP/m" --pairs "$TMP/pairs.jsonl" --out "$TMP/m2" --epochs 1 --loss ipo --threads 1 > /dev/null 2>&1 || fail_test "ipo loss"
