@@ -1,0 +1,124 @@
+// cmd_pairs.c: strap pairs: judged answers -> preference pairs. Per prompt, the answer
+// with the highest score is chosen and the lowest rejected; prompts whose best and worst
+// scores are equal, or closer than --min-margin, give no pair.
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../data/io.h"
+#include "../data/jsonl.h"
+#include "../data/records_writer.h"
+#include "../kernels/check.h"
+#include "args.h"
+#include "commands.h"
+
+typedef struct {
+    json_t *record; // the judged answer (kept for its fields)
+    char *key;      // prompt_id as JSON text
+    double score;   // NAN: missing
+    long line;
+} Judged;
+
+static int by_key_then_line(const void *a, const void *b) {
+    const Judged *x = a, *y = b;
+    int c = strcmp(x->key, y->key);
+    return c ? c : (x->line > y->line) - (x->line < y->line);
+}
+
+int cmd_pairs(int argc, char **argv) {
+    const char *in = NULL, *out = NULL, *report_path = NULL, *score_field = "score";
+    float min_margin = 0;
+    Flag flags[] = {
+        {"--in", FLAG_STRING, &in, "F", "judged answers .jsonl(.zst): prompt_id, prompt, text, score (required)", NULL},
+        {"--out", FLAG_STRING, &out, "F", "pairs .jsonl(.zst): prompt_id, prompt, chosen, rejected, scores (required)", NULL},
+        {"--min-margin", FLAG_FLOAT, &min_margin, "M", "drop pairs whose scores differ by less than M", NULL},
+        {"--score-field", FLAG_STRING, &score_field, "NAME", "the field holding the score (number, or null if missing)", NULL},
+        {"--report", FLAG_STRING, &report_path, "F", "write the counts as JSON too", NULL},
+        {0},
+    };
+    Command cmd = {"strap pairs --in judged.jsonl.zst --out pairs.jsonl.zst [--min-margin M]",
+                   "Make one (chosen, rejected) pair per prompt from judged answers: the best and the "
+                   "worst scored answer. Ties and pairs under --min-margin are dropped; answers without "
+                   "a score are left out.",
+                   flags, 0, NULL, 0};
+    args_parse(&cmd, argc, argv);
+    args_require(&cmd, "--in", in != NULL);
+    args_require(&cmd, "--out", out != NULL);
+    if (min_margin < 0) args_error(&cmd, "--min-margin must be non-negative");
+
+    JsonlReader *r = jsonl_open(in);
+    int n = 0, cap = 256, missing = 0;
+    Judged *all = xmalloc((size_t)cap * sizeof(Judged));
+    json_t *obj;
+    while (jsonl_next(r, &obj)) {
+        json_t *id = json_object_get(obj, "prompt_id"), *text = json_object_get(obj, "text"),
+               *prompt = json_object_get(obj, "prompt"), *score = json_object_get(obj, score_field);
+        if (!id || !json_is_string(text) || !json_is_string(prompt))
+            fail("%s:%ld: a judged answer needs prompt_id, prompt and text", in, jsonl_line(r));
+        if (score && !json_is_null(score) && !json_is_number(score))
+            fail("%s:%ld: field '%s' must be a number or null", in, jsonl_line(r), score_field);
+        if (n == cap) all = realloc(all, (size_t)(cap *= 2) * sizeof(Judged));
+        Judged *j = &all[n++];
+        j->record = obj;
+        j->key = json_dumps(id, JSON_COMPACT | JSON_ENCODE_ANY);
+        j->score = json_is_number(score) ? json_number_value(score) : NAN;
+        j->line = jsonl_line(r);
+        missing += isnan(j->score);
+    }
+    jsonl_close(r);
+    if (n == 0) fail("%s holds no judged answers", in);
+    qsort(all, (size_t)n, sizeof(Judged), by_key_then_line); // groups by prompt, input order inside
+    RecordsWriter *w = records_writer_open(out);
+    int prompts = 0, pairs = 0, ties = 0, under_margin = 0, unscored = 0, histogram[6] = {0};
+    double len_chosen = 0, len_rejected = 0;
+    for (int i = 0; i < n;) {
+        int j = i;
+        while (j < n && strcmp(all[j].key, all[i].key) == 0) j++;
+        prompts++;
+        int best = -1, worst = -1; // the first of equal scores wins (input order)
+        for (int k = i; k < j; k++) {
+            double s = all[k].score;
+            if (isnan(s)) continue;
+            int bucket = (int)lround(s);
+            if (bucket >= 0 && bucket <= 5) histogram[bucket]++;
+            if (best < 0 || s > all[best].score) best = k;
+            if (worst < 0 || s < all[worst].score) worst = k;
+        }
+        if (best < 0) unscored++;
+        else if (all[best].score == all[worst].score) ties++;
+        else if (all[best].score - all[worst].score < min_margin) under_margin++;
+        else {
+            json_t *pair = json_object();
+            json_object_set(pair, "prompt_id", json_object_get(all[best].record, "prompt_id"));
+            json_object_set(pair, "prompt", json_object_get(all[best].record, "prompt"));
+            json_object_set(pair, "chosen", json_object_get(all[best].record, "text"));
+            json_object_set(pair, "rejected", json_object_get(all[worst].record, "text"));
+            json_object_set_new(pair, "score_chosen", json_real(all[best].score));
+            json_object_set_new(pair, "score_rejected", json_real(all[worst].score));
+            json_t *model = json_object_get(all[best].record, "model");
+            if (model) json_object_set(pair, "model", model);
+            records_writer_write(w, pair);
+            json_decref(pair);
+            len_chosen += (double)json_string_length(json_object_get(all[best].record, "text"));
+            len_rejected += (double)json_string_length(json_object_get(all[worst].record, "text"));
+            pairs++;
+        }
+        i = j;
+    }
+    records_writer_close(w);
+    json_t *rep = json_pack("{s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:[i,i,i,i,i,i], s:f, s:f}", "answers", n, "prompts",
+                            prompts, "pairs", pairs, "ties_dropped", ties, "under_margin_dropped", under_margin,
+                            "unscored_prompts", unscored, "missing_scores", missing, "score_histogram", histogram[0],
+                            histogram[1], histogram[2], histogram[3], histogram[4], histogram[5], "mean_chars_chosen",
+                            pairs ? len_chosen / pairs : 0.0, "mean_chars_rejected", pairs ? len_rejected / pairs : 0.0);
+    char *text = json_dumps(rep, JSON_INDENT(2));
+    printf("%s\n", text);
+    if (report_path) write_file_atomic(report_path, text, strlen(text));
+    free(text);
+    json_decref(rep);
+    for (int i = 0; i < n; i++) json_decref(all[i].record), free(all[i].key);
+    free(all);
+    return 0;
+}
