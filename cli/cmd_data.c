@@ -112,9 +112,11 @@ static int data_pack(int argc, char **argv) {
     free(toks);
     uint64_t tokens = st.tokens + st.val_tokens;
     printf("packed %d file(s): %" PRIu64 " documents (%" PRIu64 " validation), %" PRIu64 " tokens (%" PRIu64
-           " validation) into %d shard(s) in %s; %" PRIu64 " bytes on disk, %.2f bytes/token\n",
+           " validation) into %d shard(s) in %s; %" PRIu64 " bytes on disk, %.2f bytes/token, "
+           "text/disk ratio %.2f (%" PRIu64 " bytes of text)\n",
            n, st.docs + st.val_docs, st.val_docs, tokens, st.val_tokens, st.shards, out, st.bytes_on_disk,
-           tokens ? (double)st.bytes_on_disk / tokens : 0.0);
+           tokens ? (double)st.bytes_on_disk / tokens : 0.0,
+           st.bytes_on_disk ? (double)st.text_bytes / st.bytes_on_disk : 0.0, st.text_bytes);
     for (int i = 0; i < n; i++) free(inputs[i]);
     free(inputs);
     tokenizer_free(tok);
@@ -124,7 +126,8 @@ static int data_pack(int argc, char **argv) {
 static void print_token(int id, int vocab) {
     if (vocab == BYTES_VOCAB && id == BYTES_BOS) printf("<bos>");
     else if (vocab == BYTES_VOCAB && id == BYTES_EOS) printf("<eos>");
-    else if (vocab == BYTES_VOCAB && id >= 32 && id < 127 && id != '\\') putchar(id);
+    else if (vocab == BYTES_VOCAB && id == '\\') printf("\\\\");
+    else if (vocab == BYTES_VOCAB && id >= 32 && id < 127) putchar(id);
     else if (vocab == BYTES_VOCAB && id == '\n') printf("\\n");
     else if (vocab == BYTES_VOCAB) printf("\\x%02x", id);
 }
@@ -195,6 +198,7 @@ static int data_inspect(int argc, char **argv) {
                    flags, 1, &path, 0};
     args_parse(&cmd, argc, argv);
     args_require(&cmd, "FILE", cmd.n_positional == 1);
+    if (n_show < 0 || n_records < 0) args_error(&cmd, "--tokens and --records must not be negative");
     if (jsonl_is_jsonl_path(path)) return inspect_records(path, field, n_records);
     Tokenizer *tok = tokenizer ? tokenizer_load(tokenizer) : NULL;
     Shard *s = shard_open(path);
@@ -204,7 +208,8 @@ static int data_inspect(int argc, char **argv) {
     printf("token_bytes    %d\n", s->token_bytes);
     printf("tokens         %" PRIu64 "\n", s->n_tokens);
     printf("documents      %" PRIu64 "\n", s->n_docs);
-    printf("frames         %" PRIu64 " of up to %d tokens\n", s->n_frames, s->frame_tokens);
+    printf("frames         %" PRIu64 " of up to %d tokens (index at byte %" PRIu64 ")\n", s->n_frames,
+           s->frame_tokens, s->index_offset);
     printf("bytes          %" PRIu64 " (%.3f bytes/token, %.2fx smaller than raw ids)\n", s->file_size,
            s->n_tokens ? (double)s->file_size / s->n_tokens : 0.0,
            s->file_size ? (double)s->n_tokens * s->token_bytes / s->file_size : 0.0);

@@ -55,8 +55,14 @@ void loader_close(Loader *l) {
 
 // Reads stream tokens [start, start + n), crossing shard boundaries.
 static void read_stream(Loader *l, uint64_t start, uint64_t n, int32_t *out) {
-    int i = 0;
-    while (l->starts[i + 1] <= start) i++;
+    CHECK(start + n <= l->total, "loader read past the end of the stream");
+    int lo = 0, hi = l->n_shards - 1; // the last shard i with starts[i] <= start
+    while (lo < hi) {
+        int mid = (lo + hi + 1) / 2;
+        if (l->starts[mid] <= start) lo = mid;
+        else hi = mid - 1;
+    }
+    int i = lo;
     while (n > 0) {
         uint64_t in_shard = start - l->starts[i];
         uint64_t avail = l->shards[i]->n_tokens - in_shard;
@@ -94,8 +100,11 @@ void loader_get_state(const Loader *l, uint64_t *cursor, uint64_t *epoch) {
     *epoch = l->epoch;
 }
 void loader_set_state(Loader *l, uint64_t cursor, uint64_t epoch) {
-    if (cursor >= l->total) fail("data cursor %llu is past the end of the data (%llu tokens): the run was made on other data",
-                                 (unsigned long long)cursor, (unsigned long long)l->total);
+    if (cursor >= l->total)
+        fail("data cursor %llu is past the end of the data (%llu tokens in %s%s): the run was made on other data; "
+             "give the same --data to resume",
+             (unsigned long long)cursor, (unsigned long long)l->total, l->shards[0]->path,
+             l->n_shards > 1 ? " and the other shards" : "");
     l->cursor = cursor;
     l->epoch = epoch;
 }

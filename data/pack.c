@@ -44,22 +44,27 @@ static void split_close(Split *s) {
     s->w = NULL;
 }
 
+// A full shard is closed only when more tokens arrive, so the end of a document that
+// fills a shard exactly is counted in that shard (and no empty shard is ever written).
 static void split_add(Split *s, const int32_t *ids, size_t n) {
     while (n > 0) {
+        if (s->w && shard_writer_tokens(s->w) >= s->o->shard_tokens) split_close(s);
         if (!s->w) split_open(s);
         uint64_t room = s->o->shard_tokens - shard_writer_tokens(s->w);
         size_t take = n < room ? n : (size_t)room;
         shard_writer_add(s->w, ids, take);
         *s->tokens += take;
         ids += take, n -= take;
-        if (shard_writer_tokens(s->w) >= s->o->shard_tokens) split_close(s);
     }
 }
 
 PackStats pack_documents(const PackOptions *o) {
     PackStats st = {0};
     make_dirs(o->out_dir);
-    int every = o->val_fraction > 0 ? (int)lround(1.0 / o->val_fraction) : 0;
+    // document i is held out when i % every == every - 1 (every = round(1/f)): no hashing,
+    // so the split is the same on every machine and for every thread count
+    double inv = o->val_fraction > 0 ? round(1.0 / o->val_fraction) : 0;
+    uint64_t every = inv > 1e18 ? (uint64_t)1e18 : (uint64_t)inv;
     if (o->val_fraction > 0 && every < 2) fail("--val-fraction %g is too large (at most 0.5)", o->val_fraction);
     Split train = {o, "train", 0, NULL, 0, &st, &st.tokens}, val = {o, "val", 1, NULL, 0, &st, &st.val_tokens};
     // A batch of documents is read, encoded in parallel (each thread with its own
@@ -70,6 +75,7 @@ PackStats pack_documents(const PackOptions *o) {
     int32_t **ids = xcalloc(BATCH, sizeof(int32_t *));
     size_t *n_ids = xcalloc(BATCH, sizeof(size_t)), *id_caps = xcalloc(BATCH, sizeof(size_t));
     int threads = o->threads > 0 ? o->threads : 1;
+    (void)threads; // used by the OpenMP pragma only
     Progress p;
     progress_start(&p, "pack", o->n_inputs);
     uint64_t doc_index = 0;
@@ -117,9 +123,9 @@ PackStats pack_documents(const PackOptions *o) {
                 n_ids[d] = k;
             }
             for (int d = 0; d < n; d++) {
-                Split *s = every && doc_index % (uint64_t)every == (uint64_t)every - 1 ? &val : &train;
+                Split *s = every && doc_index % every == every - 1 ? &val : &train;
                 split_add(s, ids[d], n_ids[d]);
-                if (!s->w) split_open(s); // the document count belongs to the shard holding its end
+                if (!s->w) split_open(s); // an empty document (no BOS/EOS) still counts in a shard
                 shard_writer_end_doc(s->w);
                 if (s == &val) st.val_docs++;
                 else st.docs++;
@@ -136,6 +142,11 @@ PackStats pack_documents(const PackOptions *o) {
     free(texts), free(lens), free(text_caps), free(ids), free(n_ids), free(id_caps);
     if (doc_index == 0) fail("no documents found in the input (empty files?)");
     if (st.docs == 0) fail("every document went to the validation split; lower --val-fraction or add text");
+    if (every && st.val_docs == 0)
+        fprintf(stderr,
+                "strap: warning: --val-fraction %g held out no document (every %llu-th document is held out, and "
+                "there are %llu); use --split-paragraphs for one .txt file, or add text\n",
+                o->val_fraction, (unsigned long long)every, (unsigned long long)doc_index);
     split_close(&train);
     split_close(&val);
     progress_finish(&p, NULL);

@@ -10,24 +10,25 @@
 #ifndef STRAP_CUDA
 Backend *backend_cuda(int device, const char **why_not) {
     (void)device;
-    if (why_not) *why_not = "this strap was built without CUDA (nvcc was not found at build time)";
+    if (why_not) *why_not = "this strap was built without CUDA (nvcc not found at build time)";
     return NULL;
 }
 #endif
 
 Backend *backend_select(const char *device, int threads) {
+    if (!device) device = "auto";
     if (strcmp(device, "cpu") == 0) return backend_cpu(threads);
-    const char *why = NULL;
+    const char *why = "unknown reason";
     if (strcmp(device, "cuda") == 0) {
         Backend *b = backend_cuda(0, &why);
-        if (!b) fail("--device cuda: %s", why);
+        if (!b) fail("--device cuda: %s (use --device cpu or auto)", why);
         return b;
     }
     if (strcmp(device, "auto") == 0) {
         Backend *b = backend_cuda(0, &why);
         return b ? b : backend_cpu(threads);
     }
-    fail("--device '%s' is unknown (choose auto, cpu or cuda)", device);
+    fail("--device '%s' is not a device (choose auto, cpu or cuda)", device);
 }
 
 const char *backend_compiled_list(void) {

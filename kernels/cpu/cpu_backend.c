@@ -1,65 +1,81 @@
-// cpu_backend.c: the CPU reference backend: fp32, OpenMP, OpenBLAS sgemm.
+// cpu_backend.c: the CPU reference backend: fp32, OpenMP, OpenBLAS sgemm (or the built-in
+// one). Memory, the elementwise and row-wise ops, the classifier, the optimizer and the op
+// table; attention and the KV-cache ops are in attention.c.
 //
 // Every op is deterministic for a given thread count: loops use schedule(static), and
-// reductions across rows (weight gradients of norms, global norms) go through fixed
-// per-thread partial sums added in thread order; no atomics.
+// reductions across rows (weight gradients of norms, sums of squares) go through fixed
+// per-thread partial sums added in thread order; no atomics. No op allocates except the
+// per-thread scratch rows and partial-sum buffers, which are allocated on first use and kept.
+// Ops are called from one host thread at a time (the partial-sum buffer is shared).
+#if defined(__GNUC__) && !defined(__clang__)
+// -std=c11 turns off a*b+c -> fma contraction; sqrtf without errno lets AdamW vectorise
+#pragma GCC optimize("fp-contract=fast", "no-math-errno")
+#endif
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 #include "../backend.h"
 #include "../check.h"
+#include "cpu.h"
 #include "gemm.h"
-
-static int n_threads(void) {
-#ifdef _OPENMP
-    return omp_get_max_threads();
-#else
-    return 1;
-#endif
-}
-
-static int thread_id(void) {
-#ifdef _OPENMP
-    return omp_get_thread_num();
-#else
-    return 0;
-#endif
-}
-
-// Dot product with 8 independent partial sums: the compiler turns it into SIMD without
-// -ffast-math, and the summation order is fixed, so results stay deterministic.
-static inline float dot(const float *a, const float *b, int n) {
-    float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-    int i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (int j = 0; j < 8; j++) acc[j] += a[i + j] * b[i + j];
-    float s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
-    for (; i < n; i++) s += a[i] * b[i];
-    return s;
-}
 
 // ---- memory ----
 
-static void *cpu_alloc(size_t bytes) {
+void *cpu_alloc(size_t bytes) {
+    CHECK(bytes <= SIZE_MAX - 64, "cannot allocate %zu bytes of host memory", bytes);
     size_t rounded = (bytes + 63) & ~(size_t)63;
-    void *p = aligned_alloc(64, rounded ? rounded : 64);
-    CHECK(p != NULL, "out of memory allocating %zu bytes", bytes);
+    if (rounded == 0) rounded = 64;
+    void *p = aligned_alloc(64, rounded);
+    if (!p)
+        fail("out of memory: could not allocate %.1f MiB of host memory (use a smaller --batch, --seq or model)",
+             (double)bytes / (1 << 20));
     memset(p, 0, rounded);
     return p;
 }
 static void cpu_free(void *p) { free(p); }
-static void cpu_zero(void *p, size_t bytes) { memset(p, 0, bytes); }
+static void cpu_zero(void *p, size_t bytes) {
+    if (bytes) memset(p, 0, bytes);
+}
 static void cpu_copy(void *dst, const void *src, size_t bytes) {
     if (bytes) memcpy(dst, src, bytes);
 }
 static void cpu_upload_f32(void *dst, const float *src, size_t n) { cpu_copy(dst, src, n * sizeof(float)); }
 static void cpu_download_f32(float *dst, const void *src, size_t n) { cpu_copy(dst, src, n * sizeof(float)); }
 static void cpu_synchronize(void) {}
+
+static _Thread_local float *scratch_buf[CPU_SCRATCH_SLOTS];
+static _Thread_local size_t scratch_cap[CPU_SCRATCH_SLOTS];
+
+float *cpu_scratch(int slot, size_t floats) {
+    if (floats > scratch_cap[slot]) {
+        free(scratch_buf[slot]);
+        scratch_buf[slot] = cpu_alloc(floats * sizeof(float));
+        scratch_cap[slot] = floats;
+    }
+    return scratch_buf[slot];
+}
+
+// One grow-only buffer for per-thread partial sums, used outside parallel regions only (the
+// caller sizes it before the region; threads write disjoint slices).
+static void *partials_buf = NULL;
+static size_t partials_cap = 0;
+static void *partials(size_t bytes) {
+    if (bytes > partials_cap) {
+        free(partials_buf);
+        partials_buf = cpu_alloc(bytes);
+        partials_cap = bytes;
+    }
+    return partials_buf;
+}
+
+// [lo, hi) of n items for thread t of nt: the split schedule(static) makes
+static inline void thread_range(size_t n, int t, int nt, size_t *lo, size_t *hi) {
+    size_t base = n / (size_t)nt, extra = n % (size_t)nt;
+    *lo = (size_t)t * base + ((size_t)t < extra ? (size_t)t : extra);
+    *hi = *lo + base + ((size_t)t < extra ? 1 : 0);
+}
 
 // ---- embedding ----
 
@@ -73,16 +89,22 @@ static void embedding_forward(void *out_, const int *tokens, const void *wte_, i
 static void embedding_backward(void *dwte_, const void *dout_, const int *tokens, int N, int C) {
     float *dwte = dwte_;
     const float *dout = dout_;
-    // parallel over channels: each thread owns a slice of columns and walks the rows in order
+    // parallel over channels: each thread owns a slice of columns (multiples of 16 floats, so
+    // threads do not share cache lines) and walks the rows in order: a repeated token's rows
+    // are added in row order whatever the thread count
+    int chunks = (C + 15) / 16;
 #pragma omp parallel
     {
-        int nt = n_threads(), t = thread_id();
-        int c0 = (int)((int64_t)C * t / nt), c1 = (int)((int64_t)C * (t + 1) / nt);
-        for (int i = 0; i < N; i++) {
-            float *row = dwte + (size_t)tokens[i] * C;
-            const float *d = dout + (size_t)i * C;
-            for (int c = c0; c < c1; c++) row[c] += d[c];
-        }
+        size_t lo, hi;
+        thread_range((size_t)chunks, cpu_thread_id(), cpu_team_size(), &lo, &hi);
+        int c0 = (int)lo * 16, c1 = (int)hi * 16 < C ? (int)hi * 16 : C;
+        if (c0 < c1)
+            for (int i = 0; i < N; i++) {
+                float *row = dwte + (size_t)tokens[i] * C;
+                const float *d = dout + (size_t)i * C;
+#pragma omp simd
+                for (int c = c0; c < c1; c++) row[c] += d[c];
+            }
     }
 }
 
@@ -95,52 +117,46 @@ static void rmsnorm_forward(void *out_, float *rstd, const void *inp_, const voi
     for (int i = 0; i < N; i++) {
         const float *x = inp + (size_t)i * C;
         float *y = out + (size_t)i * C;
-        float ss = dot(x, x, C);
-        float r = 1.0f / sqrtf(ss / C + eps);
+        float r = 1.0f / sqrtf(cpu_dot(x, x, C) / (float)C + eps);
         rstd[i] = r;
+#pragma omp simd
         for (int c = 0; c < C; c++) y[c] = x[c] * r * w[c];
     }
-}
-
-// Per-thread partial sums for weight gradients, reduced in thread order.
-static float *partials = NULL;
-static size_t partials_size = 0;
-static float *get_partials(size_t n) {
-    if (n > partials_size) {
-        free(partials);
-        partials = cpu_alloc(n * sizeof(float));
-        partials_size = n;
-    }
-    memset(partials, 0, n * sizeof(float));
-    return partials;
 }
 
 static void rmsnorm_backward(void *dinp_, void *dweight_, const void *dout_, const void *inp_, const void *weight_,
                              const float *rstd, int N, int C) {
     float *dinp = dinp_, *dweight = dweight_;
     const float *dout = dout_, *inp = inp_, *w = weight_;
-    int nt = n_threads();
-    float *part = get_partials((size_t)nt * C);
+    int nt = cpu_threads();
+    // per thread: a C-float slice of weight-gradient partials and a C-float row of dy*w
+    size_t stride = ((size_t)C + 15) & ~(size_t)15;
+    float *part = partials((size_t)nt * 2 * stride * sizeof(float));
+    memset(part, 0, (size_t)nt * 2 * stride * sizeof(float));
 #pragma omp parallel
     {
-        float *dw = part + (size_t)thread_id() * C;
+        float *dw = part + (size_t)cpu_thread_id() * 2 * stride, *dyw = dw + stride;
 #pragma omp for schedule(static)
         for (int i = 0; i < N; i++) {
             const float *x = inp + (size_t)i * C, *dy = dout + (size_t)i * C;
             float *dx = dinp + (size_t)i * C;
             float r = rstd[i];
-            // y = x * r * w;  dx = r * (dy*w - x * r^2 * mean(dy*w*x))
-            float dot = 0;
-            for (int c = 0; c < C; c++) dot += dy[c] * w[c] * x[c];
-            float k = dot * r * r / C;
+            // y = x r w:  dx = r (dy w - x r^2 mean(dy w x)),  dw = sum_i dy x r
+#pragma omp simd
+            for (int c = 0; c < C; c++) dyw[c] = dy[c] * w[c];
+            float k = cpu_dot(dyw, x, C) * r * r / (float)C;
+#pragma omp simd
             for (int c = 0; c < C; c++) {
-                dx[c] += r * (dy[c] * w[c] - x[c] * k);
+                dx[c] += r * (dyw[c] - x[c] * k);
                 dw[c] += dy[c] * x[c] * r;
             }
         }
     }
-    for (int t = 0; t < nt; t++)
-        for (int c = 0; c < C; c++) dweight[c] += part[(size_t)t * C + c];
+    for (int t = 0; t < nt; t++) {
+        const float *p = part + (size_t)t * 2 * stride;
+#pragma omp simd
+        for (int c = 0; c < C; c++) dweight[c] += p[c];
+    }
 }
 
 // ---- matmul ----
@@ -161,214 +177,8 @@ static void matmul_backward(void *dinp, void *dweight, const void *dout, const v
 static void residual_forward(void *out_, const void *a_, const void *b_, size_t n) {
     float *out = out_;
     const float *a = a_, *b = b_;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for simd schedule(static)
     for (size_t i = 0; i < n; i++) out[i] = a[i] + b[i];
-}
-
-// ---- rope ----
-
-static void rope_apply(float *qkv, const float *cos_t, const float *sin_t, int B, int T, int H, int KV, int D,
-                       float sign) {
-    int half = D / 2, row = (H + 2 * KV) * D, rotated = H + KV;
-#pragma omp parallel for schedule(static)
-    for (int i = 0; i < B * T; i++) {
-        int t = i % T;
-        const float *cs = cos_t + (size_t)t * half, *sn = sin_t + (size_t)t * half;
-        float *x = qkv + (size_t)i * row;
-        for (int h = 0; h < rotated; h++) {
-            float *v = x + (size_t)h * D;
-            for (int j = 0; j < half; j++) {
-                float x1 = v[j], x2 = v[j + half], s = sign * sn[j];
-                v[j] = x1 * cs[j] - x2 * s;
-                v[j + half] = x2 * cs[j] + x1 * s;
-            }
-        }
-    }
-}
-
-static void rope_forward(void *qkv, const float *cos_t, const float *sin_t, int B, int T, int H, int KV, int D) {
-    rope_apply(qkv, cos_t, sin_t, B, T, H, KV, D, 1.0f);
-}
-
-static void rope_backward(void *dqkv, const float *cos_t, const float *sin_t, int B, int T, int H, int KV, int D) {
-    // the transpose of a rotation is the rotation by the opposite angle
-    rope_apply(dqkv, cos_t, sin_t, B, T, H, KV, D, -1.0f);
-}
-
-// ---- attention ----
-//
-// Blocked over queries: for a block of ATT_BLOCK query rows of one head, the scores
-// against every key up to the block's last row are one gemm (rows x keys), the causal
-// mask and softmax run on that block, and P @ V is a second gemm. The backward recomputes
-// P from the saved log-sum-exp (never storing B*H*T*T probabilities) and forms dQ, dK, dV
-// with gemms too. Each thread owns two (ATT_BLOCK x T) scratch blocks; gemms called
-// inside the parallel region run single-threaded.
-
-#define ATT_BLOCK 64
-
-static float *att_scratch = NULL;
-static size_t att_scratch_size = 0;
-// Two (ATT_BLOCK x T) blocks for the calling thread; grown once, outside the parallel loop.
-static void att_reserve(int T) {
-    size_t need = (size_t)n_threads() * 2 * ATT_BLOCK * T;
-    if (need > att_scratch_size) {
-        free(att_scratch);
-        att_scratch = cpu_alloc(need * sizeof(float));
-        att_scratch_size = need;
-    }
-}
-static float *att_block(int T, int which) {
-    return att_scratch + ((size_t)thread_id() * 2 + which) * ATT_BLOCK * T;
-}
-
-static void attention_forward(void *out_, float *lse, const void *qkv_, int B, int T, int H, int KV, int D) {
-    float *out = out_;
-    const float *qkv = qkv_;
-    int row = (H + 2 * KV) * D, group = H / KV, blocks = (T + ATT_BLOCK - 1) / ATT_BLOCK;
-    float scale = 1.0f / sqrtf((float)D);
-    att_reserve(T);
-#pragma omp parallel for collapse(3) schedule(static)
-    for (int b = 0; b < B; b++)
-        for (int h = 0; h < H; h++)
-            for (int blk = 0; blk < blocks; blk++) {
-                int kh = h / group, t0 = blk * ATT_BLOCK;
-                int rows = T - t0 < ATT_BLOCK ? T - t0 : ATT_BLOCK, keys = t0 + rows;
-                const float *q = qkv + ((size_t)b * T + t0) * row + (size_t)h * D;
-                const float *k = qkv + (size_t)b * T * row + (size_t)(H + kh) * D;
-                const float *v = qkv + (size_t)b * T * row + (size_t)(H + KV + kh) * D;
-                float *p = att_block(T, 0);
-                gemm_f32(0, 1, rows, keys, D, scale, q, row, k, row, 0.0f, p, keys); // scores
-                for (int i = 0; i < rows; i++) {
-                    int t = t0 + i;
-                    float *pr = p + (size_t)i * keys, mx = -INFINITY, sum = 0;
-                    for (int s2 = 0; s2 <= t; s2++) mx = pr[s2] > mx ? pr[s2] : mx;
-                    for (int s2 = 0; s2 <= t; s2++) {
-                        pr[s2] = expf(pr[s2] - mx);
-                        sum += pr[s2];
-                    }
-                    float inv = 1.0f / sum;
-                    for (int s2 = 0; s2 <= t; s2++) pr[s2] *= inv;
-                    for (int s2 = t + 1; s2 < keys; s2++) pr[s2] = 0; // causal mask
-                    lse[((size_t)b * H + h) * T + t] = mx + logf(sum);
-                }
-                float *o = out + ((size_t)b * T + t0) * H * D + (size_t)h * D;
-                gemm_f32(0, 0, rows, D, keys, 1.0f, p, keys, v, row, 0.0f, o, H * D); // P @ V
-            }
-}
-
-static void attention_backward(void *dqkv_, const void *dout_, const void *out_, const float *lse, const void *qkv_,
-                               int B, int T, int H, int KV, int D) {
-    float *dqkv = dqkv_;
-    const float *dout = dout_, *out = out_, *qkv = qkv_;
-    int row = (H + 2 * KV) * D, group = H / KV, blocks = (T + ATT_BLOCK - 1) / ATT_BLOCK;
-    float scale = 1.0f / sqrtf((float)D);
-    att_reserve(T);
-    // each (b, kv head) task owns its dK, dV and the dQ of its query heads: no races, and
-    // a fixed accumulation order
-#pragma omp parallel for collapse(2) schedule(static)
-    for (int b = 0; b < B; b++)
-        for (int kh = 0; kh < KV; kh++) {
-            const float *k = qkv + (size_t)b * T * row + (size_t)(H + kh) * D;
-            const float *v = qkv + (size_t)b * T * row + (size_t)(H + KV + kh) * D;
-            float *dk = dqkv + (size_t)b * T * row + (size_t)(H + kh) * D;
-            float *dv = dqkv + (size_t)b * T * row + (size_t)(H + KV + kh) * D;
-            for (int t = 0; t < T; t++) {
-                memset(dk + (size_t)t * row, 0, (size_t)D * sizeof(float));
-                memset(dv + (size_t)t * row, 0, (size_t)D * sizeof(float));
-            }
-            float *p = att_block(T, 0), *dp = att_block(T, 1);
-            for (int h = kh * group; h < (kh + 1) * group; h++)
-                for (int blk = 0; blk < blocks; blk++) {
-                    int t0 = blk * ATT_BLOCK;
-                    int rows = T - t0 < ATT_BLOCK ? T - t0 : ATT_BLOCK, keys = t0 + rows;
-                    const float *q = qkv + ((size_t)b * T + t0) * row + (size_t)h * D;
-                    const float *o = out + ((size_t)b * T + t0) * H * D + (size_t)h * D;
-                    const float *dO = dout + ((size_t)b * T + t0) * H * D + (size_t)h * D;
-                    float *dq = dqkv + ((size_t)b * T + t0) * row + (size_t)h * D;
-                    gemm_f32(0, 1, rows, keys, D, scale, q, row, k, row, 0.0f, p, keys);    // scores
-                    gemm_f32(0, 1, rows, keys, D, 1.0f, dO, H * D, v, row, 0.0f, dp, keys); // dP = dO V^T
-                    for (int i = 0; i < rows; i++) {
-                        int t = t0 + i;
-                        float l = lse[((size_t)b * H + h) * T + t];
-                        float di = dot(dO + (size_t)i * H * D, o + (size_t)i * H * D, D);
-                        float *pr = p + (size_t)i * keys, *dpr = dp + (size_t)i * keys;
-                        for (int s2 = 0; s2 <= t; s2++) {
-                            pr[s2] = expf(pr[s2] - l);
-                            dpr[s2] = pr[s2] * (dpr[s2] - di) * scale; // dS
-                        }
-                        for (int s2 = t + 1; s2 < keys; s2++) pr[s2] = dpr[s2] = 0;
-                    }
-                    gemm_f32(0, 0, rows, D, keys, 1.0f, dp, keys, k, row, 0.0f, dq, row); // dQ = dS K
-                    gemm_f32(1, 0, keys, D, rows, 1.0f, dp, keys, q, row, 1.0f, dk, row); // dK += dS^T Q
-                    gemm_f32(1, 0, keys, D, rows, 1.0f, p, keys, dO, H * D, 1.0f, dv, row); // dV += P^T dO
-                }
-        }
-}
-
-// ---- generation ----
-
-static void rope_forward_at(void *qkv_, const float *cos_t, const float *sin_t, const int *pos, int N, int H, int KV,
-                            int D) {
-    float *qkv = qkv_;
-    int half = D / 2, row = (H + 2 * KV) * D;
-#pragma omp parallel for schedule(static)
-    for (int i = 0; i < N; i++) {
-        const float *cs = cos_t + (size_t)pos[i] * half, *sn = sin_t + (size_t)pos[i] * half;
-        for (int h = 0; h < H + KV; h++) {
-            float *v = qkv + (size_t)i * row + (size_t)h * D;
-            for (int j = 0; j < half; j++) {
-                float x1 = v[j], x2 = v[j + half];
-                v[j] = x1 * cs[j] - x2 * sn[j];
-                v[j + half] = x2 * cs[j] + x1 * sn[j];
-            }
-        }
-    }
-}
-
-static void kv_store(void *k_cache_, void *v_cache_, const void *qkv_, const int *seq, const int *pos, int N, int S,
-                     int H, int KV, int D) {
-    float *kc = k_cache_, *vc = v_cache_;
-    const float *qkv = qkv_;
-    size_t row = (size_t)(H + 2 * KV) * D, kvd = (size_t)KV * D;
-    for (int i = 0; i < N; i++) {
-        size_t at = ((size_t)seq[i] * S + (size_t)pos[i]) * kvd;
-        memcpy(kc + at, qkv + i * row + (size_t)H * D, kvd * sizeof(float));
-        memcpy(vc + at, qkv + i * row + (size_t)(H + KV) * D, kvd * sizeof(float));
-    }
-}
-
-static void attention_decode(void *out_, const void *qkv_, const void *k_cache_, const void *v_cache_, const int *len,
-                             int B, int S, int H, int KV, int D) {
-    float *out = out_;
-    const float *qkv = qkv_, *kc = k_cache_, *vc = v_cache_;
-    int row = (H + 2 * KV) * D, group = H / KV, kvd = KV * D;
-    float scale = 1.0f / sqrtf((float)D);
-    int max_len = 0;
-    for (int b = 0; b < B; b++) max_len = len[b] > max_len ? len[b] : max_len;
-    att_reserve(max_len);
-#pragma omp parallel for collapse(2) schedule(static)
-    for (int b = 0; b < B; b++)
-        for (int h = 0; h < H; h++) {
-            int kh = h / group, n = len[b];
-            const float *q = qkv + (size_t)b * row + (size_t)h * D;
-            const float *k = kc + (size_t)b * S * kvd + (size_t)kh * D, *v = vc + (size_t)b * S * kvd + (size_t)kh * D;
-            float *p = att_block(max_len, 0), mx = -INFINITY, sum = 0;
-            for (int s2 = 0; s2 < n; s2++) {
-                p[s2] = dot(q, k + (size_t)s2 * kvd, D) * scale;
-                mx = p[s2] > mx ? p[s2] : mx;
-            }
-            for (int s2 = 0; s2 < n; s2++) {
-                p[s2] = expf(p[s2] - mx);
-                sum += p[s2];
-            }
-            float *o = out + (size_t)b * H * D + (size_t)h * D;
-            for (int d = 0; d < D; d++) o[d] = 0;
-            for (int s2 = 0; s2 < n; s2++) {
-                float w = p[s2] / sum;
-                const float *vr = v + (size_t)s2 * kvd;
-                for (int d = 0; d < D; d++) o[d] += w * vr[d];
-            }
-        }
 }
 
 // ---- swiglu ----
@@ -380,7 +190,8 @@ static void swiglu_forward(void *out_, const void *gate_up_, int N, int F) {
     for (int i = 0; i < N; i++) {
         const float *g = gu + (size_t)i * 2 * F, *u = g + F;
         float *o = out + (size_t)i * F;
-        for (int j = 0; j < F; j++) o[j] = g[j] / (1.0f + expf(-g[j])) * u[j];
+#pragma omp simd
+        for (int j = 0; j < F; j++) o[j] = g[j] / (1.0f + cpu_expf(-g[j])) * u[j];
     }
 }
 
@@ -391,10 +202,10 @@ static void swiglu_backward(void *dgate_up_, const void *dout_, const void *gate
     for (int i = 0; i < N; i++) {
         const float *g = gu + (size_t)i * 2 * F, *u = g + F, *dy = dout + (size_t)i * F;
         float *dg = dgu + (size_t)i * 2 * F, *du = dg + F;
+#pragma omp simd
         for (int j = 0; j < F; j++) {
-            float sig = 1.0f / (1.0f + expf(-g[j]));
-            float silu = g[j] * sig;
-            du[j] = dy[j] * silu;
+            float sig = 1.0f / (1.0f + cpu_expf(-g[j]));
+            du[j] = dy[j] * g[j] * sig;
             dg[j] = dy[j] * u[j] * sig * (1.0f + g[j] * (1.0f - sig));
         }
     }
@@ -406,11 +217,13 @@ static void classifier(float *losses, void *dinp_, void *dweight_, void *scratch
                        const int *targets, const float *dlosses, int N, int C, int V) {
     float *dinp = dinp_, *scratch = scratch_;
     const float *inp = inp_, *weight = weight_;
-    for (int i = 0; i < N; i++) CHECK(targets[i] < V, "target %d at row %d is outside the vocabulary (%d)", targets[i], i, V);
+    CHECK(V > 0, "classifier: vocabulary size %d", V);
+    for (int i = 0; i < N; i++)
+        CHECK(targets[i] < V, "classifier: target %d at row %d is outside the vocabulary [0, %d)", targets[i], i, V);
     for (int r0 = 0; r0 < N; r0 += CLASSIFIER_CHUNK) {
         int rows = N - r0 < CLASSIFIER_CHUNK ? N - r0 : CLASSIFIER_CHUNK;
         const float *x = inp + (size_t)r0 * C;
-        gemm_f32(0, 1, rows, V, C, 1.0f, x, C, weight, C, 0.0f, scratch, V);
+        gemm_f32(0, 1, rows, V, C, 1.0f, x, C, weight, C, 0.0f, scratch, V); // logits
 #pragma omp parallel for schedule(static)
         for (int r = 0; r < rows; r++) {
             int i = r0 + r, target = targets[i];
@@ -420,18 +233,14 @@ static void classifier(float *losses, void *dinp_, void *dweight_, void *scratch
                 if (dlosses) memset(z, 0, (size_t)V * sizeof(float));
                 continue;
             }
-            float mx = -INFINITY;
-            for (int v = 0; v < V; v++) mx = z[v] > mx ? z[v] : mx;
-            float z_target = z[target];
-            double sum = 0;
-            for (int v = 0; v < V; v++) {
-                z[v] = expf(z[v] - mx); // keep exp(z - max) for the gradient
-                sum += z[v];
-            }
+            float mx = cpu_max(z, V), z_target = z[target];
+            cpu_exp_shift(z, V, mx); // z = exp(logit - max), kept for the gradient
+            double sum = cpu_sum_d(z, (size_t)V);
             losses[i] = mx + (float)log(sum) - z_target;
             if (dlosses) { // dlogits = (softmax - onehot) * dlosses[i]
-                float g = dlosses[i], scale = (float)(g / sum);
-                for (int v = 0; v < V; v++) z[v] *= scale;
+                float g = dlosses[i], s = (float)(g / sum);
+#pragma omp simd
+                for (int v = 0; v < V; v++) z[v] *= s;
                 z[target] -= g;
             }
         }
@@ -445,18 +254,23 @@ static void classifier(float *losses, void *dinp_, void *dweight_, void *scratch
 
 static double sum_squares(const void *grads_, size_t n) {
     const float *g = grads_;
-    int nt = n_threads();
-    double part[256] = {0};
-    CHECK(nt <= 256, "too many threads (%d)", nt);
+    int nt = cpu_threads();
+    double *part = partials((size_t)nt * 8 * sizeof(double)); // a cache line per thread
+    memset(part, 0, (size_t)nt * 8 * sizeof(double));
 #pragma omp parallel
     {
-        double s = 0;
-#pragma omp for schedule(static)
-        for (size_t i = 0; i < n; i++) s += (double)g[i] * g[i];
-        part[thread_id()] = s;
+        int t = cpu_thread_id(), used = cpu_team_size();
+        size_t lo, hi;
+        thread_range(n, t, used, &lo, &hi);
+        double acc[8] = {0};
+        size_t i = lo;
+        for (; i + 8 <= hi; i += 8)
+            for (int j = 0; j < 8; j++) acc[j] += (double)g[i + j] * (double)g[i + j];
+        for (int j = 0; i < hi; i++, j++) acc[j] += (double)g[i] * (double)g[i];
+        part[(size_t)t * 8] = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
     }
     double total = 0;
-    for (int t = 0; t < nt; t++) total += part[t];
+    for (int t = 0; t < nt; t++) total += part[(size_t)t * 8];
     return total;
 }
 
@@ -465,14 +279,17 @@ static void adamw_update(void *params_, float *master, const void *grads_, float
     (void)master; // fp32 params are their own master copy
     float *p = params_;
     const float *g = grads_;
-    float bc1 = 1.0f - powf(beta1, (float)t), bc2 = 1.0f - powf(beta2, (float)t);
-#pragma omp parallel for schedule(static)
+    // mhat / (sqrt(vhat) + eps) = m * inv_bc1 / (sqrt(v) * inv_sqrt_bc2 + eps)
+    float inv_bc1 = (float)(1.0 / (1.0 - pow(beta1, t))), inv_sqrt_bc2 = (float)(1.0 / sqrt(1.0 - pow(beta2, t)));
+    float a1 = 1.0f - beta1, a2 = 1.0f - beta2;
+#pragma omp parallel for simd schedule(static)
     for (size_t i = 0; i < n; i++) {
         float gi = g[i] * grad_scale;
-        m[i] = beta1 * m[i] + (1.0f - beta1) * gi;
-        v[i] = beta2 * v[i] + (1.0f - beta2) * gi * gi;
-        float mhat = m[i] / bc1, vhat = v[i] / bc2;
-        p[i] -= lr * (mhat / (sqrtf(vhat) + eps) + weight_decay * p[i]);
+        float mi = beta1 * m[i] + a1 * gi;
+        float vi = beta2 * v[i] + a2 * gi * gi;
+        m[i] = mi;
+        v[i] = vi;
+        p[i] -= lr * (mi * inv_bc1 / (sqrtf(vi) * inv_sqrt_bc2 + eps) + weight_decay * p[i]);
     }
 }
 
@@ -497,25 +314,28 @@ static Backend cpu_backend = {
     .matmul_forward = matmul_forward,
     .matmul_backward = matmul_backward,
     .residual_forward = residual_forward,
-    .rope_forward = rope_forward,
-    .rope_backward = rope_backward,
-    .attention_forward = attention_forward,
-    .attention_backward = attention_backward,
+    .rope_forward = cpu_rope_forward,
+    .rope_backward = cpu_rope_backward,
+    .attention_forward = cpu_attention_forward,
+    .attention_backward = cpu_attention_backward,
     .swiglu_forward = swiglu_forward,
     .swiglu_backward = swiglu_backward,
     .classifier = classifier,
-    .rope_forward_at = rope_forward_at,
-    .kv_store = kv_store,
-    .attention_decode = attention_decode,
+    .rope_forward_at = cpu_rope_forward_at,
+    .kv_store = cpu_kv_store,
+    .attention_decode = cpu_attention_decode,
     .sum_squares = sum_squares,
     .adamw_update = adamw_update,
 };
 
 Backend *backend_cpu(int threads) {
+    if (threads < 0) fail("--threads %d: give a positive number of threads, or 0 for all cores", threads);
 #ifdef _OPENMP
-    if (threads > 0) omp_set_num_threads(threads);
-    else omp_set_num_threads(omp_get_num_procs());
+    if (threads == 0) threads = omp_get_num_procs();
+    omp_set_num_threads(threads);
+#else
+    threads = 1;
 #endif
-    gemm_set_threads(threads > 0 ? threads : n_threads());
+    gemm_set_threads(threads);
     return &cpu_backend;
 }
