@@ -19,6 +19,22 @@ static int cmp_double(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
+// The model a benchmark runs: a checkpoint, or a preset shape with random weights (its
+// context stretched to min_seq if that is longer).
+static void bench_model(const Command *cmd, Model *m, const char *model_dir, const char *preset, int min_seq,
+                        Backend *backend) {
+    if (model_dir) {
+        model_load(m, model_dir, backend);
+        return;
+    }
+    LlamaConfig c;
+    if (!preset_config(preset, &c))
+        args_error(cmd, "--preset '%s' is unknown (choose one of: %s)", preset, preset_names());
+    if (min_seq > c.max_seq) c.max_seq = min_seq;
+    model_build(m, &c, backend);
+    model_init_weights(m, 1);
+}
+
 static int bench_step(int argc, char **argv) {
     const char *model_dir = NULL, *preset = NULL, *device = "auto";
     int batch = 4, seq = 256, steps = 10, warmup = 2, threads = 0, json = 0;
@@ -43,15 +59,7 @@ static int bench_step(int argc, char **argv) {
     if (steps < 1 || batch < 1 || seq < 1) args_error(&cmd, "--steps, --batch and --seq must be positive");
     Backend *backend = backend_select(device, threads);
     Model m;
-    if (model_dir) {
-        model_load(&m, model_dir, backend);
-    } else {
-        LlamaConfig c;
-        if (!preset_config(preset, &c)) args_error(&cmd, "--preset '%s' is unknown (choose one of: %s)", preset, preset_names());
-        if (seq > c.max_seq) c.max_seq = seq;
-        model_build(&m, &c, backend);
-        model_init_weights(&m, 1);
-    }
+    bench_model(&cmd, &m, model_dir, preset, seq, backend);
     if (seq > m.config.max_seq) fail("--seq %d is above the model's max_position_embeddings (%d)", seq, m.config.max_seq);
     model_enable_grads(&m);
     AdamW opt;
@@ -122,14 +130,7 @@ static int bench_gen(int argc, char **argv) {
     if (batch < 1 || prompt_len < 1 || new_tokens < 1) args_error(&cmd, "--batch, --prompt-len and --new must be positive");
     Backend *backend = backend_select(device, threads);
     Model m;
-    if (model_dir) {
-        model_load(&m, model_dir, backend);
-    } else {
-        LlamaConfig c;
-        if (!preset_config(preset, &c)) args_error(&cmd, "--preset '%s' is unknown (choose one of: %s)", preset, preset_names());
-        model_build(&m, &c, backend);
-        model_init_weights(&m, 1);
-    }
+    bench_model(&cmd, &m, model_dir, preset, 0, backend);
     if (prompt_len + new_tokens > m.config.max_seq)
         fail("--prompt-len + --new = %d is above the model's max_position_embeddings (%d)", prompt_len + new_tokens,
              m.config.max_seq);
