@@ -6,6 +6,8 @@ int cmd_init(int argc, char **argv);  // cli/cmd_init.c
 int cmd_train(int argc, char **argv); // cli/cmd_train.c
 int cmd_dpo(int argc, char **argv);   // cli/cmd_dpo.c
 int cmd_pairs(int argc, char **argv); // cli/cmd_pairs.c
+int cmd_synth(int argc, char **argv); // cli/cmd_synth.c
+int cmd_loop(int argc, char **argv);  // cli/cmd_loop.c
 int cmd_judge(int argc, char **argv); // cli/cmd_judge.c
 int cmd_data(int argc, char **argv);  // cli/cmd_data.c: pack, inspect
 int cmd_tok(int argc, char **argv);   // cli/cmd_tok.c: train, encode, decode

@@ -20,9 +20,11 @@ static const Subcommand SUBCOMMANDS[] = {
     {"convert", cmd_convert, "import a GGUF model (llama) as a strap / Hugging Face checkpoint"},
     {"gen", cmd_gen, "generate text with a model (KV cache, sampling, chat templates)"},
     {"chat", cmd_chat, "chat with a model on the terminal"},
+    {"synth", cmd_synth, "the model writes prompts for itself (roles x tasks x attributes, or brainstorm)"},
     {"judge", cmd_judge, "score answers with the model as judge (additive 5-point rubric)"},
     {"pairs", cmd_pairs, "judged answers -> (chosen, rejected) preference pairs"},
     {"dpo", cmd_dpo, "preference training (DPO, IPO, robust DPO) on chosen/rejected pairs"},
+    {"loop", cmd_loop, "self-rewarding iterations: synth, gen, judge, clean, pairs, dpo, eval (resumable)"},
     {"eval", cmd_eval, "evaluate a checkpoint (perplexity)"},
     {"bench", cmd_bench, "benchmark a training step (tokens/s, FLOP/s)"},
 };

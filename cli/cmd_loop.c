@@ -1,0 +1,60 @@
+// cmd_loop.c: strap loop: self-rewarding iterations (train/loop.h).
+#include <string.h>
+
+#include "../train/loop.h"
+#include "args.h"
+#include "commands.h"
+
+int cmd_loop(int argc, char **argv) {
+    LoopOptions o;
+    loop_options_default(&o);
+    Flag flags[] = {
+        {"--init", FLAG_STRING, &o.init, "DIR", "the starting model M0, with tokenizer.json (required)", NULL},
+        {"--workdir", FLAG_STRING, &o.workdir, "W", "where every iteration's files go; resumes what is there (required)", NULL},
+        {"--iterations", FLAG_INT, &o.iterations, "K", "iterations to run (M0 -> M1 -> ... -> MK)", NULL},
+        {"--prompts", FLAG_INT, &o.prompts, "N", "new prompts per iteration", NULL},
+        {"--candidates", FLAG_INT, &o.candidates, "K", "answers sampled per prompt", NULL},
+        {"--seed-data", FLAG_STRING, &o.seed_prompts, "F", "human-written seed prompts (default: data/synth/seed_prompts.jsonl)", NULL},
+        {"--catalog", FLAG_STRING, &o.catalog, "DIR", "roles, tasks and attributes (default: data/synth)", NULL},
+        {"--synth-mode", FLAG_STRING, &o.synth_mode, "M", "self-instruct or brainstorm", NULL},
+        {"--synth-min-words", FLAG_INT, &o.synth_min_words, "N", "drop synthetic prompts with fewer words", NULL},
+        {"--synth-keep-truncated", FLAG_BOOL, &o.synth_keep_truncated, NULL, "keep synthetic prompts cut off at the token limit", NULL},
+        {"--judge-method", FLAG_STRING, &o.judge_method, "M", "logprob or text", NULL},
+        {"--judge-samples", FLAG_INT, &o.judge_samples, "K", "text judge: judgements per answer", NULL},
+        {"--min-margin", FLAG_FLOAT, &o.min_margin, "M", "drop pairs whose scores differ by less", NULL},
+        {"--sft-min-score", FLAG_FLOAT, &o.sft_min_score, "S", "> 0: SFT on answers judged >= S before DPO", NULL},
+        {"--sft-steps", FLAG_INT, &o.sft_steps, "N", "SFT optimizer steps (default: one epoch)", NULL},
+        {"--loss", FLAG_STRING, &o.dpo_loss, "L", "DPO loss: sigmoid, ipo or robust", NULL},
+        {"--beta", FLAG_FLOAT, &o.beta, "B", "DPO beta", NULL},
+        {"--lr", FLAG_FLOAT, &o.lr, "LR", "DPO (and SFT) learning rate", NULL},
+        {"--dpo-batch", FLAG_INT, &o.dpo_batch, "N", "pairs per DPO step", NULL},
+        {"--epochs", FLAG_INT, &o.epochs, "N", "DPO passes over the pairs", NULL},
+        {"--max-len", FLAG_INT, &o.max_len, "T", "tokens per DPO sequence", NULL},
+        {"--max-new", FLAG_INT, &o.max_new, "N", "tokens per answer", NULL},
+        {"--temperature", FLAG_FLOAT, &o.temperature, "T", "sampling temperature of the answers", NULL},
+        {"--eval-prompts", FLAG_STRING, &o.eval_prompts, "F", "win-rate prompts (default: the seed prompts)", NULL},
+        {"--eval-count", FLAG_INT, &o.eval_count, "N", "win-rate prompts used (0: all)", NULL},
+        {"--batch", FLAG_INT, &o.batch, "B", "sequences generated together", NULL},
+        {"--seed", FLAG_INT, &o.seed, "S", "random seed", NULL},
+        {"--chat-template", FLAG_STRING, &o.chat_template, "NAME", "chatml, llama3 or plain (default: from the model's files)", NULL},
+        {"--threads", FLAG_INT, &o.threads, "N", "CPU threads (0: all cores)", NULL},
+        {"--device", FLAG_STRING, &o.device, "D", "auto, cpu or cuda", NULL},
+        {0},
+    };
+    Command cmd = {"strap loop --init DIR --workdir W [--iterations K] [options]",
+                   "Self-rewarding training: each iteration runs synth -> gen -> judge -> clean -> pairs -> (sft) -> "
+                   "dpo -> eval in W/iter-NN/ with the current model as writer, judge and reference, and rewrites "
+                   "W/report.md. Stopped or crashed, it resumes from the first unfinished stage when run again "
+                   "with the same options (more --iterations extend a finished run).",
+                   flags, 0, NULL, 0};
+    args_parse(&cmd, argc, argv);
+    args_require(&cmd, "--init", o.init != NULL);
+    args_require(&cmd, "--workdir", o.workdir != NULL);
+    if (o.iterations < 1 || o.prompts < 1 || o.candidates < 2)
+        args_error(&cmd, "--iterations and --prompts must be positive and --candidates at least 2 (a pair needs two answers)");
+    if (strcmp(o.synth_mode, "self-instruct") != 0 && strcmp(o.synth_mode, "brainstorm") != 0)
+        args_error(&cmd, "--synth-mode must be self-instruct or brainstorm");
+    if (strcmp(o.judge_method, "logprob") != 0 && strcmp(o.judge_method, "text") != 0)
+        args_error(&cmd, "--judge-method must be logprob or text");
+    return loop_run(&o);
+}

@@ -1,0 +1,212 @@
+// loop_report.c: see loop_report.h.
+#include "loop_report.h"
+
+#include <jansson.h>
+#include <limits.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../data/io.h"
+#include "../kernels/check.h"
+
+extern char **environ;
+
+typedef struct {
+    char *s;
+    size_t len, cap;
+} Text;
+
+static void put(Text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void put(Text *t, const char *fmt, ...) {
+    for (;;) {
+        va_list ap;
+        va_start(ap, fmt);
+        int n = vsnprintf(t->s ? t->s + t->len : NULL, t->s ? t->cap - t->len : 0, fmt, ap);
+        va_end(ap);
+        if (t->s && t->len + (size_t)n < t->cap) {
+            t->len += (size_t)n;
+            return;
+        }
+        t->cap = 2 * (t->cap + (size_t)n) + 256;
+        t->s = realloc(t->s, t->cap);
+        if (!t->s) fail("out of memory");
+    }
+}
+
+// W/iter-NN/name as JSON, or NULL when the stage has not written it.
+static json_t *load(const char *workdir, int t, const char *name) {
+    char rel[128];
+    snprintf(rel, sizeof rel, "iter-%02d/%s", t, name);
+    char *path = path_join(workdir, rel);
+    json_t *j = NULL;
+    if (path_exists(path)) {
+        json_error_t err;
+        j = json_load_file(path, 0, &err);
+        if (!j) fail("%s:%d: %s", path, err.line, err.text);
+    }
+    free(path);
+    return j;
+}
+
+// The DPO metrics: first and last step, means over the run.
+typedef struct {
+    int steps;
+    json_t *first, *last;
+} DpoSummary;
+
+static DpoSummary load_dpo(const char *workdir, int t) {
+    DpoSummary d = {0};
+    char rel[128];
+    snprintf(rel, sizeof rel, "iter-%02d/model/metrics.jsonl", t);
+    char *path = path_join(workdir, rel);
+    FILE *f = fopen(path, "r");
+    free(path);
+    if (!f) return d;
+    char line[2048];
+    while (fgets(line, sizeof line, f)) {
+        json_t *j = json_loads(line, 0, NULL);
+        if (!j || !json_object_get(j, "loss")) {
+            json_decref(j);
+            continue;
+        }
+        d.steps++;
+        if (!d.first) d.first = j;
+        else {
+            json_decref(d.last);
+            d.last = j;
+        }
+    }
+    fclose(f);
+    if (d.first && !d.last) d.last = json_incref(d.first);
+    return d;
+}
+
+static double num(json_t *o, const char *key) {
+    json_t *v = o ? json_object_get(o, key) : NULL;
+    return v ? json_number_value(v) : 0.0;
+}
+
+static int has(json_t *o, const char *key) { return o && json_object_get(o, key) != NULL; }
+
+// Runs scripts/plot_loop.py (next to the binary, else ./scripts) with python3 when both
+// are there; the script itself says when matplotlib is missing.
+static void make_plots(const char *workdir) {
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    char *script = NULL;
+    if (n > 0) {
+        exe[n] = 0;
+        *strrchr(exe, '/') = 0;
+        script = path_join(exe, "scripts/plot_loop.py");
+        if (!path_exists(script)) free(script), script = NULL;
+    }
+    if (!script) script = strdup("scripts/plot_loop.py");
+    if (path_exists(script)) {
+        char *argv[] = {"python3", script, (char *)workdir, "--quiet", NULL};
+        pid_t pid;
+        if (posix_spawnp(&pid, "python3", NULL, NULL, argv, environ) == 0) {
+            int status;
+            waitpid(pid, &status, 0);
+        }
+    }
+    free(script);
+}
+
+void loop_report_write(const char *workdir, int iterations) {
+    Text t = {0};
+    put(&t, "# Self-rewarding run: %s\n\n", workdir);
+    put(&t, "Each iteration: the current model writes prompts (synth), answers each several times (gen), "
+            "judges its answers with the additive 5-point rubric (judge), the answers are cleaned, the best and "
+            "worst answer of each prompt become a preference pair, and DPO against the current model gives the "
+            "next one, which is then evaluated: preference accuracy on the pairs and win rate against the model "
+            "it started from (judged by that model, both answer orders).\n\n");
+    put(&t, "| iteration | prompts (generated) | answers judged | kept after cleaning | pairs | DPO steps | DPO loss "
+            "(first -> last) | reward accuracy (last step) | pair accuracy | win rate vs previous (95%% CI) |\n");
+    put(&t, "|---|---|---|---|---|---|---|---|---|---|\n");
+    for (int i = 1; i <= iterations; i++) {
+        json_t *synth = load(workdir, i, "synth.json"), *clean = load(workdir, i, "clean.json");
+        json_t *pairs = load(workdir, i, "pairs.json"), *ev = load(workdir, i, "eval_pairs.json");
+        json_t *wr = load(workdir, i, "winrate.json");
+        DpoSummary d = load_dpo(workdir, i);
+        put(&t, "| %d | %.0f (%.0f) | %.0f | %.0f | %.0f | %d | %.4f -> %.4f | %.2f | %.3f | ", i, num(synth, "accepted"),
+            num(synth, "generated"), num(clean, "records_in"), num(clean, "records_out"), num(pairs, "pairs"), d.steps,
+            num(d.first, "loss"), num(d.last, "loss"), num(d.last, "rewards_accuracy"), num(ev, "accuracy"));
+        if (has(wr, "win_rate"))
+            put(&t, "%.3f (%.3f-%.3f) |\n", num(wr, "win_rate"), num(wr, "ci_low"), num(wr, "ci_high"));
+        else
+            put(&t, "- |\n");
+        json_decref(synth), json_decref(clean), json_decref(pairs), json_decref(ev), json_decref(wr);
+        json_decref(d.first), json_decref(d.last);
+    }
+    for (int i = 1; i <= iterations; i++) {
+        json_t *synth = load(workdir, i, "synth.json"), *clean = load(workdir, i, "clean.json");
+        json_t *pairs = load(workdir, i, "pairs.json"), *ev = load(workdir, i, "eval_pairs.json");
+        json_t *wr = load(workdir, i, "winrate.json");
+        DpoSummary d = load_dpo(workdir, i);
+        put(&t, "\n## Iteration %d\n\n", i);
+        if (synth) {
+            put(&t, "**Prompts** (`iter-%02d/prompts.jsonl.zst`, mode %s): %.0f accepted of %.0f generated; dropped:", i,
+                json_string_value(json_object_get(synth, "mode")), num(synth, "accepted"), num(synth, "generated"));
+            const char *key;
+            json_t *v;
+            int any = 0;
+            json_object_foreach(json_object_get(synth, "dropped"), key, v) if (json_integer_value(v)) {
+                put(&t, "%s %s %lld", any ? "," : "", key, (long long)json_integer_value(v));
+                any = 1;
+            }
+            put(&t, "%s.\n\n", any ? "" : " none");
+        }
+        if (clean)
+            put(&t, "**Cleaning** (`cleaned.jsonl.zst`): %.0f of %.0f judged answers kept.\n\n", num(clean, "records_out"),
+                num(clean, "records_in"));
+        if (pairs) {
+            json_t *h = json_object_get(pairs, "score_histogram");
+            put(&t, "**Pairs** (`pairs.jsonl.zst`): %.0f pairs from %.0f prompts; %.0f ties and %.0f under the margin "
+                    "dropped, %.0f prompts without two scored answers. Judge scores (rounded) 0..5: ",
+                num(pairs, "pairs"), num(pairs, "prompts"), num(pairs, "ties_dropped"), num(pairs, "under_margin_dropped"),
+                num(pairs, "unscored_prompts"));
+            for (size_t k = 0; k < json_array_size(h); k++)
+                put(&t, "%s%lld", k ? " / " : "", (long long)json_integer_value(json_array_get(h, k)));
+            put(&t, ". Mean length of chosen vs rejected answers: %.0f vs %.0f characters (verbosity bias shows "
+                    "as chosen >> rejected).\n\n",
+                num(pairs, "mean_chars_chosen"), num(pairs, "mean_chars_rejected"));
+        }
+        if (d.steps) {
+            put(&t, "**DPO** (`model/metrics.jsonl`, %d steps):\n\n| step | loss | rewards chosen | rewards rejected | "
+                    "margin | accuracy | grad norm |\n|---|---|---|---|---|---|---|\n",
+                d.steps);
+            json_t *rows[2] = {d.first, d.last};
+            for (int k = 0; k < 2; k++)
+                put(&t, "| %.0f | %.4f | %.4f | %.4f | %.4f | %.2f | %.3f |\n", num(rows[k], "step"), num(rows[k], "loss"),
+                    num(rows[k], "rewards_chosen"), num(rows[k], "rewards_rejected"), num(rows[k], "rewards_margin"),
+                    num(rows[k], "rewards_accuracy"), num(rows[k], "grad_norm"));
+            put(&t, "\n![DPO metrics, iteration %d](plots/dpo-iter-%02d.png)\n\n", i, i);
+        }
+        if (ev)
+            put(&t, "**Preference accuracy** of the new model on its training pairs (against the model it started "
+                    "from): %.3f, mean reward margin %.4f, log-prob accuracy %.3f.\n\n",
+                num(ev, "accuracy"), num(ev, "margin"), num(ev, "logp_accuracy"));
+        if (wr) {
+            put(&t, "**Win rate** against the previous model (`winrate.json`): ");
+            if (has(wr, "wins"))
+                put(&t, "%.0f wins, %.0f ties, %.0f losses", num(wr, "wins"), num(wr, "ties"), num(wr, "losses"));
+            if (has(wr, "win_rate"))
+                put(&t, "; win rate %.3f, 95%% Wilson interval %.3f-%.3f", num(wr, "win_rate"), num(wr, "ci_low"),
+                    num(wr, "ci_high"));
+            put(&t, ".\n");
+        }
+        json_decref(synth), json_decref(clean), json_decref(pairs), json_decref(ev), json_decref(wr);
+        json_decref(d.first), json_decref(d.last);
+    }
+    put(&t, "\nPlots: `python3 scripts/plot_loop.py %s` (needs matplotlib) writes plots/dpo-iter-NN.png.\n", workdir);
+    char *path = path_join(workdir, "report.md");
+    write_file_atomic(path, t.s, t.len);
+    free(path);
+    free(t.s);
+    make_plots(workdir);
+}

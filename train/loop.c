@@ -1,0 +1,491 @@
+// loop.c: see loop.h.
+#include "loop.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <jansson.h>
+#include <limits.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../data/io.h"
+#include "../eval/loop_report.h"
+#include "../kernels/check.h"
+#include "progress.h"
+
+extern char **environ;
+
+void loop_options_default(LoopOptions *o) {
+    memset(o, 0, sizeof *o);
+    o->iterations = 1;
+    o->prompts = 32;
+    o->candidates = 4;
+    o->synth_mode = "self-instruct";
+    o->synth_min_words = 4;
+    o->judge_method = "logprob";
+    o->judge_samples = 3;
+    o->min_margin = 0.0f;
+    o->sft_steps = 0;
+    o->dpo_loss = "sigmoid";
+    o->beta = 0.1f;
+    o->lr = 5e-6f;
+    o->dpo_batch = 4;
+    o->epochs = 1;
+    o->max_len = 512;
+    o->max_new = 128;
+    o->temperature = 0.8f;
+    o->eval_count = 0;
+    o->batch = 8;
+    o->device = "auto";
+}
+
+// ---- child processes ----
+
+typedef struct {
+    char **argv;
+    int n, cap;
+} ArgList;
+
+static void arg(ArgList *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void arg(ArgList *a, const char *fmt, ...) {
+    if (a->n + 2 > a->cap) {
+        a->cap = 2 * a->cap + 16;
+        a->argv = realloc(a->argv, (size_t)a->cap * sizeof(char *));
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    if (vasprintf(&a->argv[a->n], fmt, ap) < 0) fail("out of memory");
+    va_end(ap);
+    a->argv[++a->n] = NULL;
+}
+
+static void args_free(ArgList *a) {
+    for (int i = 0; i < a->n; i++) free(a->argv[i]);
+    free(a->argv);
+    memset(a, 0, sizeof *a);
+}
+
+// The command line as a shell would take it back.
+static char *command_line(const ArgList *a) {
+    size_t cap = 64, len = 0;
+    char *s = xmalloc(cap);
+    s[0] = 0;
+    for (int i = 0; i < a->n; i++) {
+        const char *w = a->argv[i];
+        int plain = *w != 0;
+        for (const char *p = w; *p; p++)
+            if (!(strchr("-_./=,:@%+", *p) || (*p >= '0' && *p <= '9') || ((*p | 32) >= 'a' && (*p | 32) <= 'z'))) plain = 0;
+        size_t need = len + 4 * strlen(w) + 4;
+        if (need > cap) s = realloc(s, cap = 2 * need);
+        if (i) s[len++] = ' ';
+        if (plain) {
+            len += (size_t)sprintf(s + len, "%s", w);
+        } else {
+            s[len++] = '\'';
+            for (const char *p = w; *p; p++) {
+                if (*p == '\'') len += (size_t)sprintf(s + len, "'\\''");
+                else s[len++] = *p;
+            }
+            s[len++] = '\'';
+            s[len] = 0;
+        }
+    }
+    return s;
+}
+
+typedef struct {
+    const char *workdir;
+    const char *crash_stage; // STRAP_LOOP_CRASH
+    int crash_ms;            // < 0: kill the loop after the stage; else kill the child after ms
+    int crashed_once;
+} Runner;
+
+static void log_command(const Runner *r, const char *line) {
+    char *path = path_join(r->workdir, "commands.log");
+    FILE *f = fopen(path, "a");
+    if (!f) fail("cannot append to %s: %s", path, strerror(errno));
+    fprintf(f, "%s\n", line);
+    fclose(f);
+    free(path);
+}
+
+// Runs strap with `a`; with stdout_path the child's standard output goes to a temp file
+// that is renamed into place when it succeeds. Fails (exits) when the child fails.
+static void run_stage(Runner *r, const char *stage, ArgList *a, const char *stdout_path) {
+    char *line = command_line(a);
+    printf("\n== %s: %s%s%s\n", stage, line, stdout_path ? " > " : "", stdout_path ? stdout_path : "");
+    fflush(stdout);
+    log_command(r, line);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    char tmp[PATH_MAX];
+    if (stdout_path) {
+        snprintf(tmp, sizeof tmp, "%s.tmp.%d", stdout_path, (int)getpid());
+        posix_spawn_file_actions_addopen(&actions, 1, tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    }
+    pid_t pid;
+    int rc = posix_spawn(&pid, a->argv[0], &actions, NULL, a->argv, environ);
+    posix_spawn_file_actions_destroy(&actions);
+    if (rc != 0) fail("cannot start %s: %s", a->argv[0], strerror(rc));
+    int crash_here = r->crash_stage && !r->crashed_once && strcmp(r->crash_stage, stage) == 0;
+    double start = now_seconds();
+    int status;
+    for (;;) {
+        pid_t w = waitpid(pid, &status, crash_here && r->crash_ms >= 0 ? WNOHANG : 0);
+        if (w == pid) break;
+        if (w < 0 && errno != EINTR) fail("waitpid: %s", strerror(errno));
+        if (crash_here && r->crash_ms >= 0 && (now_seconds() - start) * 1000 >= r->crash_ms) {
+            fprintf(stderr, "strap loop: STRAP_LOOP_CRASH: killing %s (pid %d) after %d ms, then the loop\n", stage,
+                    (int)pid, r->crash_ms);
+            kill(pid, SIGKILL);
+            waitpid(pid, &status, 0);
+            raise(SIGKILL);
+        }
+        struct timespec ts = {0, 2000000};
+        nanosleep(&ts, NULL);
+    }
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        if (stdout_path) unlink(tmp);
+        if (WIFSIGNALED(status))
+            fail("stage %s was killed by signal %d; run strap loop again with the same options to resume. The command "
+                 "was: %s",
+                 stage, WTERMSIG(status), line);
+        fail("stage %s failed (exit status %d); fix the cause and run strap loop again with the same options to resume "
+             "from this stage. The command was: %s",
+             stage, WEXITSTATUS(status), line);
+    }
+    if (stdout_path) {
+        if (rename(tmp, stdout_path) != 0) fail("cannot rename %s to %s: %s", tmp, stdout_path, strerror(errno));
+    }
+    printf("== %s done in %.1fs\n", stage, now_seconds() - start);
+    fflush(stdout);
+    if (crash_here && r->crash_ms < 0) {
+        fprintf(stderr, "strap loop: STRAP_LOOP_CRASH: killing the loop after %s, before it is marked done\n", stage);
+        raise(SIGKILL);
+    }
+    free(line);
+}
+
+// ---- stage markers ----
+
+static char *iter_dir(const char *workdir, int t) {
+    char name[32];
+    snprintf(name, sizeof name, "iter-%02d", t);
+    return path_join(workdir, name);
+}
+
+static char *iter_path(const char *workdir, int t, const char *name) {
+    char *d = iter_dir(workdir, t), *p = path_join(d, name);
+    free(d);
+    return p;
+}
+
+static int stage_done(const char *workdir, int t, const char *stage) {
+    char name[64];
+    snprintf(name, sizeof name, ".done/%s", stage);
+    char *p = iter_path(workdir, t, name);
+    int done = path_exists(p);
+    free(p);
+    return done;
+}
+
+static void mark_done(const char *workdir, int t, const char *stage) {
+    char *dir = iter_path(workdir, t, ".done");
+    make_dirs(dir);
+    char *p = path_join(dir, stage);
+    char text[64];
+    int n = snprintf(text, sizeof text, "{\"finished\": %ld}\n", (long)time(NULL));
+    write_file_atomic(p, text, (size_t)n);
+    free(p), free(dir);
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+    (void)st, (void)flag, (void)ftw;
+    if (remove(path) != 0) fail("cannot remove %s: %s", path, strerror(errno));
+    return 0;
+}
+
+// Deletes a file or directory tree (what an unfinished stage left behind).
+static void remove_tree(const char *path) {
+    struct stat st;
+    if (lstat(path, &st) != 0) return;
+    if (nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS) != 0) fail("cannot remove %s", path);
+}
+
+// ---- the options a work directory was started with ----
+
+static json_t *options_json(const LoopOptions *o) {
+    // what the data depends on (not: iterations, which may grow; threads, device)
+    return json_pack("{s:s, s:i, s:i, s:s, s:s, s:s, s:f, s:f, s:s, s:f, s:f, s:i, s:i, s:i, s:i, s:f, s:i, s:s?, s:i}",
+                     "init", o->init, "prompts", o->prompts, "candidates", o->candidates, "synth_mode", o->synth_mode,
+                     "judge_method", o->judge_method, "dpo_loss", o->dpo_loss, "beta", (double)o->beta, "lr",
+                     (double)o->lr, "seed_prompts", o->seed_prompts ? o->seed_prompts : "(catalogue)",
+                     "min_margin", (double)o->min_margin, "sft_min_score", (double)o->sft_min_score, "dpo_batch",
+                     o->dpo_batch, "epochs", o->epochs, "max_len", o->max_len, "max_new", o->max_new, "temperature",
+                     (double)o->temperature, "seed", o->seed, "chat_template", o->chat_template, "judge_samples",
+                     o->judge_samples);
+}
+
+static void check_or_write_options(const LoopOptions *o) {
+    char *path = path_join(o->workdir, "loop.json");
+    json_t *now = options_json(o);
+    if (path_exists(path)) {
+        json_error_t err;
+        json_t *was = json_load_file(path, 0, &err);
+        if (!was) fail("%s:%d: %s (delete it to start this work directory afresh)", path, err.line, err.text);
+        const char *key;
+        json_t *v;
+        json_object_foreach(now, key, v) {
+            json_t *old = json_object_get(was, key);
+            if (!old || !json_equal(old, v)) {
+                char *a = old ? json_dumps(old, JSON_ENCODE_ANY) : strdup("(absent)"), *b = json_dumps(v, JSON_ENCODE_ANY);
+                fail("%s was started with %s = %s, this run asks for %s: resume with the same options, or use a new "
+                     "--workdir",
+                     o->workdir, key, a, b);
+            }
+        }
+        json_decref(was);
+    } else {
+        char *text = json_dumps(now, JSON_INDENT(2));
+        size_t len = strlen(text);
+        text = realloc(text, len + 2);
+        text[len] = '\n', text[len + 1] = 0;
+        write_file_atomic(path, text, len + 1);
+        free(text);
+    }
+    json_decref(now);
+    free(path);
+}
+
+static void copy_file(const char *from, const char *to) {
+    size_t n;
+    char *data = read_file(from, &n);
+    write_file_atomic(to, data, n);
+    free(data);
+}
+
+static char *self_exe(void) {
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0) fail("cannot find the strap binary (/proc/self/exe): %s", strerror(errno));
+    exe[n] = 0;
+    return strdup(exe);
+}
+
+// ---- the loop ----
+
+static void common_args(ArgList *a, const LoopOptions *o) {
+    if (o->threads) arg(a, "--threads"), arg(a, "%d", o->threads);
+    arg(a, "--device"), arg(a, "%s", o->device);
+}
+
+static void template_arg(ArgList *a, const LoopOptions *o) {
+    if (o->chat_template) arg(a, "--chat-template"), arg(a, "%s", o->chat_template);
+}
+
+static int count_records_of(const char *json_path, const char *key) {
+    json_error_t err;
+    json_t *j = json_load_file(json_path, 0, &err);
+    if (!j) fail("%s:%d: %s", json_path, err.line, err.text);
+    int n = (int)json_integer_value(json_object_get(j, key));
+    json_decref(j);
+    return n;
+}
+
+int loop_run(const LoopOptions *o) {
+    if (!o->init || !o->workdir) fail("strap loop needs --init and --workdir");
+    char *config = path_join(o->init, "config.json");
+    if (!path_exists(config)) fail("%s not found: --init must be a model directory (config.json, model.safetensors)", config);
+    free(config);
+    make_dirs(o->workdir);
+    check_or_write_options(o);
+    Runner r = {o->workdir, NULL, -1, 0};
+    const char *crash = getenv("STRAP_LOOP_CRASH");
+    char crash_stage[64] = "";
+    if (crash && *crash) {
+        snprintf(crash_stage, sizeof crash_stage, "%s", crash);
+        char *at = strchr(crash_stage, '@');
+        if (at) *at = 0, r.crash_ms = atoi(at + 1);
+        r.crash_stage = crash_stage;
+    }
+    char *exe = self_exe();
+
+    // the human-written seed prompts: copied once, never changed
+    char *seed_dir = path_join(o->workdir, "seed");
+    make_dirs(seed_dir);
+    char *seed_prompts = path_join(seed_dir, "seed_prompts.jsonl");
+    if (!path_exists(seed_prompts)) {
+        char *from = o->seed_prompts ? strdup(o->seed_prompts) : NULL;
+        if (!from) {
+            char *dir = o->catalog ? strdup(o->catalog) : NULL;
+            if (!dir) { // the catalogue next to the binary, else ./data/synth
+                char *bin_dir = strdup(exe);
+                *strrchr(bin_dir, '/') = 0;
+                dir = path_join(bin_dir, "data/synth");
+                free(bin_dir);
+                char *probe = path_join(dir, "seed_prompts.jsonl");
+                if (!path_exists(probe)) free(dir), dir = strdup("data/synth");
+                free(probe);
+            }
+            from = path_join(dir, "seed_prompts.jsonl");
+            free(dir);
+        }
+        if (!path_exists(from)) fail("%s not found: give --seed-prompts", from);
+        copy_file(from, seed_prompts);
+        free(from);
+    }
+    const char *eval_prompts = o->eval_prompts ? o->eval_prompts : seed_prompts;
+
+    char *prev_model = strdup(o->init);
+    char *earlier_prompts = NULL; // comma-separated prompt files of the finished iterations
+    for (int t = 1; t <= o->iterations; t++) {
+        char *dir = iter_dir(o->workdir, t);
+        make_dirs(dir);
+        printf("\n==== iteration %d of %d: %s -> %s/model\n", t, o->iterations, prev_model, dir);
+        char *prompts = path_join(dir, "prompts.jsonl.zst"), *candidates = path_join(dir, "candidates.jsonl.zst");
+        char *judged = path_join(dir, "judged.jsonl.zst"), *cleaned = path_join(dir, "cleaned.jsonl.zst");
+        char *pairs = path_join(dir, "pairs.jsonl.zst"), *model = path_join(dir, "model");
+        char *sft = path_join(dir, "sft");
+        char *synth_report = path_join(dir, "synth.json"), *clean_report = path_join(dir, "clean.json");
+        char *pairs_report = path_join(dir, "pairs.json"), *eval_pairs = path_join(dir, "eval_pairs.json");
+        char *winrate = path_join(dir, "winrate.json"), *winrate_md = path_join(dir, "winrate.md");
+        uint64_t seed = (uint64_t)o->seed * 1000 + (uint64_t)t;
+        ArgList a = {0};
+
+        if (!stage_done(o->workdir, t, "synth")) {
+            arg(&a, "%s", exe), arg(&a, "synth"), arg(&a, "--model"), arg(&a, "%s", prev_model);
+            arg(&a, "--out"), arg(&a, "%s", prompts), arg(&a, "--count"), arg(&a, "%d", o->prompts);
+            arg(&a, "--mode"), arg(&a, "%s", o->synth_mode), arg(&a, "--seed-prompts"), arg(&a, "%s", seed_prompts);
+            if (earlier_prompts) arg(&a, "--existing"), arg(&a, "%s", earlier_prompts);
+            if (o->catalog) arg(&a, "--catalog"), arg(&a, "%s", o->catalog);
+            arg(&a, "--min-words"), arg(&a, "%d", o->synth_min_words);
+            if (o->synth_keep_truncated) arg(&a, "--keep-truncated");
+            arg(&a, "--id-prefix"), arg(&a, "it%02d", t), arg(&a, "--iteration"), arg(&a, "%d", t);
+            arg(&a, "--seed"), arg(&a, "%llu", (unsigned long long)seed), arg(&a, "--batch"), arg(&a, "%d", o->batch);
+            arg(&a, "--report"), arg(&a, "%s", synth_report);
+            template_arg(&a, o), common_args(&a, o);
+            run_stage(&r, "synth", &a, NULL);
+            args_free(&a);
+            mark_done(o->workdir, t, "synth");
+        }
+        if (!stage_done(o->workdir, t, "gen")) {
+            arg(&a, "%s", exe), arg(&a, "gen"), arg(&a, "--model"), arg(&a, "%s", prev_model);
+            arg(&a, "--prompts"), arg(&a, "%s", prompts), arg(&a, "--out"), arg(&a, "%s", candidates);
+            arg(&a, "-n"), arg(&a, "%d", o->candidates), arg(&a, "--max-new"), arg(&a, "%d", o->max_new);
+            arg(&a, "--temperature"), arg(&a, "%g", (double)o->temperature), arg(&a, "--top-p"), arg(&a, "0.95");
+            arg(&a, "--seed"), arg(&a, "%llu", (unsigned long long)seed), arg(&a, "--batch"), arg(&a, "%d", o->batch);
+            template_arg(&a, o), common_args(&a, o);
+            run_stage(&r, "gen", &a, NULL);
+            args_free(&a);
+            mark_done(o->workdir, t, "gen");
+        }
+        if (!stage_done(o->workdir, t, "judge")) {
+            arg(&a, "%s", exe), arg(&a, "judge"), arg(&a, "--model"), arg(&a, "%s", prev_model);
+            arg(&a, "--in"), arg(&a, "%s", candidates), arg(&a, "--out"), arg(&a, "%s", judged);
+            arg(&a, "--method"), arg(&a, "%s", o->judge_method);
+            if (strcmp(o->judge_method, "text") == 0) arg(&a, "--samples"), arg(&a, "%d", o->judge_samples);
+            arg(&a, "--seed"), arg(&a, "%llu", (unsigned long long)seed), arg(&a, "--batch"), arg(&a, "%d", o->batch);
+            common_args(&a, o);
+            run_stage(&r, "judge", &a, NULL);
+            args_free(&a);
+            mark_done(o->workdir, t, "judge");
+        }
+        if (!stage_done(o->workdir, t, "clean")) {
+            arg(&a, "%s", exe), arg(&a, "data"), arg(&a, "clean"), arg(&a, "--input"), arg(&a, "%s", judged);
+            arg(&a, "--out"), arg(&a, "%s", cleaned), arg(&a, "--report"), arg(&a, "%s", clean_report);
+            arg(&a, "--min-chars"), arg(&a, "1"), arg(&a, "--quiet");
+            if (o->threads) arg(&a, "--threads"), arg(&a, "%d", o->threads);
+            run_stage(&r, "clean", &a, NULL);
+            args_free(&a);
+            mark_done(o->workdir, t, "clean");
+        }
+        if (!stage_done(o->workdir, t, "pairs")) {
+            arg(&a, "%s", exe), arg(&a, "pairs"), arg(&a, "--in"), arg(&a, "%s", cleaned);
+            arg(&a, "--out"), arg(&a, "%s", pairs), arg(&a, "--report"), arg(&a, "%s", pairs_report);
+            arg(&a, "--min-margin"), arg(&a, "%g", (double)o->min_margin);
+            run_stage(&r, "pairs", &a, NULL);
+            args_free(&a);
+            if (count_records_of(pairs_report, "pairs") == 0)
+                fail("iteration %d made no preference pairs (see %s: ties, margins, unscored answers): nothing to train "
+                     "on. Try more --candidates, a higher --temperature or --judge-method logprob",
+                     t, pairs_report);
+            mark_done(o->workdir, t, "pairs");
+        }
+        const char *policy_start = prev_model;
+        if (o->sft_min_score > 0) {
+            if (!stage_done(o->workdir, t, "sft")) {
+                remove_tree(sft);
+                arg(&a, "%s", exe), arg(&a, "sft"), arg(&a, "--model"), arg(&a, "%s", prev_model);
+                arg(&a, "--data"), arg(&a, "%s", cleaned), arg(&a, "--min-score"), arg(&a, "%g", (double)o->sft_min_score);
+                arg(&a, "--out"), arg(&a, "%s", sft), arg(&a, "--lr"), arg(&a, "%g", (double)o->lr);
+                if (o->sft_steps > 0) arg(&a, "--steps"), arg(&a, "%d", o->sft_steps);
+                arg(&a, "--seed"), arg(&a, "%llu", (unsigned long long)seed);
+                template_arg(&a, o), common_args(&a, o);
+                run_stage(&r, "sft", &a, NULL);
+                args_free(&a);
+                mark_done(o->workdir, t, "sft");
+            }
+            policy_start = sft;
+        }
+        if (!stage_done(o->workdir, t, "dpo")) {
+            int resume = 0;
+            remove_tree(model);
+            arg(&a, "%s", exe), arg(&a, "dpo"), arg(&a, "--model"), arg(&a, "%s", policy_start);
+            arg(&a, "--ref"), arg(&a, "%s", policy_start), arg(&a, "--pairs"), arg(&a, "%s", pairs);
+            arg(&a, "--out"), arg(&a, "%s", model), arg(&a, "--loss"), arg(&a, "%s", o->dpo_loss);
+            arg(&a, "--beta"), arg(&a, "%g", (double)o->beta), arg(&a, "--lr"), arg(&a, "%g", (double)o->lr);
+            arg(&a, "--batch"), arg(&a, "%d", o->dpo_batch), arg(&a, "--epochs"), arg(&a, "%d", o->epochs);
+            arg(&a, "--max-len"), arg(&a, "%d", o->max_len), arg(&a, "--seed"), arg(&a, "%llu", (unsigned long long)seed);
+            if (resume) arg(&a, "--resume");
+            template_arg(&a, o), common_args(&a, o);
+            run_stage(&r, "dpo", &a, NULL);
+            args_free(&a);
+            mark_done(o->workdir, t, "dpo");
+        }
+        if (!stage_done(o->workdir, t, "eval-pairs")) {
+            arg(&a, "%s", exe), arg(&a, "eval"), arg(&a, "pairs"), arg(&a, "--model"), arg(&a, "%s", model);
+            arg(&a, "--ref"), arg(&a, "%s", policy_start), arg(&a, "--pairs"), arg(&a, "%s", pairs);
+            arg(&a, "--beta"), arg(&a, "%g", (double)o->beta), arg(&a, "--max-len"), arg(&a, "%d", o->max_len);
+            arg(&a, "--json");
+            template_arg(&a, o), common_args(&a, o);
+            run_stage(&r, "eval-pairs", &a, eval_pairs);
+            args_free(&a);
+            mark_done(o->workdir, t, "eval-pairs");
+        }
+        if (!stage_done(o->workdir, t, "winrate")) {
+            arg(&a, "%s", exe), arg(&a, "eval"), arg(&a, "winrate"), arg(&a, "--model"), arg(&a, "%s", model);
+            arg(&a, "--baseline"), arg(&a, "%s", prev_model), arg(&a, "--judge"), arg(&a, "%s", prev_model);
+            arg(&a, "--prompts"), arg(&a, "%s", eval_prompts);
+            if (o->eval_count > 0) arg(&a, "--limit"), arg(&a, "%d", o->eval_count);
+            arg(&a, "--max-new"), arg(&a, "%d", o->max_new), arg(&a, "--seed"), arg(&a, "%llu", (unsigned long long)seed);
+            arg(&a, "--out"), arg(&a, "%s", winrate), arg(&a, "--markdown"), arg(&a, "%s", winrate_md);
+            template_arg(&a, o), common_args(&a, o);
+            run_stage(&r, "winrate", &a, NULL);
+            args_free(&a);
+            mark_done(o->workdir, t, "winrate");
+        }
+        loop_report_write(o->workdir, t);
+
+        size_t len = (earlier_prompts ? strlen(earlier_prompts) + 1 : 0) + strlen(prompts) + 1;
+        char *joined = xmalloc(len);
+        snprintf(joined, len, "%s%s%s", earlier_prompts ? earlier_prompts : "", earlier_prompts ? "," : "", prompts);
+        free(earlier_prompts);
+        earlier_prompts = joined;
+        free(prev_model);
+        prev_model = strdup(model);
+        free(dir), free(prompts), free(candidates), free(judged), free(cleaned), free(pairs), free(model), free(sft);
+        free(synth_report), free(clean_report), free(pairs_report), free(eval_pairs), free(winrate), free(winrate_md);
+    }
+    char *report = path_join(o->workdir, "report.md");
+    printf("\n==== %d iteration%s done: %s\n", o->iterations, o->iterations == 1 ? "" : "s", report);
+    free(report), free(prev_model), free(earlier_prompts), free(exe), free(seed_dir), free(seed_prompts);
+    return 0;
+}

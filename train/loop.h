@@ -1,0 +1,60 @@
+// loop.h: the self-rewarding driver (strap loop). Iteration t (1, 2, ...) takes the model
+// M(t-1) (the --init model for t = 1) and runs, in W/iter-NN/:
+//
+//   synth   M writes prompts               prompts.jsonl.zst  (+ synth.json)
+//   gen     M answers each K times         candidates.jsonl.zst
+//   judge   M judges every answer          judged.jsonl.zst
+//   clean   repair / drop / dedup answers  cleaned.jsonl.zst  (+ clean.json)
+//   pairs   best vs worst per prompt       pairs.jsonl.zst    (+ pairs.json)
+//   sft     optional: answers judged >= S  sft/               (rejection-sampling SFT)
+//   dpo     M(t) = DPO(M, ref M)           model/
+//   eval    preference accuracy            eval_pairs.json
+//           win rate of M(t) against M     winrate.json (+ winrate.md)
+//
+// Every stage is a strap subcommand run as a child process (the command line is printed
+// and appended to W/commands.log, so any stage can be re-run by hand). A stage is done
+// when its child exited 0, its outputs were renamed into place, and the marker
+// W/iter-NN/.done/STAGE was written; a resumed loop skips finished stages and re-runs the
+// first unfinished one from scratch (a DPO run with a checkpoint continues it with
+// --resume). The seed prompts are copied to W/seed/ once and never changed; synthetic data
+// accumulates: every iteration's files stay, every record names its model and iteration,
+// and new prompts are deduplicated against all earlier ones. After every iteration
+// W/report.md is rewritten (a table per iteration) with PNG plots of the DPO metrics
+// (scripts/plot_loop.py, when python3 and matplotlib are present).
+//
+// Testing hook: STRAP_LOOP_CRASH=STAGE kills the loop (SIGKILL) right after the first run of
+// STAGE finished but before it was marked done; STRAP_LOOP_CRASH=STAGE@MS kills that stage's
+// child MS milliseconds after it started, then the loop.
+#pragma once
+
+typedef struct {
+    const char *init;      // M0
+    const char *workdir;   // W
+    int iterations;
+    int prompts;           // new prompts per iteration
+    int candidates;        // answers per prompt
+    const char *seed_prompts; // human-written examples (default: the catalogue's)
+    const char *synth_mode;   // self-instruct | brainstorm
+    const char *catalog;      // NULL: the default catalogue
+    int synth_min_words;
+    int synth_keep_truncated; // tiny test models never stop: keep their cut-off prompts
+    const char *judge_method; // logprob | text
+    int judge_samples;
+    float min_margin;
+    float sft_min_score;      // > 0: rejection-sampling SFT stage before DPO
+    int sft_steps;
+    const char *dpo_loss;
+    float beta, lr;
+    int dpo_batch, epochs, max_len;
+    int max_new;              // answer length
+    float temperature;
+    const char *eval_prompts; // win-rate prompts (default: the seed prompts)
+    int eval_count;           // win-rate prompts used (0: all)
+    int seed, threads, batch;
+    const char *device;
+    const char *chat_template;
+} LoopOptions;
+
+void loop_options_default(LoopOptions *o);
+// Runs (or resumes) the loop; returns the exit status.
+int loop_run(const LoopOptions *o);
