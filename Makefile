@@ -1,4 +1,4 @@
-# strap: make | make test | make test-gpu | make bench | make demo
+# strap: make | make test | make test-gpu | make bench | make demo | make demo-pretrain
 #
 # Options:
 #   CUDA=0     skip the CUDA backend even when nvcc is found (default: build it if found)
@@ -77,7 +77,7 @@ CFLAGS += -DSTRAP_VERSION='"$(VERSION)"' -DSTRAP_GIT_REV='"$(GIT_REV)"'
 
 STRAP_BIN ?= strap
 
-.PHONY: all test test-gpu bench demo clean
+.PHONY: all test test-gpu bench demo demo-pretrain clean
 all: $(STRAP_BIN)
 
 $(STRAP_BIN): $(CLI_OBJ) $(BUILD)/libstrap.a
@@ -110,6 +110,9 @@ bench: strap
 
 demo: strap
 	bash scripts/demo.sh
+
+demo-pretrain: strap
+	bash scripts/demo_pretrain.sh
 
 clean:
 	rm -rf $(BUILD) strap

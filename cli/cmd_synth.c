@@ -111,7 +111,9 @@ static void writer_build(Writer *w, const char *model_dir, const char *template_
     w->n_eos = chat_stop_ids(w->tok, w->format, w->eos);
     for (int i = 0; i < w->model.config.n_eos && w->n_eos < 8; i++) w->eos[w->n_eos++] = w->model.config.eos_token_ids[i];
     w->batch = batch, w->max_new = max_new;
-    generator_build(&w->gen, &w->model, batch, w->model.config.max_seq);
+    // instructions are a few hundred tokens: no need for a KV cache of the model's whole context
+    int capacity = w->model.config.max_seq < 2048 ? w->model.config.max_seq : 2048;
+    generator_build(&w->gen, &w->model, batch, capacity);
     w->out = xmalloc((size_t)batch * sizeof(int *));
     for (int b = 0; b < batch; b++) w->out[b] = xmalloc((size_t)max_new * sizeof(int));
     w->n_out = xmalloc((size_t)batch * sizeof(int));
@@ -365,7 +367,10 @@ int cmd_synth(int argc, char **argv) {
         snprintf(extra, sizeof extra, "%d generated", attempts);
         progress_update(&prog, accepted, extra);
     }
-    progress_finish(&prog, NULL);
+    char final_note[64];
+    snprintf(final_note, sizeof final_note, "%d generated", attempts);
+    prog.total = accepted; // what was made, which may be short of --count
+    progress_finish(&prog, final_note);
     dropped[SYNTH_INVALID_JSON] = invalid_lists;
 
     json_t *report = json_object(), *drops = json_object();

@@ -182,8 +182,9 @@ char *synth_instruction(const SynthCatalog *c, const SynthSpec *spec, const char
         const char *name = c->attribute_names[i];
         buf_printf(&b, "%c%s: %s.\n", toupper((unsigned char)name[0]), name + 1, spec->attribute_values[i]);
     }
-    buf_printf(&b, "\nWrite only the request itself, in the words %s would use. Include any text, numbers or code "
-                   "the request needs. Do not answer it, and do not add a title or quotes.",
+    buf_printf(&b, "\nWrite only the message %s types to the assistant, in their own words, starting directly with "
+                   "the request (\"Can you...\", \"I need...\", \"Please...\"). Include any text, numbers or code it "
+                   "needs. Do not answer it, and do not add a title or quotes.",
                spec->role);
     return b.s;
 }
@@ -311,7 +312,7 @@ static const char *META[] = {
     "example request", "request 1", "original request", "your request", "i can help", "i'll be happy",
     "i would be happy", "no problem", "you write realistic", "difficulty:", "length:", "format:", "you can rewrite", "rewritten version", "i'm here to help",
     "i am here to help", "i'm ready to help", "can i assist", "can i help", "helpful ai", "smollm", "the response?",
-    "the request is", "this is a request", "<|", "|>", 0,
+    "the request is", "this is a request", "new request is", "this request", "i'm an ai", "i am an ai", "<|", "|>", 0,
 };
 
 int synth_is_meta(const char *text) {

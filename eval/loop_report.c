@@ -191,6 +191,27 @@ void loop_report_write(const char *workdir, int iterations) {
             put(&t, "**Preference accuracy** of the new model on its training pairs (against the model it started "
                     "from): %.3f, mean reward margin %.4f, log-prob accuracy %.3f.\n\n",
                 num(ev, "accuracy"), num(ev, "margin"), num(ev, "logp_accuracy"));
+        // stage times (from the .done markers) and throughput
+        static const char *stages[] = {"synth", "gen", "judge", "clean", "pairs", "sft", "dpo", "eval-pairs", "winrate"};
+        double total = 0, gen_judge = 0;
+        int any_time = 0;
+        for (int k = 0; k < 9; k++) {
+            char name[64];
+            snprintf(name, sizeof name, ".done/%s", stages[k]);
+            json_t *m = load(workdir, i, name);
+            if (!m) continue;
+            double sec = num(m, "seconds");
+            put(&t, "%s%s %.1fs", any_time ? ", " : "**Stage times**: ", stages[k], sec);
+            total += sec, any_time = 1;
+            if (!strcmp(stages[k], "gen") || !strcmp(stages[k], "judge")) gen_judge += sec;
+            json_decref(m);
+        }
+        if (any_time) {
+            put(&t, "; total %.1f min", total / 60);
+            if (gen_judge > 0 && synth)
+                put(&t, " (answering and judging: %.1f prompts/minute)", num(synth, "accepted") * 60 / gen_judge);
+            put(&t, ".\n\n");
+        }
         if (wr) {
             put(&t, "**Win rate** against the previous model (`winrate.json`): ");
             if (has(wr, "wins"))

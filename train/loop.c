@@ -29,7 +29,7 @@ void loop_options_default(LoopOptions *o) {
     o->prompts = 32;
     o->candidates = 4;
     o->synth_mode = "self-instruct";
-    o->synth_min_words = 4;
+    o->synth_max_new = 160;
     o->judge_method = "logprob";
     o->judge_samples = 3;
     o->min_margin = 0.0f;
@@ -65,6 +65,14 @@ static void arg(ArgList *a, const char *fmt, ...) {
     if (vasprintf(&a->argv[a->n], fmt, ap) < 0) fail("out of memory");
     va_end(ap);
     a->argv[++a->n] = NULL;
+}
+
+// Appends the words of a stage's extra options (--synth-args "..." and the like).
+static void extra_args(ArgList *a, const char *words) {
+    if (!words) return;
+    char *copy = strdup(words);
+    for (char *save = NULL, *w = strtok_r(copy, " \t", &save); w; w = strtok_r(NULL, " \t", &save)) arg(a, "%s", w);
+    free(copy);
 }
 
 static void args_free(ArgList *a) {
@@ -119,7 +127,7 @@ static void log_command(const Runner *r, const char *line) {
 
 // Runs strap with `a`; with stdout_path the child's standard output goes to a temp file
 // that is renamed into place when it succeeds. Fails (exits) when the child fails.
-static void run_stage(Runner *r, const char *stage, ArgList *a, const char *stdout_path) {
+static double run_stage(Runner *r, const char *stage, ArgList *a, const char *stdout_path) {
     char *line = command_line(a);
     printf("\n== %s: %s%s%s\n", stage, line, stdout_path ? " > " : "", stdout_path ? stdout_path : "");
     fflush(stdout);
@@ -165,13 +173,15 @@ static void run_stage(Runner *r, const char *stage, ArgList *a, const char *stdo
     if (stdout_path) {
         if (rename(tmp, stdout_path) != 0) fail("cannot rename %s to %s: %s", tmp, stdout_path, strerror(errno));
     }
-    printf("== %s done in %.1fs\n", stage, now_seconds() - start);
+    double seconds = now_seconds() - start;
+    printf("== %s done in %.1fs\n", stage, seconds);
     fflush(stdout);
     if (crash_here && r->crash_ms < 0) {
         fprintf(stderr, "strap loop: STRAP_LOOP_CRASH: killing the loop after %s, before it is marked done\n", stage);
         raise(SIGKILL);
     }
     free(line);
+    return seconds;
 }
 
 // ---- stage markers ----
@@ -197,12 +207,12 @@ static int stage_done(const char *workdir, int t, const char *stage) {
     return done;
 }
 
-static void mark_done(const char *workdir, int t, const char *stage) {
+static void mark_done(const char *workdir, int t, const char *stage, double seconds) {
     char *dir = iter_path(workdir, t, ".done");
     make_dirs(dir);
     char *p = path_join(dir, stage);
-    char text[64];
-    int n = snprintf(text, sizeof text, "{\"finished\": %ld}\n", (long)time(NULL));
+    char text[96];
+    int n = snprintf(text, sizeof text, "{\"finished\": %ld, \"seconds\": %.3f}\n", (long)time(NULL), seconds);
     write_file_atomic(p, text, (size_t)n);
     free(p), free(dir);
 }
@@ -224,14 +234,15 @@ static void remove_tree(const char *path) {
 
 static json_t *options_json(const LoopOptions *o) {
     // what the data depends on (not: iterations, which may grow; threads, device)
-    return json_pack("{s:s, s:i, s:i, s:s, s:s, s:s, s:f, s:f, s:s, s:f, s:f, s:i, s:i, s:i, s:i, s:f, s:i, s:s?, s:i}",
+    return json_pack("{s:s, s:i, s:i, s:s, s:s, s:s, s:f, s:f, s:s, s:f, s:f, s:i, s:i, s:i, s:i, s:i, s:f, s:i, s:s?, s:i, s:s?, s:s?, s:s?, s:s?, s:s?}",
                      "init", o->init, "prompts", o->prompts, "candidates", o->candidates, "synth_mode", o->synth_mode,
                      "judge_method", o->judge_method, "dpo_loss", o->dpo_loss, "beta", (double)o->beta, "lr",
                      (double)o->lr, "seed_prompts", o->seed_prompts ? o->seed_prompts : "(catalogue)",
                      "min_margin", (double)o->min_margin, "sft_min_score", (double)o->sft_min_score, "dpo_batch",
-                     o->dpo_batch, "epochs", o->epochs, "max_len", o->max_len, "max_new", o->max_new, "temperature",
+                     o->dpo_batch, "epochs", o->epochs, "max_len", o->max_len, "max_new", o->max_new, "synth_max_new", o->synth_max_new, "temperature",
                      (double)o->temperature, "seed", o->seed, "chat_template", o->chat_template, "judge_samples",
-                     o->judge_samples);
+                     o->judge_samples, "synth_args", o->synth_args, "gen_args", o->gen_args, "judge_args", o->judge_args,
+                     "clean_args", o->clean_args, "dpo_args", o->dpo_args);
 }
 
 static void check_or_write_options(const LoopOptions *o) {
@@ -349,6 +360,7 @@ int loop_run(const LoopOptions *o) {
     for (int t = 1; t <= o->iterations; t++) {
         char *dir = iter_dir(o->workdir, t);
         make_dirs(dir);
+        remove_stale_temps(dir); // what a killed stage was writing
         printf("\n==== iteration %d of %d: %s -> %s/model\n", t, o->iterations, prev_model, dir);
         char *prompts = path_join(dir, "prompts.jsonl.zst"), *candidates = path_join(dir, "candidates.jsonl.zst");
         char *judged = path_join(dir, "judged.jsonl.zst"), *cleaned = path_join(dir, "cleaned.jsonl.zst");
@@ -366,15 +378,15 @@ int loop_run(const LoopOptions *o) {
             arg(&a, "--mode"), arg(&a, "%s", o->synth_mode), arg(&a, "--seed-prompts"), arg(&a, "%s", seed_prompts);
             if (earlier_prompts) arg(&a, "--existing"), arg(&a, "%s", earlier_prompts);
             if (o->catalog) arg(&a, "--catalog"), arg(&a, "%s", o->catalog);
-            arg(&a, "--min-words"), arg(&a, "%d", o->synth_min_words);
-            if (o->synth_keep_truncated) arg(&a, "--keep-truncated");
+            arg(&a, "--max-new"), arg(&a, "%d", o->synth_max_new), arg(&a, "--max-attempts"), arg(&a, "%d", 8 * o->prompts + 16);
             arg(&a, "--id-prefix"), arg(&a, "it%02d", t), arg(&a, "--iteration"), arg(&a, "%d", t);
             arg(&a, "--seed"), arg(&a, "%llu", (unsigned long long)seed), arg(&a, "--batch"), arg(&a, "%d", o->batch);
             arg(&a, "--report"), arg(&a, "%s", synth_report);
             template_arg(&a, o), common_args(&a, o);
-            run_stage(&r, "synth", &a, NULL);
+            extra_args(&a, o->synth_args);
+            double secs = run_stage(&r, "synth", &a, NULL);
             args_free(&a);
-            mark_done(o->workdir, t, "synth");
+            mark_done(o->workdir, t, "synth", secs);
         }
         if (!stage_done(o->workdir, t, "gen")) {
             arg(&a, "%s", exe), arg(&a, "gen"), arg(&a, "--model"), arg(&a, "%s", prev_model);
@@ -383,9 +395,10 @@ int loop_run(const LoopOptions *o) {
             arg(&a, "--temperature"), arg(&a, "%g", (double)o->temperature), arg(&a, "--top-p"), arg(&a, "0.95");
             arg(&a, "--seed"), arg(&a, "%llu", (unsigned long long)seed), arg(&a, "--batch"), arg(&a, "%d", o->batch);
             template_arg(&a, o), common_args(&a, o);
-            run_stage(&r, "gen", &a, NULL);
+            extra_args(&a, o->gen_args);
+            double secs = run_stage(&r, "gen", &a, NULL);
             args_free(&a);
-            mark_done(o->workdir, t, "gen");
+            mark_done(o->workdir, t, "gen", secs);
         }
         if (!stage_done(o->workdir, t, "judge")) {
             arg(&a, "%s", exe), arg(&a, "judge"), arg(&a, "--model"), arg(&a, "%s", prev_model);
@@ -394,30 +407,32 @@ int loop_run(const LoopOptions *o) {
             if (strcmp(o->judge_method, "text") == 0) arg(&a, "--samples"), arg(&a, "%d", o->judge_samples);
             arg(&a, "--seed"), arg(&a, "%llu", (unsigned long long)seed), arg(&a, "--batch"), arg(&a, "%d", o->batch);
             common_args(&a, o);
-            run_stage(&r, "judge", &a, NULL);
+            extra_args(&a, o->judge_args);
+            double secs = run_stage(&r, "judge", &a, NULL);
             args_free(&a);
-            mark_done(o->workdir, t, "judge");
+            mark_done(o->workdir, t, "judge", secs);
         }
         if (!stage_done(o->workdir, t, "clean")) {
             arg(&a, "%s", exe), arg(&a, "data"), arg(&a, "clean"), arg(&a, "--input"), arg(&a, "%s", judged);
             arg(&a, "--out"), arg(&a, "%s", cleaned), arg(&a, "--report"), arg(&a, "%s", clean_report);
             arg(&a, "--min-chars"), arg(&a, "1"), arg(&a, "--quiet");
             if (o->threads) arg(&a, "--threads"), arg(&a, "%d", o->threads);
-            run_stage(&r, "clean", &a, NULL);
+            extra_args(&a, o->clean_args);
+            double secs = run_stage(&r, "clean", &a, NULL);
             args_free(&a);
-            mark_done(o->workdir, t, "clean");
+            mark_done(o->workdir, t, "clean", secs);
         }
         if (!stage_done(o->workdir, t, "pairs")) {
             arg(&a, "%s", exe), arg(&a, "pairs"), arg(&a, "--in"), arg(&a, "%s", cleaned);
             arg(&a, "--out"), arg(&a, "%s", pairs), arg(&a, "--report"), arg(&a, "%s", pairs_report);
             arg(&a, "--min-margin"), arg(&a, "%g", (double)o->min_margin);
-            run_stage(&r, "pairs", &a, NULL);
+            double secs = run_stage(&r, "pairs", &a, NULL);
             args_free(&a);
             if (count_records_of(pairs_report, "pairs") == 0)
                 fail("iteration %d made no preference pairs (see %s: ties, margins, unscored answers): nothing to train "
                      "on. Try more --candidates, a higher --temperature or --judge-method logprob",
                      t, pairs_report);
-            mark_done(o->workdir, t, "pairs");
+            mark_done(o->workdir, t, "pairs", secs);
         }
         const char *policy_start = prev_model;
         if (o->sft_min_score > 0) {
@@ -429,9 +444,9 @@ int loop_run(const LoopOptions *o) {
                 if (o->sft_steps > 0) arg(&a, "--steps"), arg(&a, "%d", o->sft_steps);
                 arg(&a, "--seed"), arg(&a, "%llu", (unsigned long long)seed);
                 template_arg(&a, o), common_args(&a, o);
-                run_stage(&r, "sft", &a, NULL);
+                double secs = run_stage(&r, "sft", &a, NULL);
                 args_free(&a);
-                mark_done(o->workdir, t, "sft");
+                mark_done(o->workdir, t, "sft", secs);
             }
             policy_start = sft;
         }
@@ -443,12 +458,13 @@ int loop_run(const LoopOptions *o) {
             arg(&a, "--out"), arg(&a, "%s", model), arg(&a, "--loss"), arg(&a, "%s", o->dpo_loss);
             arg(&a, "--beta"), arg(&a, "%g", (double)o->beta), arg(&a, "--lr"), arg(&a, "%g", (double)o->lr);
             arg(&a, "--batch"), arg(&a, "%d", o->dpo_batch), arg(&a, "--epochs"), arg(&a, "%d", o->epochs);
-            arg(&a, "--max-len"), arg(&a, "%d", o->max_len), arg(&a, "--seed"), arg(&a, "%llu", (unsigned long long)seed);
+            arg(&a, "--max-len"), arg(&a, "%d", o->max_len);
             if (resume) arg(&a, "--resume");
             template_arg(&a, o), common_args(&a, o);
-            run_stage(&r, "dpo", &a, NULL);
+            extra_args(&a, o->dpo_args);
+            double secs = run_stage(&r, "dpo", &a, NULL);
             args_free(&a);
-            mark_done(o->workdir, t, "dpo");
+            mark_done(o->workdir, t, "dpo", secs);
         }
         if (!stage_done(o->workdir, t, "eval-pairs")) {
             arg(&a, "%s", exe), arg(&a, "eval"), arg(&a, "pairs"), arg(&a, "--model"), arg(&a, "%s", model);
@@ -456,9 +472,9 @@ int loop_run(const LoopOptions *o) {
             arg(&a, "--beta"), arg(&a, "%g", (double)o->beta), arg(&a, "--max-len"), arg(&a, "%d", o->max_len);
             arg(&a, "--json");
             template_arg(&a, o), common_args(&a, o);
-            run_stage(&r, "eval-pairs", &a, eval_pairs);
+            double secs = run_stage(&r, "eval-pairs", &a, eval_pairs);
             args_free(&a);
-            mark_done(o->workdir, t, "eval-pairs");
+            mark_done(o->workdir, t, "eval-pairs", secs);
         }
         if (!stage_done(o->workdir, t, "winrate")) {
             arg(&a, "%s", exe), arg(&a, "eval"), arg(&a, "winrate"), arg(&a, "--model"), arg(&a, "%s", model);
@@ -468,9 +484,9 @@ int loop_run(const LoopOptions *o) {
             arg(&a, "--max-new"), arg(&a, "%d", o->max_new), arg(&a, "--seed"), arg(&a, "%llu", (unsigned long long)seed);
             arg(&a, "--out"), arg(&a, "%s", winrate), arg(&a, "--markdown"), arg(&a, "%s", winrate_md);
             template_arg(&a, o), common_args(&a, o);
-            run_stage(&r, "winrate", &a, NULL);
+            double secs = run_stage(&r, "winrate", &a, NULL);
             args_free(&a);
-            mark_done(o->workdir, t, "winrate");
+            mark_done(o->workdir, t, "winrate", secs);
         }
         loop_report_write(o->workdir, t);
 

@@ -36,8 +36,10 @@ typedef struct {
     const char *seed_prompts; // human-written examples (default: the catalogue's)
     const char *synth_mode;   // self-instruct | brainstorm
     const char *catalog;      // NULL: the default catalogue
-    int synth_min_words;
-    int synth_keep_truncated; // tiny test models never stop: keep their cut-off prompts
+    int synth_max_new;
+    // extra options appended to a stage's command line (split on spaces), e.g.
+    // clean_args = "--max-non-printable 1"; NULL: none
+    const char *synth_args, *gen_args, *judge_args, *clean_args, *dpo_args;
     const char *judge_method; // logprob | text
     int judge_samples;
     float min_margin;
