@@ -69,7 +69,17 @@ int cmd_pairs(int argc, char **argv) {
     }
     jsonl_close(r);
     if (n == 0) fail("%s holds no judged answers", in);
+    if (missing == n)
+        fail("%s: none of its %d answers has a score (every judgement was unparseable): nothing to pair. Look at the "
+             "judge's text in the 'judgements' field, give the judge more --max-new, or use --method logprob",
+             in, n);
     qsort(all, (size_t)n, sizeof(Judged), by_key_then_line); // groups by prompt, input order inside
+    for (int i = 1; i < n; i++) // answers that share a prompt_id must answer the same prompt
+        if (strcmp(all[i].key, all[i - 1].key) == 0 &&
+            !json_equal(json_object_get(all[i].record, "prompt"), json_object_get(all[i - 1].record, "prompt")))
+            fail("%s:%ld: prompt_id %s is the id of another prompt on line %ld: answers to different prompts need "
+                 "different ids",
+                 in, all[i].line, all[i].key, all[i - 1].line);
     RecordsWriter *w = records_writer_open(out);
     int prompts = 0, pairs = 0, ties = 0, under_margin = 0, unscored = 0, histogram[6] = {0};
     double len_chosen = 0, len_rejected = 0;

@@ -32,5 +32,9 @@ echo '{"prompt_id": "x", "prompt": "p", "text": "t", "score": "high"}' > "$TMP/b
 expect_error 1 "bad.jsonl:1: field 'score' must be a number or null" -- "$STRAP" pairs --in "$TMP/bad.jsonl" --out "$TMP/bad_out.jsonl"
 : > "$TMP/empty.jsonl"
 expect_error 1 "holds no judged answers" -- "$STRAP" pairs --in "$TMP/empty.jsonl" --out "$TMP/bad_out.jsonl"
+printf '{"prompt_id": 1, "prompt": "a", "text": "x", "score": null}\n{"prompt_id": 1, "prompt": "a", "text": "y", "score": null}\n' > "$TMP/unparsed.jsonl"
+expect_error 1 "unparsed.jsonl: none of its 2 answers has a score" -- "$STRAP" pairs --in "$TMP/unparsed.jsonl" --out "$TMP/bad_out.jsonl"
+printf '{"prompt_id": 7, "prompt": "a", "text": "x", "score": 1}\n{"prompt_id": 7, "prompt": "b", "text": "y", "score": 4}\n' > "$TMP/mixed.jsonl"
+expect_error 1 "mixed.jsonl:2: prompt_id 7 is the id of another prompt on line 1" -- "$STRAP" pairs --in "$TMP/mixed.jsonl" --out "$TMP/bad_out.jsonl"
 [ ! -e "$TMP/bad_out.jsonl" ] || fail_test "a failed run wrote its output"
 finish
