@@ -135,7 +135,21 @@ static void gen_batch_file(Model *m, const PromptEncoder *pe, const char *model_
     }
     jsonl_close(r);
     if (n_prompts == 0) fail("%s holds no prompts", in_path);
-    int jobs = n_prompts * n_samples, capacity = m->config.max_seq;
+    // the KV cache holds the longest prompt plus max_new, not the model's whole context
+    // (SmolLM2's 8192 positions x batch 16 would be 6 GB of fp32 cache)
+    int jobs = n_prompts * n_samples, capacity = 0;
+    for (int p = 0; p < n_prompts; p++) {
+        json_t *sys = json_object_get(records[p], "system");
+        size_t n;
+        int32_t *ids = encode_prompt(pe, json_is_string(sys) ? json_string_value(sys) : pe->system,
+                                     json_string_value(json_object_get(records[p], field)), &n);
+        free(ids);
+        if ((int)n >= m->config.max_seq)
+            fail("%s: prompt %d has %zu tokens, more than the model's context (%d)", in_path, p + 1, n,
+                 m->config.max_seq);
+        if ((int)n + o->max_new > capacity) capacity = (int)n + o->max_new;
+    }
+    if (capacity > m->config.max_seq) capacity = m->config.max_seq;
     Generator g;
     generator_build(&g, m, batch, capacity);
     RecordsWriter *w = records_writer_open(out_path);
