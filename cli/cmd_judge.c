@@ -78,7 +78,10 @@ int cmd_judge(int argc, char **argv) {
     o.sample.temperature = temperature;
     o.eos_ids = eos, o.n_eos = n_eos;
     Generator g;
-    generator_build(&g, &m, batch, m.config.max_seq);
+    // text judgements: a cache for a judge prompt plus its verdict (not the model's whole
+    // context: 8192 positions x batch 8 of SmolLM2 would be 3 GB); logprob needs none
+    int capacity = m.config.max_seq < 4096 ? m.config.max_seq : 4096;
+    generator_build(&g, &m, logprob ? 1 : batch, logprob ? 1 : capacity);
     int **outs = xmalloc((size_t)batch * sizeof(int *)), *n_out = xmalloc((size_t)batch * sizeof(int));
     for (int b = 0; b < batch; b++) outs[b] = xmalloc((size_t)max_new * sizeof(int));
     FinishReason *fin = xmalloc((size_t)batch * sizeof(FinishReason));
