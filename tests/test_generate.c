@@ -176,9 +176,85 @@ static void test_sampling_rules(void) {
     free(scratch);
 }
 
+// A large vocabulary (8000 tokens; the head within 8 nats of the best is 1600 of them), where
+// the sampler sorts only the head of the distribution: the kept set
+// and the frequencies match a float64 computation over the whole, sorted distribution.
+static void test_sampling_large_vocab(void) {
+    int V = 8000, N = 4000;
+    float *l = xmalloc((size_t)V * sizeof(float)), *base = xmalloc((size_t)V * sizeof(float));
+    double *prob = xmalloc((size_t)V * sizeof(double)), z = 0;
+    for (int v = 0; v < V; v++) base[v] = -(float)((v * 7919) % V) / 200.0f; // a permutation of a smooth decay
+    for (int v = 0; v < V; v++) z += exp(base[v]);
+    for (int v = 0; v < V; v++) prob[v] = exp(base[v]) / z;
+    void *scratch = xmalloc(sample_scratch_bytes(V));
+    SampleOptions o;
+    sample_options_default(&o);
+    o.temperature = 1, o.top_k = 0, o.min_p = 0;
+    float top_ps[3] = {0.5f, 0.9f, 1.0f};
+    for (int c = 0; c < 3; c++) {
+        o.top_p = top_ps[c];
+        // reference: rank r (0 = most likely) has probability p_r; keep the smallest prefix reaching top_p
+        double acc = 0, kept_mass = 0;
+        int cut = V; // tokens of rank < cut are kept
+        for (int r = 0; r < V; r++) {
+            acc += exp(-r / 200.0) / z;
+            if (o.top_p < 1 && acc >= o.top_p) {
+                cut = r + 1;
+                break;
+            }
+        }
+        for (int r = 0; r < cut; r++) kept_mass += exp(-r / 200.0) / z;
+        Rng rng;
+        rng_seed(&rng, 5 + (uint64_t)c);
+        long beyond = 0;
+        double mean_rank = 0, want_mean = 0;
+        for (int r = 0; r < cut; r++) want_mean += r * exp(-r / 200.0) / z / kept_mass;
+        for (int i = 0; i < N; i++) {
+            memcpy(l, base, (size_t)V * sizeof(float));
+            int t = sample_token(l, V, &o, NULL, 0, &rng, scratch);
+            int rank = (int)(-base[t] * 200.0f + 0.5f);
+            beyond += rank >= cut + 1;
+            mean_rank += rank / (double)N;
+        }
+        EXPECT(beyond == 0, "top_p %.2f: %ld draws beyond the nucleus (%d tokens)", o.top_p, beyond, cut);
+        // the mean rank of a draw: standard error about sd/sqrt(N) < 200/63 = 3.2
+        EXPECT(fabs(mean_rank - want_mean) < 15, "top_p %.2f: mean rank %.1f, expected %.1f", o.top_p, mean_rank, want_mean);
+    }
+    // a heavy tail beyond the first candidate gap: one token at 0, the rest near -9 (half the
+    // mass); top_p 0.9 must reach into the tail, so the candidates have to widen
+    for (int v = 0; v < V; v++) base[v] = v == 0 ? 0.0f : -9.0f - (float)v * 1e-4f;
+    z = 0;
+    for (int v = 0; v < V; v++) z += exp((double)base[v]);
+    o.top_p = 0.9f;
+    double acc = 0, kept = 0;
+    int cut = V;
+    for (int v = 0; v < V; v++) {
+        acc += exp((double)base[v]) / z;
+        if (acc >= o.top_p) {
+            cut = v + 1;
+            break;
+        }
+    }
+    for (int v = 0; v < cut; v++) kept += exp((double)base[v]) / z;
+    Rng rng;
+    rng_seed(&rng, 11);
+    long head = 0, beyond = 0;
+    for (int i = 0; i < N; i++) {
+        memcpy(l, base, (size_t)V * sizeof(float));
+        int t = sample_token(l, V, &o, NULL, 0, &rng, scratch);
+        head += t == 0, beyond += t > cut;
+    }
+    double want = 1 / z / kept; // the head token's share of the nucleus
+    EXPECT(beyond == 0, "heavy tail: %ld draws beyond the nucleus (%d tokens)", beyond, cut);
+    EXPECT(fabs(head / (double)N - want) < 0.04, "heavy tail: head token drawn %.3f of the time, expected %.3f",
+           head / (double)N, want);
+    free(l), free(base), free(prob), free(scratch);
+}
+
 int main(void) {
     RUN(test_decode_matches_full_forward);
     RUN(test_greedy_matches_cache_free_loop);
     RUN(test_sampling_rules);
+    RUN(test_sampling_large_vocab);
     return test_summary();
 }
