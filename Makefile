@@ -6,8 +6,11 @@
 #   OMP=0      build without OpenMP
 #   DEBUG=1    -O0 -g with AddressSanitizer
 #   DEPS=dir   headers and static libraries unpacked from Debian packages (scripts/get-deps.sh)
+#   MPI=0      a single-rank strap without OpenMPI (default: OpenMPI required, for mpirun / srun)
+#   NCCL=0     CUDA builds without NCCL (default: NCCL's GPU collectives when nccl.h is found)
 
 CC      ?= cc
+comma   := ,
 CFLAGS  ?= -O3 -march=native
 CFLAGS  += -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE -MMD -MP
 LDLIBS  := -lzstd -ljansson -lpcre2-8 -lutf8proc -lm
@@ -46,6 +49,19 @@ ifneq ($(DEPS),)
             $(filter-out -lzstd -ljansson -lpcre2-8 -lutf8proc,$(LDLIBS))
 endif
 
+# ---- MPI: multi-process training (mpirun / srun). Required unless MPI=0 ----
+ifneq ($(MPI),0)
+  MPI_CFLAGS := $(shell mpicc --showme:compile 2>/dev/null || pkg-config --cflags ompi-c 2>/dev/null)
+  MPI_LIBS := $(shell mpicc --showme:link 2>/dev/null || pkg-config --libs ompi-c 2>/dev/null)
+  ifeq ($(strip $(MPI_LIBS)),)
+    ifeq ($(filter clean print-%,$(MAKECMDGOALS)),)
+      $(error OpenMPI not found (no mpicc, no pkg-config ompi-c): install it with `apt-get install openmpi-bin libopenmpi-dev` (or bash scripts/setup.sh), or build a single-rank strap with `make MPI=0`)
+    endif
+  endif
+  CFLAGS += -DSTRAP_MPI $(MPI_CFLAGS)
+  LDLIBS += $(MPI_LIBS)
+endif
+
 # ---- CUDA (optional) ----
 CUDA_HOME ?= /usr/local/cuda
 NVCC := $(shell command -v nvcc 2>/dev/null || { test -x $(CUDA_HOME)/bin/nvcc && echo $(CUDA_HOME)/bin/nvcc; })
@@ -60,6 +76,20 @@ ifneq ($(CU_SRC),)
   CFLAGS += -DSTRAP_CUDA
   LDFLAGS += -L$(CUDA_HOME)/lib64 -L$(CUDA_HOME)/lib64/stubs
   LDLIBS += -lcublasLt -lcublas -lcudart -lstdc++
+  # NCCL: GPU collectives for multi-GPU training (kernels/cuda/comm_nccl.cu)
+  NCCL_H := $(if $(filter 0,$(NCCL)),,$(firstword $(wildcard $(CUDA_HOME)/include/nccl.h /usr/include/nccl.h)))
+  NCCL_LIB := $(firstword $(wildcard $(CUDA_HOME)/lib64/libnccl.so $(CUDA_HOME)/lib/libnccl.so \
+                                     /usr/lib/x86_64-linux-gnu/libnccl.so))
+  ifeq ($(NCCL_LIB),)
+    NCCL_H := # the header without the library: no NCCL
+  endif
+  ifneq ($(NCCL_H),)
+    CFLAGS += -DSTRAP_NCCL
+    LDFLAGS += -Wl$(comma)-rpath$(comma)$(dir $(NCCL_LIB))
+    LDLIBS := -lnccl $(LDLIBS)
+  else
+    CU_SRC := $(filter-out kernels/cuda/comm_nccl.cu,$(CU_SRC))
+  endif
   CU_OBJ := $(CU_SRC:%.cu=$(BUILD)/%.o)
 endif
 endif

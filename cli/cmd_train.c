@@ -31,13 +31,16 @@ int cmd_train(int argc, char **argv) {
         {"--device", FLAG_STRING, &o.device, "D", "auto, cpu or cuda", NULL},
         {"--stop-after", FLAG_INT, &o.stop_after, "N", "checkpoint and exit after N steps of this invocation (job time budgets)", NULL},
         {"--save-bf16", FLAG_BOOL, &o.save_bf16, NULL, "write model.safetensors in BF16", NULL},
+        {"--zero", FLAG_INT, &o.zero, "S", "1: ZeRO-1, shard the optimizer state over the ranks (mpirun / srun)", NULL},
         {0},
     };
     Command cmd = {"strap train --model DIR --data PATH --out DIR --steps N [options]",
                    "Train on token shards with AdamW, warmup + cosine schedule and gradient "
                    "clipping. Prints one line per step, appends JSON lines to OUT/metrics.jsonl "
                    "and keeps the latest checkpoint in OUT. SIGINT/SIGTERM save a checkpoint and "
-                   "exit with 128+signal; --resume continues bit-identically.",
+                   "exit with 128+signal; --resume continues bit-identically. Under mpirun / srun the "
+                   "ranks train data-parallel: --batch is per rank, a step takes batch x grad-accum x ranks "
+                   "sequences, and only rank 0 prints and writes.",
                    flags, 0, NULL, 0};
     args_parse(&cmd, argc, argv);
     args_require(&cmd, "--data", o.data != NULL);

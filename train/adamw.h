@@ -30,3 +30,8 @@ float grad_global_norm(Model *model);
 void adamw_save(const AdamW *o, const Model *model, const char *path, const char *state_json);
 // Restores weights, moments and step from PATH; returns the trainer_state JSON (malloc'd).
 char *adamw_load(AdamW *o, Model *model, const char *path);
+// The same file from / into host fp32 vectors (n_params each): what a sharded (ZeRO-1)
+// optimizer gathers before saving and scatters after loading.
+void adamw_save_host(const Model *model, const float *master, const float *m, const float *v, int step,
+                     const char *path, const char *state_json);
+char *adamw_load_host(const Model *model, const char *path, float *master, float *m, float *v, int *step);

@@ -1,8 +1,10 @@
 // dpo.c: see dpo.h.
 #include "dpo.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +16,8 @@
 #include "../model/chat.h"
 #include "../model/llama.h"
 #include "adamw.h"
+#include "ckpt.h"
+#include "dist.h"
 #include "progress.h"
 #include "schedule.h"
 
@@ -22,6 +26,7 @@ void dpo_options_default(DpoOptions *o) {
     o->device = "auto";
     o->loss = (DpoLoss){DPO_SIGMOID, 0.1, 0.0};
     o->batch = 4;
+    o->grad_accum = 1;
     o->epochs = 1;
     o->max_len = 512;
     o->lr = 5e-6f;
@@ -139,13 +144,15 @@ static Scratch scratch_build(int batch, int max_T) {
 }
 static void scratch_free(Scratch *s) { free(s->tokens), free(s->targets), free(s->weights), free(s->logp), free(s->seqs); }
 
-// Log-probabilities of every pair's answers under the model in `dir` into out[2*i], out[2*i+1].
+// Log-probabilities of the pairs' answers under the model in `dir` into out[2*i], out[2*i+1],
+// `batch` pairs per forward; with `owned` (one flag per batch), only the batches flagged.
 static void answers_logps(const char *dir, Backend *backend, Pair *pairs, int n_pairs, int batch, int max_T,
-                          Scratch *s, double *out) {
+                          Scratch *s, double *out, const char *owned) {
     Model m;
     model_load(&m, dir, backend);
     if (max_T > m.config.max_seq) fail("--max-len %d is above the model's context (%d)", max_T, m.config.max_seq);
     for (int b0 = 0; b0 < n_pairs; b0 += batch) {
+        if (owned && !owned[b0 / batch]) continue;
         int nb = n_pairs - b0 < batch ? n_pairs - b0 : batch;
         for (int i = 0; i < nb; i++) s->seqs[2 * i] = &pairs[b0 + i].chosen, s->seqs[2 * i + 1] = &pairs[b0 + i].rejected;
         forward_logps(&m, s->seqs, 2 * nb, batch_len(s->seqs, 2 * nb), s->tokens, s->targets, out + 2 * b0);
@@ -166,8 +173,8 @@ int dpo_eval(const DpoOptions *opts, int json) {
     Pair *pairs = load_pairs(&o, &n_pairs, &max_T);
     Scratch s = scratch_build(o.batch, max_T);
     double *ref = xmalloc(2 * (size_t)n_pairs * sizeof(double)), *pol = xmalloc(2 * (size_t)n_pairs * sizeof(double));
-    answers_logps(o.ref_dir, backend, pairs, n_pairs, o.batch, max_T, &s, ref);
-    answers_logps(o.model_dir, backend, pairs, n_pairs, o.batch, max_T, &s, pol);
+    answers_logps(o.ref_dir, backend, pairs, n_pairs, o.batch, max_T, &s, ref, NULL);
+    answers_logps(o.model_dir, backend, pairs, n_pairs, o.batch, max_T, &s, pol, NULL);
     double acc = 0, margin = 0, loss = 0, rc = 0, rr = 0, plain = 0;
     for (int i = 0; i < n_pairs; i++) {
         double dc, dr, reward_c = o.loss.beta * (pol[2 * i] - ref[2 * i]),
@@ -193,11 +200,78 @@ int dpo_eval(const DpoOptions *opts, int json) {
     return 0;
 }
 
+// ---- training ----
+
+static const char *dpo_loss_name(DpoLossType t) {
+    return t == DPO_IPO ? "ipo" : t == DPO_ROBUST ? "robust" : "sigmoid";
+}
+
+// The run's identity, checked on resume, and where it stands (in optimizer.safetensors).
+static char *dpo_state_json(const DpoOptions *o, int n_pairs, int step, int total) {
+    json_t *j = json_pack("{s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:s, s:f, s:f, s:f, s:i, s:i}", "step", step, "steps",
+                          total, "pairs", n_pairs, "batch", o->batch, "grad_accum", o->grad_accum, "world",
+                          comm_world(), "epochs", o->epochs, "loss_type", dpo_loss_name(o->loss.type), "beta",
+                          o->loss.beta, "label_smoothing", o->loss.label_smoothing, "lr", (double)o->lr, "max_len",
+                          o->max_len, "threads", o->threads);
+    CHECK(j != NULL, "json_pack failed");
+    char *text = json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS);
+    json_decref(j);
+    return text;
+}
+
+// Checks that a checkpoint's run is this run; returns its step.
+static int dpo_state_check(const char *text, const char *path, const DpoOptions *o, int n_pairs) {
+    json_error_t err;
+    json_t *j = json_loads(text, 0, &err);
+    if (!j) fail("%s: trainer_state is not valid JSON: %s", path, err.text);
+    int step = 0, pairs = 0, batch = 0, accum = 0, world = 0, epochs = 0, max_len = 0, threads = 0;
+    const char *loss = NULL;
+    double beta = 0;
+    if (json_unpack_ex(j, &err, 0, "{s:i, s:i, s:i, s:i, s:i, s:i, s:s, s:F, s:i, s:i}", "step", &step, "pairs", &pairs,
+                       "batch", &batch, "grad_accum", &accum, "world", &world, "epochs", &epochs, "loss_type", &loss,
+                       "beta", &beta, "max_len", &max_len, "threads", &threads) != 0)
+        fail("%s: trainer_state: %s (was it written by strap dpo?)", path, err.text);
+    long long global = (long long)batch * accum * world, now = (long long)o->batch * o->grad_accum * comm_world();
+    if (pairs != n_pairs || global != now || epochs != o->epochs || max_len != o->max_len ||
+        strcmp(loss, dpo_loss_name(o->loss.type)) != 0 || fabs(beta - o->loss.beta) > 1e-12 * fabs(beta))
+        fail("%s: the run was made on %d pairs with a global batch of %lld pairs (--batch %d x --grad-accum %d x %d "
+             "rank(s)), --epochs %d, --max-len %d, --loss %s, --beta %g; resume it with the same values (got %d pairs, "
+             "%lld, %d, %d, %s, %g)",
+             path, pairs, global, batch, accum, world, epochs, max_len, loss, beta, n_pairs, now, o->epochs,
+             o->max_len, dpo_loss_name(o->loss.type), o->loss.beta);
+    if (comm_rank() == 0 && (threads != o->threads || world != comm_world()))
+        fprintf(stderr, "strap: warning: the run used --threads %d on %d rank(s), now %d on %d: results stay correct "
+                        "but are no longer bit-identical to an uninterrupted run\n",
+                threads, world, o->threads, comm_world());
+    json_decref(j);
+    return step;
+}
+
+// Collective; rank 0 writes optimizer.safetensors (first: it alone is enough to resume),
+// model.safetensors, the tokenizer files and trainer_state.json.
+static void dpo_save(const DpoOptions *o, Model *m, DistOpt *opt, int n_pairs, int step, int total) {
+    char *state = dpo_state_json(o, n_pairs, step, total);
+    char *opt_path = path_join(o->out, "optimizer.safetensors");
+    float *master = dist_opt_save(opt, opt_path, state);
+    free(opt_path);
+    if (comm_rank() == 0) {
+        model_save(m, o->out, 0, master);
+        char *state_path = path_join(o->out, "trainer_state.json");
+        write_file_atomic(state_path, state, strlen(state));
+        free(state_path);
+    }
+    free(master);
+    free(state);
+}
+
 int dpo_run(const DpoOptions *opts) {
     DpoOptions o = *opts;
     if (!o.ref_dir) o.ref_dir = o.model_dir;
-    if (o.batch < 1 || o.epochs < 1 || o.max_len < 2) fail("--batch, --epochs must be positive and --max-len at least 2");
-    Backend *backend = backend_select(o.device, o.threads);
+    if (o.batch < 1 || o.epochs < 1 || o.max_len < 2 || o.grad_accum < 1)
+        fail("--batch, --grad-accum, --epochs must be positive and --max-len at least 2");
+    if (o.zero != 0 && o.zero != 1) fail("--zero %d: only ZeRO stage 1 is implemented (use --zero 0 or 1)", o.zero);
+    int rank = comm_rank(), world = comm_world(), lead = rank == 0;
+    Backend *backend = dist_backend_select(o.device, o.threads);
     int n_pairs, max_T;
     Pair *pairs = load_pairs(&o, &n_pairs, &max_T); // 1. pairs
     Scratch s = scratch_build(o.batch, max_T);
@@ -206,97 +280,157 @@ int dpo_run(const DpoOptions *opts) {
     double *logp = s.logp;
     Seq **seqs = s.seqs;
 
-    // 2. reference log-probabilities, once
-    double *ref = xmalloc(2 * (size_t)n_pairs * sizeof(double));
-    answers_logps(o.ref_dir, backend, pairs, n_pairs, o.batch, max_T, &s, ref);
+    // the run directory: a checkpoint there is continued with --resume, never overwritten
+    char *opt_path = path_join(o.out, "optimizer.safetensors");
+    int resuming = path_exists(opt_path);
+    if (resuming && !o.resume)
+        fail("%s already holds a DPO checkpoint; pass --resume to continue that run, or choose another --out", o.out);
+    if (dist_any(resuming) != resuming)
+        fail("rank %d %s %s but another rank does not: --out must be on a filesystem every rank sees", rank,
+             resuming ? "finds a checkpoint in" : "finds no checkpoint in", o.out);
+
+    // slices of `batch` pairs: slice q is at index q % (accum x world) of its step, and that
+    // index modulo world is the rank that computes it
+    int per_step = o.grad_accum * world, n_slices = (n_pairs + o.batch - 1) / o.batch;
+    char *owned = xmalloc((size_t)n_slices);
+    for (int q = 0; q < n_slices; q++) owned[q] = (q % per_step) % world == rank;
+
+    // 2. reference log-probabilities, once, of this rank's pairs
+    double *ref = xcalloc(2 * (size_t)n_pairs, sizeof(double));
+    answers_logps(o.ref_dir, backend, pairs, n_pairs, o.batch, max_T, &s, ref, owned);
     for (int i = 0; i < n_pairs; i++) pairs[i].ref_chosen = ref[2 * i], pairs[i].ref_rejected = ref[2 * i + 1];
     free(ref);
+    free(owned);
 
     // 3. training
     Model m;
     LlamaConfig config;
     config_read(&config, o.model_dir);
     model_build(&m, &config, backend);
-    float *initial = xmalloc(m.n_params * sizeof(float));
-    model_read_weights(&m, o.model_dir, initial);
-    model_set_params(&m, initial);
+    float *initial = NULL;
+    if (!resuming) {
+        initial = xmalloc(m.n_params * sizeof(float));
+        model_read_weights(&m, o.model_dir, initial);
+        model_set_params(&m, initial);
+    }
     model_enable_grads(&m);
-    AdamW opt;
-    adamw_build(&opt, &m, initial, 0.9f, 0.999f, 1e-8f, o.weight_decay);
+    DistOpt opt;
+    dist_opt_build(&opt, &m, initial, 0.9f, 0.999f, 1e-8f, o.weight_decay, o.zero);
     free(initial);
-    make_dirs(o.out);
+    int global = o.batch * per_step; // pairs per step
+    int steps_per_epoch = (n_pairs + global - 1) / global, total = steps_per_epoch * o.epochs;
+    int step = 0;
+    if (resuming) {
+        char *state = dist_opt_load(&opt, opt_path);
+        step = dpo_state_check(state, opt_path, &o, n_pairs);
+        free(state);
+        if (opt.opt.step != step)
+            fail("%s: optimizer step %d and trainer_state step %d disagree", opt_path, opt.opt.step, step);
+        if (step >= total) {
+            if (lead) printf("dpo run in %s is already at step %d of %d; nothing to do\n", o.out, step, total);
+            dist_opt_free(&opt), model_free(&m), scratch_free(&s), free_pairs(pairs, n_pairs), free(opt_path);
+            return 0;
+        }
+        if (lead) printf("resuming %s at step %d of %d\n", o.out, step, total);
+    }
     char *metrics_path = path_join(o.out, "metrics.jsonl");
-    FILE *metrics = fopen(metrics_path, "w"); // one line per step, flushed: readable while training
-    if (!metrics) fail("cannot write %s", metrics_path);
-    int steps_per_epoch = (n_pairs + o.batch - 1) / o.batch, total = steps_per_epoch * o.epochs;
+    FILE *metrics = NULL; // one line per step, flushed: readable while training
+    if (lead) {
+        make_dirs(o.out);
+        remove_stale_temps(o.out);
+        if (!resuming) copy_model_files(o.model_dir, o.out);
+        metrics_truncate(metrics_path, step);
+        metrics = fopen(metrics_path, "a");
+        if (!metrics) fail("cannot write %s: %s", metrics_path, strerror(errno));
+    }
     LrSchedule sched = {o.lr, 0.0f, o.warmup, total};
     Progress prog;
-    progress_start(&prog, "dpo", total);
-    int step = 0;
-    for (int epoch = 0; epoch < o.epochs; epoch++)
-        for (int b0 = 0; b0 < n_pairs; b0 += o.batch) {
-            int nb = n_pairs - b0 < o.batch ? n_pairs - b0 : o.batch;
+    if (lead) progress_start(&prog, "dpo", total);
+    stop_signals_install();
+    int start_step = step, exit_status = 0;
+    while (step < total) {
+        int epoch = step / steps_per_epoch, first = (step % steps_per_epoch) * global;
+        int n_step = n_pairs - first < global ? n_pairs - first : global; // pairs in this step
+        model_zero_grads(&m);
+        double sums[4] = {0, 0, 0, 0}; // loss, accuracy, reward chosen, reward rejected
+        for (int micro = 0; micro < o.grad_accum; micro++) {
+            int b0 = first + (micro * world + rank) * o.batch;
+            int nb = first + n_step - b0 < o.batch ? first + n_step - b0 : o.batch;
+            if (nb <= 0) continue; // a short last step: nothing left for this slice
             for (int i = 0; i < nb; i++) seqs[2 * i] = &pairs[b0 + i].chosen, seqs[2 * i + 1] = &pairs[b0 + i].rejected;
             int T = batch_len(seqs, 2 * nb);
-            model_zero_grads(&m);
             forward_logps(&m, seqs, 2 * nb, T, tokens, targets, logp);
-            double loss = 0, acc = 0, rc = 0, rr = 0;
             for (int i = 0; i < nb; i++) {
                 const Pair *p = &pairs[b0 + i];
                 double dc, dr;
-                loss += dpo_pair_loss(&o.loss, logp[2 * i], logp[2 * i + 1], p->ref_chosen, p->ref_rejected, &dc, &dr);
+                sums[0] += dpo_pair_loss(&o.loss, logp[2 * i], logp[2 * i + 1], p->ref_chosen, p->ref_rejected, &dc, &dr);
                 double reward_c = o.loss.beta * (logp[2 * i] - p->ref_chosen),
                        reward_r = o.loss.beta * (logp[2 * i + 1] - p->ref_rejected);
-                rc += reward_c, rr += reward_r, acc += reward_c > reward_r;
-                // d(mean loss)/d(token loss) = -(d loss / d logp) / nb: a token loss is -log p
+                sums[2] += reward_c, sums[3] += reward_r, sums[1] += reward_c > reward_r;
+                // d(mean loss over the step's pairs)/d(token loss) = -(d loss / d logp) / n_step:
+                // a token loss is -log p
                 for (int t = 0; t < T; t++) {
-                    weights[(2 * i) * T + t] = targets[(2 * i) * T + t] >= 0 ? (float)(-dc / nb) : 0.0f;
-                    weights[(2 * i + 1) * T + t] = targets[(2 * i + 1) * T + t] >= 0 ? (float)(-dr / nb) : 0.0f;
+                    weights[(2 * i) * T + t] = targets[(2 * i) * T + t] >= 0 ? (float)(-dc / n_step) : 0.0f;
+                    weights[(2 * i + 1) * T + t] = targets[(2 * i + 1) * T + t] >= 0 ? (float)(-dr / n_step) : 0.0f;
                 }
             }
             model_backward_weighted(&m, weights);
-            float norm = grad_global_norm(&m);
-            float clip = (o.grad_clip > 0 && norm > o.grad_clip) ? o.grad_clip / norm : 1.0f;
-            float lr = lr_at(&sched, ++step);
-            adamw_step(&opt, &m, lr, clip);
+        }
+        dist_sum(sums, 4);
+        float norm = dist_reduce_grads(&opt);
+        float clip = (o.grad_clip > 0 && norm > o.grad_clip) ? o.grad_clip / norm : 1.0f;
+        float lr = lr_at(&sched, ++step);
+        dist_opt_step(&opt, lr, clip);
+        double loss = sums[0] / n_step, acc = sums[1] / n_step, rc = sums[2] / n_step, rr = sums[3] / n_step;
+        if (!isfinite(loss) || !isfinite(norm))
+            fail("dpo step %d: loss %g, grad norm %g: training diverged; lower --lr or --beta (the last checkpoint in "
+                 "%s is intact)",
+                 step, loss, norm, o.out);
+        if (lead) {
             char line[384];
             int len = snprintf(line, sizeof line,
                                "{\"step\": %d, \"epoch\": %d, \"loss\": %.6f, \"rewards_chosen\": %.6f, "
                                "\"rewards_rejected\": %.6f, \"rewards_margin\": %.6f, \"rewards_accuracy\": %.4f, "
                                "\"lr\": %.3e, \"grad_norm\": %.4f}\n",
-                               step, epoch, loss / nb, rc / nb, rr / nb, (rc - rr) / nb, acc / nb, lr, norm);
+                               step, epoch, loss, rc, rr, rc - rr, acc, lr, norm);
             fwrite(line, 1, (size_t)len, metrics);
             fflush(metrics);
             char extra[96];
-            snprintf(extra, sizeof extra, "loss %.4f acc %.2f margin %.3f", loss / nb, acc / nb, (rc - rr) / nb);
+            snprintf(extra, sizeof extra, "loss %.4f acc %.2f margin %.3f", loss, acc, rc - rr);
             progress_update(&prog, step, extra);
         }
-    progress_finish(&prog, NULL);
-    fclose(metrics);
-    float *master = NULL; // bf16 backends: save the fp32 master weights
-    if (opt.master) {
-        master = xmalloc(m.n_params * sizeof(float));
-        backend->download(master, opt.master, m.n_params * sizeof(float));
-    }
-    model_save(&m, o.out, 0, master);
-    free(master);
-    const char *copy[] = {"tokenizer.json", "tokenizer_config.json", "generation_config.json"};
-    for (int i = 0; i < 3; i++) {
-        char *src = path_join(o.model_dir, copy[i]);
-        if (path_exists(src)) {
-            size_t n;
-            char *data = read_file(src, &n);
-            char *dst = path_join(o.out, copy[i]);
-            write_file_atomic(dst, data, n);
-            free(dst), free(data);
+        int budget_spent = o.stop_after > 0 && step - start_step >= o.stop_after && step < total;
+        int signal_seen = dist_any(stop_signal_received()); // every rank stops at the same step
+        int stopping = signal_seen != 0 || budget_spent;
+        if (step == total || stopping || (o.save_every > 0 && step % o.save_every == 0))
+            dpo_save(&o, &m, &opt, n_pairs, step, total);
+        if (stopping) {
+            if (lead) {
+                progress_finish(&prog, NULL);
+                if (signal_seen)
+                    printf("stopped by %s at step %d; checkpoint saved in %s; rerun with --resume to continue\n",
+                           signal_seen == SIGINT ? "SIGINT" : "SIGTERM", step, o.out);
+                else
+                    printf("stopped after %d steps (--stop-after) at step %d; checkpoint saved in %s; rerun with "
+                           "--resume to continue\n",
+                           o.stop_after, step, o.out);
+            }
+            exit_status = signal_seen ? 128 + signal_seen : 0;
+            break;
         }
-        free(src);
     }
-    printf("dpo: %d pairs, %d steps, checkpoint in %s, metrics in %s\n", n_pairs, step, o.out, metrics_path);
+    if (lead) {
+        if (!exit_status && step == total) {
+            progress_finish(&prog, NULL);
+            printf("dpo: %d pairs, %d steps, checkpoint in %s, metrics in %s\n", n_pairs, step, o.out, metrics_path);
+        }
+        fclose(metrics);
+    }
     free_pairs(pairs, n_pairs);
     scratch_free(&s);
     free(metrics_path);
-    adamw_free(&opt, &m);
+    free(opt_path);
+    dist_opt_free(&opt);
     model_free(&m);
-    return 0;
+    return exit_status;
 }

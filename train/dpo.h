@@ -16,17 +16,28 @@ typedef struct {
     const char *device;
     const char *chat_template; // NULL: from the model's files
     DpoLoss loss;
-    int batch;   // pairs per step
+    int batch;   // pairs per micro-batch (per rank)
+    int grad_accum; // micro-batches per step: a step takes batch x grad_accum x ranks pairs
     int epochs;
     int max_len; // tokens per sequence
     float lr, weight_decay, grad_clip;
     int warmup;
     int seed, threads;
+    int resume;     // continue the run checkpointed in `out`
+    int save_every; // checkpoint every N steps (0: only at the end)
+    int stop_after; // > 0: checkpoint and stop after this many steps of this invocation
+    int zero;       // 1: ZeRO-1 over the ranks
 } DpoOptions;
 
 void dpo_options_default(DpoOptions *o);
 // Trains and writes OUT (checkpoint, metrics.jsonl with loss, rewards, accuracy, margin per
-// step). Returns the process exit status.
+// step). Like strap train: OUT holds the latest complete checkpoint (optimizer.safetensors
+// with the run state, model.safetensors, trainer_state.json), SIGINT/SIGTERM and
+// --stop-after save and stop, and --resume continues bit-identically. Pairs are taken in
+// file order; step s of an epoch takes the pairs [s*G, (s+1)*G) (G = batch x grad_accum x
+// ranks, the last step of an epoch may be short), split into slices of `batch` pairs, slice
+// k*world + r going to rank r at micro-step k, as train's loader does. Returns the process
+// exit status (0, or 128+signal after a clean stop).
 int dpo_run(const DpoOptions *o);
 // strap eval pairs: preference accuracy (the implicit reward of the chosen answer above the
 // rejected one), mean reward margin and loss of model_dir against ref_dir on the pairs; also

@@ -451,20 +451,27 @@ int loop_run(const LoopOptions *o) {
             policy_start = sft;
         }
         if (!stage_done(o->workdir, t, "dpo")) {
-            int resume = 0;
-            remove_tree(model);
+            // a DPO run the crash interrupted continues from its last checkpoint
+            char *state = path_join(model, "trainer_state.json");
+            int resume = path_exists(state);
+            free(state);
+            if (!resume) remove_tree(model);
             arg(&a, "%s", exe), arg(&a, "dpo"), arg(&a, "--model"), arg(&a, "%s", policy_start);
             arg(&a, "--ref"), arg(&a, "%s", policy_start), arg(&a, "--pairs"), arg(&a, "%s", pairs);
             arg(&a, "--out"), arg(&a, "%s", model), arg(&a, "--loss"), arg(&a, "%s", o->dpo_loss);
             arg(&a, "--beta"), arg(&a, "%g", (double)o->beta), arg(&a, "--lr"), arg(&a, "%g", (double)o->lr);
             arg(&a, "--batch"), arg(&a, "%d", o->dpo_batch), arg(&a, "--epochs"), arg(&a, "%d", o->epochs);
-            arg(&a, "--max-len"), arg(&a, "%d", o->max_len);
+            arg(&a, "--max-len"), arg(&a, "%d", o->max_len), arg(&a, "--save-every"), arg(&a, "25");
             if (resume) arg(&a, "--resume");
             template_arg(&a, o), common_args(&a, o);
             extra_args(&a, o->dpo_args);
             double secs = run_stage(&r, "dpo", &a, NULL);
             args_free(&a);
             mark_done(o->workdir, t, "dpo", secs);
+            // the finished model needs no optimizer state (2 x 4 bytes x parameters more)
+            char *opt = path_join(model, "optimizer.safetensors");
+            unlink(opt);
+            free(opt);
         }
         if (!stage_done(o->workdir, t, "eval-pairs")) {
             arg(&a, "%s", exe), arg(&a, "eval"), arg(&a, "pairs"), arg(&a, "--model"), arg(&a, "%s", model);

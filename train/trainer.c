@@ -16,6 +16,8 @@
 #include "../model/llama.h"
 #include "../model/rng.h"
 #include "adamw.h"
+#include "ckpt.h"
+#include "dist.h"
 #include "progress.h"
 #include "schedule.h"
 
@@ -38,24 +40,6 @@ void train_options_default(TrainOptions *o) {
     o->seed = 1337;
 }
 
-// ---- signals: the first SIGINT/SIGTERM asks for a checkpoint and a clean exit ----
-
-static volatile sig_atomic_t stop_signal = 0;
-
-static void on_signal(int sig) {
-    stop_signal = sig;
-    signal(sig, SIG_DFL); // a second signal ends the process at once
-}
-
-static void install_signal_handlers(void) {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-}
-
 // ---- trainer state (JSON) ----
 
 typedef struct {
@@ -72,7 +56,7 @@ static char *state_to_json(const TrainOptions *o, const RunState *s, float loss,
     char rng[32];
     snprintf(rng, sizeof rng, "%016" PRIx64, s->rng);
     json_t *j = json_pack("{s:i, s:i, s:I, s:I, s:s, s:I, s:f, s:i, s:i, s:i, s:i, s:f, s:f, "
-                          "s:f, s:i, s:f, s:f, s:s, s:f}",
+                          "s:f, s:i, s:f, s:f, s:s, s:f, s:i, s:i}",
                           "step", s->step, "steps", o->steps, "cursor", (json_int_t)s->cursor,
                           "epoch", (json_int_t)s->epoch, "rng", rng, "tokens_seen",
                           (json_int_t)s->tokens_seen, "elapsed_s", s->elapsed, "batch", o->batch,
@@ -80,7 +64,7 @@ static char *state_to_json(const TrainOptions *o, const RunState *s, float loss,
                           "lr", (double)o->lr, "min_lr", (double)o->min_lr, "weight_decay",
                           (double)o->weight_decay, "warmup", o->warmup, "grad_clip",
                           (double)o->grad_clip, "loss", (double)loss, "data", o->data, "beta2",
-                          (double)o->beta2);
+                          (double)o->beta2, "world", comm_world(), "zero", o->zero);
     CHECK(j != NULL, "json_pack failed");
     if (!with_clock) json_object_del(j, "elapsed_s");
     char *text = json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS);
@@ -93,22 +77,26 @@ static void state_from_json(const char *text, const char *path, const TrainOptio
     json_t *j = json_loads(text, 0, &err);
     if (!j) fail("%s: trainer_state is not valid JSON: %s", path, err.text);
     json_int_t cursor = 0, epoch = 0, tokens = 0;
-    int step = 0, batch = 0, seq = 0, accum = 0, threads = 0;
+    int step = 0, batch = 0, seq = 0, accum = 0, threads = 0, world = 1;
     const char *rng = NULL;
     double elapsed = 0;
-    if (json_unpack_ex(j, &err, 0, "{s:i, s:I, s:I, s:s, s:I, s?F, s:i, s:i, s:i, s:i}", "step",
+    if (json_unpack_ex(j, &err, 0, "{s:i, s:I, s:I, s:s, s:I, s?F, s:i, s:i, s:i, s:i, s?i}", "step",
                        &step, "cursor", &cursor, "epoch", &epoch, "rng", &rng, "tokens_seen",
                        &tokens, "elapsed_s", &elapsed, "batch", &batch, "seq", &seq,
-                       "grad_accum", &accum, "threads", &threads) != 0)
+                       "grad_accum", &accum, "threads", &threads, "world", &world) != 0)
         fail("%s: trainer_state: %s", path, err.text);
-    if (batch != o->batch || seq != o->seq || accum != o->grad_accum)
-        fail("%s: the run was made with --batch %d --seq %d --grad-accum %d; resume it with the "
-             "same values (got %d, %d, %d)",
-             path, batch, seq, accum, o->batch, o->seq, o->grad_accum);
-    if (threads != o->threads)
-        fprintf(stderr, "strap: warning: the run used --threads %d, now %d: results stay correct "
-                        "but are no longer bit-identical to an uninterrupted run\n",
-                threads, o->threads);
+    // the global batch (batch x grad_accum x ranks) fixes the token stream; how it is split
+    // between ranks and accumulation steps may change
+    long long global = (long long)batch * accum * world, now = (long long)o->batch * o->grad_accum * comm_world();
+    if (global != now || seq != o->seq)
+        fail("%s: the run was made with a global batch of %lld sequences (--batch %d x --grad-accum %d x %d "
+             "rank(s)) of --seq %d; resume it with the same global batch and --seq (got %d x %d x %d = %lld, "
+             "--seq %d)",
+             path, global, batch, accum, world, seq, o->batch, o->grad_accum, comm_world(), now, o->seq);
+    if (comm_rank() == 0 && (threads != o->threads || world != comm_world() || batch != o->batch))
+        fprintf(stderr, "strap: warning: the run used --threads %d, --batch %d on %d rank(s), now %d, %d on %d: "
+                        "results stay correct but are no longer bit-identical to an uninterrupted run\n",
+                threads, batch, world, o->threads, o->batch, comm_world());
     s->step = step;
     s->cursor = (uint64_t)cursor;
     s->epoch = (uint64_t)epoch;
@@ -120,26 +108,6 @@ static void state_from_json(const char *text, const char *path, const TrainOptio
 
 // ---- metrics.jsonl ----
 
-// Keeps only the records with step <= last_step (a resumed run re-does later steps).
-static void truncate_metrics(const char *path, int last_step) {
-    if (!path_exists(path)) return;
-    size_t size;
-    char *text = read_file(path, &size);
-    AtomicFile af;
-    atomic_open(&af, path);
-    for (char *line = text; *line;) {
-        char *end = strchr(line, '\n');
-        size_t len = end ? (size_t)(end - line + 1) : strlen(line);
-        json_t *j = json_loadb(line, len, 0, NULL);
-        json_t *step = j ? json_object_get(j, "step") : NULL;
-        if (step && json_integer_value(step) <= last_step) atomic_write(&af, line, len);
-        if (j) json_decref(j);
-        line += len;
-    }
-    atomic_commit(&af);
-    free(text);
-}
-
 static void append_metrics(FILE *f, json_t *j) {
     char *text = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(7));
     fprintf(f, "%s\n", text);
@@ -150,39 +118,22 @@ static void append_metrics(FILE *f, json_t *j) {
 
 // ---- checkpoints ----
 
-static void copy_if_present(const char *from_dir, const char *to_dir, const char *name) {
-    char *src = path_join(from_dir, name);
-    if (path_exists(src)) {
-        size_t n;
-        char *data = read_file(src, &n);
-        char *dst = path_join(to_dir, name);
-        write_file_atomic(dst, data, n);
-        free(dst);
-        free(data);
-    }
-    free(src);
-}
-
-static void save_checkpoint(const TrainOptions *o, Model *model, const AdamW *opt,
-                            const RunState *s, float loss) {
+// Collective: every rank takes part (the sharded optimizer state is gathered); rank 0 writes.
+static void save_checkpoint(const TrainOptions *o, Model *model, DistOpt *opt, const RunState *s, float loss) {
     char *state = state_to_json(o, s, loss, 0);
     char *opt_path = path_join(o->out, "optimizer.safetensors");
     // optimizer.safetensors alone holds everything resume needs, so it goes first: a crash
     // between the files below leaves a resumable directory.
-    adamw_save(opt, model, opt_path, state);
-    float *master = NULL; // on bf16 backends the checkpoint holds the fp32 master weights
-    if (opt->master) {
-        master = xmalloc(model->n_params * sizeof(float));
-        model->backend->download(master, opt->master, model->n_params * sizeof(float));
-    }
+    float *master = dist_opt_save(opt, opt_path, state); // the fp32 master weights, on rank 0
+    free(state);
+    free(opt_path);
+    if (comm_rank() != 0) return;
     model_save(model, o->out, o->save_bf16, master);
     free(master);
-    free(state);
     state = state_to_json(o, s, loss, 1);
     char *state_path = path_join(o->out, "trainer_state.json");
     write_file_atomic(state_path, state, strlen(state));
     free(state_path);
-    free(opt_path);
     free(state);
 }
 
@@ -193,10 +144,13 @@ int train_run(const TrainOptions *opts) {
     if (o.steps < 1) fail("--steps must be at least 1 (got %d)", o.steps);
     if (o.batch < 1 || o.seq < 1 || o.grad_accum < 1)
         fail("--batch, --seq and --grad-accum must be positive (got %d, %d, %d)", o.batch, o.seq, o.grad_accum);
+    if (o.zero != 0 && o.zero != 1) fail("--zero %d: only ZeRO stage 1 is implemented (use --zero 0 or 1)", o.zero);
     if (o.min_lr < 0) o.min_lr = o.lr / 10;
     if (o.warmup < 0) o.warmup = o.steps / 10 < 100 ? o.steps / 10 : 100;
-    Backend *backend = backend_select(o.device, o.threads);
+    int rank = comm_rank(), world = comm_world(), lead = rank == 0; // only rank 0 prints and writes
+    Backend *backend = dist_backend_select(o.device, o.threads);
 
+    // every rank reads --model, --data and (on resume) --out: they must be on a shared filesystem
     char *opt_path = path_join(o.out, "optimizer.safetensors");
     int resuming = 0;
     if (path_exists(opt_path)) {
@@ -205,13 +159,18 @@ int train_run(const TrainOptions *opts) {
                  "or choose another --out",
                  o.out);
         resuming = 1;
-    } else if (o.resume) {
+    } else if (o.resume && lead) {
         fprintf(stderr, "strap: no checkpoint in %s yet; starting from %s\n", o.out,
                 o.model_dir ? o.model_dir : "(none)");
     }
+    if (dist_any(resuming) != resuming)
+        fail("rank %d %s %s but another rank does not: --out must be on a filesystem every rank sees", rank,
+             resuming ? "finds a checkpoint in" : "finds no checkpoint in", o.out);
     if (!resuming && !o.model_dir) fail("--model is required (no checkpoint to resume in %s)", o.out);
-    make_dirs(o.out);
-    remove_stale_temps(o.out);
+    if (lead) {
+        make_dirs(o.out);
+        remove_stale_temps(o.out);
+    }
 
     Model model;
     LlamaConfig config;
@@ -229,30 +188,31 @@ int train_run(const TrainOptions *opts) {
 
     int n_files = 0;
     char **files = expand_inputs(o.data, ".tok.zst", &n_files);
-    Loader *loader = loader_open(files, n_files, o.batch, o.seq, 0, 1);
+    Loader *loader = loader_open_dp(files, n_files, o.batch, o.seq, rank, world, o.grad_accum);
     if (loader_vocab_size(loader) > config.vocab_size)
         fail("data '%s' uses a vocabulary of %d ids but the model has vocab_size %d", o.data,
              loader_vocab_size(loader), config.vocab_size);
-    Loader *held_out = NULL;
+    Loader *held_out = NULL; // rank 0 evaluates
     char **eval_files = NULL;
-    if (o.eval_data) {
+    if (o.eval_data && lead) {
         int n_eval = 0;
         eval_files = expand_inputs(o.eval_data, ".tok.zst", &n_eval);
         held_out = loader_open(eval_files, n_eval, o.batch, o.seq, 0, 1);
     }
 
-    AdamW opt;
-    adamw_build(&opt, &model, initial, o.beta1, o.beta2, o.eps, o.weight_decay);
+    DistOpt opt;
+    dist_opt_build(&opt, &model, initial, o.beta1, o.beta2, o.eps, o.weight_decay, o.zero);
     free(initial);
     RunState s = {0};
     Rng rng;
     rng_seed(&rng, (uint64_t)o.seed);
     s.rng = rng.state;
     if (resuming) {
-        char *state = adamw_load(&opt, &model, opt_path);
+        char *state = dist_opt_load(&opt, opt_path);
         state_from_json(state, opt_path, &o, &s);
         free(state);
-        if (opt.step != s.step) fail("%s: optimizer step %d and trainer_state step %d disagree", opt_path, opt.step, s.step);
+        if (opt.opt.step != s.step)
+            fail("%s: optimizer step %d and trainer_state step %d disagree", opt_path, opt.opt.step, s.step);
         loader_set_state(loader, s.cursor, s.epoch);
         // wall-clock time spent so far lives in trainer_state.json (informative only)
         char *state_path = path_join(o.out, "trainer_state.json");
@@ -264,32 +224,36 @@ int train_run(const TrainOptions *opts) {
         free(state_path);
         rng.state = s.rng;
         if (s.step >= o.steps) {
-            printf("run in %s is already at step %d of %d; nothing to do\n", o.out, s.step, o.steps);
+            if (lead) printf("run in %s is already at step %d of %d; nothing to do\n", o.out, s.step, o.steps);
             return 0;
         }
-        printf("resuming %s at step %d\n", o.out, s.step);
-    } else {
-        copy_if_present(o.model_dir, o.out, "tokenizer.json");
-        copy_if_present(o.model_dir, o.out, "tokenizer_config.json");
-        copy_if_present(o.model_dir, o.out, "generation_config.json");
+        if (lead) printf("resuming %s at step %d\n", o.out, s.step);
+    } else if (lead) {
+        copy_model_files(o.model_dir, o.out);
     }
     char *metrics_path = path_join(o.out, "metrics.jsonl");
-    if (resuming) truncate_metrics(metrics_path, s.step);
-    else truncate_metrics(metrics_path, 0);
-    FILE *metrics = fopen(metrics_path, "a");
-    if (!metrics) fail("cannot write %s: %s", metrics_path, strerror(errno));
+    FILE *metrics = NULL;
+    if (lead) {
+        metrics_truncate(metrics_path, resuming ? s.step : 0);
+        metrics = fopen(metrics_path, "a");
+        if (!metrics) fail("cannot write %s: %s", metrics_path, strerror(errno));
+    }
 
     LrSchedule sched = {o.lr, o.min_lr, o.warmup, o.steps};
     size_t tokens_per_micro = (size_t)o.batch * o.seq;
-    size_t tokens_per_step = tokens_per_micro * o.grad_accum;
+    size_t tokens_per_step = tokens_per_micro * o.grad_accum * world; // the global batch
     int *inputs = xmalloc(tokens_per_micro * sizeof(int)), *targets = xmalloc(tokens_per_micro * sizeof(int));
-    printf("model: %lld parameters, %d layers, width %d | data: %" PRIu64 " tokens in %d shard(s) | "
-           "%zu tokens per step | backend %s\n",
-           config_param_count(&config), config.n_layers, config.hidden_size,
-           loader_total_tokens(loader), n_files, tokens_per_step, backend->name);
-    fflush(stdout);
+    if (lead) {
+        printf("model: %lld parameters, %d layers, width %d | data: %" PRIu64 " tokens in %d shard(s) | "
+               "%zu tokens per step | backend %s",
+               config_param_count(&config), config.n_layers, config.hidden_size,
+               loader_total_tokens(loader), n_files, tokens_per_step, backend->name);
+        if (world > 1) printf(" | %d ranks (%s)%s", world, opt.dev->name, opt.zero ? ", ZeRO-1" : "");
+        printf("\n");
+        fflush(stdout);
+    }
 
-    install_signal_handlers();
+    stop_signals_install();
     double run_start = now_seconds();
     int start_step = s.step;
     float loss = 0;
@@ -301,13 +265,14 @@ int train_run(const TrainOptions *opts) {
         for (int micro = 0; micro < o.grad_accum; micro++) {
             loader_next(loader, inputs, targets);
             loss_sum += model_forward(&model, inputs, targets, o.batch, o.seq);
-            model_backward(&model, 1.0f / (float)tokens_per_step);
+            model_backward(&model, 1.0f / (float)tokens_per_step); // the ranks' sum is the global mean
         }
-        loss = (float)(loss_sum / o.grad_accum);
-        float norm = grad_global_norm(&model);
+        dist_sum(&loss_sum, 1);
+        loss = (float)(loss_sum / (o.grad_accum * world));
+        float norm = dist_reduce_grads(&opt);
         float clip_scale = (o.grad_clip > 0 && norm > o.grad_clip) ? o.grad_clip / norm : 1.0f;
         float lr = lr_at(&sched, step);
-        adamw_step(&opt, &model, lr, clip_scale);
+        dist_opt_step(&opt, lr, clip_scale);
         backend->synchronize();
         double dt = now_seconds() - t0;
         if (!isfinite(loss) || !isfinite(norm))
@@ -324,14 +289,16 @@ int train_run(const TrainOptions *opts) {
         double avg = (now_seconds() - run_start) / (step - start_step);
         char eta[32];
         format_duration(avg * (o.steps - step), eta, sizeof eta);
-        printf("step %*d/%d | loss %.4f | lr %.2e | norm %.3f | %.0f tok/s | ETA %s\n",
-               (int)(log10(o.steps) + 1), step, o.steps, loss, lr, norm, tok_s, eta);
-        fflush(stdout);
-        append_metrics(metrics, json_pack("{s:i, s:f, s:f, s:f, s:f, s:I, s:f, s:I}", "step", step,
-                                          "loss", (double)loss, "lr", (double)lr, "grad_norm",
-                                          (double)norm, "tokens_per_s", tok_s, "tokens",
-                                          (json_int_t)s.tokens_seen, "elapsed_s", s.elapsed,
-                                          "epoch", (json_int_t)s.epoch));
+        if (lead) {
+            printf("step %*d/%d | loss %.4f | lr %.2e | norm %.3f | %.0f tok/s | ETA %s\n",
+                   (int)(log10(o.steps) + 1), step, o.steps, loss, lr, norm, tok_s, eta);
+            fflush(stdout);
+            append_metrics(metrics, json_pack("{s:i, s:f, s:f, s:f, s:f, s:I, s:f, s:I}", "step", step,
+                                              "loss", (double)loss, "lr", (double)lr, "grad_norm",
+                                              (double)norm, "tokens_per_s", tok_s, "tokens",
+                                              (json_int_t)s.tokens_seen, "elapsed_s", s.elapsed,
+                                              "epoch", (json_int_t)s.epoch));
+        }
 
         if (held_out && o.eval_every > 0 && (step % o.eval_every == 0 || step == o.steps)) {
             EvalResult r = eval_loader(&model, held_out, o.batch, o.seq, o.eval_batches);
@@ -341,29 +308,34 @@ int train_run(const TrainOptions *opts) {
                                               (json_int_t)r.tokens));
         }
         int budget_spent = o.stop_after > 0 && step - start_step >= o.stop_after && step < o.steps;
-        int stopping = stop_signal != 0 || budget_spent;
+        int signal_seen = dist_any(stop_signal_received()); // every rank stops at the same step
+        int stopping = signal_seen != 0 || budget_spent;
         if (step == o.steps || stopping || (o.save_every > 0 && step % o.save_every == 0)) {
             save_checkpoint(&o, &model, &opt, &s, loss);
-            if (!stopping && step != o.steps) printf("saved checkpoint at step %d in %s\n", step, o.out);
+            if (lead && !stopping && step != o.steps) printf("saved checkpoint at step %d in %s\n", step, o.out);
         }
-        if (budget_spent && !stop_signal) {
-            printf("stopped after %d steps (--stop-after) at step %d; checkpoint saved in %s; rerun with --resume to continue\n",
-                   o.stop_after, step, o.out);
+        if (budget_spent && !signal_seen) {
+            if (lead)
+                printf("stopped after %d steps (--stop-after) at step %d; checkpoint saved in %s; rerun with --resume "
+                       "to continue\n",
+                       o.stop_after, step, o.out);
             break;
         }
         if (stopping) {
-            printf("stopped by %s at step %d; checkpoint saved in %s; rerun with --resume to continue\n",
-                   stop_signal == SIGINT ? "SIGINT" : "SIGTERM", step, o.out);
-            exit_status = 128 + stop_signal;
+            if (lead)
+                printf("stopped by %s at step %d; checkpoint saved in %s; rerun with --resume to continue\n",
+                       signal_seen == SIGINT ? "SIGINT" : "SIGTERM", step, o.out);
+            exit_status = 128 + signal_seen;
             break;
         }
     }
-    if (!exit_status && s.step == o.steps) printf("done: step %d, loss %.4f, checkpoint in %s\n", s.step, loss, o.out);
-    fclose(metrics);
+    if (lead && !exit_status && s.step == o.steps)
+        printf("done: step %d, loss %.4f, checkpoint in %s\n", s.step, loss, o.out);
+    if (metrics) fclose(metrics);
     free(metrics_path);
     free(inputs);
     free(targets);
-    adamw_free(&opt, &model);
+    dist_opt_free(&opt);
     loader_close(loader);
     if (held_out) loader_close(held_out);
     free_string_list(files);

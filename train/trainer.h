@@ -1,6 +1,8 @@
 // trainer.h: pretraining / SFT on token shards: AdamW, warmup + cosine schedule, global
 // norm clipping, gradient accumulation, periodic evaluation, checkpoints that resume
-// bit-identically, and clean exits on SIGINT / SIGTERM.
+// bit-identically, and clean exits on SIGINT / SIGTERM. Under mpirun / srun, data parallel
+// over the ranks (train/dist.h): --batch is per rank, the global batch of a step is
+// batch x grad_accum x world sequences, read in the same order at any world size.
 #pragma once
 
 typedef struct {
@@ -19,6 +21,7 @@ typedef struct {
     int threads;
     int save_bf16;          // write model.safetensors as BF16 (optimizer state stays F32)
     int stop_after;         // > 0: checkpoint and stop after this many steps of this invocation
+    int zero;               // 1: ZeRO-1 (optimizer state sharded over the ranks)
 } TrainOptions;
 
 void train_options_default(TrainOptions *o);

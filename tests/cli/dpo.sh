@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # strap dpo on a tiny model: the implicit-reward accuracy on its own training pairs rises
-# above 0.9, the margin grows, the checkpoint loads; bad pairs are clear errors.
+# above 0.9, the margin grows, the checkpoint loads; --resume is byte-identical, SIGTERM
+# saves and stops; bad pairs are clear errors.
 source "$(dirname "$0")/lib.bash"
 "$STRAP" init --out "$TMP/m" --vocab 700 --dim 48 --layers 2 --heads 4 --kv-heads 2 --ffn 96 --max-seq 128 --seed 4 > /dev/null || fail_test "init"
 cp tests/ref/fixtures/tok/llama3.tokenizer.json "$TMP/m/tokenizer.json"
@@ -37,6 +38,37 @@ for f in config.json model.safetensors tokenizer.json; do [ -f "$TMP/m1/$f" ] ||
 "$STRAP" gen --model "$TMP/m1" --prompt "hi" --max-new 3 > /dev/null 2>&1 || fail_test "the DPO checkpoint does not generate"
 "$STRAP" dpo --model "$TMP/m" --pairs "$TMP/pairs.jsonl" --out "$TMP/m2" --epochs 1 --loss ipo --threads 1 > /dev/null 2>&1 || fail_test "ipo loss"
 "$STRAP" dpo --model "$TMP/m" --pairs "$TMP/pairs.jsonl" --out "$TMP/m3" --epochs 1 --loss robust --label-smoothing 0.1 --threads 1 > /dev/null 2>&1 || fail_test "robust loss"
+# resume: --stop-after then --resume gives the bytes of an uninterrupted run (model, optimizer
+# state, metrics); a SIGTERM saves and exits 143; a finished run has nothing to do; an existing
+# checkpoint is never overwritten without --resume
+rargs=(--model "$TMP/m" --pairs "$TMP/pairs.jsonl" --epochs 3 --batch 3 --lr 2e-3 --beta 0.5 --threads 1)
+"$STRAP" dpo "${rargs[@]}" --out "$TMP/full" > /dev/null 2>&1 || fail_test "dpo (uninterrupted)"
+"$STRAP" dpo "${rargs[@]}" --out "$TMP/split" --stop-after 4 > "$TMP/split1.log" 2>&1 || fail_test "dpo --stop-after"
+grep -q "stopped after 4 steps" "$TMP/split1.log" || fail_test "no --stop-after message: $(tail -n 2 "$TMP/split1.log")"
+grep -q '"step": 4' "$TMP/split/trainer_state.json" || fail_test "trainer_state.json not at step 4"
+expect_error 1 "already holds a DPO checkpoint" -- "$STRAP" dpo "${rargs[@]}" --out "$TMP/split"
+expect_error 1 "resume it with the same values" -- "$STRAP" dpo "${rargs[@]}" --out "$TMP/split" --resume --batch 2
+"$STRAP" dpo "${rargs[@]}" --out "$TMP/split" --resume > "$TMP/split2.log" 2>&1 || fail_test "dpo --resume: $(tail -n 2 "$TMP/split2.log")"
+grep -q "resuming .* at step 4 of 9" "$TMP/split2.log" || fail_test "dpo did not resume at step 4 of 9"
+for f in model.safetensors optimizer.safetensors metrics.jsonl; do
+    cmp -s "$TMP/full/$f" "$TMP/split/$f" || fail_test "dpo: $f after --stop-after + --resume differs from the uninterrupted run"
+done
+"$STRAP" dpo "${rargs[@]}" --out "$TMP/split" --resume | grep -q "nothing to do" || fail_test "a finished dpo run resumed again"
+expect_no_tmp "$TMP/split"
+"$STRAP" dpo "${rargs[@]}" --epochs 200 --out "$TMP/term" > "$TMP/term.log" 2>&1 &
+pid=$!
+for _ in $(seq 1 200); do
+    [ -f "$TMP/term/metrics.jsonl" ] && [ "$(wc -l < "$TMP/term/metrics.jsonl")" -ge 2 ] && break
+    sleep 0.05
+done
+kill -TERM "$pid"
+wait "$pid"
+rc=$?
+[ "$rc" -eq 143 ] || fail_test "dpo after SIGTERM exited $rc, expected 143"
+grep -q "stopped by SIGTERM" "$TMP/term.log" || fail_test "no SIGTERM message: $(tail -n 2 "$TMP/term.log")"
+[ -f "$TMP/term/optimizer.safetensors" ] || fail_test "no checkpoint after SIGTERM"
+expect_no_tmp "$TMP/term"
+
 echo '{"prompt": "p", "chosen": "a"}' > "$TMP/bad.jsonl"
 expect_error 1 "bad.jsonl:1: field 'rejected' missing" -- "$STRAP" dpo --model "$TMP/m" --pairs "$TMP/bad.jsonl" --out "$TMP/bad"
 expect_error 1 "unknown \(choose sigmoid, ipo or robust\)" -- "$STRAP" dpo --model "$TMP/m" --pairs "$TMP/pairs.jsonl" --out "$TMP/bad" --loss hinge

@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# Data-parallel training under mpirun (2 ranks on CPU): 2 ranks x --batch B give the weights
+# of 1 rank x --batch B x --grad-accum 2 (train and dpo, with and without --zero 1); a 2-rank
+# run resumes on 1 rank; dpo --resume on 2 ranks is byte-identical; a rank that fails on a
+# bad shard stops the whole job with a message naming it, without hanging.
+source "$(dirname "$0")/lib.bash"
+if ! command -v mpirun >/dev/null 2>&1; then
+    echo "skipped: mpirun not found (apt-get install openmpi-bin libopenmpi-dev)"
+    exit 0
+fi
+if ! "$STRAP" --version | grep -q '^distributed: mpi'; then
+    echo "skipped: this strap was built with MPI=0"
+    exit 0
+fi
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_btl=self,vader OMPI_MCA_btl_vader_single_copy_mechanism=none OMPI_MCA_rmaps_base_oversubscribe=1
+MPIRUN=(timeout 120 mpirun --oversubscribe -np 2)
+
+# same_weights A B: max |a-b| / max |b| per tensor <= 1e-6 (prints "identical" or the figure)
+same_weights() {
+    python3 - "$1" "$2" <<'PY'
+import array, json, struct, sys
+def load(p):
+    b = open(p, "rb").read()
+    n = struct.unpack("<Q", b[:8])[0]
+    h = json.loads(b[8:8 + n])
+    out = {}
+    for k, v in h.items():
+        if k == "__metadata__": continue
+        assert v["dtype"] == "F32", (k, v["dtype"])
+        s, e = v["data_offsets"]
+        a = array.array("f"); a.frombytes(b[8 + n + s:8 + n + e]); out[k] = a
+    return out
+a, b = load(sys.argv[1]), load(sys.argv[2])
+assert a.keys() == b.keys(), "different tensors"
+worst, same = 0.0, True
+for k in a:
+    x, y = a[k], b[k]
+    same &= x.tobytes() == y.tobytes()
+    scale = max(max(abs(v) for v in y), 1e-30)
+    worst = max(worst, max(abs(p - q) for p, q in zip(x, y)) / scale)
+print("identical" if same else "max relative difference %.3g" % worst)
+sys.exit(0 if worst <= 1e-6 else 1)
+PY
+}
+
+# ---- strap train ----
+head -c 40000 data/demo/stories.txt > "$TMP/text.txt"
+"$STRAP" data pack --tokenizer bytes --input "$TMP/text.txt" --split-paragraphs --out "$TMP/data" >/dev/null || fail_test "pack"
+"$STRAP" init --out "$TMP/m0" --vocab 258 --dim 32 --layers 2 --heads 4 --kv-heads 2 --ffn 64 --max-seq 64 --seed 1 >/dev/null || fail_test "init"
+args=(--model "$TMP/m0" --data "$TMP/data" --seq 32 --lr 3e-3 --warmup 3 --threads 1 --steps 12)
+"$STRAP" train "${args[@]}" --batch 4 --grad-accum 2 --out "$TMP/one" > "$TMP/one.log" 2>&1 || fail_test "1 rank: $(tail -n 3 "$TMP/one.log")"
+for zero in 0 1; do
+    "${MPIRUN[@]}" "$STRAP" train "${args[@]}" --batch 4 --zero $zero --out "$TMP/two$zero" > "$TMP/two$zero.log" 2>&1 \
+        || fail_test "2 ranks --zero $zero: $(tail -n 5 "$TMP/two$zero.log")"
+    echo "train, 2 ranks --zero $zero vs 1 rank --grad-accum 2: $(same_weights "$TMP/two$zero/model.safetensors" "$TMP/one/model.safetensors")" \
+        || fail_test "train: 2 ranks --zero $zero differ from 1 rank with --grad-accum 2"
+    same_weights "$TMP/two$zero/optimizer.safetensors" "$TMP/one/optimizer.safetensors" >/dev/null \
+        || fail_test "train: optimizer state of 2 ranks --zero $zero differs"
+    # only rank 0 prints: one line per step, one metrics line per step
+    [ "$(grep -c '^step ' "$TMP/two$zero.log")" -eq 12 ] || fail_test "--zero $zero: expected 12 step lines from rank 0 alone"
+    [ "$(wc -l < "$TMP/two$zero/metrics.jsonl")" -eq 12 ] || fail_test "--zero $zero: metrics.jsonl should have 12 lines"
+    grep -q "2 ranks (mpi)" "$TMP/two$zero.log" || fail_test "the 2-rank run does not say it runs on 2 ranks"
+    expect_no_tmp "$TMP/two$zero"
+done
+# the same loss line by line (the reduction order may change the last digit of nothing else)
+diff <(grep -o 'loss [0-9.]*' "$TMP/one.log") <(grep -o 'loss [0-9.]*' "$TMP/two1.log") >/dev/null || fail_test "losses of 1 and 2 ranks differ"
+
+# a 2-rank run (ZeRO-1) stopped after 5 steps resumes on 1 rank with the same global batch
+"${MPIRUN[@]}" "$STRAP" train "${args[@]}" --batch 4 --zero 1 --stop-after 5 --out "$TMP/moved" > "$TMP/moved1.log" 2>&1 \
+    || fail_test "2 ranks, --stop-after: $(tail -n 3 "$TMP/moved1.log")"
+grep -q '"world": 2' "$TMP/moved/trainer_state.json" || fail_test "trainer_state.json does not record the 2 ranks"
+"$STRAP" train "${args[@]}" --batch 4 --grad-accum 2 --resume --out "$TMP/moved" > "$TMP/moved2.log" 2>&1 \
+    || fail_test "resume on 1 rank: $(tail -n 3 "$TMP/moved2.log")"
+grep -q "resuming .* at step 5" "$TMP/moved2.log" || fail_test "did not resume at step 5"
+echo "train, 2 ranks -> resumed on 1 rank: $(same_weights "$TMP/moved/model.safetensors" "$TMP/one/model.safetensors")" \
+    || fail_test "2-rank run resumed on 1 rank differs from the 1-rank run"
+# a different global batch is refused
+expect_error 1 "same global batch" -- "$STRAP" train "${args[@]}" --batch 4 --resume --steps 14 --out "$TMP/moved"
+
+# a bad shard on rank 1 alone: the job stops, naming rank 1, well within the timeout
+mkdir -p "$TMP/bad"
+cp "$TMP"/data/*.tok.zst "$TMP/bad/"
+printf 'NOTASHRD' | dd of="$(ls "$TMP"/bad/*.tok.zst | head -n 1)" bs=1 seek=0 conv=notrunc 2>/dev/null
+timeout 60 mpirun --oversubscribe -np 1 "$STRAP" train "${args[@]}" --batch 4 --out "$TMP/badrun" \
+    : -np 1 "$STRAP" train "${args[@]/$TMP\/data/$TMP/bad}" --batch 4 --out "$TMP/badrun" > "$TMP/bad.log" 2>&1
+rc=$?
+[ "$rc" -ne 0 ] || fail_test "a bad shard on one rank exited 0"
+[ "$rc" -ne 124 ] || fail_test "a bad shard on one rank hung the job (killed by timeout)"
+grep -q "not a strap token shard" "$TMP/bad.log" || fail_test "no message about the bad shard: $(head -n 5 "$TMP/bad.log")"
+grep -q "rank 1 of 2 failed" "$TMP/bad.log" || fail_test "the message does not name rank 1: $(head -n 5 "$TMP/bad.log")"
+
+# ---- strap dpo ----
+"$STRAP" init --out "$TMP/p0" --vocab 700 --dim 48 --layers 2 --heads 4 --kv-heads 2 --ffn 96 --max-seq 128 --seed 4 > /dev/null || fail_test "init"
+cp tests/ref/fixtures/tok/llama3.tokenizer.json "$TMP/p0/tokenizer.json"
+echo '{"chat_template": "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}"}' > "$TMP/p0/tokenizer_config.json"
+python3 - "$TMP/pairs.jsonl" <<'PY'
+import json, sys
+names = ["Tom", "Mia", "Lena", "Sam", "Ava", "Ben", "Nora", "Leo", "Ida", "Max"]
+with open(sys.argv[1], "w") as f:
+    for i, n in enumerate(names):  # 10 pairs, 4 per step: the last step of an epoch has 2, rank 1 none
+        f.write(json.dumps({"prompt": f"Say something kind about {n}." + " Please." * (i % 3),
+                            "chosen": f"{n} is a good friend and helps everyone.",
+                            "rejected": f"{n} is rude" + " and never helps" * (1 + i % 2) + "."}) + "\n")
+PY
+dargs=(--model "$TMP/p0" --pairs "$TMP/pairs.jsonl" --epochs 2 --batch 2 --lr 2e-3 --beta 0.5 --threads 1)
+"$STRAP" dpo "${dargs[@]}" --grad-accum 2 --out "$TMP/d1" > "$TMP/d1.log" 2>&1 || fail_test "dpo 1 rank: $(tail -n 3 "$TMP/d1.log")"
+for zero in 0 1; do
+    "${MPIRUN[@]}" "$STRAP" dpo "${dargs[@]}" --zero $zero --out "$TMP/d2$zero" > "$TMP/d2$zero.log" 2>&1 \
+        || fail_test "dpo 2 ranks --zero $zero: $(tail -n 5 "$TMP/d2$zero.log")"
+    echo "dpo, 2 ranks --zero $zero vs 1 rank --grad-accum 2: $(same_weights "$TMP/d2$zero/model.safetensors" "$TMP/d1/model.safetensors")" \
+        || fail_test "dpo: 2 ranks --zero $zero differ from 1 rank with --grad-accum 2"
+    [ "$(wc -l < "$TMP/d2$zero/metrics.jsonl")" -eq 6 ] || fail_test "dpo --zero $zero: metrics.jsonl should have 6 lines"
+done
+python3 - "$TMP/d1/metrics.jsonl" "$TMP/d20/metrics.jsonl" <<'PY' || fail_test "dpo metrics of 1 and 2 ranks differ"
+import json, sys
+a, b = ([json.loads(l) for l in open(p)] for p in sys.argv[1:3])
+assert len(a) == len(b) == 6
+for x, y in zip(a, b):
+    for k in ("loss", "rewards_margin", "rewards_accuracy"):
+        assert abs(x[k] - y[k]) <= 1e-5 * max(1, abs(x[k])), (k, x, y)
+PY
+
+# dpo --resume on 2 ranks after --stop-after: byte-identical to the uninterrupted 2-rank run
+"${MPIRUN[@]}" "$STRAP" dpo "${dargs[@]}" --zero 1 --stop-after 2 --out "$TMP/ds" > "$TMP/ds1.log" 2>&1 || fail_test "dpo --stop-after"
+"${MPIRUN[@]}" "$STRAP" dpo "${dargs[@]}" --zero 1 --resume --out "$TMP/ds" > "$TMP/ds2.log" 2>&1 || fail_test "dpo --resume: $(tail -n 3 "$TMP/ds2.log")"
+for f in model.safetensors optimizer.safetensors metrics.jsonl; do
+    cmp -s "$TMP/d21/$f" "$TMP/ds/$f" || fail_test "dpo on 2 ranks: $f after --resume differs from the uninterrupted run"
+done
+finish

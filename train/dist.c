@@ -1,0 +1,233 @@
+// dist.c: see dist.h.
+#include "dist.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../kernels/check.h"
+
+// ---- device selection ----
+
+Backend *dist_backend_select(const char *device, int threads) {
+    int world = comm_world();
+    if (world == 1) return backend_select(device, threads);
+    if (threads == 0) { // share the node's cores among its ranks
+        long cores = sysconf(_SC_NPROCESSORS_ONLN);
+        threads = (int)(cores / comm_local_world());
+        if (threads < 1) threads = 1;
+    }
+    if (!device) device = "auto";
+    Backend *b = NULL;
+    const char *why = "unknown reason";
+    if (strcmp(device, "cpu") == 0) {
+        b = backend_cpu(threads);
+    } else if (strcmp(device, "cuda") == 0 || strcmp(device, "auto") == 0) {
+        b = backend_cuda(comm_local_rank(), &why);
+        if (!b && comm_local_rank() > 0) b = backend_cuda(0, &why); // one GPU visible per rank (srun --gpu-bind)
+        if (!b && strcmp(device, "cuda") == 0)
+            fail("rank %d (local rank %d): --device cuda: %s (use --device cpu or auto)", comm_rank(),
+                 comm_local_rank(), why);
+        if (!b) b = backend_cpu(threads);
+    } else {
+        fail("--device '%s' is not a device (choose auto, cpu or cuda)", device);
+    }
+    double on_cuda[2] = {strcmp(b->name, "cuda") == 0, 0};
+    on_cuda[1] = 1 - on_cuda[0];
+    dist_sum(on_cuda, 2);
+    if (on_cuda[0] > 0 && on_cuda[1] > 0)
+        fail("rank %d: %.0f rank(s) found a GPU and %.0f did not: give every rank a GPU or pass --device cpu",
+             comm_rank(), on_cuda[0], on_cuda[1]);
+    return b;
+}
+
+// ---- host helpers ----
+
+void dist_sum(double *values, int n) {
+    Comm *c = comm_host();
+    if (c) c->all_reduce(values, (size_t)n, COMM_F64, COMM_SUM, "step statistics");
+}
+
+int dist_any(int flag) {
+    Comm *c = comm_host();
+    if (!c) return flag;
+    int v = flag;
+    c->all_reduce(&v, 1, COMM_I32, COMM_MAX, "stop flag");
+    return v;
+}
+
+// ---- the optimizer ----
+
+static CommType elem_type(const Backend *b) { return b->elem_bytes == 2 ? COMM_BF16 : COMM_F32; }
+
+// Gradient buckets: 25 MiB (STRAP_BUCKET_KB overrides it, e.g. for tests of many buckets).
+static size_t bucket_elems(const Backend *b) {
+    const char *kb = getenv("STRAP_BUCKET_KB");
+    size_t bytes = kb && atol(kb) > 0 ? (size_t)atol(kb) * 1024 : (size_t)25 << 20;
+    size_t n = bytes / b->elem_bytes;
+    return n ? n : 1;
+}
+
+void dist_opt_build(DistOpt *d, Model *model, const float *initial, float beta1, float beta2, float eps,
+                    float weight_decay, int zero) {
+    memset(d, 0, sizeof *d);
+    d->model = model;
+    d->rank = comm_rank();
+    d->world = comm_world();
+    d->zero = zero && d->world > 1;
+    d->host = comm_host();
+    d->dev = comm_for_backend(model->backend);
+    d->bucket = bucket_elems(model->backend);
+    if (!d->zero) {
+        adamw_build(&d->opt, model, initial, beta1, beta2, eps, weight_decay);
+        return;
+    }
+    // ZeRO-1: only the hyper-parameters live in d->opt; the state is this rank's chunk
+    d->opt.beta1 = beta1, d->opt.beta2 = beta2, d->opt.eps = eps, d->opt.weight_decay = weight_decay;
+    Backend *b = model->backend;
+    size_t n = model->n_params;
+    d->shard = n / (size_t)d->world;
+    d->tail = n - d->shard * (size_t)d->world;
+    size_t local = d->shard + d->tail, lo = (size_t)d->rank * d->shard;
+    d->m = b->alloc(local * sizeof(float));
+    d->v = b->alloc(local * sizeof(float));
+    if (b->has_master) {
+        float *host = xmalloc(local * sizeof(float));
+        float *full = initial ? NULL : xmalloc(n * sizeof(float));
+        if (full) model_get_params(model, full);
+        const float *w = initial ? initial : full;
+        memcpy(host, w + lo, d->shard * sizeof(float));
+        memcpy(host + d->shard, w + d->shard * d->world, d->tail * sizeof(float));
+        d->master = b->alloc(local * sizeof(float));
+        b->upload(d->master, host, local * sizeof(float));
+        free(full);
+        free(host);
+    }
+}
+
+void dist_opt_free(DistOpt *d) {
+    if (!d->zero) {
+        adamw_free(&d->opt, d->model);
+    } else {
+        Backend *b = d->model->backend;
+        b->free(d->m);
+        b->free(d->v);
+        if (d->master) b->free(d->master);
+    }
+    memset(d, 0, sizeof *d);
+}
+
+float dist_reduce_grads(DistOpt *d) {
+    Model *m = d->model;
+    Backend *b = m->backend;
+    if (!d->dev) return grad_global_norm(m);
+    CommType t = elem_type(b);
+    if (!d->zero) {
+        for (size_t at = 0; at < m->n_params; at += d->bucket) {
+            size_t n = m->n_params - at < d->bucket ? m->n_params - at : d->bucket;
+            d->dev->all_reduce(backend_at(b, m->grads, at), n, t, COMM_SUM, "gradients");
+        }
+        return grad_global_norm(m); // the same summed gradient on every rank
+    }
+    size_t split = d->shard * (size_t)d->world;
+    d->dev->reduce_scatter(m->grads, d->shard, t, COMM_SUM, "gradient chunks");
+    if (d->tail) d->dev->all_reduce(backend_at(b, m->grads, split), d->tail, t, COMM_SUM, "gradient tail");
+    double sq = b->sum_squares(backend_at(b, m->grads, (size_t)d->rank * d->shard), d->shard);
+    if (d->rank == 0 && d->tail) sq += b->sum_squares(backend_at(b, m->grads, split), d->tail);
+    dist_sum(&sq, 1);
+    return (float)sqrt(sq);
+}
+
+// Updates the elements [from, from + count) of the parameter vector whose optimizer state
+// starts at `local` in the chunk buffers, tensor by tensor (weight decay is per tensor).
+static void update_range(DistOpt *d, size_t from, size_t count, size_t local, float lr, float grad_scale) {
+    Model *m = d->model;
+    Backend *b = m->backend;
+    AdamW *o = &d->opt;
+    for (int i = 0; i < m->n_tensors; i++) {
+        const ParamTensor *t = &m->tensors[i];
+        size_t lo = t->offset > from ? t->offset : from;
+        size_t hi = t->offset + t->numel < from + count ? t->offset + t->numel : from + count;
+        if (lo >= hi) continue;
+        size_t at = local + (lo - from);
+        b->adamw_update(backend_at(b, m->params, lo), d->master ? d->master + at : NULL, backend_at(b, m->grads, lo),
+                        d->m + at, d->v + at, hi - lo, lr, o->beta1, o->beta2, o->eps,
+                        t->decay ? o->weight_decay : 0.0f, grad_scale, o->step);
+    }
+}
+
+void dist_opt_step(DistOpt *d, float lr, float grad_scale) {
+    if (!d->zero) {
+        adamw_step(&d->opt, d->model, lr, grad_scale);
+        return;
+    }
+    d->opt.step++;
+    size_t split = d->shard * (size_t)d->world;
+    update_range(d, (size_t)d->rank * d->shard, d->shard, 0, lr, grad_scale);
+    if (d->tail) update_range(d, split, d->tail, d->shard, lr, grad_scale);
+    d->dev->all_gather(d->model->params, d->shard, elem_type(d->model->backend), "parameters");
+}
+
+// ---- checkpoints ----
+
+// The full fp32 vector of a chunked buffer (zero = 1) on every rank.
+static void gather_chunks(DistOpt *d, const float *chunk /* device, shard + tail */, float *full /* host, n */) {
+    Backend *b = d->model->backend;
+    size_t split = d->shard * (size_t)d->world;
+    float *local = xmalloc((d->shard + d->tail) * sizeof(float));
+    b->download(local, chunk, (d->shard + d->tail) * sizeof(float));
+    memcpy(full + (size_t)d->rank * d->shard, local, d->shard * sizeof(float));
+    memcpy(full + split, local + d->shard, d->tail * sizeof(float));
+    d->host->all_gather(full, d->shard, COMM_F32, "optimizer state for the checkpoint");
+    free(local);
+}
+
+float *dist_opt_save(DistOpt *d, const char *path, const char *state_json) {
+    Model *m = d->model;
+    Backend *b = m->backend;
+    size_t n = m->n_params;
+    if (!d->zero) {
+        if (d->rank != 0) return NULL; // every rank holds the same state
+        adamw_save(&d->opt, m, path, state_json);
+        float *master = xmalloc(n * sizeof(float));
+        if (d->opt.master) b->download(master, d->opt.master, n * sizeof(float));
+        else model_get_params(m, master);
+        return master;
+    }
+    float *master = xmalloc(n * sizeof(float)), *mom = xmalloc(n * sizeof(float)), *var = xmalloc(n * sizeof(float));
+    if (d->master) gather_chunks(d, d->master, master);
+    else model_get_params(m, master); // fp32 parameters are the master weights (all-gathered)
+    gather_chunks(d, d->m, mom);
+    gather_chunks(d, d->v, var);
+    if (d->rank == 0) adamw_save_host(m, master, mom, var, d->opt.step, path, state_json);
+    free(mom);
+    free(var);
+    if (d->rank != 0) {
+        free(master);
+        return NULL;
+    }
+    return master;
+}
+
+char *dist_opt_load(DistOpt *d, const char *path) {
+    if (!d->zero) return adamw_load(&d->opt, d->model, path);
+    Model *m = d->model;
+    Backend *b = m->backend;
+    size_t n = m->n_params, split = d->shard * (size_t)d->world, local = d->shard + d->tail;
+    size_t lo = (size_t)d->rank * d->shard;
+    float *full[3], *chunk = xmalloc(local * sizeof(float));
+    for (int k = 0; k < 3; k++) full[k] = xmalloc(n * sizeof(float));
+    char *state = adamw_load_host(m, path, full[0], full[1], full[2], &d->opt.step);
+    model_set_params(m, full[0]);
+    float *dst[3] = {d->master, d->m, d->v};
+    for (int k = 0; k < 3; k++) {
+        if (!dst[k]) continue;
+        memcpy(chunk, full[k] + lo, d->shard * sizeof(float));
+        memcpy(chunk + d->shard, full[k] + split, d->tail * sizeof(float));
+        b->upload(dst[k], chunk, local * sizeof(float));
+    }
+    for (int k = 0; k < 3; k++) free(full[k]);
+    free(chunk);
+    return state;
+}

@@ -1,0 +1,60 @@
+// dist.h: data-parallel training, shared by strap train and strap dpo.
+//
+// Every rank holds the whole model and computes gradients on its own slice of the global
+// batch, scaled so that their sum over ranks is the gradient of the global mean loss. Then:
+//
+//   zero = 0  the gradients are all-reduced (summed) in buckets; every rank holds the full
+//             AdamW state and takes the same step.
+//   zero = 1  ZeRO-1: the gradients are reduce-scattered; rank r owns chunk r of the
+//             parameter vector (n_params / world elements, plus the < world elements of the
+//             tail that every rank updates alike), keeps fp32 master weights and AdamW
+//             moments for that chunk only, updates it, and the parameters are all-gathered.
+//
+// With one rank (no mpirun) both are the plain AdamW of adamw.h. Checkpoints always hold
+// the full state (gathered on rank 0, which alone writes), so a run resumes at any world
+// size and with or without --zero.
+#pragma once
+#include "../model/llama.h"
+#include "adamw.h"
+#include "comm.h"
+
+typedef struct {
+    Model *model;
+    int rank, world, zero;
+    Comm *host;           // collectives on host buffers; NULL when world == 1
+    Comm *dev;            // collectives on the backend's buffers; NULL when world == 1
+    AdamW opt;            // hyper-parameters and step; zero = 0: the full state
+    size_t shard;         // zero = 1: elements of each rank's chunk
+    size_t tail;          // zero = 1: n_params - world * shard, updated by every rank
+    size_t bucket;        // elements per all-reduce bucket
+    float *m, *v, *master; // zero = 1: (shard + tail) device fp32; master NULL without has_master
+} DistOpt;
+
+// The backend for --device on this rank: a rank's GPU is its local rank; with several ranks
+// on one node and --threads 0, each CPU rank gets its share of the cores. All ranks must
+// land on the same kind of device (checked).
+Backend *dist_backend_select(const char *device, int threads);
+
+// `initial` (n_params fp32, host) holds the starting weights (every rank passes the same);
+// NULL: the model's parameters as they are.
+void dist_opt_build(DistOpt *d, Model *model, const float *initial, float beta1, float beta2, float eps,
+                    float weight_decay, int zero);
+void dist_opt_free(DistOpt *d);
+
+// After backward: sums the gradients of all ranks (zero = 0: into every rank's full
+// gradient; zero = 1: into this rank's chunk). Returns the global L2 norm of the sum.
+float dist_reduce_grads(DistOpt *d);
+// One AdamW step (clip scale as adamw_step), then, with zero = 1, all-gather the parameters.
+void dist_opt_step(DistOpt *d, float lr, float grad_scale);
+
+// Collective: gathers the full fp32 master weights, moments and step; rank 0 writes them
+// to `path` (optimizer.safetensors) and gets the master weights (n_params fp32, malloc'd,
+// for model.safetensors); the other ranks get NULL.
+float *dist_opt_save(DistOpt *d, const char *path, const char *state_json);
+// Every rank reads `path` (the run directory must be visible to all ranks); returns the
+// trainer_state JSON (malloc'd).
+char *dist_opt_load(DistOpt *d, const char *path);
+
+// Helpers on host values (no-ops with one rank): sums, max.
+void dist_sum(double *values, int n);
+int dist_any(int flag);
