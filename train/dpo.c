@@ -352,7 +352,9 @@ int dpo_run(const DpoOptions *opts) {
         int epoch = step / steps_per_epoch, first = (step % steps_per_epoch) * global;
         int n_step = n_pairs - first < global ? n_pairs - first : global; // pairs in this step
         model_zero_grads(&m);
-        double sums[4] = {0, 0, 0, 0}; // loss, accuracy, reward chosen, reward rejected
+        double t0 = now_seconds();
+        // loss, accuracy, reward chosen, reward rejected, logp chosen, logp rejected, tokens
+        double sums[7] = {0, 0, 0, 0, 0, 0, 0};
         for (int micro = 0; micro < o.grad_accum; micro++) {
             int b0 = first + (micro * world + rank) * o.batch;
             int nb = first + n_step - b0 < o.batch ? first + n_step - b0 : o.batch;
@@ -367,6 +369,8 @@ int dpo_run(const DpoOptions *opts) {
                 double reward_c = o.loss.beta * (logp[2 * i] - p->ref_chosen),
                        reward_r = o.loss.beta * (logp[2 * i + 1] - p->ref_rejected);
                 sums[2] += reward_c, sums[3] += reward_r, sums[1] += reward_c > reward_r;
+                sums[4] += logp[2 * i], sums[5] += logp[2 * i + 1];
+                sums[6] += p->chosen.len + p->rejected.len;
                 // d(mean loss over the step's pairs)/d(token loss) = -(d loss / d logp) / n_step:
                 // a token loss is -log p
                 for (int t = 0; t < T; t++) {
@@ -376,27 +380,32 @@ int dpo_run(const DpoOptions *opts) {
             }
             model_backward_weighted(&m, weights);
         }
-        dist_sum(sums, 4);
+        dist_sum(sums, 7);
         float norm = dist_reduce_grads(&opt);
         float clip = (o.grad_clip > 0 && norm > o.grad_clip) ? o.grad_clip / norm : 1.0f;
         float lr = lr_at(&sched, ++step);
         dist_opt_step(&opt, lr, clip);
         double loss = sums[0] / n_step, acc = sums[1] / n_step, rc = sums[2] / n_step, rr = sums[3] / n_step;
+        double tok_s = sums[6] / (now_seconds() - t0);
         if (!isfinite(loss) || !isfinite(norm))
             fail("dpo step %d: loss %g, grad norm %g: training diverged; lower --lr or --beta (the last checkpoint in "
                  "%s is intact)",
                  step, loss, norm, o.out);
         if (lead) {
-            char line[384];
+            // the names of TRL's DPO logs, with '_' for '/': rewards_*, logps_* (mean sequence
+            // log-probability of the answers under the policy), tokens (prompt + answer, all ranks)
+            char line[512];
             int len = snprintf(line, sizeof line,
                                "{\"step\": %d, \"epoch\": %d, \"loss\": %.6f, \"rewards_chosen\": %.6f, "
                                "\"rewards_rejected\": %.6f, \"rewards_margin\": %.6f, \"rewards_accuracy\": %.4f, "
-                               "\"lr\": %.3e, \"grad_norm\": %.4f}\n",
-                               step, epoch, loss, rc, rr, rc - rr, acc, lr, norm);
+                               "\"logps_chosen\": %.4f, \"logps_rejected\": %.4f, \"lr\": %.3e, \"grad_norm\": %.4f, "
+                               "\"tokens\": %.0f, \"tokens_per_s\": %.1f}\n",
+                               step, epoch, loss, rc, rr, rc - rr, acc, sums[4] / n_step, sums[5] / n_step, lr, norm,
+                               sums[6], tok_s);
             fwrite(line, 1, (size_t)len, metrics);
             fflush(metrics);
             char extra[96];
-            snprintf(extra, sizeof extra, "loss %.4f acc %.2f margin %.3f", loss, acc, rc - rr);
+            snprintf(extra, sizeof extra, "loss %.4f acc %.2f margin %.3f %.0f tok/s", loss, acc, rc - rr, tok_s);
             progress_update(&prog, step, extra);
         }
         int budget_spent = o.stop_after > 0 && step - start_step >= o.stop_after && step < total;

@@ -33,3 +33,9 @@ finish() {
     if [ "$failures" -gt 0 ]; then echo "$failures check(s) failed"; exit 1; fi
     echo "all checks passed"
 }
+
+# same_metrics A B: two metrics.jsonl files agree except for the wall-clock fields
+# ("tokens_per_s"), which no two runs share
+same_metrics() {
+    cmp -s <(sed -E 's/, "tokens_per_s": [0-9.e+-]+//' "$1") <(sed -E 's/, "tokens_per_s": [0-9.e+-]+//' "$2")
+}
