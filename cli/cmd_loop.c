@@ -37,6 +37,8 @@ int cmd_loop(int argc, char **argv) {
         {"--max-new", FLAG_INT, &o.max_new, "N", "tokens per answer", NULL},
         {"--temperature", FLAG_FLOAT, &o.temperature, "T", "sampling temperature of the answers", NULL},
         {"--eval-prompts", FLAG_STRING, &o.eval_prompts, "F", "win-rate prompts (default: the seed prompts)", NULL},
+        {"--eval-text", FLAG_STRING, &o.eval_text, "F", "held-out human text (.txt, .jsonl): perplexity of every model", NULL},
+        {"--eval-text-batches", FLAG_INT, &o.eval_text_batches, "N", "batches of 4 x 256 tokens scored (0: all)", NULL},
         {"--eval-count", FLAG_INT, &o.eval_count, "N", "win-rate prompts used (0: all)", NULL},
         {"--batch", FLAG_INT, &o.batch, "B", "sequences generated together", NULL},
         {"--seed", FLAG_INT, &o.seed, "S", "random seed", NULL},

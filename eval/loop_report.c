@@ -126,8 +126,13 @@ void loop_report_write(const char *workdir, int iterations) {
             "next one, which is then evaluated: preference accuracy on the pairs and win rate against the model "
             "it started from (judged by that model, both answer orders).\n\n");
     put(&t, "| iteration | prompts (generated) | answers judged | kept after cleaning | pairs | DPO steps | DPO loss "
-            "(first -> last) | reward accuracy (last step) | pair accuracy | win rate vs previous (95%% CI) |\n");
-    put(&t, "|---|---|---|---|---|---|---|---|---|---|\n");
+            "(first -> last) | reward accuracy (last step) | pair accuracy | win rate vs previous (95%% CI) | held-out ppl |\n");
+    put(&t, "|---|---|---|---|---|---|---|---|---|---|---|\n");
+    char *init_ppl_path = path_join(workdir, "seed/ppl-init.json");
+    json_t *init_ppl = NULL;
+    if (path_exists(init_ppl_path)) init_ppl = json_load_file(init_ppl_path, 0, NULL);
+    free(init_ppl_path);
+    if (init_ppl) put(&t, "| 0 (M0) | | | | | | | | | | %.3f |\n", num(init_ppl, "ppl"));
     for (int i = 1; i <= iterations; i++) {
         json_t *synth = load(workdir, i, "synth.json"), *clean = load(workdir, i, "clean.json");
         json_t *pairs = load(workdir, i, "pairs.json"), *ev = load(workdir, i, "eval_pairs.json");
@@ -137,9 +142,13 @@ void loop_report_write(const char *workdir, int iterations) {
             num(synth, "generated"), num(clean, "records_in"), num(clean, "records_out"), num(pairs, "pairs"), d.steps,
             num(d.first, "loss"), num(d.last, "loss"), num(d.last, "rewards_accuracy"), num(ev, "accuracy"));
         if (has(wr, "win_rate"))
-            put(&t, "%.3f (%.3f-%.3f) |\n", num(wr, "win_rate"), num(wr, "ci_low"), num(wr, "ci_high"));
+            put(&t, "%.3f (%.3f-%.3f) | ", num(wr, "win_rate"), num(wr, "ci_low"), num(wr, "ci_high"));
         else
-            put(&t, "- |\n");
+            put(&t, "- | ");
+        json_t *ppl = load(workdir, i, "ppl.json");
+        if (ppl) put(&t, "%.3f |\n", num(ppl, "ppl"));
+        else put(&t, "- |\n");
+        json_decref(ppl);
         json_decref(synth), json_decref(clean), json_decref(pairs), json_decref(ev), json_decref(wr);
         json_decref(d.first), json_decref(d.last);
     }
@@ -224,6 +233,7 @@ void loop_report_write(const char *workdir, int iterations) {
         json_decref(synth), json_decref(clean), json_decref(pairs), json_decref(ev), json_decref(wr);
         json_decref(d.first), json_decref(d.last);
     }
+    json_decref(init_ppl);
     put(&t, "\nPlots: `python3 scripts/plot_loop.py %s` (needs matplotlib) writes plots/dpo-iter-NN.png.\n", workdir);
     char *path = path_join(workdir, "report.md");
     write_file_atomic(path, t.s, t.len);

@@ -43,6 +43,7 @@ void loop_options_default(LoopOptions *o) {
     o->max_new = 128;
     o->temperature = 0.8f;
     o->eval_count = 0;
+    o->eval_text_batches = 16;
     o->batch = 8;
     o->device = "auto";
 }
@@ -192,29 +193,24 @@ static char *iter_dir(const char *workdir, int t) {
     return path_join(workdir, name);
 }
 
-static char *iter_path(const char *workdir, int t, const char *name) {
-    char *d = iter_dir(workdir, t), *p = path_join(d, name);
-    free(d);
-    return p;
-}
-
-static int stage_done(const char *workdir, int t, const char *stage) {
+// A stage of the work directory `dir` (W/seed or W/iter-NN) is done when dir/.done/STAGE exists.
+static int stage_done(const char *dir, const char *stage) {
     char name[64];
     snprintf(name, sizeof name, ".done/%s", stage);
-    char *p = iter_path(workdir, t, name);
+    char *p = path_join(dir, name);
     int done = path_exists(p);
     free(p);
     return done;
 }
 
-static void mark_done(const char *workdir, int t, const char *stage, double seconds) {
-    char *dir = iter_path(workdir, t, ".done");
-    make_dirs(dir);
-    char *p = path_join(dir, stage);
+static void mark_done(const char *dir, const char *stage, double seconds) {
+    char *done_dir = path_join(dir, ".done");
+    make_dirs(done_dir);
+    char *p = path_join(done_dir, stage);
     char text[96];
     int n = snprintf(text, sizeof text, "{\"finished\": %ld, \"seconds\": %.3f}\n", (long)time(NULL), seconds);
     write_file_atomic(p, text, (size_t)n);
-    free(p), free(dir);
+    free(p), free(done_dir);
 }
 
 static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
@@ -234,7 +230,7 @@ static void remove_tree(const char *path) {
 
 static json_t *options_json(const LoopOptions *o) {
     // what the data depends on (not: iterations, which may grow; threads, device)
-    return json_pack("{s:s, s:i, s:i, s:s, s:s, s:s, s:f, s:f, s:s, s:f, s:f, s:i, s:i, s:i, s:i, s:i, s:f, s:i, s:s?, s:i, s:s?, s:s?, s:s?, s:s?, s:s?}",
+    return json_pack("{s:s, s:i, s:i, s:s, s:s, s:s, s:f, s:f, s:s, s:f, s:f, s:i, s:i, s:i, s:i, s:i, s:f, s:i, s:s?, s:i, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?}",
                      "init", o->init, "prompts", o->prompts, "candidates", o->candidates, "synth_mode", o->synth_mode,
                      "judge_method", o->judge_method, "dpo_loss", o->dpo_loss, "beta", (double)o->beta, "lr",
                      (double)o->lr, "seed_prompts", o->seed_prompts ? o->seed_prompts : "(catalogue)",
@@ -242,7 +238,7 @@ static json_t *options_json(const LoopOptions *o) {
                      o->dpo_batch, "epochs", o->epochs, "max_len", o->max_len, "max_new", o->max_new, "synth_max_new", o->synth_max_new, "temperature",
                      (double)o->temperature, "seed", o->seed, "chat_template", o->chat_template, "judge_samples",
                      o->judge_samples, "synth_args", o->synth_args, "gen_args", o->gen_args, "judge_args", o->judge_args,
-                     "clean_args", o->clean_args, "dpo_args", o->dpo_args);
+                     "clean_args", o->clean_args, "dpo_args", o->dpo_args, "eval_text", o->eval_text);
 }
 
 static void check_or_write_options(const LoopOptions *o) {
@@ -311,6 +307,13 @@ static int count_records_of(const char *json_path, const char *key) {
     return n;
 }
 
+static void ppl_args(ArgList *a, const char *exe, const LoopOptions *o, const char *model, const char *data) {
+    arg(a, "%s", exe), arg(a, "eval"), arg(a, "ppl"), arg(a, "--model"), arg(a, "%s", model);
+    arg(a, "--data"), arg(a, "%s", data), arg(a, "--seq"), arg(a, "256"), arg(a, "--batch"), arg(a, "4");
+    arg(a, "--max-batches"), arg(a, "%d", o->eval_text_batches), arg(a, "--json");
+    common_args(a, o);
+}
+
 int loop_run(const LoopOptions *o) {
     if (!o->init || !o->workdir) fail("strap loop needs --init and --workdir");
     char *config = path_join(o->init, "config.json");
@@ -355,6 +358,29 @@ int loop_run(const LoopOptions *o) {
     }
     const char *eval_prompts = o->eval_prompts ? o->eval_prompts : seed_prompts;
 
+    // held-out human text: packed once with M0's tokenizer, M0's perplexity as the baseline
+    char *eval_data = path_join(seed_dir, "eval-text");
+    if (o->eval_text) {
+        ArgList a = {0};
+        if (!stage_done(seed_dir, "pack")) {
+            remove_tree(eval_data);
+            arg(&a, "%s", exe), arg(&a, "data"), arg(&a, "pack"), arg(&a, "--tokenizer"), arg(&a, "%s/tokenizer.json", o->init);
+            arg(&a, "--input"), arg(&a, "%s", o->eval_text), arg(&a, "--out"), arg(&a, "%s", eval_data);
+            if (o->threads) arg(&a, "--threads"), arg(&a, "%d", o->threads);
+            double secs = run_stage(&r, "pack", &a, NULL);
+            args_free(&a);
+            mark_done(seed_dir, "pack", secs);
+        }
+        if (!stage_done(seed_dir, "ppl-init")) {
+            char *out = path_join(seed_dir, "ppl-init.json");
+            ppl_args(&a, exe, o, o->init, eval_data);
+            double secs = run_stage(&r, "ppl-init", &a, out);
+            args_free(&a);
+            mark_done(seed_dir, "ppl-init", secs);
+            free(out);
+        }
+    }
+
     char *prev_model = strdup(o->init);
     char *earlier_prompts = NULL; // comma-separated prompt files of the finished iterations
     for (int t = 1; t <= o->iterations; t++) {
@@ -372,7 +398,7 @@ int loop_run(const LoopOptions *o) {
         uint64_t seed = (uint64_t)o->seed * 1000 + (uint64_t)t;
         ArgList a = {0};
 
-        if (!stage_done(o->workdir, t, "synth")) {
+        if (!stage_done(dir, "synth")) {
             arg(&a, "%s", exe), arg(&a, "synth"), arg(&a, "--model"), arg(&a, "%s", prev_model);
             arg(&a, "--out"), arg(&a, "%s", prompts), arg(&a, "--count"), arg(&a, "%d", o->prompts);
             arg(&a, "--mode"), arg(&a, "%s", o->synth_mode), arg(&a, "--seed-prompts"), arg(&a, "%s", seed_prompts);
@@ -386,9 +412,9 @@ int loop_run(const LoopOptions *o) {
             extra_args(&a, o->synth_args);
             double secs = run_stage(&r, "synth", &a, NULL);
             args_free(&a);
-            mark_done(o->workdir, t, "synth", secs);
+            mark_done(dir, "synth", secs);
         }
-        if (!stage_done(o->workdir, t, "gen")) {
+        if (!stage_done(dir, "gen")) {
             arg(&a, "%s", exe), arg(&a, "gen"), arg(&a, "--model"), arg(&a, "%s", prev_model);
             arg(&a, "--prompts"), arg(&a, "%s", prompts), arg(&a, "--out"), arg(&a, "%s", candidates);
             arg(&a, "-n"), arg(&a, "%d", o->candidates), arg(&a, "--max-new"), arg(&a, "%d", o->max_new);
@@ -398,9 +424,9 @@ int loop_run(const LoopOptions *o) {
             extra_args(&a, o->gen_args);
             double secs = run_stage(&r, "gen", &a, NULL);
             args_free(&a);
-            mark_done(o->workdir, t, "gen", secs);
+            mark_done(dir, "gen", secs);
         }
-        if (!stage_done(o->workdir, t, "judge")) {
+        if (!stage_done(dir, "judge")) {
             arg(&a, "%s", exe), arg(&a, "judge"), arg(&a, "--model"), arg(&a, "%s", prev_model);
             arg(&a, "--in"), arg(&a, "%s", candidates), arg(&a, "--out"), arg(&a, "%s", judged);
             arg(&a, "--method"), arg(&a, "%s", o->judge_method);
@@ -410,9 +436,9 @@ int loop_run(const LoopOptions *o) {
             extra_args(&a, o->judge_args);
             double secs = run_stage(&r, "judge", &a, NULL);
             args_free(&a);
-            mark_done(o->workdir, t, "judge", secs);
+            mark_done(dir, "judge", secs);
         }
-        if (!stage_done(o->workdir, t, "clean")) {
+        if (!stage_done(dir, "clean")) {
             arg(&a, "%s", exe), arg(&a, "data"), arg(&a, "clean"), arg(&a, "--input"), arg(&a, "%s", judged);
             arg(&a, "--out"), arg(&a, "%s", cleaned), arg(&a, "--report"), arg(&a, "%s", clean_report);
             arg(&a, "--min-chars"), arg(&a, "1"), arg(&a, "--quiet");
@@ -420,9 +446,9 @@ int loop_run(const LoopOptions *o) {
             extra_args(&a, o->clean_args);
             double secs = run_stage(&r, "clean", &a, NULL);
             args_free(&a);
-            mark_done(o->workdir, t, "clean", secs);
+            mark_done(dir, "clean", secs);
         }
-        if (!stage_done(o->workdir, t, "pairs")) {
+        if (!stage_done(dir, "pairs")) {
             arg(&a, "%s", exe), arg(&a, "pairs"), arg(&a, "--in"), arg(&a, "%s", cleaned);
             arg(&a, "--out"), arg(&a, "%s", pairs), arg(&a, "--report"), arg(&a, "%s", pairs_report);
             arg(&a, "--min-margin"), arg(&a, "%g", (double)o->min_margin);
@@ -432,11 +458,11 @@ int loop_run(const LoopOptions *o) {
                 fail("iteration %d made no preference pairs (see %s: ties, margins, unscored answers): nothing to train "
                      "on. Try more --candidates, a higher --temperature or --judge-method logprob",
                      t, pairs_report);
-            mark_done(o->workdir, t, "pairs", secs);
+            mark_done(dir, "pairs", secs);
         }
         const char *policy_start = prev_model;
         if (o->sft_min_score > 0) {
-            if (!stage_done(o->workdir, t, "sft")) {
+            if (!stage_done(dir, "sft")) {
                 remove_tree(sft);
                 arg(&a, "%s", exe), arg(&a, "sft"), arg(&a, "--model"), arg(&a, "%s", prev_model);
                 arg(&a, "--data"), arg(&a, "%s", cleaned), arg(&a, "--min-score"), arg(&a, "%g", (double)o->sft_min_score);
@@ -446,11 +472,11 @@ int loop_run(const LoopOptions *o) {
                 template_arg(&a, o), common_args(&a, o);
                 double secs = run_stage(&r, "sft", &a, NULL);
                 args_free(&a);
-                mark_done(o->workdir, t, "sft", secs);
+                mark_done(dir, "sft", secs);
             }
             policy_start = sft;
         }
-        if (!stage_done(o->workdir, t, "dpo")) {
+        if (!stage_done(dir, "dpo")) {
             // a DPO run the crash interrupted continues from its last checkpoint
             char *state = path_join(model, "trainer_state.json");
             int resume = path_exists(state);
@@ -467,13 +493,13 @@ int loop_run(const LoopOptions *o) {
             extra_args(&a, o->dpo_args);
             double secs = run_stage(&r, "dpo", &a, NULL);
             args_free(&a);
-            mark_done(o->workdir, t, "dpo", secs);
+            mark_done(dir, "dpo", secs);
             // the finished model needs no optimizer state (2 x 4 bytes x parameters more)
             char *opt = path_join(model, "optimizer.safetensors");
             unlink(opt);
             free(opt);
         }
-        if (!stage_done(o->workdir, t, "eval-pairs")) {
+        if (!stage_done(dir, "eval-pairs")) {
             arg(&a, "%s", exe), arg(&a, "eval"), arg(&a, "pairs"), arg(&a, "--model"), arg(&a, "%s", model);
             arg(&a, "--ref"), arg(&a, "%s", policy_start), arg(&a, "--pairs"), arg(&a, "%s", pairs);
             arg(&a, "--beta"), arg(&a, "%g", (double)o->beta), arg(&a, "--max-len"), arg(&a, "%d", o->max_len);
@@ -481,9 +507,9 @@ int loop_run(const LoopOptions *o) {
             template_arg(&a, o), common_args(&a, o);
             double secs = run_stage(&r, "eval-pairs", &a, eval_pairs);
             args_free(&a);
-            mark_done(o->workdir, t, "eval-pairs", secs);
+            mark_done(dir, "eval-pairs", secs);
         }
-        if (!stage_done(o->workdir, t, "winrate")) {
+        if (!stage_done(dir, "winrate")) {
             arg(&a, "%s", exe), arg(&a, "eval"), arg(&a, "winrate"), arg(&a, "--model"), arg(&a, "%s", model);
             arg(&a, "--baseline"), arg(&a, "%s", prev_model), arg(&a, "--judge"), arg(&a, "%s", prev_model);
             arg(&a, "--prompts"), arg(&a, "%s", eval_prompts);
@@ -493,7 +519,15 @@ int loop_run(const LoopOptions *o) {
             template_arg(&a, o), common_args(&a, o);
             double secs = run_stage(&r, "winrate", &a, NULL);
             args_free(&a);
-            mark_done(o->workdir, t, "winrate", secs);
+            mark_done(dir, "winrate", secs);
+        }
+        if (o->eval_text && !stage_done(dir, "eval-ppl")) {
+            char *out = path_join(dir, "ppl.json");
+            ppl_args(&a, exe, o, model, eval_data);
+            double secs = run_stage(&r, "eval-ppl", &a, out);
+            args_free(&a);
+            mark_done(dir, "eval-ppl", secs);
+            free(out);
         }
         loop_report_write(o->workdir, t);
 
@@ -509,6 +543,6 @@ int loop_run(const LoopOptions *o) {
     }
     char *report = path_join(o->workdir, "report.md");
     printf("\n==== %d iteration%s done: %s\n", o->iterations, o->iterations == 1 ? "" : "s", report);
-    free(report), free(prev_model), free(earlier_prompts), free(exe), free(seed_dir), free(seed_prompts);
+    free(report), free(prev_model), free(earlier_prompts), free(exe), free(seed_dir), free(seed_prompts), free(eval_data);
     return 0;
 }

@@ -10,6 +10,7 @@
 //   dpo     M(t) = DPO(M, ref M)           model/
 //   eval    preference accuracy            eval_pairs.json
 //           win rate of M(t) against M     winrate.json (+ winrate.md)
+//           perplexity on held-out text    ppl.json (with --eval-text; M0's in W/seed/ppl-init.json)
 //
 // Every stage is a strap subcommand run as a child process (the command line is printed
 // and appended to W/commands.log, so any stage can be re-run by hand). A stage is done
@@ -51,6 +52,8 @@ typedef struct {
     int max_new;              // answer length
     float temperature;
     const char *eval_prompts; // win-rate prompts (default: the seed prompts)
+    const char *eval_text;    // held-out human text (.txt/.jsonl): perplexity of M0 and every M(t)
+    int eval_text_batches;    // batches of 4 x 256 tokens scored (0: all)
     int eval_count;           // win-rate prompts used (0: all)
     int seed, threads, batch;
     const char *device;
