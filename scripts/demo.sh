@@ -23,7 +23,7 @@ echo "== 1. one self-rewarding iteration (strap loop; the command of every stage
 ./strap loop --init "$MODEL" --workdir "$DIR" \
     --iterations "${DEMO_ITERATIONS:-1}" --prompts "${DEMO_PROMPTS:-24}" --candidates "${DEMO_CANDIDATES:-4}" \
     --max-new 128 --temperature 0.8 --judge-method logprob \
-    --beta 0.1 --lr 5e-6 --dpo-batch 4 --epochs 2 --max-len 384 \
+    --beta 0.1 --lr 1e-5 --dpo-batch 4 --epochs 2 --max-len 384 \
     --eval-count "${DEMO_EVAL:-12}" --eval-text data/demo/stories.txt --eval-text-batches 8 --batch 16 --threads "${DEMO_THREADS:-0}" --seed 1
 
 echo
