@@ -1,4 +1,4 @@
-// cmd_eval.c: strap eval ppl.
+// cmd_eval.c: strap eval ppl | logits | pairs | winrate | judge-accuracy.
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "../data/io.h"
+#include "../eval/compare.h"
 #include "../eval/ppl.h"
 #include "../kernels/check.h"
 #include "../train/dpo.h"
@@ -167,16 +168,110 @@ static int eval_pairs(int argc, char **argv) {
     return dpo_eval(&o, json);
 }
 
+static JudgeMethod parse_judge_method(const Command *cmd, const char *name) {
+    if (strcmp(name, "logprob") == 0) return JUDGE_LOGPROB;
+    if (strcmp(name, "text") != 0) args_error(cmd, "--judge-method must be logprob or text (got '%s')", name);
+    return JUDGE_TEXT;
+}
+
+static int eval_winrate(int argc, char **argv) {
+    WinrateOptions o;
+    winrate_options_default(&o);
+    const char *method = "logprob";
+    Flag flags[] = {
+        {"--model", FLAG_STRING, &o.model_dir, "DIR", "the model under test (required)", NULL},
+        {"--baseline", FLAG_STRING, &o.baseline_dir, "DIR", "the model it is compared with (required)", NULL},
+        {"--judge", FLAG_STRING, &o.judge_dir, "DIR", "the judge model (required)", NULL},
+        {"--prompts", FLAG_STRING, &o.prompts, "F", ".jsonl(.zst) of prompts: prompt, optional id, system (required)", NULL},
+        {"--limit", FLAG_INT, &o.limit, "N", "the first N prompts only (0: all)", "-n"},
+        {"--max-new", FLAG_INT, &o.max_new, "N", "answer tokens at most", NULL},
+        {"--temperature", FLAG_FLOAT, &o.temperature, "T", "answers: 0 = greedy, else seeded sampling", NULL},
+        {"--top-p", FLAG_FLOAT, &o.top_p, "P", "answers: nucleus sampling mass (1: off)", NULL},
+        {"--seed", FLAG_INT, &o.seed, "S", "random seed (answer i of both models: the same stream)", NULL},
+        {"--batch", FLAG_INT, &o.batch, "B", "sequences generated together", NULL},
+        {"--judge-method", FLAG_STRING, &method, "M", "logprob (p of ' A' vs ' B' after 'Verdict: Assistant') or text", NULL},
+        {"--judge-max-new", FLAG_INT, &o.judge_max_new, "N", "text: tokens per judgement", NULL},
+        {"--judge-temperature", FLAG_FLOAT, &o.judge_temperature, "T", "text: 0 = greedy judgements", NULL},
+        {"--template", FLAG_STRING, &o.template_path, "FILE", "pairwise judge prompt with {prompt}, {answer_a}, {answer_b}", NULL},
+        {"--out", FLAG_STRING, &o.out, "F", "the report as JSON (default: printed)", NULL},
+        {"--markdown", FLAG_STRING, &o.markdown, "F", "the report as a Markdown table", NULL},
+        {"--records", FLAG_STRING, &o.records, "F", "per-prompt answers and verdicts, .jsonl(.zst)", NULL},
+        {"--chat-template", FLAG_STRING, &o.chat_template, "NAME", "chatml, llama3 or plain (default: from each model's files)", NULL},
+        {"--threads", FLAG_INT, &o.threads, "N", "CPU threads (0: all cores)", NULL},
+        {"--device", FLAG_STRING, &o.device, "D", "auto, cpu or cuda", NULL},
+        {0},
+    };
+    Command cmd = {"strap eval winrate --model DIR --baseline DIR --judge DIR --prompts F [--out report.json] "
+                   "[--markdown report.md]",
+                   "Both models answer every prompt; the judge compares the answers in both orders. Win: the "
+                   "model preferred in both orders; loss: the baseline in both; tie otherwise (and when a "
+                   "verdict is unparseable, counted separately). Win rate = (wins + ties/2) / prompts with a 95% "
+                   "Wilson interval; mean answer lengths in tokens.",
+                   flags, 0, NULL, 0};
+    args_parse(&cmd, argc, argv);
+    args_require(&cmd, "--model", o.model_dir != NULL);
+    args_require(&cmd, "--baseline", o.baseline_dir != NULL);
+    args_require(&cmd, "--judge", o.judge_dir != NULL);
+    args_require(&cmd, "--prompts", o.prompts != NULL);
+    o.method = parse_judge_method(&cmd, method);
+    if (o.max_new < 1 || o.batch < 1 || o.judge_max_new < 1 || o.limit < 0)
+        args_error(&cmd, "--max-new, --batch and --judge-max-new must be positive, --limit not negative");
+    return winrate_run(&o);
+}
+
+static int eval_judge_accuracy(int argc, char **argv) {
+    JudgeAccuracyOptions o;
+    judge_accuracy_options_default(&o);
+    const char *method = "logprob";
+    int no_rubric = 0;
+    Flag flags[] = {
+        {"--judge", FLAG_STRING, &o.judge_dir, "DIR", "the judge model (required)", NULL},
+        {"--labelled", FLAG_STRING, &o.labelled, "F", ".jsonl(.zst) with prompt, chosen, rejected (required)", NULL},
+        {"--limit", FLAG_INT, &o.limit, "N", "the first N pairs only (0: all)", "-n"},
+        {"--judge-method", FLAG_STRING, &method, "M", "logprob or text", NULL},
+        {"--judge-max-new", FLAG_INT, &o.judge_max_new, "N", "text: tokens per judgement", NULL},
+        {"--judge-temperature", FLAG_FLOAT, &o.judge_temperature, "T", "text: 0 = greedy judgements", NULL},
+        {"--template", FLAG_STRING, &o.template_path, "FILE", "pairwise judge prompt with {prompt}, {answer_a}, {answer_b}", NULL},
+        {"--no-rubric", FLAG_BOOL, &no_rubric, NULL, "skip the 5-point rubric scores", NULL},
+        {"--seed", FLAG_INT, &o.seed, "S", "text: random seed", NULL},
+        {"--batch", FLAG_INT, &o.batch, "B", "text: judgements generated together", NULL},
+        {"--out", FLAG_STRING, &o.out, "F", "the report as JSON (default: printed)", NULL},
+        {"--markdown", FLAG_STRING, &o.markdown, "F", "the report as a Markdown table", NULL},
+        {"--records", FLAG_STRING, &o.records, "F", "per-pair verdicts, .jsonl(.zst)", NULL},
+        {"--chat-template", FLAG_STRING, &o.chat_template, "NAME", "chatml, llama3 or plain (default: from the judge's files)", NULL},
+        {"--threads", FLAG_INT, &o.threads, "N", "CPU threads (0: all cores)", NULL},
+        {"--device", FLAG_STRING, &o.device, "D", "auto, cpu or cuda", NULL},
+        {0},
+    };
+    Command cmd = {"strap eval judge-accuracy --judge DIR --labelled F [--out report.json] [--markdown report.md]",
+                   "How often the judge prefers the chosen answer of labelled pairs (the pairs format of strap "
+                   "pairs, or human labels in the same schema): pairwise in both answer orders (ties count half), "
+                   "and by the 5-point rubric score of each answer; 95% Wilson intervals.",
+                   flags, 0, NULL, 0};
+    args_parse(&cmd, argc, argv);
+    args_require(&cmd, "--judge", o.judge_dir != NULL);
+    args_require(&cmd, "--labelled", o.labelled != NULL);
+    o.method = parse_judge_method(&cmd, method);
+    o.rubric = !no_rubric;
+    if (o.batch < 1 || o.judge_max_new < 1 || o.limit < 0)
+        args_error(&cmd, "--batch and --judge-max-new must be positive, --limit not negative");
+    return judge_accuracy_run(&o);
+}
+
 int cmd_eval(int argc, char **argv) {
     if (argc >= 2 && strcmp(argv[1], "ppl") == 0) return eval_ppl(argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "logits") == 0) return eval_logits(argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "pairs") == 0) return eval_pairs(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "winrate") == 0) return eval_winrate(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "judge-accuracy") == 0) return eval_judge_accuracy(argc - 1, argv + 1);
     int help = argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0);
     fprintf(help ? stdout : stderr,
             "usage: strap eval <kind> [options]\n\n"
             "kinds:\n  ppl      mean next-token loss and perplexity on shards or a tokens file\n"
             "  logits   the largest next-token logits after a token sequence (JSON)\n"
-            "  pairs    preference accuracy and reward margin against a reference\n");
+            "  pairs    preference accuracy and reward margin against a reference\n"
+            "  winrate  win rate of a model against a baseline, judged pairwise in both answer orders\n"
+            "  judge-accuracy  how often a judge prefers the chosen answer of labelled pairs\n");
     if (!help && argc >= 2) fprintf(stderr, "\nstrap: error: unknown eval kind '%s'\n", argv[1]);
     return help ? 0 : 2;
 }

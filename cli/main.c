@@ -24,9 +24,10 @@ static const Subcommand SUBCOMMANDS[] = {
     {"synth", cmd_synth, "the model writes prompts for itself (roles x tasks x attributes, or brainstorm)"},
     {"judge", cmd_judge, "score answers with the model as judge (additive 5-point rubric)"},
     {"pairs", cmd_pairs, "judged answers -> (chosen, rejected) preference pairs"},
+    {"sft", cmd_sft, "supervised fine-tuning on chat records (assistant tokens only, packed rows)"},
     {"dpo", cmd_dpo, "preference training (DPO, IPO, robust DPO) on chosen/rejected pairs"},
     {"loop", cmd_loop, "self-rewarding iterations: synth, gen, judge, clean, pairs, dpo, eval (resumable)"},
-    {"eval", cmd_eval, "evaluate a checkpoint (perplexity)"},
+    {"eval", cmd_eval, "evaluate: perplexity, preference accuracy, win rate, judge accuracy"},
     {"bench", cmd_bench, "benchmark a training step (tokens/s, FLOP/s)"},
 };
 #define N_SUBCOMMANDS (int)(sizeof SUBCOMMANDS / sizeof SUBCOMMANDS[0])

@@ -335,6 +335,7 @@ int loop_run(const LoopOptions *o) {
     // the human-written seed prompts: copied once, never changed
     char *seed_dir = path_join(o->workdir, "seed");
     make_dirs(seed_dir);
+    remove_stale_temps(seed_dir);
     char *seed_prompts = path_join(seed_dir, "seed_prompts.jsonl");
     if (!path_exists(seed_prompts)) {
         char *from = o->seed_prompts ? strdup(o->seed_prompts) : NULL;

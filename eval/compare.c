@@ -1,0 +1,357 @@
+// compare.c: see compare.h.
+#include "compare.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../data/io.h"
+#include "../data/jsonl.h"
+#include "../data/records_writer.h"
+#include "../kernels/check.h"
+#include "answer.h"
+
+void winrate_options_default(WinrateOptions *o) {
+    memset(o, 0, sizeof *o);
+    o->device = "auto";
+    o->max_new = 256;
+    o->batch = 8;
+    o->temperature = 0.0f;
+    o->top_p = 1.0f;
+    o->method = JUDGE_LOGPROB;
+    o->judge_max_new = 256;
+    o->judge_temperature = 0.0f;
+}
+
+void judge_accuracy_options_default(JudgeAccuracyOptions *o) {
+    memset(o, 0, sizeof *o);
+    o->device = "auto";
+    o->batch = 8;
+    o->method = JUDGE_LOGPROB;
+    o->judge_max_new = 256;
+    o->rubric = 1;
+}
+
+static const char *method_name(JudgeMethod m) { return m == JUDGE_TEXT ? "text" : "logprob"; }
+
+// ---- a growing string for the Markdown reports ----
+
+typedef struct {
+    char *s;
+    size_t len, cap;
+} Text;
+
+STRAP_PRINTF(2, 3) static void put(Text *t, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (t->len + (size_t)n + 1 > t->cap) {
+        t->cap = 2 * (t->len + (size_t)n + 1);
+        t->s = realloc(t->s, t->cap);
+        CHECK(t->s != NULL, "out of memory");
+    }
+    va_start(ap, fmt);
+    vsnprintf(t->s + t->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    t->len += (size_t)n;
+}
+
+static void write_json(const char *path, json_t *j) {
+    char *text = json_dumps(j, JSON_INDENT(2) | JSON_REAL_PRECISION(12));
+    CHECK(text != NULL, "json_dumps failed");
+    size_t n = strlen(text);
+    text = realloc(text, n + 2);
+    CHECK(text != NULL, "out of memory");
+    text[n] = '\n', text[n + 1] = 0;
+    write_file_atomic(path, text, n + 1);
+    free(text);
+}
+
+// The records of a .jsonl(.zst) file, each checked to hold the string fields `need`.
+static json_t **read_records(const char *path, const char *const *need, int n_need, const char *what, int limit,
+                             int *n_out) {
+    JsonlReader *r = jsonl_open(path);
+    int n = 0, cap = 64;
+    json_t **recs = xmalloc((size_t)cap * sizeof(json_t *));
+    json_t *obj;
+    while ((limit <= 0 || n < limit) && jsonl_next(r, &obj)) {
+        for (int k = 0; k < n_need; k++)
+            if (!json_is_string(json_object_get(obj, need[k])))
+                fail("%s:%ld: field '%s' missing or not a string (%s)", path, jsonl_line(r), need[k], what);
+        if (n == cap) recs = realloc(recs, (size_t)(cap *= 2) * sizeof(json_t *));
+        CHECK(recs != NULL, "out of memory");
+        recs[n++] = obj;
+    }
+    jsonl_close(r);
+    if (n == 0) fail("%s holds no records (%s)", path, what);
+    *n_out = n;
+    return recs;
+}
+
+// Output names are checked before any model runs: a bad one must not cost the whole evaluation.
+static void check_outputs(const char *records) {
+    if (records && !jsonl_is_jsonl_path(records))
+        fail("--records %s: name it .jsonl or .jsonl.zst", records);
+}
+
+static json_t *verdict_json(const PairVerdict *v) {
+    const char *name = verdict_name(v->verdict);
+    return name ? json_string(name) : json_null();
+}
+
+// ---- strap eval winrate ----
+
+int winrate_run(const WinrateOptions *o) {
+    if (o->max_new < 1 || o->batch < 1 || o->judge_max_new < 1) fail("--max-new, --batch and --judge-max-new must be positive");
+    check_outputs(o->records);
+    char *tpl = o->template_path ? read_file(o->template_path, NULL) : NULL;
+    if (tpl) free(pairwise_build_prompt(tpl, "", "", "")); // a bad template fails before any work
+    const char *need[1] = {"prompt"};
+    int n;
+    json_t **recs = read_records(o->prompts, need, 1, "a prompt record needs \"prompt\"", o->limit, &n);
+    Backend *backend = backend_select(o->device, o->threads);
+    AnswerOptions ao;
+    memset(&ao, 0, sizeof ao);
+    ao.chat_template = o->chat_template, ao.max_new = o->max_new, ao.batch = o->batch, ao.seed = (uint64_t)o->seed;
+    sample_options_default(&ao.sample);
+    ao.sample.temperature = o->temperature, ao.sample.top_p = o->top_p;
+    Answers am, ab;
+    printf("winrate: %d prompts; answering with %s, then %s\n", n, o->model_dir, o->baseline_dir);
+    fflush(stdout);
+    answers_generate(&am, o->model_dir, backend, recs, n, o->prompts, &ao);
+    answers_generate(&ab, o->baseline_dir, backend, recs, n, o->prompts, &ao);
+
+    // comparisons 2i (model first) and 2i+1 (baseline first)
+    const char **prompt = xmalloc(2 * (size_t)n * sizeof(char *)), **first = xmalloc(2 * (size_t)n * sizeof(char *)),
+               **second = xmalloc(2 * (size_t)n * sizeof(char *));
+    for (int i = 0; i < n; i++) {
+        prompt[2 * i] = prompt[2 * i + 1] = json_string_value(json_object_get(recs[i], "prompt"));
+        first[2 * i] = am.text[i], second[2 * i] = ab.text[i];
+        first[2 * i + 1] = ab.text[i], second[2 * i + 1] = am.text[i];
+    }
+    printf("winrate: judging %d comparisons with %s (%s verdicts, both answer orders)\n", 2 * n, o->judge_dir,
+           method_name(o->method));
+    fflush(stdout);
+    PairJudge judge;
+    pair_judge_open(&judge, o->judge_dir, backend, o->chat_template, o->method, tpl, o->judge_max_new,
+                    o->judge_temperature, (uint64_t)o->seed);
+    PairVerdict *v = xmalloc(2 * (size_t)n * sizeof(PairVerdict));
+    pair_judge_run(&judge, prompt, first, second, 2 * n, o->batch, v);
+    pair_judge_close(&judge);
+
+    WinTally t = {0};
+    double tokens_model = 0, tokens_base = 0;
+    RecordsWriter *w = o->records ? records_writer_open(o->records) : NULL;
+    for (int i = 0; i < n; i++) {
+        Outcome oc = win_tally_add(&t, v[2 * i].verdict, v[2 * i + 1].verdict);
+        tokens_model += am.tokens[i], tokens_base += ab.tokens[i];
+        if (!w) continue;
+        json_t *rec = json_object();
+        json_t *id = json_object_get(recs[i], "id");
+        json_object_set_new(rec, "prompt_id", id ? json_deep_copy(id) : json_integer(i));
+        json_object_set(rec, "prompt", json_object_get(recs[i], "prompt"));
+        json_object_set_new(rec, "answer_model", json_string(am.text[i]));
+        json_object_set_new(rec, "answer_baseline", json_string(ab.text[i]));
+        json_object_set_new(rec, "tokens_model", json_integer(am.tokens[i]));
+        json_object_set_new(rec, "tokens_baseline", json_integer(ab.tokens[i]));
+        json_object_set_new(rec, "finish_model", json_string(am.finish[i]));
+        json_object_set_new(rec, "finish_baseline", json_string(ab.finish[i]));
+        // "first" in verdict_model_first means the model's answer, in verdict_baseline_first the baseline's
+        json_object_set_new(rec, "verdict_model_first", verdict_json(&v[2 * i]));
+        json_object_set_new(rec, "verdict_baseline_first", verdict_json(&v[2 * i + 1]));
+        if (o->method == JUDGE_LOGPROB) {
+            for (int k = 0; k < 2; k++)
+                json_object_set_new(rec, k ? "p_first_baseline_first" : "p_first_model_first",
+                                    isnan(v[2 * i + k].p_first) ? json_null() : json_real(v[2 * i + k].p_first));
+        } else {
+            for (int k = 0; k < 2; k++)
+                json_object_set_new(rec, k ? "judgement_baseline_first" : "judgement_model_first",
+                                    v[2 * i + k].judgement ? json_string(v[2 * i + k].judgement) : json_null());
+        }
+        for (int k = 0; k < 2; k++)
+            if (v[2 * i + k].error)
+                json_object_set_new(rec, k ? "error_baseline_first" : "error_model_first", json_string(v[2 * i + k].error));
+        json_object_set_new(rec, "outcome", json_string(outcome_name(oc)));
+        records_writer_write(w, rec);
+        json_decref(rec);
+    }
+
+    json_t *j = win_tally_json(&t);
+    json_object_set_new(j, "mean_tokens_model", json_real(tokens_model / n));
+    json_object_set_new(j, "mean_tokens_baseline", json_real(tokens_base / n));
+    json_object_set_new(j, "model", json_string(o->model_dir));
+    json_object_set_new(j, "baseline", json_string(o->baseline_dir));
+    json_object_set_new(j, "judge", json_string(o->judge_dir));
+    json_object_set_new(j, "judge_method", json_string(method_name(o->method)));
+    json_object_set_new(j, "prompts_file", json_string(o->prompts));
+    json_object_set_new(j, "max_new", json_integer(o->max_new));
+    json_object_set_new(j, "temperature", json_real(o->temperature));
+    json_object_set_new(j, "seed", json_integer(o->seed));
+    double rate = win_tally_rate(&t), lo, hi;
+    wilson_interval(rate, t.prompts, WILSON_Z95, &lo, &hi);
+
+    Text md = {0};
+    put(&md, "# Win rate: %s against %s\n\n", o->model_dir, o->baseline_dir);
+    put(&md, "Judge %s (%s verdicts), each of %d prompts from `%s` judged in both answer orders: a win when the "
+             "model's answer is preferred in both, a loss when the baseline's is, a tie otherwise (including %d "
+             "prompt%s with an unparseable verdict). Ties count as half a win; the interval is the 95%% Wilson "
+             "score interval.\n\n",
+        o->judge_dir, method_name(o->method), n, o->prompts, t.unparseable, t.unparseable == 1 ? "" : "s");
+    put(&md, "| prompts | wins | ties | losses | unparseable | win rate | 95%% CI | position consistency | "
+             "first-position rate | mean answer tokens (model / baseline) |\n");
+    put(&md, "|---|---|---|---|---|---|---|---|---|---|\n");
+    put(&md, "| %d | %d | %d | %d | %d | %.3f | %.3f-%.3f | %.3f | ", t.prompts, t.wins, t.ties, t.losses,
+        t.unparseable, rate, lo, hi, (double)t.consistent / t.prompts);
+    if (t.verdicts) put(&md, "%.3f | ", (double)t.first_position / t.verdicts);
+    else put(&md, "- | ");
+    put(&md, "%.1f / %.1f |\n", tokens_model / n, tokens_base / n);
+
+    printf("%s\n", md.s);
+    if (o->out) write_json(o->out, j);
+    if (o->markdown) write_file_atomic(o->markdown, md.s, md.len);
+    if (w) records_writer_close(w);
+    if (!o->out) {
+        char *text = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(12));
+        printf("%s\n", text);
+        free(text);
+    }
+    json_decref(j);
+    free(md.s);
+    for (int i = 0; i < 2 * n; i++) free(v[i].judgement);
+    free(v), free(prompt), free(first), free(second), free(tpl);
+    answers_free(&am), answers_free(&ab);
+    for (int i = 0; i < n; i++) json_decref(recs[i]);
+    free(recs);
+    return 0;
+}
+
+// ---- strap eval judge-accuracy ----
+
+int judge_accuracy_run(const JudgeAccuracyOptions *o) {
+    if (o->batch < 1 || o->judge_max_new < 1) fail("--batch and --judge-max-new must be positive");
+    check_outputs(o->records);
+    char *tpl = o->template_path ? read_file(o->template_path, NULL) : NULL;
+    if (tpl) free(pairwise_build_prompt(tpl, "", "", ""));
+    const char *need[3] = {"prompt", "chosen", "rejected"};
+    int n;
+    json_t **recs = read_records(o->labelled, need, 3, "a labelled pair needs prompt, chosen, rejected", o->limit, &n);
+    Backend *backend = backend_select(o->device, o->threads);
+    const char **prompt = xmalloc(2 * (size_t)n * sizeof(char *)), **first = xmalloc(2 * (size_t)n * sizeof(char *)),
+               **second = xmalloc(2 * (size_t)n * sizeof(char *));
+    for (int i = 0; i < n; i++) { // 2i: chosen first; 2i+1: rejected first
+        const char *p = json_string_value(json_object_get(recs[i], "prompt")),
+                   *c = json_string_value(json_object_get(recs[i], "chosen")),
+                   *r = json_string_value(json_object_get(recs[i], "rejected"));
+        prompt[2 * i] = prompt[2 * i + 1] = p;
+        first[2 * i] = c, second[2 * i] = r, first[2 * i + 1] = r, second[2 * i + 1] = c;
+    }
+    PairJudge judge;
+    pair_judge_open(&judge, o->judge_dir, backend, o->chat_template, o->method, tpl, o->judge_max_new,
+                    o->judge_temperature, (uint64_t)o->seed);
+    PairVerdict *v = xmalloc(2 * (size_t)n * sizeof(PairVerdict));
+    printf("judge-accuracy: %d labelled pairs, judge %s (%s verdicts, both answer orders%s)\n", n, o->judge_dir,
+           method_name(o->method), o->rubric ? ", and the 5-point rubric by log-prob" : "");
+    fflush(stdout);
+    pair_judge_run(&judge, prompt, first, second, 2 * n, o->batch, v);
+    double *scores = NULL; // 2i: chosen, 2i+1: rejected
+    int rubric = o->rubric && judge.has_digits;
+    if (o->rubric && !judge.has_digits)
+        fprintf(stderr, "strap: warning: the judge's tokenizer does not encode each digit 0-5 as one token: no rubric scores\n");
+    if (rubric) {
+        scores = xmalloc(2 * (size_t)n * sizeof(double));
+        const char **answers = xmalloc(2 * (size_t)n * sizeof(char *));
+        for (int i = 0; i < n; i++) answers[2 * i] = first[2 * i], answers[2 * i + 1] = second[2 * i];
+        pair_judge_rubric(&judge, prompt, answers, 2 * n, scores);
+        free(answers);
+    }
+    pair_judge_close(&judge);
+
+    WinTally t = {0};
+    int rubric_scored = 0, rubric_correct = 0, rubric_ties = 0;
+    RecordsWriter *w = o->records ? records_writer_open(o->records) : NULL;
+    for (int i = 0; i < n; i++) {
+        Outcome oc = win_tally_add(&t, v[2 * i].verdict, v[2 * i + 1].verdict);
+        int scored = rubric && !isnan(scores[2 * i]) && !isnan(scores[2 * i + 1]);
+        if (scored) {
+            rubric_scored++;
+            rubric_correct += scores[2 * i] > scores[2 * i + 1];
+            rubric_ties += scores[2 * i] == scores[2 * i + 1];
+        }
+        if (!w) continue;
+        json_t *rec = json_object();
+        json_t *id = json_object_get(recs[i], "prompt_id");
+        json_object_set_new(rec, "prompt_id", id ? json_deep_copy(id) : json_integer(i));
+        json_object_set_new(rec, "verdict_chosen_first", verdict_json(&v[2 * i]));
+        json_object_set_new(rec, "verdict_rejected_first", verdict_json(&v[2 * i + 1]));
+        if (o->method == JUDGE_LOGPROB) {
+            json_object_set_new(rec, "p_first_chosen_first", isnan(v[2 * i].p_first) ? json_null() : json_real(v[2 * i].p_first));
+            json_object_set_new(rec, "p_first_rejected_first", isnan(v[2 * i + 1].p_first) ? json_null() : json_real(v[2 * i + 1].p_first));
+        } else {
+            json_object_set_new(rec, "judgement_chosen_first", v[2 * i].judgement ? json_string(v[2 * i].judgement) : json_null());
+            json_object_set_new(rec, "judgement_rejected_first", v[2 * i + 1].judgement ? json_string(v[2 * i + 1].judgement) : json_null());
+        }
+        json_object_set_new(rec, "outcome", json_string(oc == OUTCOME_WIN ? "correct" : oc == OUTCOME_LOSS ? "wrong" : "tie"));
+        if (rubric) {
+            json_object_set_new(rec, "rubric_chosen", isnan(scores[2 * i]) ? json_null() : json_real(scores[2 * i]));
+            json_object_set_new(rec, "rubric_rejected", isnan(scores[2 * i + 1]) ? json_null() : json_real(scores[2 * i + 1]));
+        }
+        records_writer_write(w, rec);
+        json_decref(rec);
+    }
+    double acc = win_tally_rate(&t), lo, hi;
+    wilson_interval(acc, t.prompts, WILSON_Z95, &lo, &hi);
+    json_t *j = json_pack("{s:i, s:f, s:f, s:f, s:i, s:i, s:i, s:i, s:f}", "pairs", n, "accuracy", acc, "ci_low", lo,
+                          "ci_high", hi, "correct", t.wins, "ties", t.ties, "wrong", t.losses, "unparseable",
+                          t.unparseable, "ties_count_as", 0.5);
+    CHECK(j != NULL, "json_pack failed");
+    json_object_set_new(j, "position_consistency", json_real((double)t.consistent / n));
+    json_object_set_new(j, "first_position_rate", t.verdicts ? json_real((double)t.first_position / t.verdicts) : json_null());
+    double racc = 0, rlo = 0, rhi = 1;
+    if (rubric_scored) {
+        racc = (rubric_correct + 0.5 * rubric_ties) / rubric_scored;
+        wilson_interval(racc, rubric_scored, WILSON_Z95, &rlo, &rhi);
+        json_object_set_new(j, "rubric", json_pack("{s:i, s:f, s:f, s:f, s:i, s:i}", "scored", rubric_scored,
+                                                   "accuracy", racc, "ci_low", rlo, "ci_high", rhi, "correct",
+                                                   rubric_correct, "ties", rubric_ties));
+    } else if (rubric) { // every rubric prompt was longer than the judge's context
+        json_object_set_new(j, "rubric", json_pack("{s:i}", "scored", 0));
+    }
+    json_object_set_new(j, "judge", json_string(o->judge_dir));
+    json_object_set_new(j, "judge_method", json_string(method_name(o->method)));
+    json_object_set_new(j, "labelled", json_string(o->labelled));
+
+    Text md = {0};
+    put(&md, "# Judge accuracy: %s on `%s`\n\n", o->judge_dir, o->labelled);
+    put(&md, "Each of %d labelled pairs judged pairwise in both answer orders (%s verdicts): correct when the chosen "
+             "answer is preferred in both, wrong when the rejected one is, a tie otherwise (including %d with an "
+             "unparseable verdict); ties count as half. %s95%% Wilson score intervals.\n\n",
+        n, method_name(o->method), t.unparseable,
+        rubric_scored ? "Rubric: the 5-point rubric's expected score (log-prob) of each answer, correct when the "
+                        "chosen answer scores higher. "
+                      : "");
+    put(&md, "| method | pairs | correct | ties | wrong | accuracy | 95%% CI |\n|---|---|---|---|---|---|---|\n");
+    put(&md, "| pairwise, both orders | %d | %d | %d | %d | %.3f | %.3f-%.3f |\n", n, t.wins, t.ties, t.losses, acc, lo,
+        hi);
+    if (rubric_scored)
+        put(&md, "| rubric score | %d | %d | %d | %d | %.3f | %.3f-%.3f |\n", rubric_scored, rubric_correct,
+            rubric_ties, rubric_scored - rubric_correct - rubric_ties, racc, rlo, rhi);
+    printf("%s\n", md.s);
+    if (o->out) write_json(o->out, j);
+    if (o->markdown) write_file_atomic(o->markdown, md.s, md.len);
+    if (w) records_writer_close(w);
+    if (!o->out) {
+        char *text = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(12));
+        printf("%s\n", text);
+        free(text);
+    }
+    json_decref(j);
+    free(md.s);
+    for (int i = 0; i < 2 * n; i++) free(v[i].judgement);
+    free(v), free(scores), free(prompt), free(first), free(second), free(tpl);
+    for (int i = 0; i < n; i++) json_decref(recs[i]);
+    free(recs);
+    return 0;
+}

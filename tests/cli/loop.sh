@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# strap loop end to end on a tiny random model: two iterations; a crash injected in every
+# stage (after the stage's work, before it is marked done, and in the middle of the stage's
+# process) then a resume give exactly the files of an uninterrupted run; a resume with other
+# options is refused; more --iterations extend a finished run.
+source "$(dirname "$0")/lib.bash"
+"$STRAP" init --out "$TMP/m0" --vocab 700 --dim 32 --layers 2 --heads 4 --kv-heads 2 --ffn 64 --max-seq 2048 --seed 3 > /dev/null
+cp tests/ref/fixtures/tok/llama3.tokenizer.json "$TMP/m0/tokenizer.json"
+# a random model never stops and writes invalid UTF-8: keep cut-off prompts, skip the
+# printable-text filter, short answers
+loop() {
+    "$STRAP" loop --init "$TMP/m0" --prompts 3 --candidates 2 --max-new 6 --synth-max-new 6 \
+        --synth-args "--min-words 1 --keep-truncated --no-blacklist" --clean-args "--max-non-printable 1" \
+        --max-len 64 --lr 1e-3 --eval-count 3 --eval-text data/demo/stories.txt --eval-text-batches 2 \
+        --threads 2 --seed 4 "$@"
+}
+STAGES="synth gen judge clean pairs dpo eval-pairs winrate eval-ppl"
+SEED_STAGES="pack ppl-init" # once per work directory, in W/seed
+
+loop --workdir "$TMP/ref" --iterations 2 > "$TMP/ref.log" 2>&1 || { fail_test "uninterrupted loop: $(tail -5 "$TMP/ref.log")"; finish; }
+for t in 01 02; do
+    for s in $STAGES; do [ -f "$TMP/ref/iter-$t/.done/$s" ] || fail_test "iteration $t: stage $s not marked done"; done
+done
+[ -f "$TMP/ref/report.md" ] || fail_test "no report.md"
+grep -q "^| 2 |" "$TMP/ref/report.md" || fail_test "report.md has no row for iteration 2"
+# pack and M0's perplexity once, then 9 stages per iteration
+[ "$(wc -l < "$TMP/ref/commands.log")" -eq 20 ] || fail_test "commands.log should list 20 stage commands"
+grep -q "^| 0 (M0) |" "$TMP/ref/report.md" || fail_test "report.md has no perplexity of M0"
+python3 - "$TMP/ref" <<'PY' || fail_test "loop records"
+import json, subprocess, sys
+w = sys.argv[1]
+def records(p):
+    return [json.loads(l) for l in subprocess.run(["zstd", "-dc", p], capture_output=True, check=True).stdout.splitlines()]
+p1, p2 = records(w + "/iter-01/prompts.jsonl.zst"), records(w + "/iter-02/prompts.jsonl.zst")
+assert all(r["iteration"] == 1 and r["id"].startswith("it01-") for r in p1), p1[0]
+assert all(r["iteration"] == 2 and r["model"] == w + "/iter-01/model" for r in p2), p2[0]
+assert not {r["prompt"] for r in p1} & {r["prompt"] for r in p2}, "iteration 2 repeated a prompt of iteration 1"
+c2 = records(w + "/iter-02/candidates.jsonl.zst")
+assert {r["model"] for r in c2} == {w + "/iter-01/model"}, "iteration 2 answers come from M1"
+pairs = records(w + "/iter-02/pairs.jsonl.zst")
+assert pairs and all(r["score_chosen"] > r["score_rejected"] for r in pairs)
+ev = json.load(open(w + "/iter-02/eval_pairs.json"))
+p0, p2 = json.load(open(w + "/seed/ppl-init.json")), json.load(open(w + "/iter-02/ppl.json"))
+assert p0["tokens"] == p2["tokens"] > 0 and p0["ppl"] > 1 and p2["ppl"] > 1, (p0, p2)
+assert ev["pairs"] == len(pairs)
+seed = open(w + "/seed/seed_prompts.jsonl").read()
+assert seed == open("data/synth/seed_prompts.jsonl").read(), "the seed prompts changed"
+PY
+
+# crashes: after each stage (its outputs in place, not marked done) and inside it (SIGKILL)
+for s in $SEED_STAGES $STAGES; do
+    for when in "$s" "$s@0"; do
+        w="$TMP/crash-${when/@/-}"
+        STRAP_LOOP_CRASH=$when loop --workdir "$w" --iterations 2 > "$w.log" 2>&1
+        rc=$?
+        [ "$rc" -eq 137 ] || fail_test "STRAP_LOOP_CRASH=$when: exit $rc, expected 137 (SIGKILL)"
+        [ -f "$w/iter-01/.done/$s" ] || [ -f "$w/seed/.done/$s" ] && fail_test "STRAP_LOOP_CRASH=$when: $s was marked done"
+        loop --workdir "$w" --iterations 2 > "$w.resume.log" 2>&1 || fail_test "resume after a crash in $when: $(tail -3 "$w.resume.log")"
+        grep -q "== $s:" "$w.resume.log" || fail_test "the resume after $when did not re-run $s"
+        for t in 01 02; do
+            for f in prompts candidates judged cleaned pairs; do
+                cmp -s <(zstd -dc "$TMP/ref/iter-$t/$f.jsonl.zst" | sed "s#$TMP/ref#W#g") \
+                       <(zstd -dc "$w/iter-$t/$f.jsonl.zst" | sed "s#$w#W#g") || fail_test "crash in $when: iter-$t/$f differs"
+            done
+            cmp -s "$TMP/ref/iter-$t/model/model.safetensors" "$w/iter-$t/model/model.safetensors" || fail_test "crash in $when: iter-$t model differs"
+        done
+        expect_no_tmp "$w"
+    done
+done
+
+# a resume must use the options the run started with; more iterations extend it
+expect_error 1 "was started with prompts = 3" -- loop --workdir "$TMP/ref" --iterations 2 --prompts 5
+loop --workdir "$TMP/ext" --iterations 1 > /dev/null 2>&1 || fail_test "one iteration"
+loop --workdir "$TMP/ext" --iterations 2 > "$TMP/ext.log" 2>&1 || fail_test "extend to two iterations"
+grep -q "== synth:.*--iteration 1 " "$TMP/ext.log" && fail_test "extending re-ran iteration 1"
+cmp -s "$TMP/ref/iter-02/model/model.safetensors" "$TMP/ext/iter-02/model/model.safetensors" || fail_test "an extended run differs from a two-iteration run"
+# rejection-sampling SFT before DPO: answers judged >= S, then DPO from the SFT model
+loop --workdir "$TMP/sft" --iterations 1 --sft-min-score 0.5 > "$TMP/sft.log" 2>&1 || fail_test "loop with --sft-min-score: $(tail -3 "$TMP/sft.log")"
+[ -f "$TMP/sft/iter-01/.done/sft" ] && [ -f "$TMP/sft/iter-01/sft/model.safetensors" ] || fail_test "no SFT stage"
+grep -q "== dpo: .*--model $TMP/sft/iter-01/sft " "$TMP/sft.log" || fail_test "DPO did not start from the SFT model"
+expect_error 1 "--init must be a model directory" -- "$STRAP" loop --init "$TMP/nothing" --workdir "$TMP/x"
+expect_error 2 "--candidates at least 2" -- "$STRAP" loop --init "$TMP/m0" --workdir "$TMP/x" --candidates 1
+finish

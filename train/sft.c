@@ -1,0 +1,491 @@
+// sft.c: see sft.h.
+#include "sft.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../data/io.h"
+#include "../data/jsonl.h"
+#include "../kernels/check.h"
+#include "../model/llama.h"
+#include "../model/rng.h"
+#include "adamw.h"
+#include "ckpt.h"
+#include "dist.h"
+#include "progress.h"
+#include "schedule.h"
+
+void sft_options_default(SftOptions *o) {
+    memset(o, 0, sizeof *o);
+    o->device = "auto";
+    o->batch = 4;
+    o->seq = 0; // min(512, max_position_embeddings)
+    o->epochs = 1;
+    o->lr = 1e-5f;
+    o->min_lr = -1; // lr / 10
+    o->weight_decay = 0.0f;
+    o->grad_clip = 1.0f;
+    o->warmup = -1;
+    o->seed = 1;
+}
+
+// ---- one conversation -> tokens + train mask ----
+
+typedef struct {
+    int32_t *ids;
+    unsigned char *train;
+    size_t n, cap;
+} Build;
+
+static void push(Build *b, const int32_t *ids, size_t n, int train) {
+    if (b->n + n > b->cap) {
+        b->cap = 2 * (b->n + n) + 16;
+        b->ids = realloc(b->ids, b->cap * sizeof(int32_t));
+        b->train = realloc(b->train, b->cap);
+        CHECK(b->ids != NULL && b->train != NULL, "out of memory");
+    }
+    memcpy(b->ids + b->n, ids, n * sizeof(int32_t));
+    memset(b->train + b->n, train, n);
+    b->n += n;
+}
+
+static int starts_with(const int32_t *a, size_t na, const int32_t *b, size_t nb) {
+    return na >= nb && memcmp(a, b, nb * sizeof(int32_t)) == 0;
+}
+
+// The template's own tokens are found by encoding growing prefixes of the conversation:
+// P_i = messages [0, i) with the assistant header (what generation is prompted with),
+// F_i = messages [0, i] (the template after turn i). Assistant turn i is P_i's new tokens
+// (weight 0), then its content and end-of-turn token (weight 1), then whatever the
+// template puts after its end-of-turn token (ChatML's "\n", weight 0).
+int sft_encode(Tokenizer *t, ChatFormat f, int bos, int end_id, const ChatMessage *msgs, int n, SftExample *ex,
+               char *err, size_t err_size) {
+    memset(ex, 0, sizeof *ex);
+    int last_assistant = -1;
+    for (int i = 0; i < n; i++) {
+        if (strcmp(msgs[i].role, "assistant") == 0) last_assistant = i;
+        else if (strcmp(msgs[i].role, "user") != 0 && strcmp(msgs[i].role, "system") != 0) {
+            snprintf(err, err_size, "message %d has role '%s' (use system, user or assistant)", i + 1, msgs[i].role);
+            return -1;
+        }
+    }
+    if (last_assistant < 0) {
+        snprintf(err, err_size, "the conversation has no assistant message to train on");
+        return -1;
+    }
+    // one turn: the prompt exactly as strap gen and strap dpo encode it (chat_encode)
+    int sys = n > 0 && strcmp(msgs[0].role, "system") == 0;
+    int single = n == 2 + sys && strcmp(msgs[sys].role, "user") == 0 && last_assistant == 1 + sys;
+    Build b = {0};
+    if (bos >= 0 && f == CHAT_PLAIN) push(&b, (int32_t[]){bos}, 1, 0);
+    int32_t *tpl = NULL, *full = NULL, *content = NULL; // P_i, F_i, the content's ids
+    size_t n_tpl = 0, c_tpl = 0, n_full = 0, c_full = 0, n_content = 0, c_content = 0, done = 0;
+    int32_t *prev = NULL; // F of the previous assistant turn (done tokens)
+    for (int i = 0; i < n; i++) {
+        if (strcmp(msgs[i].role, "assistant") != 0) continue;
+        n_tpl = 0;
+        if (single) chat_encode(t, f, sys ? msgs[0].content : NULL, msgs[sys].content, &tpl, &n_tpl, &c_tpl);
+        else chat_encode_messages(t, f, msgs, i, 1, &tpl, &n_tpl, &c_tpl);
+        if (prev && !starts_with(tpl, n_tpl, prev, done)) {
+            snprintf(err, err_size, "the %s template does not extend turn by turn; give one-turn records",
+                     chat_format_name(f));
+            free(tpl), free(full), free(content), free(prev), free(b.ids), free(b.train);
+            return -1;
+        }
+        push(&b, tpl + done, n_tpl - done, 0);
+        n_content = 0;
+        tokenizer_encode(t, msgs[i].content, strlen(msgs[i].content), 0, &content, &n_content, &c_content);
+        push(&b, content, n_content, 1);
+        if (end_id >= 0) push(&b, (int32_t[]){end_id}, 1, 1);
+        if (i == last_assistant) break;
+        n_full = 0;
+        chat_encode_messages(t, f, msgs, i + 1, 0, &full, &n_full, &c_full);
+        if (!starts_with(full, n_full, tpl, n_tpl) || !starts_with(full + n_tpl, n_full - n_tpl, content, n_content)) {
+            snprintf(err, err_size, "the %s template does not extend turn by turn; give one-turn records",
+                     chat_format_name(f));
+            free(tpl), free(full), free(content), free(prev), free(b.ids), free(b.train);
+            return -1;
+        }
+        size_t after = n_tpl + n_content;
+        if (after < n_full && full[after] == end_id) after++; // our end-of-turn token is the template's
+        push(&b, full + after, n_full - after, 0);
+        free(prev);
+        prev = xmalloc((n_full ? n_full : 1) * sizeof(int32_t));
+        memcpy(prev, full, n_full * sizeof(int32_t));
+        done = n_full;
+    }
+    free(tpl), free(full), free(content), free(prev);
+    ex->tokens = b.ids, ex->train = b.train, ex->len = (int)b.n;
+    return 0;
+}
+
+void sft_example_free(SftExample *ex) {
+    free(ex->tokens), free(ex->train);
+    memset(ex, 0, sizeof *ex);
+}
+
+// ---- packing ----
+
+void sft_pack(const SftExample *ex, int n, int T, SftPacked *p) {
+    memset(p, 0, sizeof *p);
+    p->T = T;
+    int rows = 0, used = T; // used = T: the first example opens a row
+    for (int i = 0; i < n; i++) {
+        CHECK(ex[i].len >= 1 && ex[i].len <= T, "example %d has %d tokens for rows of %d", i, ex[i].len, T);
+        if (used + ex[i].len > T) rows++, used = 0;
+        used += ex[i].len;
+    }
+    p->rows = rows;
+    p->tokens = xcalloc((size_t)rows * T, sizeof(int));
+    p->targets = xmalloc((size_t)rows * T * sizeof(int));
+    p->row_examples = xcalloc((size_t)(rows ? rows : 1), sizeof(int));
+    for (size_t k = 0; k < (size_t)rows * T; k++) p->targets[k] = -1;
+    int r = -1;
+    used = T;
+    for (int i = 0; i < n; i++) {
+        if (used + ex[i].len > T) r++, used = 0;
+        int *tok = p->tokens + (size_t)r * T + used, *tgt = p->targets + (size_t)r * T + used;
+        for (int k = 0; k < ex[i].len; k++) {
+            tok[k] = ex[i].tokens[k];
+            // position k predicts token k+1 of the same conversation, if that is an assistant token
+            if (k + 1 < ex[i].len && ex[i].train[k + 1]) tgt[k] = ex[i].tokens[k + 1];
+        }
+        p->row_examples[r]++;
+        used += ex[i].len;
+    }
+}
+
+void sft_packed_free(SftPacked *p) {
+    free(p->tokens), free(p->targets), free(p->row_examples);
+    memset(p, 0, sizeof *p);
+}
+
+// ---- the records ----
+
+typedef struct {
+    int records, kept, below_score, unscored, truncated;
+} LoadStats;
+
+static SftExample *load_examples(const SftOptions *o, Tokenizer *tok, ChatFormat f, const char *default_system,
+                                 int bos, int end_id, int T, int *n_out, LoadStats *st) {
+    JsonlReader *r = jsonl_open(o->data);
+    int n = 0, cap = 64;
+    SftExample *ex = xmalloc((size_t)cap * sizeof(SftExample));
+    json_t *obj;
+    char err[256];
+    while (jsonl_next(r, &obj)) {
+        long line = jsonl_line(r);
+        st->records++;
+        if (o->use_min_score) {
+            json_t *score = json_object_get(obj, "score");
+            if (!score)
+                fail("%s:%ld: no \"score\" field: --min-score needs judged records (the output of strap judge)", o->data,
+                     line);
+            if (!json_is_number(score)) {
+                if (!json_is_null(score)) fail("%s:%ld: \"score\" must be a number or null", o->data, line);
+                st->unscored++;
+                json_decref(obj);
+                continue;
+            }
+            if (json_number_value(score) < o->min_score) {
+                st->below_score++;
+                json_decref(obj);
+                continue;
+            }
+        }
+        ChatMessage msgs[64];
+        int n_msgs = 0;
+        json_t *messages = json_object_get(obj, "messages");
+        if (f != CHAT_PLAIN && default_system) { // the template adds it when a conversation has none
+            json_t *m0 = json_array_get(messages, 0);
+            const char *role0 = json_string_value(json_object_get(m0, "role"));
+            if (!role0 || strcmp(role0, "system") != 0) msgs[n_msgs++] = (ChatMessage){"system", default_system};
+        }
+        if (messages) {
+            if (!json_is_array(messages) || json_array_size(messages) == 0)
+                fail("%s:%ld: \"messages\" must be a non-empty list of {\"role\", \"content\"}", o->data, line);
+            if (json_array_size(messages) > 63)
+                fail("%s:%ld: %zu messages; at most 63 per conversation", o->data, line, json_array_size(messages));
+            for (size_t k = 0; k < json_array_size(messages); k++) {
+                json_t *m = json_array_get(messages, k);
+                const char *role = json_string_value(json_object_get(m, "role")),
+                           *content = json_string_value(json_object_get(m, "content"));
+                if (!role || !content)
+                    fail("%s:%ld: message %zu needs string fields \"role\" and \"content\"", o->data, line, k + 1);
+                msgs[n_msgs++] = (ChatMessage){role, content};
+            }
+        } else {
+            const char *prompt = json_string_value(json_object_get(obj, "prompt"));
+            const char *field = o->field ? o->field : json_object_get(obj, "response") ? "response" : "text";
+            const char *answer = json_string_value(json_object_get(obj, field));
+            if (!prompt || !answer)
+                fail("%s:%ld: a record needs \"messages\", or \"prompt\" and \"%s\" as strings%s", o->data, line,
+                     o->field ? o->field : "response",
+                     o->field ? "" : " (or \"text\"; --field NAME takes the answer from another field, e.g. chosen)");
+            json_t *system = json_object_get(obj, "system");
+            if (json_is_string(system)) {
+                if (n_msgs) n_msgs = 0; // the record's own system message replaces the default
+                msgs[n_msgs++] = (ChatMessage){"system", json_string_value(system)};
+            }
+            msgs[n_msgs++] = (ChatMessage){"user", prompt};
+            msgs[n_msgs++] = (ChatMessage){"assistant", answer};
+        }
+        if (n == cap) ex = realloc(ex, (size_t)(cap *= 2) * sizeof(SftExample));
+        CHECK(ex != NULL, "out of memory");
+        SftExample *e = &ex[n];
+        if (sft_encode(tok, f, bos, end_id, msgs, n_msgs, e, err, sizeof err) != 0) fail("%s:%ld: %s", o->data, line, err);
+        int first = 0;
+        while (first < e->len && !e->train[first]) first++;
+        if (first >= T)
+            fail("%s:%ld: the prompt takes %d tokens, so no answer token fits in --seq %d; raise --seq (the model "
+                 "allows up to its max_position_embeddings) or shorten or drop this record",
+                 o->data, line, first, T);
+        if (e->len > T) e->len = T, st->truncated++; // the answer is cut
+        n++;
+        json_decref(obj);
+    }
+    jsonl_close(r);
+    if (st->records == 0) fail("%s holds no records: give chat records ({\"prompt\", \"response\"} or {\"messages\"})", o->data);
+    if (n == 0)
+        fail("%s: no record has a score >= %g (%d records: %d below, %d unscored); lower --min-score", o->data,
+             (double)o->min_score, st->records, st->below_score, st->unscored);
+    st->kept = n;
+    *n_out = n;
+    return ex;
+}
+
+// ---- checkpoints ----
+
+typedef struct {
+    int examples, rows, total;
+} RunShape;
+
+static char *state_json(const SftOptions *o, const RunShape *s, int step, int with_extra, double loss) {
+    json_t *j = json_pack("{s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:f, s:f, s:i, s:s}", "step", step, "steps",
+                          s->total, "examples", s->examples, "rows", s->rows, "batch", o->batch, "seq", o->seq, "seed",
+                          o->seed, "threads", o->threads, "lr", (double)o->lr, "min_score",
+                          o->use_min_score ? (double)o->min_score : -1.0, "epochs", o->epochs, "data", o->data);
+    CHECK(j != NULL, "json_pack failed");
+    if (with_extra) json_object_set_new(j, "loss", json_real(loss));
+    char *text = json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS);
+    json_decref(j);
+    return text;
+}
+
+static int state_check(const char *text, const char *path, const SftOptions *o, const RunShape *s) {
+    json_error_t err;
+    json_t *j = json_loads(text, 0, &err);
+    if (!j) fail("%s: trainer_state is not valid JSON: %s", path, err.text);
+    int step = 0, steps = 0, examples = 0, rows = 0, batch = 0, seq = 0, seed = 0, threads = 0;
+    if (json_unpack_ex(j, &err, 0, "{s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i}", "step", &step, "steps", &steps,
+                       "examples", &examples, "rows", &rows, "batch", &batch, "seq", &seq, "seed", &seed, "threads",
+                       &threads) != 0)
+        fail("%s: trainer_state: %s (was it written by strap sft?)", path, err.text);
+    if (examples != s->examples || rows != s->rows || batch != o->batch || seq != o->seq || seed != o->seed ||
+        steps != s->total)
+        fail("%s: the run was made on %d examples in %d rows with --batch %d, --seq %d, --seed %d for %d steps; "
+             "resume it with the same data and values (got %d examples, %d rows, %d, %d, %d, %d steps)",
+             path, examples, rows, batch, seq, seed, steps, s->examples, s->rows, o->batch, o->seq, o->seed, s->total);
+    if (threads != o->threads)
+        fprintf(stderr, "strap: warning: the run used --threads %d, now %d: results stay correct but are no longer "
+                        "bit-identical to an uninterrupted run\n",
+                threads, o->threads);
+    json_decref(j);
+    return step;
+}
+
+// optimizer.safetensors first (it alone is enough to resume), then the model, then trainer_state.json
+static void save(const SftOptions *o, Model *m, DistOpt *opt, const RunShape *s, int step, double loss) {
+    char *state = state_json(o, s, step, 0, 0);
+    char *opt_path = path_join(o->out, "optimizer.safetensors");
+    float *master = dist_opt_save(opt, opt_path, state);
+    model_save(m, o->out, 0, master);
+    free(master), free(state), free(opt_path);
+    state = state_json(o, s, step, 1, loss);
+    char *state_path = path_join(o->out, "trainer_state.json");
+    write_file_atomic(state_path, state, strlen(state));
+    free(state_path), free(state);
+}
+
+// The row order of an epoch: a permutation drawn from (seed, epoch) alone, so a resumed run
+// finds it again.
+static void epoch_order(int *order, int rows, int seed, int epoch) {
+    Rng rng;
+    rng_seed(&rng, (uint64_t)seed * 1000003u + (uint64_t)epoch);
+    for (int i = 0; i < rows; i++) order[i] = i;
+    for (int i = rows - 1; i > 0; i--) {
+        int k = (int)(rng_u64(&rng) % (uint64_t)(i + 1)), tmp = order[i];
+        order[i] = order[k], order[k] = tmp;
+    }
+}
+
+// ---- the run ----
+
+int sft_run(const SftOptions *opts) {
+    SftOptions o = *opts;
+    if (comm_world() > 1) fail("strap sft runs as one process; start it without mpirun / srun");
+    if (o.batch < 1 || o.epochs < 1 || o.steps < 0) fail("--batch and --epochs must be positive, --steps not negative");
+    char *opt_path = path_join(o.out, "optimizer.safetensors");
+    int resuming = path_exists(opt_path);
+    if (resuming && !o.resume)
+        fail("%s already holds an SFT checkpoint; pass --resume to continue that run, or choose another --out", o.out);
+    Backend *backend = backend_select(o.device, o.threads);
+    LlamaConfig config;
+    config_read(&config, o.model_dir);
+    if (o.seq <= 0) o.seq = config.max_seq < 512 ? config.max_seq : 512;
+    if (o.seq < 2 || o.seq > config.max_seq)
+        fail("--seq %d: give 2 to the model's max_position_embeddings (%d)", o.seq, config.max_seq);
+
+    // 1. the conversations, tokenized and packed
+    char *tok_path = path_join(o.model_dir, "tokenizer.json");
+    if (!path_exists(tok_path)) fail("%s not found: SFT needs the model's tokenizer", tok_path);
+    Tokenizer *tok = tokenizer_load(tok_path);
+    free(tok_path);
+    if (tokenizer_vocab_size(tok) > config.vocab_size)
+        fail("%s: the tokenizer has %d tokens but the model's vocab_size is %d", o.model_dir, tokenizer_vocab_size(tok),
+             config.vocab_size);
+    ChatFormat f = o.chat_template ? chat_format_from_name(o.chat_template) : chat_format_detect(o.model_dir);
+    char *default_system = f == CHAT_PLAIN ? NULL : chat_default_system(o.model_dir);
+    int stops[4], n_stops = chat_stop_ids(tok, f, stops), end_id = n_stops ? stops[0] : -1;
+    if (end_id < 0 && config.n_eos > 0) end_id = config.eos_token_ids[0];
+    LoadStats st = {0};
+    int n_ex;
+    SftExample *ex = load_examples(&o, tok, f, default_system, config.bos_token_id, end_id, o.seq, &n_ex, &st);
+    SftPacked pk;
+    sft_pack(ex, n_ex, o.seq, &pk);
+    long long answer_tokens = 0, all_tokens = 0;
+    for (int i = 0; i < n_ex; i++) {
+        all_tokens += ex[i].len;
+        for (int k = 1; k < ex[i].len; k++) answer_tokens += ex[i].train[k];
+    }
+    for (int i = 0; i < n_ex; i++) sft_example_free(&ex[i]);
+    free(ex), free(default_system);
+    tokenizer_free(tok);
+    int steps_per_epoch = (pk.rows + o.batch - 1) / o.batch;
+    RunShape shape = {n_ex, pk.rows, o.steps > 0 ? o.steps : steps_per_epoch * o.epochs};
+    if (o.min_lr < 0) o.min_lr = o.lr / 10;
+    if (o.warmup < 0) o.warmup = shape.total / 10 < 100 ? shape.total / 10 : 100;
+    printf("sft: %d records, %d kept", st.records, n_ex);
+    if (o.use_min_score) printf(" (score >= %g; %d below, %d unscored)", (double)o.min_score, st.below_score, st.unscored);
+    printf(", %d cut to --seq %d | %lld tokens (%lld trained) packed in %d rows | %d steps of up to %d rows (%s chat format)\n",
+           st.truncated, o.seq, all_tokens, answer_tokens, pk.rows, shape.total, o.batch, chat_format_name(f));
+    if (st.truncated)
+        fprintf(stderr, "strap: warning: %d conversation(s) longer than --seq %d were cut (their answers end early)\n",
+                st.truncated, o.seq);
+
+    // 2. the model and optimizer
+    Model m;
+    model_build(&m, &config, backend);
+    float *initial = NULL;
+    if (!resuming) {
+        initial = xmalloc(m.n_params * sizeof(float));
+        model_read_weights(&m, o.model_dir, initial);
+        model_set_params(&m, initial);
+    }
+    model_enable_grads(&m);
+    DistOpt opt;
+    dist_opt_build(&opt, &m, initial, 0.9f, 0.999f, 1e-8f, o.weight_decay, 0);
+    free(initial);
+    int step = 0;
+    if (resuming) {
+        char *state = dist_opt_load(&opt, opt_path);
+        step = state_check(state, opt_path, &o, &shape);
+        free(state);
+        if (opt.opt.step != step)
+            fail("%s: optimizer step %d and trainer_state step %d disagree", opt_path, opt.opt.step, step);
+        if (step >= shape.total) {
+            printf("sft run in %s is already at step %d of %d; nothing to do\n", o.out, step, shape.total);
+            dist_opt_free(&opt), model_free(&m), sft_packed_free(&pk), free(opt_path);
+            return 0;
+        }
+        printf("resuming %s at step %d of %d\n", o.out, step, shape.total);
+    }
+    make_dirs(o.out);
+    remove_stale_temps(o.out);
+    if (!resuming) copy_model_files(o.model_dir, o.out);
+    char *metrics_path = path_join(o.out, "metrics.jsonl");
+    metrics_truncate(metrics_path, step);
+    FILE *metrics = fopen(metrics_path, "a");
+    if (!metrics) fail("cannot write %s: %s", metrics_path, strerror(errno));
+
+    // 3. training
+    int T = o.seq;
+    int *order = xmalloc((size_t)pk.rows * sizeof(int));
+    int *tokens = xmalloc((size_t)o.batch * T * sizeof(int)), *targets = xmalloc((size_t)o.batch * T * sizeof(int));
+    int order_epoch = -1;
+    LrSchedule sched = {o.lr, o.min_lr, o.warmup, shape.total};
+    Progress prog;
+    progress_start(&prog, "sft", shape.total);
+    stop_signals_install();
+    int start_step = step, exit_status = 0;
+    double loss = 0;
+    while (step < shape.total) {
+        int epoch = step / steps_per_epoch, first = (step % steps_per_epoch) * o.batch;
+        if (epoch != order_epoch) epoch_order(order, pk.rows, o.seed, epoch), order_epoch = epoch;
+        int nb = pk.rows - first < o.batch ? pk.rows - first : o.batch;
+        int counted = 0, seen = 0;
+        for (int b = 0; b < nb; b++) {
+            int r = order[first + b];
+            memcpy(tokens + (size_t)b * T, pk.tokens + (size_t)r * T, (size_t)T * sizeof(int));
+            memcpy(targets + (size_t)b * T, pk.targets + (size_t)r * T, (size_t)T * sizeof(int));
+            for (int t = 0; t < T; t++) counted += targets[(size_t)b * T + t] >= 0;
+        }
+        for (int b = 0; b < nb; b++) seen += pk.row_examples[order[first + b]];
+        double t0 = now_seconds();
+        model_zero_grads(&m);
+        loss = model_forward(&m, tokens, targets, nb, T); // mean over the assistant tokens of the step
+        model_backward(&m, 1.0f / (float)counted);
+        float norm = dist_reduce_grads(&opt);
+        float clip = (o.grad_clip > 0 && norm > o.grad_clip) ? o.grad_clip / norm : 1.0f;
+        float lr = lr_at(&sched, ++step);
+        dist_opt_step(&opt, lr, clip);
+        backend->synchronize();
+        double dt = now_seconds() - t0, tok_s = (double)nb * T / dt;
+        if (!isfinite(loss) || !isfinite(norm))
+            fail("sft step %d: loss %g, grad norm %g: training diverged; lower --lr (the last checkpoint in %s is intact)",
+                 step, loss, norm, o.out);
+        char line[384];
+        int len = snprintf(line, sizeof line,
+                           "{\"step\": %d, \"epoch\": %d, \"loss\": %.6f, \"lr\": %.3e, \"grad_norm\": %.4f, \"rows\": %d, "
+                           "\"examples\": %d, \"trained_tokens\": %d, \"tokens\": %d, \"tokens_per_s\": %.1f}\n",
+                           step, epoch, loss, lr, norm, nb, seen, counted, nb * T, tok_s);
+        fwrite(line, 1, (size_t)len, metrics);
+        fflush(metrics);
+        char extra[96];
+        snprintf(extra, sizeof extra, "loss %.4f lr %.2e norm %.3f %.0f tok/s", loss, lr, norm, tok_s);
+        progress_update(&prog, step, extra);
+
+        int budget_spent = o.stop_after > 0 && step - start_step >= o.stop_after && step < shape.total;
+        int signal_seen = stop_signal_received();
+        int stopping = signal_seen != 0 || budget_spent;
+        if (step == shape.total || stopping || (o.save_every > 0 && step % o.save_every == 0))
+            save(&o, &m, &opt, &shape, step, loss);
+        if (stopping) {
+            progress_finish(&prog, NULL);
+            if (signal_seen)
+                printf("stopped by %s at step %d; checkpoint saved in %s; rerun with --resume to continue\n",
+                       signal_seen == SIGINT ? "SIGINT" : "SIGTERM", step, o.out);
+            else
+                printf("stopped after %d steps (--stop-after) at step %d; checkpoint saved in %s; rerun with --resume "
+                       "to continue\n",
+                       o.stop_after, step, o.out);
+            exit_status = signal_seen ? 128 + signal_seen : 0;
+            break;
+        }
+    }
+    if (!exit_status && step == shape.total) {
+        progress_finish(&prog, NULL);
+        printf("sft: %d steps, loss %.4f, checkpoint in %s, metrics in %s\n", step, loss, o.out, metrics_path);
+    }
+    fclose(metrics);
+    free(order), free(tokens), free(targets), free(metrics_path), free(opt_path);
+    sft_packed_free(&pk);
+    dist_opt_free(&opt);
+    model_free(&m);
+    return exit_status;
+}
