@@ -47,8 +47,50 @@ static int *read_tokens_file(const char *path, int64_t *n_out) {
     return ids;
 }
 
+// Prints an eval's result (one JSON line with --json, else "key value | ..."), and writes it
+// as JSON (--out) and as a two-column Markdown table (--markdown), each atomically.
+static void eval_report(json_t *res, const char *title, int json, const char *out, const char *markdown) {
+    char *line = json_dumps(res, JSON_REAL_PRECISION(10)); // one line, "key": value
+    if (json) {
+        printf("%s\n", line);
+    } else {
+        const char *key;
+        json_t *v;
+        int first = 1;
+        json_object_foreach(res, key, v) {
+            if (json_is_integer(v)) printf("%s%s %lld", first ? "" : " | ", key, (long long)json_integer_value(v));
+            else if (json_is_real(v)) printf("%s%s %.4f", first ? "" : " | ", key, json_real_value(v));
+            else continue;
+            first = 0;
+        }
+        printf("\n");
+    }
+    if (out) {
+        size_t n = strlen(line);
+        line = realloc(line, n + 2);
+        line[n] = '\n', line[n + 1] = 0;
+        write_file_atomic(out, line, n + 1);
+    }
+    free(line);
+    if (markdown) {
+        size_t cap = 4096, len = 0;
+        char *md = xmalloc(cap);
+        len += (size_t)snprintf(md + len, cap - len, "### %s\n\n| measure | value |\n|---|---|\n", title);
+        const char *key;
+        json_t *v;
+        json_object_foreach(res, key, v) {
+            if (len + 256 > cap) md = realloc(md, cap *= 2);
+            if (json_is_integer(v)) len += (size_t)snprintf(md + len, cap - len, "| %s | %lld |\n", key, (long long)json_integer_value(v));
+            else if (json_is_real(v)) len += (size_t)snprintf(md + len, cap - len, "| %s | %.4f |\n", key, json_real_value(v));
+            else if (json_is_string(v)) len += (size_t)snprintf(md + len, cap - len, "| %s | %s |\n", key, json_string_value(v));
+        }
+        write_file_atomic(markdown, md, len);
+        free(md);
+    }
+}
+
 static int eval_ppl(int argc, char **argv) {
-    const char *model_dir = NULL, *data = NULL, *tokens_file = NULL, *device = "auto";
+    const char *model_dir = NULL, *data = NULL, *tokens_file = NULL, *device = "auto", *out = NULL, *markdown = NULL;
     int json = 0, batch = 4, seq = 0, max_batches = 0, threads = 0;
     Flag flags[] = {
         {"--model", FLAG_STRING, &model_dir, "DIR", "checkpoint directory (required)", NULL},
@@ -58,6 +100,8 @@ static int eval_ppl(int argc, char **argv) {
         {"--seq", FLAG_INT, &seq, "T", "tokens per sequence (--data; default min(max_seq, 512))", NULL},
         {"--max-batches", FLAG_INT, &max_batches, "N", "stop after N batches (0: the whole data)", NULL},
         {"--json", FLAG_BOOL, &json, NULL, "print one JSON object {loss, ppl, tokens}", NULL},
+        {"--out", FLAG_STRING, &out, "F", "also write the JSON to F", NULL},
+        {"--markdown", FLAG_STRING, &markdown, "F", "also write a Markdown table to F", NULL},
         {"--threads", FLAG_INT, &threads, "N", "CPU threads (0: all cores)", NULL},
         {"--device", FLAG_STRING, &device, "D", "auto, cpu or cuda", NULL},
         {0},
@@ -89,8 +133,11 @@ static int eval_ppl(int argc, char **argv) {
         loader_close(l);
         free_string_list(files);
     }
-    if (json) printf("{\"loss\": %.6f, \"ppl\": %.6f, \"tokens\": %llu}\n", r.loss, r.ppl, (unsigned long long)r.tokens);
-    else printf("loss %.4f | ppl %.3f | %llu tokens\n", r.loss, r.ppl, (unsigned long long)r.tokens);
+    json_t *res = json_pack("{s:f, s:f, s:I}", "loss", r.loss, "ppl", r.ppl, "tokens", (json_int_t)r.tokens);
+    char title[512];
+    snprintf(title, sizeof title, "Perplexity of %s on %s", model_dir, data ? data : tokens_file);
+    eval_report(res, title, json, out, markdown);
+    json_decref(res);
     model_free(&m);
     return 0;
 }
@@ -142,6 +189,7 @@ static int eval_pairs(int argc, char **argv) {
     dpo_options_default(&o);
     float beta = (float)o.loss.beta;
     int json = 0;
+    const char *out = NULL, *markdown = NULL;
     Flag flags[] = {
         {"--model", FLAG_STRING, &o.model_dir, "DIR", "the model to evaluate (with tokenizer.json) (required)", NULL},
         {"--ref", FLAG_STRING, &o.ref_dir, "DIR", "the reference it is measured against (required)", NULL},
@@ -151,6 +199,8 @@ static int eval_pairs(int argc, char **argv) {
         {"--batch", FLAG_INT, &o.batch, "N", "pairs per forward", NULL},
         {"--chat-template", FLAG_STRING, &o.chat_template, "NAME", "chatml, llama3 or plain", NULL},
         {"--json", FLAG_BOOL, &json, NULL, "print one JSON object", NULL},
+        {"--out", FLAG_STRING, &out, "F", "also write the JSON to F", NULL},
+        {"--markdown", FLAG_STRING, &markdown, "F", "also write a Markdown table to F", NULL},
         {"--threads", FLAG_INT, &o.threads, "N", "CPU threads (0: all cores)", NULL},
         {"--device", FLAG_STRING, &o.device, "D", "auto, cpu or cuda", NULL},
         {0},
@@ -165,7 +215,12 @@ static int eval_pairs(int argc, char **argv) {
     args_require(&cmd, "--pairs", o.pairs != NULL);
     if (o.batch < 1) args_error(&cmd, "--batch must be positive");
     o.loss.beta = beta;
-    return dpo_eval(&o, json);
+    json_t *res = dpo_eval(&o);
+    char title[512];
+    snprintf(title, sizeof title, "Preference accuracy of %s against %s on %s", o.model_dir, o.ref_dir, o.pairs);
+    eval_report(res, title, json, out, markdown);
+    json_decref(res);
+    return 0;
 }
 
 static JudgeMethod parse_judge_method(const Command *cmd, const char *name) {

@@ -333,7 +333,14 @@ int cmd_synth(int argc, char **argv) {
         for (int b = 0; b < nb && accepted < count; b++) {
             attempts++;
             char *prompt = synth_extract_prompt(texts[b]), *clean = NULL;
-            SynthReason why = w.finish[b] == FINISH_LENGTH && !keep_truncated ? SYNTH_TRUNCATED : synth_filter_check(&filter, prompt, &clean);
+            SynthReason why = SYNTH_KEEP;
+            if (w.finish[b] == FINISH_LENGTH && !keep_truncated) { // cut off: keep a complete first paragraph
+                char *head = synth_complete_head(prompt);
+                free(prompt);
+                prompt = head;
+                if (!head) why = SYNTH_TRUNCATED;
+            }
+            if (why == SYNTH_KEEP) why = synth_filter_check(&filter, prompt, &clean);
             dropped[why]++;
             if (why == SYNTH_KEEP) {
                 char id[96];

@@ -272,6 +272,15 @@ char *synth_extract_prompt(const char *text) {
     return strndup(p, (size_t)(cut - p));
 }
 
+char *synth_complete_head(const char *text) {
+    const char *brk = strstr(text, "\n\n");
+    if (!brk) return NULL;
+    const char *end = brk;
+    while (end > text && isspace((unsigned char)end[-1])) end--;
+    if (end == text || !strchr(".?!\"')", end[-1])) return NULL;
+    return strndup(text, (size_t)(end - text));
+}
+
 // ---- filters ----
 
 static const char *REASON_NAMES[SYNTH_N_REASONS] = {

@@ -66,6 +66,11 @@ json_t *synth_parse_idea_list(const char *text);
 // malloc'd (may be empty).
 char *synth_extract_prompt(const char *text);
 
+// A generation cut off at the token limit: its first paragraph, if the text has more than one
+// and that paragraph ends a sentence (the model wrote the request, then went on); else NULL.
+// malloc'd.
+char *synth_complete_head(const char *text);
+
 typedef enum {
     SYNTH_KEEP = 0,
     SYNTH_EMPTY,          // nothing left after extraction
@@ -77,7 +82,7 @@ typedef enum {
     SYNTH_DUPLICATE,      // the same text (after normalisation) as an earlier prompt
     SYNTH_NEAR_DUPLICATE, // MinHash similarity to an earlier prompt >= threshold
     SYNTH_REPETITIVE,     // too many repeated word 3-grams (a model stuck in a loop)
-    SYNTH_TRUNCATED,      // the generation hit --max-new: the request is cut off
+    SYNTH_TRUNCATED,      // cut off at --max-new, and no complete first paragraph to keep
     SYNTH_INVALID_JSON,   // brainstorm step 1 output that is not a JSON list of strings
     SYNTH_N_REASONS
 } SynthReason;

@@ -83,6 +83,18 @@ static void test_extract(void) {
     }
 }
 
+static void test_complete_head(void) {
+    char *h = synth_complete_head("Plan my week, please.\n\nSure! Monday: gym. Tuesday: work on the");
+    EXPECT(h && strcmp(h, "Plan my week, please.") == 0, "head '%s'", h ? h : "(null)");
+    free(h);
+    h = synth_complete_head("Plan my week and then\n\nmore text");
+    EXPECT(!h, "a first paragraph that stops mid-sentence is not complete");
+    free(h);
+    h = synth_complete_head("One paragraph only, cut off in the mid");
+    EXPECT(!h, "a single paragraph cut off is not complete");
+    free(h);
+}
+
 static void test_filters(void) {
     EXPECT(synth_is_blacklisted("Describe the image above."), "image");
     EXPECT(synth_is_blacklisted("Please DRAW a cat."), "case-insensitive");
@@ -176,6 +188,7 @@ int main(void) {
     RUN(test_shipped_catalogue);
     RUN(test_instruction);
     RUN(test_extract);
+    RUN(test_complete_head);
     RUN(test_filters);
     RUN(test_idea_list);
     RUN(test_bad_catalogue);

@@ -165,7 +165,7 @@ static void free_pairs(Pair *pairs, int n) {
     free(pairs);
 }
 
-int dpo_eval(const DpoOptions *opts, int json) {
+json_t *dpo_eval(const DpoOptions *opts) {
     DpoOptions o = *opts;
     if (!o.ref_dir) fail("--ref is required: the margins are measured against a reference model");
     Backend *backend = backend_select(o.device, o.threads);
@@ -185,19 +185,14 @@ int dpo_eval(const DpoOptions *opts, int json) {
         rc += reward_c, rr += reward_r;
         plain += pol[2 * i] > pol[2 * i + 1]; // the model alone prefers the chosen answer
     }
-    int n = n_pairs;
-    if (json)
-        printf("{\"pairs\": %d, \"accuracy\": %.6f, \"margin\": %.6f, \"rewards_chosen\": %.6f, "
-               "\"rewards_rejected\": %.6f, \"loss\": %.6f, \"logp_accuracy\": %.6f}\n",
-               n, acc / n, margin / n, rc / n, rr / n, loss / n, plain / n);
-    else
-        printf("pairs %d | preference accuracy %.3f | mean margin %.4f | rewards chosen %.4f rejected %.4f | loss "
-               "%.4f | log-prob accuracy %.3f\n",
-               n, acc / n, margin / n, rc / n, rr / n, loss / n, plain / n);
+    double n = n_pairs;
+    json_t *res = json_pack("{s:i, s:f, s:f, s:f, s:f, s:f, s:f, s:f}", "pairs", n_pairs, "accuracy", acc / n, "margin",
+                            margin / n, "rewards_chosen", rc / n, "rewards_rejected", rr / n, "loss", loss / n,
+                            "logp_accuracy", plain / n, "beta", o.loss.beta);
     free(ref), free(pol);
     scratch_free(&s);
     free_pairs(pairs, n_pairs);
-    return 0;
+    return res;
 }
 
 // ---- training ----

@@ -6,6 +6,8 @@
 // DPO step costs one policy forward and backward on both sequences.
 #pragma once
 
+#include <jansson.h>
+
 #include "dpo_loss.h"
 
 typedef struct {
@@ -42,4 +44,6 @@ int dpo_run(const DpoOptions *o);
 // strap eval pairs: preference accuracy (the implicit reward of the chosen answer above the
 // rejected one), mean reward margin and loss of model_dir against ref_dir on the pairs; also
 // the share of pairs where the model alone gives the chosen answer the higher log-prob.
-int dpo_eval(const DpoOptions *o, int json);
+// Returns {"pairs", "accuracy", "margin", "rewards_chosen", "rewards_rejected", "loss",
+// "logp_accuracy", "beta"} (new reference).
+json_t *dpo_eval(const DpoOptions *o);

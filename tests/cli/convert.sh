@@ -33,6 +33,8 @@ loss=$("$STRAP" eval ppl --model "$TMP/m" --tokens-file "$TMP/ids.txt" --json | 
 ref=$(expected "$FIX/tiny_llama_expected.json" ppl_loss)
 # fp32 weights: strap's loss matches the float64 HF loss to ~1e-7 relative (printed to 6 decimals)
 close "$loss" "$ref" 1e-5 || fail_test "eval ppl loss $loss, HF reference $ref"
+"$STRAP" eval ppl --model "$TMP/m" --tokens-file "$TMP/ids.txt" --out "$TMP/ppl.json" --markdown "$TMP/ppl.md" > /dev/null || fail_test "eval ppl --out --markdown"
+grep -q '"ppl": ' "$TMP/ppl.json" && grep -q "^| ppl | " "$TMP/ppl.md" || fail_test "eval ppl report files"
 
 # tied, K-quants (Q4_K, Q5_K, Q6_K), smollm tokenizer; bf16 weights
 "$STRAP" convert --gguf "$FIX/tiny_tied.gguf" --out "$TMP/t" --bf16 > "$TMP/tied.log" 2>&1 || fail_test "convert tiny_tied: $(cat "$TMP/tied.log")"

@@ -34,6 +34,13 @@ e, e0 = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
 assert e["pairs"] == 8 and e["accuracy"] > 0.9 and e["margin"] > 0.5, e
 assert abs(e0["margin"]) < 1e-6 and e0["accuracy"] == 0, e0  # a model against itself: no margin
 PY
+"$STRAP" eval pairs --model "$TMP/m1" --ref "$TMP/m" --pairs "$TMP/pairs.jsonl" --beta 0.5 --out "$TMP/ev.out.json" --markdown "$TMP/ev.md" > /dev/null || fail_test "eval pairs --out --markdown"
+python3 - "$TMP/ev.json" "$TMP/ev.out.json" "$TMP/ev.md" <<'PY' || fail_test "eval pairs report files"
+import json, sys
+a, b, md = json.load(open(sys.argv[1])), json.load(open(sys.argv[2])), open(sys.argv[3]).read()
+assert a == b, (a, b)
+assert "| accuracy | %.4f |" % a["accuracy"] in md and md.startswith("### Preference accuracy"), md
+PY
 for f in config.json model.safetensors tokenizer.json; do [ -f "$TMP/m1/$f" ] || fail_test "dpo output lacks $f"; done
 "$STRAP" gen --model "$TMP/m1" --prompt "hi" --max-new 3 > /dev/null 2>&1 || fail_test "the DPO checkpoint does not generate"
 "$STRAP" dpo --model "$TMP/m" --pairs "$TMP/pairs.jsonl" --out "$TMP/m2" --epochs 1 --loss ipo --threads 1 > /dev/null 2>&1 || fail_test "ipo loss"
