@@ -10,8 +10,10 @@
 #include "../model/presets.h"
 #include "../model/rng.h"
 #include "../train/adamw.h"
+#include "../train/dist.h"
 #include "../train/progress.h"
 #include "args.h"
+#include "cmd_bench_gpu.h"
 #include "commands.h"
 
 static int cmp_double(const void *a, const void *b) {
@@ -52,12 +54,15 @@ static int bench_step(int argc, char **argv) {
     };
     Command cmd = {"strap bench step (--model DIR | --preset NAME) [--batch B --seq T] [--json]",
                    "Times full training steps (forward, backward, AdamW) on random tokens and "
-                   "reports tokens/s and model FLOP/s (6 x matmul parameters + attention per token).",
+                   "reports tokens/s and model FLOP/s (6 x matmul parameters + attention per token). "
+                   "Under mpirun (one rank per GPU) also the gradient all-reduce: its time and the share "
+                   "the backward hides.",
                    flags, 0, NULL, 0};
     args_parse(&cmd, argc, argv);
     if (!model_dir == !preset) args_error(&cmd, "give exactly one of --model and --preset");
     if (steps < 1 || batch < 1 || seq < 1) args_error(&cmd, "--steps, --batch and --seq must be positive");
-    Backend *backend = backend_select(device, threads);
+    Backend *backend = dist_backend_select(device, threads); // under mpirun: the rank's GPU
+    int lead = comm_rank() == 0;
     Model m;
     bench_model(&cmd, &m, model_dir, preset, seq, backend);
     if (seq > m.config.max_seq) fail("--seq %d is above the model's max_position_embeddings (%d)", seq, m.config.max_seq);
@@ -86,18 +91,38 @@ static int bench_step(int argc, char **argv) {
     double tok_s = N / median;
     double flops = model_flops_per_token(&m.config, seq) * tok_s;
     const char *name = model_dir ? model_dir : preset;
-    if (!json) {
+    if (!json && lead) {
         printf("%-12s %-6s %6s %6s %8s %12s %12s %12s\n", "model", "device", "batch", "seq",
                "threads", "step ms", "tokens/s", "GFLOP/s");
         printf("%-12s %-6s %6d %6d %8d %12.2f %12.0f %12.2f\n", name, backend->name, batch, seq,
                threads, median * 1e3, tok_s, flops / 1e9);
     }
-    printf("{\"bench\": \"step\", \"model\": \"%s\", \"device\": \"%s\", \"params\": %lld, "
-           "\"batch\": %d, \"seq\": %d, \"threads\": %d, \"steps\": %d, \"step_ms_median\": %.3f, "
-           "\"step_ms_best\": %.3f, \"tokens_per_s\": %.1f, \"flops_per_token\": %.0f, "
-           "\"gflops_per_s\": %.3f}\n",
-           name, backend->name, config_param_count(&m.config), batch, seq, threads, steps,
-           median * 1e3, best * 1e3, tok_s, model_flops_per_token(&m.config, seq), flops / 1e9);
+    if (lead)
+        printf("{\"bench\": \"step\", \"model\": \"%s\", \"device\": \"%s\", \"params\": %lld, "
+               "\"batch\": %d, \"seq\": %d, \"threads\": %d, \"steps\": %d, \"step_ms_median\": %.3f, "
+               "\"step_ms_best\": %.3f, \"tokens_per_s\": %.1f, \"flops_per_token\": %.0f, "
+               "\"gflops_per_s\": %.3f}\n",
+               name, backend->name, config_param_count(&m.config), batch, seq, threads, steps,
+               median * 1e3, best * 1e3, tok_s, model_flops_per_token(&m.config, seq), flops / 1e9);
+    if (comm_world() > 1) { // the bucketed gradient all-reduce, after the backward vs during it
+        DistOpt d;
+        DistOverlapTiming ov;
+        dist_opt_build(&d, &m, NULL, 0.9f, 0.95f, 1e-8f, 0.1f, 0);
+        dist_time_overlap(&d, tokens, targets, batch, seq, steps, &ov);
+        const char *via = d.dev->name;
+        dist_opt_free(&d);
+        if (!json && lead)
+            printf("%d ranks (%s): fwd+bwd %.2f ms, + all-reduce after it %.2f ms, overlapped %.2f ms: all-reduce "
+                   "%.2f ms, %.2f ms exposed, %.0f%% hidden\n",
+                   comm_world(), via, ov.compute_ms, ov.serial_ms, ov.overlap_ms, ov.comm_ms,
+                   ov.exposed_ms, 100 * ov.hidden);
+        if (lead)
+            printf("{\"bench\": \"step_allreduce\", \"model\": \"%s\", \"device\": \"%s\", \"world\": %d, "
+                   "\"fwd_bwd_ms\": %.3f, \"serial_ms\": %.3f, \"overlap_ms\": %.3f, \"comm_ms\": %.3f, "
+                   "\"exposed_ms\": %.3f, \"comm_hidden\": %.3f}\n",
+                   name, backend->name, comm_world(), ov.compute_ms, ov.serial_ms, ov.overlap_ms, ov.comm_ms,
+                   ov.exposed_ms, ov.hidden);
+    }
     free(times);
     free(tokens);
     free(targets);
@@ -108,7 +133,7 @@ static int bench_step(int argc, char **argv) {
 
 // Prefill and decode speed of generation with the KV cache, on random tokens.
 static int bench_gen(int argc, char **argv) {
-    const char *model_dir = NULL, *preset = NULL, *device = "auto";
+    const char *model_dir = NULL, *preset = NULL, *device = "auto", *weights = "f32";
     int batch = 1, prompt_len = 128, new_tokens = 64, threads = 0, json = 0;
     Flag flags[] = {
         {"--model", FLAG_STRING, &model_dir, "DIR", "checkpoint to run", NULL},
@@ -118,6 +143,7 @@ static int bench_gen(int argc, char **argv) {
         {"--new", FLAG_INT, &new_tokens, "N", "decode steps", NULL},
         {"--threads", FLAG_INT, &threads, "N", "CPU threads (0: all cores)", NULL},
         {"--device", FLAG_STRING, &device, "D", "auto, cpu or cuda", NULL},
+        {"--weights", FLAG_STRING, &weights, "W", "decode weights: f32, f16 or bf16 (16-bit copies)", NULL},
         {"--json", FLAG_BOOL, &json, NULL, "print only the JSON object", NULL},
         {0},
     };
@@ -128,6 +154,8 @@ static int bench_gen(int argc, char **argv) {
     args_parse(&cmd, argc, argv);
     if (!model_dir == !preset) args_error(&cmd, "give exactly one of --model and --preset");
     if (batch < 1 || prompt_len < 1 || new_tokens < 1) args_error(&cmd, "--batch, --prompt-len and --new must be positive");
+    int wtype = generator_weights_parse(weights);
+    if (wtype < 0) args_error(&cmd, "--weights: give f32, f16 or bf16");
     Backend *backend = backend_select(device, threads);
     Model m;
     bench_model(&cmd, &m, model_dir, preset, 0, backend);
@@ -136,6 +164,7 @@ static int bench_gen(int argc, char **argv) {
              m.config.max_seq);
     Generator g;
     generator_build(&g, &m, batch, prompt_len + new_tokens);
+    generator_set_weights(&g, wtype);
     Rng rng;
     rng_seed(&rng, 7);
     int *prompt = xmalloc((size_t)prompt_len * sizeof(int)), *tokens = xmalloc((size_t)batch * sizeof(int)),
@@ -158,14 +187,16 @@ static int bench_gen(int argc, char **argv) {
     double prefill_tps = (double)batch * prompt_len / prefill, decode_tps = (double)batch * new_tokens / decode;
     const char *name = model_dir ? model_dir : preset;
     if (!json) {
-        printf("%-12s %-6s %6s %8s %6s %8s %14s %14s\n", "model", "device", "batch", "prompt", "new", "threads",
-               "prefill tok/s", "decode tok/s");
-        printf("%-12s %-6s %6d %8d %6d %8d %14.0f %14.1f\n", name, backend->name, batch, prompt_len, new_tokens,
-               threads, prefill_tps, decode_tps);
+        printf("%-12s %-6s %7s %6s %8s %6s %8s %14s %14s\n", "model", "device", "weights", "batch", "prompt", "new",
+               "threads", "prefill tok/s", "decode tok/s");
+        printf("%-12s %-6s %7s %6d %8d %6d %8d %14.0f %14.1f\n", name, backend->name, generator_weights_name(wtype),
+               batch, prompt_len, new_tokens, threads, prefill_tps, decode_tps);
     }
-    printf("{\"bench\": \"gen\", \"model\": \"%s\", \"device\": \"%s\", \"batch\": %d, \"prompt_len\": %d, "
-           "\"new\": %d, \"threads\": %d, \"prefill_tokens_per_s\": %.1f, \"decode_tokens_per_s\": %.1f}\n",
-           name, backend->name, batch, prompt_len, new_tokens, threads, prefill_tps, decode_tps);
+    printf("{\"bench\": \"gen\", \"impl\": \"strap\", \"model\": \"%s\", \"device\": \"%s\", \"weights\": \"%s\", "
+           "\"batch\": %d, \"prompt_len\": %d, \"new\": %d, \"threads\": %d, \"prefill_tokens_per_s\": %.1f, "
+           "\"decode_tokens_per_s\": %.1f}\n",
+           name, backend->name, generator_weights_name(wtype), batch, prompt_len, new_tokens, threads, prefill_tps,
+           decode_tps);
     free(prompt), free(tokens), free(pos);
     generator_free(&g);
     model_free(&m);
@@ -175,11 +206,15 @@ static int bench_gen(int argc, char **argv) {
 int cmd_bench(int argc, char **argv) {
     if (argc >= 2 && strcmp(argv[1], "step") == 0) return bench_step(argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "gen") == 0) return bench_gen(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "gemm") == 0) return bench_gemm(argc - 1, argv + 1);           // cmd_bench_gpu.c
+    if (argc >= 2 && strcmp(argv[1], "attention") == 0) return bench_attention(argc - 1, argv + 1); // cmd_bench_gpu.c
     int help = argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0);
     fprintf(help ? stdout : stderr,
             "usage: strap bench <kind> [options]\n\n"
             "kinds:\n  step     a full training step: tokens/s and model FLOP/s\n"
-            "  gen      generation: prefill and KV-cache decode tokens/s\n");
+            "  gen      generation: prefill and KV-cache decode tokens/s\n"
+            "  gemm     GPU: own tensor-core GEMM vs cuBLAS, TFLOP/s\n"
+            "  attention GPU: flash-style vs naive causal attention, forward and backward\n");
     if (!help && argc >= 2) fprintf(stderr, "\nstrap: error: unknown bench kind '%s'\n", argv[1]);
     return help ? 0 : 2;
 }

@@ -13,6 +13,8 @@
 #include "../kernels/check.h"
 #include "../model/chat.h"
 #include "../model/generate.h"
+#include "../train/dist.h"
+#include "../train/dist_records.h"
 #include "../train/progress.h"
 #include "args.h"
 #include "commands.h"
@@ -92,7 +94,9 @@ static char *utf8_valid_copy(const char *s, size_t len, size_t *out_len) {
 }
 
 // --prompts mode: every record's prompt, -n samples each, in batches; records out in
-// (prompt, sample) order whatever the batch size.
+// (prompt, sample) order whatever the batch size. Under mpirun prompt p is rank p % world's
+// (train/dist_records.h); the seed of each answer depends on its global (prompt, sample)
+// only, so the output is the same on any number of ranks.
 typedef struct {
     Tokenizer *tok;
     ChatFormat format;
@@ -150,9 +154,17 @@ static void gen_batch_file(Model *m, const PromptEncoder *pe, const char *model_
         if ((int)n + o->max_new > capacity) capacity = (int)n + o->max_new;
     }
     if (capacity > m->config.max_seq) capacity = m->config.max_seq;
+    // this rank's jobs: the samples of its prompts, in (prompt, sample) order
+    int lead = comm_rank() == 0, n_mine = 0;
+    int *mine = xmalloc((size_t)dist_records_share(n_prompts) * n_samples * sizeof(int));
+    for (int job = 0; job < jobs; job++)
+        if (dist_records_mine(job / n_samples)) mine[n_mine++] = job;
+    if (lead && comm_world() > 1)
+        printf("%d ranks: rank 0 answers %d of the %d prompts\n", comm_world(), n_mine / n_samples, n_prompts);
     Generator g;
     generator_build(&g, m, batch, capacity);
-    RecordsWriter *w = records_writer_open(out_path);
+    DistRecords w;
+    dist_records_open(&w, out_path);
     int **out = xmalloc((size_t)batch * sizeof(int *)), *n_out = xmalloc((size_t)batch * sizeof(int));
     for (int b = 0; b < batch; b++) out[b] = xmalloc((size_t)o->max_new * sizeof(int));
     FinishReason *fin = xmalloc((size_t)batch * sizeof(FinishReason));
@@ -160,12 +172,12 @@ static void gen_batch_file(Model *m, const PromptEncoder *pe, const char *model_
     int *lens = xmalloc((size_t)batch * sizeof(int));
     uint64_t *seeds = xmalloc((size_t)batch * sizeof(uint64_t));
     Progress prog;
-    progress_start(&prog, "gen", jobs);
+    if (lead) progress_start(&prog, "gen", n_mine);
     long long new_tokens = 0;
-    for (int j0 = 0; j0 < jobs; j0 += batch) {
-        int nb = jobs - j0 < batch ? jobs - j0 : batch, max_len = 0;
+    for (int j0 = 0; j0 < n_mine; j0 += batch) {
+        int nb = n_mine - j0 < batch ? n_mine - j0 : batch, max_len = 0;
         for (int b = 0; b < nb; b++) {
-            int job = j0 + b, p = job / n_samples;
+            int job = mine[j0 + b], p = job / n_samples;
             json_t *sys = json_object_get(records[p], "system");
             size_t n;
             free(prompts[b]);
@@ -183,7 +195,7 @@ static void gen_batch_file(Model *m, const PromptEncoder *pe, const char *model_
         generate(&g, (const int *const *)prompts, lens, nb, o, out, n_out, fin, NULL, NULL);
         o->max_new = keep_max;
         for (int b = 0; b < nb; b++) {
-            int job = j0 + b, p = job / n_samples;
+            int job = mine[j0 + b], p = job / n_samples;
             char *text = NULL;
             size_t tcap = 0, tlen;
             int keep = n_out[b] - (fin[b] == FINISH_EOS); // the end-of-turn token is not text
@@ -210,21 +222,25 @@ static void gen_batch_file(Model *m, const PromptEncoder *pe, const char *model_
             json_object_set_new(rec, "finish", json_string(finish_reason_name(fin[b])));
             json_object_set_new(rec, "model", json_string(model_dir));
             json_object_set_new(rec, "seed", json_integer((json_int_t)seeds[b]));
-            records_writer_write(w, rec);
+            dist_records_put(&w, rec);
+            if (job % n_samples == n_samples - 1) dist_records_end_input(&w); // the prompt's last answer
             json_decref(rec);
             free(text);
             new_tokens += n_out[b];
         }
         char extra[64];
         snprintf(extra, sizeof extra, "%lld new tokens", new_tokens);
-        progress_update(&prog, j0 + nb, extra);
+        if (lead) progress_update(&prog, j0 + nb, extra);
     }
-    progress_finish(&prog, NULL);
-    records_writer_close(w);
-    printf("wrote %d answers (%d prompts x %d) to %s: %lld new tokens\n", jobs, n_prompts, n_samples, out_path,
-           new_tokens);
+    if (lead) progress_finish(&prog, NULL);
+    int64_t written = dist_records_close(&w);
+    double total_new = (double)new_tokens;
+    dist_sum(&total_new, 1);
+    if (lead)
+        printf("wrote %lld answers (%d prompts x %d) to %s: %.0f new tokens\n", (long long)written, n_prompts,
+               n_samples, out_path, total_new);
     for (int b = 0; b < batch; b++) free(out[b]), free(prompts[b]);
-    free(out), free(n_out), free(fin), free(prompts), free(lens), free(seeds);
+    free(out), free(n_out), free(fin), free(prompts), free(lens), free(seeds), free(mine);
     for (int i = 0; i < n_prompts; i++) json_decref(records[i]);
     free(records);
     generator_free(&g);
@@ -270,8 +286,10 @@ int cmd_gen(int argc, char **argv) {
     if (!prompt == !prompts_path) args_error(&cmd, "give exactly one of --prompt and --prompts");
     if (prompts_path && !out_path) args_error(&cmd, "--prompts needs --out");
     if (max_new < 1 || n_samples < 1 || batch < 1) args_error(&cmd, "--max-new, -n and --batch must be positive");
+    if (prompt && comm_world() > 1)
+        args_error(&cmd, "--prompt runs on one process; under mpirun give --prompts F --out F (split over the ranks)");
     Model m;
-    model_load(&m, model_dir, backend_select(device, threads));
+    model_load(&m, model_dir, dist_backend_select(device, threads)); // a rank's share of the cores, its own GPU
     char *tok_path = path_join(model_dir, "tokenizer.json");
     Stream s = {0};
     int32_t *ids = NULL;

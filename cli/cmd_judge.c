@@ -3,6 +3,8 @@
 //                     each, average the parsed ones (unparseable ones are missing, not 0);
 //   --method logprob: one forward to the position after "Score: " in the assistant's turn;
 //                     score = sum_k p(k) k with p renormalised over the tokens "0".."5".
+// Under mpirun answer i is rank i % world's (train/dist_records.h); judgement seeds depend
+// on the answer's place in the file, so the output is the same on any number of ranks.
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
@@ -17,6 +19,8 @@
 #include "../kernels/check.h"
 #include "../model/chat.h"
 #include "../model/generate.h"
+#include "../train/dist.h"
+#include "../train/dist_records.h"
 #include "../train/progress.h"
 #include "args.h"
 #include "commands.h"
@@ -54,7 +58,7 @@ int cmd_judge(int argc, char **argv) {
     char *tpl = template_path ? read_file(template_path, NULL) : NULL;
 
     Model m;
-    model_load(&m, model_dir, backend_select(device, threads));
+    model_load(&m, model_dir, dist_backend_select(device, threads)); // a rank's share of the cores, its own GPU
     char *tok_path = path_join(model_dir, "tokenizer.json");
     if (!path_exists(tok_path)) fail("%s not found: the judge needs its tokenizer", tok_path);
     Tokenizer *tok = tokenizer_load(tok_path);
@@ -91,15 +95,22 @@ int cmd_judge(int argc, char **argv) {
     float *logits = xmalloc((size_t)m.config.vocab_size * sizeof(float));
 
     JsonlReader *r = jsonl_open(in);
-    RecordsWriter *w = records_writer_open(out);
+    DistRecords w;
+    dist_records_open(&w, out);
     json_t *rec;
-    long n_records = 0, n_missing = 0;
+    long n_records = 0, n_missing = 0; // every answer in the file; this rank's without a score
+    int lead = comm_rank() == 0;
     Progress prog;
-    progress_start(&prog, "judge", jsonl_file_size(r));
+    if (lead) progress_start(&prog, "judge", jsonl_file_size(r));
     while (jsonl_next(r, &rec)) {
         const char *prompt = json_string_value(json_object_get(rec, "prompt")),
                    *text = json_string_value(json_object_get(rec, "text"));
         if (!prompt || !text) fail("%s:%ld: an answer record needs prompt and text", in, jsonl_line(r));
+        if (!dist_records_mine(n_records)) { // another rank's answer
+            n_records++;
+            json_decref(rec);
+            continue;
+        }
         char *jp = judge_build_prompt(tpl, prompt, text);
         int32_t *ids = NULL;
         size_t n = 0, cap = 0;
@@ -158,18 +169,22 @@ int cmd_judge(int argc, char **argv) {
         json_object_set_new(rec, "scores", scores);
         json_object_set_new(rec, "judge", json_string(model_dir));
         json_object_set_new(rec, "judge_method", json_string(method));
-        records_writer_write(w, rec);
+        dist_records_put(&w, rec);
+        dist_records_end_input(&w);
         n_missing += !parsed;
         n_records++;
         json_decref(rec);
         free(jp), free(ids);
-        progress_update(&prog, jsonl_bytes_read(r), NULL);
+        if (lead) progress_update(&prog, jsonl_bytes_read(r), NULL);
     }
-    progress_finish(&prog, NULL);
+    if (lead) progress_finish(&prog, NULL);
     jsonl_close(r);
     if (n_records == 0) fail("%s holds no answers", in);
-    records_writer_close(w);
-    printf("judged %ld answers (%s) into %s; %ld without a parseable score\n", n_records, method, out, n_missing);
+    dist_records_close(&w);
+    double missing = (double)n_missing;
+    dist_sum(&missing, 1);
+    if (lead)
+        printf("judged %ld answers (%s) into %s; %.0f without a parseable score\n", n_records, method, out, missing);
     for (int b = 0; b < batch; b++) free(outs[b]);
     free(outs), free(n_out), free(fin), free(seeds), free(prompts), free(lens), free(logits), free(tok_path), free(tpl),
         free(system);

@@ -18,6 +18,10 @@
 // (no atomics in reductions, fixed reduction order).
 #pragma once
 #include <stddef.h>
+#include <stdint.h>
+
+// Weight types: matmul_forward_w16 takes F16 or BF16; F32 is the params themselves.
+enum { WEIGHTS_F32 = 0, WEIGHTS_F16 = 1, WEIGHTS_BF16 = 2 };
 
 // Rows of logits the classifier materialises at once (chunk x V scratch buffer).
 #define CLASSIFIER_CHUNK 256
@@ -119,6 +123,11 @@ struct Backend {
                              const void *k_cache /* B,S,KV*D */, const void *v_cache /* B,S,KV*D */,
                              const int *len /* B */, int B, int S, int H, int KV, int D);
 
+    // Inference with 16-bit weights (generation's --weights f16 | bf16): out = inp @ weight^T
+    // as matmul_forward, but weight holds IEEE fp16 (wtype WEIGHTS_F16) or bf16 (WEIGHTS_BF16)
+    // bit patterns, converted to fp32 as they are read; products summed in fp32.
+    void (*matmul_forward_w16)(void *out /* N,OC */, const void *inp /* N,C */,
+                               const uint16_t *weight /* OC,C */, int wtype, int N, int C, int OC);
     // ---- optimizer ----
     // sum of squares of grads (as double on the host; deterministic order)
     double (*sum_squares)(const void *grads /* n */, size_t n);

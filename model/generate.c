@@ -1,9 +1,12 @@
 // generate.c: see generate.h.
 #include "generate.h"
 
+#include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../kernels/check.h"
+#include "safetensors.h"
 
 const char *finish_reason_name(FinishReason r) {
     switch (r) {
@@ -47,6 +50,69 @@ void generator_build(Generator *g, Model *m, int max_batch, int capacity) {
     g->len_dev = b->alloc(rows * sizeof(int));
     g->logits = xmalloc(B * V * sizeof(float));
     g->sample_scratch = xmalloc(sample_scratch_bytes((int)V));
+    const char *env = getenv("STRAP_GEN_WEIGHTS");
+    if (env && *env) {
+        int w = generator_weights_parse(env);
+        if (w < 0) fail("STRAP_GEN_WEIGHTS='%s': give f32, f16 or bf16 (or unset it)", env);
+        generator_set_weights(g, w);
+    }
+}
+
+uint16_t f32_to_f16_rne(float f) {
+    uint32_t x;
+    memcpy(&x, &f, 4);
+    uint16_t sign = (uint16_t)((x >> 16) & 0x8000u);
+    uint32_t ax = x & 0x7fffffffu;
+    if (ax > 0x7f800000u) return sign | 0x7e00u; // NaN (quiet)
+    if (ax >= 0x477ff000u) return sign | 0x7c00u; // >= 65520 rounds to inf
+    if (ax < 0x38800000u) { // below 2^-14: a subnormal (or zero) result, mant = round(|f| 2^24)
+        float a;
+        memcpy(&a, &ax, 4);
+        return sign | (uint16_t)rintf(a * 16777216.0f); // exact product; rintf rounds to even
+    }
+    uint32_t r = ax - (112u << 23); // rebias the exponent (127 -> 15)
+    r += 0xfffu + ((r >> 13) & 1u);  // round the 13 dropped bits to nearest even
+    return sign | (uint16_t)(r >> 13);
+}
+
+int generator_weights_parse(const char *name) {
+    if (strcmp(name, "f32") == 0 || strcmp(name, "fp32") == 0) return 0;
+    if (strcmp(name, "f16") == 0 || strcmp(name, "fp16") == 0) return WEIGHTS_F16;
+    if (strcmp(name, "bf16") == 0) return WEIGHTS_BF16;
+    return -1;
+}
+
+const char *generator_weights_name(int wtype) {
+    return wtype == WEIGHTS_F16 ? "f16" : wtype == WEIGHTS_BF16 ? "bf16" : "f32";
+}
+
+void generator_set_weights(Generator *g, int wtype) {
+    Model *m = g->model;
+    Backend *b = m->backend;
+    CHECK(wtype == 0 || wtype == WEIGHTS_F16 || wtype == WEIGHTS_BF16, "unknown weight type %d", wtype);
+    if (g->w16) b->free(g->w16);
+    g->w16 = NULL;
+    g->wtype = wtype;
+    if (!wtype) return;
+    g->w16 = b->alloc(m->n_params * sizeof(uint16_t));
+    // chunk by chunk: params -> fp32 on the host -> 16 bits -> the backend
+    size_t chunk = (size_t)1 << 20;
+    float *f = xmalloc(chunk * sizeof(float));
+    uint16_t *h = xmalloc(chunk * sizeof(uint16_t));
+    for (size_t i = 0; i < m->n_params; i += chunk) {
+        size_t n = m->n_params - i < chunk ? m->n_params - i : chunk;
+        b->download_f32(f, backend_at(b, m->params, i), n);
+        if (wtype == WEIGHTS_F16) {
+#pragma omp parallel for schedule(static)
+            for (size_t j = 0; j < n; j++) h[j] = f32_to_f16_rne(f[j]);
+        } else {
+#pragma omp parallel for schedule(static)
+            for (size_t j = 0; j < n; j++) h[j] = f32_to_bf16(f[j]);
+        }
+        b->upload((uint16_t *)g->w16 + i, h, n * sizeof(uint16_t));
+    }
+    free(f);
+    free(h);
 }
 
 void generator_free(Generator *g) {
@@ -62,10 +128,18 @@ void generator_free(Generator *g) {
     free(g->logits);
     free(g->pad);
     free(g->sample_scratch);
+    if (g->w16) b->free(g->w16);
     memset(g, 0, sizeof *g);
 }
 
 #define P(off) backend_at(b, m->params, (off))
+
+// out (N,OC) = inp (N,C) @ the weight at params offset w^T, from the 16-bit copy when set
+static void decode_matmul(Generator *g, void *out, const void *inp, size_t w, int N, int C, int OC) {
+    Backend *b = g->model->backend;
+    if (g->wtype) b->matmul_forward_w16(out, inp, (const uint16_t *)g->w16 + w, g->wtype, N, C, OC);
+    else b->matmul_forward(out, inp, backend_at(b, g->model->params, w), N, C, OC);
+}
 
 void generator_prefill(Generator *g, int slot, const int *prompt, int len) {
     Model *m = g->model;
@@ -96,7 +170,7 @@ void generator_prefill(Generator *g, int slot, const int *prompt, int len) {
         b->kv_store(g->k_cache[l], g->v_cache[l], m->acts.layers[l].qkv, g->seq_dev, g->pos_dev, len, g->capacity,
                     c->n_heads, c->n_kv_heads, c->head_dim);
     const void *last = backend_at(b, m->acts.xn_final, (size_t)(len - 1) * c->hidden_size);
-    b->matmul_forward(g->logits_dev, last, P(m->lm_head), 1, c->hidden_size, c->vocab_size);
+    decode_matmul(g, g->logits_dev, last, m->lm_head, 1, c->hidden_size, c->vocab_size);
     b->download_f32(g->logits + (size_t)slot * c->vocab_size, g->logits_dev, (size_t)c->vocab_size);
     free(seq);
     free(pos);
@@ -124,20 +198,20 @@ void generator_step(Generator *g, const int *tokens, const int *pos, int B) {
     for (int l = 0; l < c->n_layers; l++) {
         const LayerParams *lp = &m->layers[l];
         b->rmsnorm_forward(g->xn, g->rstd, g->x, P(lp->attn_norm), B, C, c->rms_norm_eps);
-        b->matmul_forward(g->qkv, g->xn, P(lp->wqkv), B, C, qkv_dim);
+        decode_matmul(g, g->qkv, g->xn, lp->wqkv, B, C, qkv_dim);
         b->rope_forward_at(g->qkv, m->rope_cos, m->rope_sin, g->pos_dev, B, H, KV, D);
         b->kv_store(g->k_cache[l], g->v_cache[l], g->qkv, g->seq_dev, g->pos_dev, B, g->capacity, H, KV, D);
         b->attention_decode(g->att, g->qkv, g->k_cache[l], g->v_cache[l], g->len_dev, B, g->capacity, H, KV, D);
-        b->matmul_forward(g->proj, g->att, P(lp->wo), B, H * D, C);
+        decode_matmul(g, g->proj, g->att, lp->wo, B, H * D, C);
         b->residual_forward(g->x, g->x, g->proj, (size_t)B * C);
         b->rmsnorm_forward(g->xn, g->rstd, g->x, P(lp->mlp_norm), B, C, c->rms_norm_eps);
-        b->matmul_forward(g->gate_up, g->xn, P(lp->wgate_up), B, C, 2 * F);
+        decode_matmul(g, g->gate_up, g->xn, lp->wgate_up, B, C, 2 * F);
         b->swiglu_forward(g->act, g->gate_up, B, F);
-        b->matmul_forward(g->proj, g->act, P(lp->wdown), B, F, C);
+        decode_matmul(g, g->proj, g->act, lp->wdown, B, F, C);
         b->residual_forward(g->x, g->x, g->proj, (size_t)B * C);
     }
     b->rmsnorm_forward(g->xn, g->rstd, g->x, P(m->final_norm), B, C, c->rms_norm_eps);
-    b->matmul_forward(g->logits_dev, g->xn, P(m->lm_head), B, C, V);
+    decode_matmul(g, g->logits_dev, g->xn, m->lm_head, B, C, V);
     b->download_f32(g->logits, g->logits_dev, (size_t)B * V);
 }
 

@@ -22,11 +22,28 @@ typedef struct {
     int *pad;        // prefill tokens padded to a multiple of 64 (host)
     int pad_cap;
     void *sample_scratch;
+    int wtype;  // 0: decode matmuls read the fp32 params; WEIGHTS_F16 / WEIGHTS_BF16: w16
+    void *w16;  // (n_params) 16-bit copy of the params, same offsets; NULL when wtype == 0
 } Generator;
 
 // Caches for max_batch sequences of up to `capacity` positions (<= max_position_embeddings).
+// The decode weights are fp32 unless the environment variable STRAP_GEN_WEIGHTS names
+// f16 or bf16 (then as generator_set_weights).
 void generator_build(Generator *g, Model *m, int max_batch, int capacity);
 void generator_free(Generator *g);
+
+// Decode (and the prefill's last-position logits) with 16-bit copies of the weights:
+// WEIGHTS_F16 or WEIGHTS_BF16 (backend.h), converted once here with round-to-nearest-even,
+// read by matmul_forward_w16 with fp32 sums; 0 goes back to the fp32 params. Halves the
+// bytes each decode step streams. Prefill keeps the fp32 weights (its matmuls are
+// compute-bound). Not for training: the copies do not follow later changes to the params.
+void generator_set_weights(Generator *g, int wtype);
+// "f32" -> 0, "f16" -> WEIGHTS_F16, "bf16" -> WEIGHTS_BF16; -1 for anything else
+int generator_weights_parse(const char *name);
+const char *generator_weights_name(int wtype);
+
+// fp32 -> IEEE fp16 bits, round to nearest even (overflow to inf, NaN kept, subnormals)
+uint16_t f32_to_f16_rne(float f);
 
 // Called after each new token of sequence b (return nonzero to stop that sequence).
 typedef int (*TokenCallback)(void *ctx, int b, int token);

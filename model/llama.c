@@ -470,8 +470,10 @@ void model_backward_weighted(Model *m, const float *dlosses_host) {
                            qkv_dim);
         b->rmsnorm_backward(a->d_resid, G(lp->attn_norm), a->d_xn, la->resid_in,
                             P(lp->attn_norm), la->rstd_attn, N, C);
+        if (m->on_layer_grads) m->on_layer_grads(m->on_layer_grads_ctx, l);
     }
     b->embedding_backward(G(m->embed), a->d_resid, a->tokens, N, C);
+    if (m->on_layer_grads) m->on_layer_grads(m->on_layer_grads_ctx, -1);
 }
 
 void model_logits(Model *m, float *logits_host) {

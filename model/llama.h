@@ -91,6 +91,14 @@ typedef struct {
     float *rope_cos;      // (max_seq, D/2) device fp32
     float *rope_sin;      // (max_seq, D/2)
     Activations acts;
+    // Optional (NULL: none): called by the backward as soon as the gradients of layer l are
+    // final (its ops are enqueued; on a device they may still be running), l = n_layers - 1
+    // down to 0, then once with l = -1 when the whole backward is (embeddings too). From
+    // layer l on, every gradient at offset >= layers[l].attn_norm is final (the final norm
+    // and an untied lm_head come first in the backward). Data parallel training starts the
+    // reduce of finished gradient buckets here (train/dist.c).
+    void (*on_layer_grads)(void *ctx, int layer);
+    void *on_layer_grads_ctx;
 } Model;
 
 // Lays the parameters out for `config` and allocates them (zeroed) on `backend`.

@@ -7,7 +7,7 @@
 # perplexity on held-out text (the stories in data/demo) to see what DPO costs elsewhere.
 # Everything lands in $DEMO_DIR (runs/demo); run it again to resume where it stopped.
 #
-# Knobs (environment): DEMO_PROMPTS (24), DEMO_CANDIDATES (4), DEMO_EVAL (12 win-rate
+# Knobs (environment): DEMO_PROMPTS (16), DEMO_CANDIDATES (4), DEMO_EVAL (12 win-rate
 # prompts), DEMO_ITERATIONS (1), DEMO_THREADS (all cores), DEMO_DIR.
 # The pretraining demo (a small Llama from scratch on the stories in data/demo, ~1 min) is
 # `make demo-pretrain`.
@@ -21,7 +21,7 @@ bash scripts/get-smollm2.sh "$MODEL"
 
 echo "== 1. one self-rewarding iteration (strap loop; the command of every stage is in $DIR/commands.log)"
 ./strap loop --init "$MODEL" --workdir "$DIR" \
-    --iterations "${DEMO_ITERATIONS:-1}" --prompts "${DEMO_PROMPTS:-24}" --candidates "${DEMO_CANDIDATES:-4}" \
+    --iterations "${DEMO_ITERATIONS:-1}" --prompts "${DEMO_PROMPTS:-16}" --synth-max-new 128 --candidates "${DEMO_CANDIDATES:-4}" \
     --max-new 128 --temperature 0.8 --judge-method logprob \
     --beta 0.1 --lr 1e-5 --dpo-batch 4 --epochs 2 --max-len 384 \
     --eval-count "${DEMO_EVAL:-12}" --eval-text data/demo/stories.txt --eval-text-batches 8 --batch 16 --threads "${DEMO_THREADS:-0}" --seed 1

@@ -3,7 +3,9 @@
 #   1. GPU info (nvidia-smi, nvcc --version)     -> OUTDIR/gpu-info.txt
 #   2. build everything (make -j)                -> OUTDIR/build.log
 #   3. the GPU tests (make test-gpu)             -> OUTDIR/test-gpu.log
-#   4. the benchmark (make bench), if bench/run.sh exists, with the time left
+#   4. the GPU kernel benchmarks (strap bench gemm, strap bench attention)
+#                                                -> OUTDIR/bench-{gemm,attention}.{jsonl,txt,log}
+#   5. the benchmark (make bench), if bench/run.sh exists, with the time left
 #                                                -> OUTDIR/bench.log
 # Prints a summary (also OUTDIR/summary.txt) and exits non-zero when the build or the
 # GPU tests fail. Each step has its own time limit so the whole run stays under 10 min.
@@ -82,6 +84,20 @@ if step "build (make -j$(nproc))" 300 "$OUT/build.log" make -j"$(nproc)"; then
     fi
     cp build/tests/gpu/*.log "$OUT/" 2>/dev/null || true
     if [ -f bench/run.sh ]; then
+        # the GPU kernel benchmarks first, each in a step of its own: JSON lines into
+        # OUTDIR/bench-gemm.jsonl and bench-attention.jsonl, their tables into .txt
+        for kind in gemm attention; do
+            if ! step "strap bench $kind" "$(( $(left) > 180 ? 180 : $(left) ))" "$OUT/bench-$kind.log" \
+                ./strap bench "$kind" --json && [ "$kind" = gemm ]; then
+                # a fault in the wgmma kernel ends the process: the mma.sync figures without it
+                step "strap bench gemm --no-wgmma" "$(( $(left) > 120 ? 120 : $(left) ))" \
+                    "$OUT/bench-gemm-mma.log" ./strap bench gemm --json --no-wgmma || true
+                cat "$OUT/bench-gemm-mma.log" >> "$OUT/bench-gemm.log"
+            fi
+            grep '^{' "$OUT/bench-$kind.log" > "$OUT/bench-$kind.jsonl" 2>/dev/null
+            python3 bench/gpu_table.py "$OUT/bench-$kind.jsonl" > "$OUT/bench-$kind.txt" 2>&1 && cat "$OUT/bench-$kind.txt"
+        done
+        export BENCH_GPU_KERNELS=0 # bench/run.sh: already done above
         step "make bench" "$(left)" "$OUT/bench.log" make bench || true
         [ -d build/bench ] && cp -r build/bench "$OUT/bench" 2>/dev/null
     else

@@ -58,6 +58,11 @@ static int launcher_world(void) {
 
 int comm_have_mpi(void) { return 1; }
 
+// the channel and requests of started all-reduces (see mpi_all_reduce_start)
+static MPI_Comm started_comm = MPI_COMM_NULL;
+static MPI_Request *started;
+static int n_started, started_cap;
+
 static void mpi_check(int rc, const char *call, const char *what) {
     if (rc == MPI_SUCCESS) return;
     char msg[MPI_MAX_ERROR_STRING];
@@ -98,6 +103,7 @@ void comm_init(int *argc, char ***argv) {
     MPI_Comm_rank(local, &g.local_rank);
     MPI_Comm_size(local, &g.local_world);
     MPI_Comm_free(&local);
+    mpi_check(MPI_Comm_dup(MPI_COMM_WORLD, &started_comm), "MPI_Comm_dup", "the channel of started all-reduces");
 }
 
 void comm_finalize(void) {
@@ -175,8 +181,35 @@ static void mpi_all_gather(void *buf, size_t n, CommType type, const char *what)
 static void mpi_barrier(void) { mpi_check(MPI_Barrier(MPI_COMM_WORLD), "MPI_Barrier", "barrier"); }
 static void mpi_synchronize(void) {}
 
-static Comm mpi_comm = {"mpi", 0, 1, mpi_all_reduce, mpi_reduce_scatter, mpi_all_gather, mpi_broadcast, mpi_barrier,
-                        mpi_synchronize};
+// Started all-reduces: MPI_Iallreduce on a duplicate of MPI_COMM_WORLD (made in comm_init,
+// since MPI_Comm_dup is itself a collective), so the blocking collectives called meanwhile
+// (step statistics) never pair with them. The requests wait in `started` (declared at the top).
+static void mpi_all_reduce_start(void *buf, size_t n, CommType type, CommOp op, const char *what) {
+    CHECK(op != COMM_AVG, "%s: a started all-reduce sums (COMM_AVG would need a pass after it)", what);
+    size_t es = comm_type_size(type);
+    for (size_t at = 0; at < n; at += MPI_CHUNK) {
+        size_t m = n - at < MPI_CHUNK ? n - at : MPI_CHUNK;
+        if (n_started == started_cap) {
+            started_cap = started_cap ? 2 * started_cap : 64; // grows to the bucket count once
+            started = realloc(started, (size_t)started_cap * sizeof(MPI_Request));
+            CHECK(started != NULL, "out of memory (%d MPI requests)", started_cap);
+        }
+        mpi_check(MPI_Iallreduce(MPI_IN_PLACE, (char *)buf + at * es, (int)m, mpi_type(type, what), mpi_op(op),
+                                 started_comm, &started[n_started++]),
+                  "MPI_Iallreduce", what);
+    }
+    // let the ones already started move on (MPI progresses them inside MPI calls)
+    int done = 0;
+    mpi_check(MPI_Testall(n_started, started, &done, MPI_STATUSES_IGNORE), "MPI_Testall", what);
+}
+
+static void mpi_wait_started(const char *what) {
+    mpi_check(MPI_Waitall(n_started, started, MPI_STATUSES_IGNORE), "MPI_Waitall", what);
+    n_started = 0;
+}
+
+static Comm mpi_comm = {"mpi", 0, 1, mpi_all_reduce, mpi_reduce_scatter, mpi_all_gather, mpi_broadcast,
+                        mpi_barrier, mpi_synchronize, mpi_all_reduce_start, mpi_wait_started};
 
 Comm *comm_host(void) {
     if (g.world == 1) return NULL;

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "../kernels/check.h"
+#include "progress.h"
 
 // ---- device selection ----
 
@@ -69,6 +70,32 @@ static size_t bucket_elems(const Backend *b) {
     return n ? n : 1;
 }
 
+// ---- gradient buckets, started as soon as the backward has finished them ----
+
+// Starts the all-reduce of bucket k, elements [k * bucket, (k + 1) * bucket) of the gradient.
+static void start_bucket(DistOpt *d, int k) {
+    Model *m = d->model;
+    size_t at = (size_t)k * d->bucket, n = m->n_params - at < d->bucket ? m->n_params - at : d->bucket;
+    d->dev->all_reduce_start(backend_at(m->backend, m->grads, at), n, elem_type(m->backend), COMM_SUM, "gradients");
+}
+
+// Starts, last first, every bucket not started yet that lies wholly at or after `from`.
+static void start_buckets_from(DistOpt *d, size_t from) {
+    while (d->unstarted > 0 && (size_t)(d->unstarted - 1) * d->bucket >= from) start_bucket(d, --d->unstarted);
+}
+
+// Model.on_layer_grads: everything from layer l's first parameter on is final (l = -1: all).
+static void on_layer_grads(void *ctx, int layer) {
+    DistOpt *d = ctx;
+    if (!d->armed) return;
+    start_buckets_from(d, layer >= 0 ? d->model->layers[layer].attn_norm : 0);
+    if (layer < 0) d->armed = 0;
+}
+
+void dist_overlap_arm(DistOpt *d) {
+    if (d->overlap) d->armed = 1;
+}
+
 void dist_opt_build(DistOpt *d, Model *model, const float *initial, float beta1, float beta2, float eps,
                     float weight_decay, int zero) {
     memset(d, 0, sizeof *d);
@@ -79,8 +106,18 @@ void dist_opt_build(DistOpt *d, Model *model, const float *initial, float beta1,
     d->host = comm_host();
     d->dev = comm_for_backend(model->backend);
     d->bucket = bucket_elems(model->backend);
+    d->n_buckets = (int)((model->n_params + d->bucket - 1) / d->bucket);
+    d->unstarted = d->n_buckets;
     if (!d->zero) {
         adamw_build(&d->opt, model, initial, beta1, beta2, eps, weight_decay);
+        if (d->dev) { // the hook stays inert until dist_overlap_arm
+            // on by default where the collectives run beside the compute (NCCL's stream); MPI
+            // on CPU ranks moves data only inside MPI calls, on the cores the backward uses
+            const char *env = getenv("STRAP_OVERLAP");
+            d->overlap = env && *env ? strcmp(env, "0") != 0 : strcmp(d->dev->name, "mpi") != 0;
+            model->on_layer_grads = on_layer_grads;
+            model->on_layer_grads_ctx = d;
+        }
         return;
     }
     // ZeRO-1: only the hyper-parameters live in d->opt; the state is this rank's chunk
@@ -107,6 +144,7 @@ void dist_opt_build(DistOpt *d, Model *model, const float *initial, float beta1,
 }
 
 void dist_opt_free(DistOpt *d) {
+    if (d->model->on_layer_grads_ctx == d) d->model->on_layer_grads = NULL, d->model->on_layer_grads_ctx = NULL;
     if (!d->zero) {
         adamw_free(&d->opt, d->model);
     } else {
@@ -124,10 +162,10 @@ float dist_reduce_grads(DistOpt *d) {
     if (!d->dev) return grad_global_norm(m);
     CommType t = elem_type(b);
     if (!d->zero) {
-        for (size_t at = 0; at < m->n_params; at += d->bucket) {
-            size_t n = m->n_params - at < d->bucket ? m->n_params - at : d->bucket;
-            d->dev->all_reduce(backend_at(b, m->grads, at), n, t, COMM_SUM, "gradients");
-        }
+        d->armed = 0;
+        start_buckets_from(d, 0); // those the backward did not start, in the same order
+        d->dev->wait_started("gradients");
+        d->unstarted = d->n_buckets;
         return grad_global_norm(m); // the same summed gradient on every rank
     }
     size_t split = d->shard * (size_t)d->world;
@@ -230,4 +268,47 @@ char *dist_opt_load(DistOpt *d, const char *path) {
     for (int k = 0; k < 3; k++) free(full[k]);
     free(chunk);
     return state;
+}
+
+// ---- strap bench step: the share of the all-reduce hidden behind the backward ----
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+void dist_time_overlap(DistOpt *d, const int *tokens, const int *targets, int B, int T, int steps,
+                       DistOverlapTiming *t) {
+    CHECK(d->dev && !d->zero && steps > 0, "dist_time_overlap needs several ranks, --zero 0 and steps > 0");
+    Model *m = d->model;
+    Backend *b = m->backend;
+    int keep = d->overlap;
+    d->overlap = 1;
+    double *times = xmalloc(3 * (size_t)steps * sizeof(double)), med[3]; // [mode][step]
+    for (int mode = 0; mode < 3; mode++) { // compute alone, then serial reduce, then overlapped
+        for (int i = -1; i < steps; i++) {  // i = -1: warm-up
+            b->synchronize();
+            d->host->barrier();
+            double t0 = now_seconds();
+            model_zero_grads(m);
+            model_forward(m, tokens, targets, B, T);
+            if (mode == 2) dist_overlap_arm(d);
+            model_backward(m, 1.0f / (float)(B * T));
+            if (mode == 0) grad_global_norm(m);
+            else dist_reduce_grads(d);
+            b->synchronize();
+            if (i >= 0) times[(size_t)mode * steps + i] = now_seconds() - t0;
+        }
+        qsort(times + (size_t)mode * steps, (size_t)steps, sizeof(double), cmp_double);
+        med[mode] = times[(size_t)mode * steps + steps / 2] * 1e3;
+    }
+    d->host->all_reduce(med, 3, COMM_F64, COMM_MAX, "overlap timings");
+    d->overlap = keep;
+    free(times);
+    t->compute_ms = med[0], t->serial_ms = med[1], t->overlap_ms = med[2];
+    t->comm_ms = med[1] > med[0] ? med[1] - med[0] : 0;
+    t->exposed_ms = med[2] > med[0] ? med[2] - med[0] : 0;
+    t->hidden = t->comm_ms > 0 ? 1 - t->exposed_ms / t->comm_ms : 0;
+    if (t->hidden < 0) t->hidden = 0;
+    if (t->hidden > 1) t->hidden = 1;
 }

@@ -373,6 +373,7 @@ int dpo_run(const DpoOptions *opts) {
                     weights[(2 * i + 1) * T + t] = targets[(2 * i + 1) * T + t] >= 0 ? (float)(-dr / n_step) : 0.0f;
                 }
             }
+            if (micro == o.grad_accum - 1) dist_overlap_arm(&opt); // reduce buckets during this backward
             model_backward_weighted(&m, weights);
         }
         dist_sum(sums, 7);

@@ -265,6 +265,7 @@ int train_run(const TrainOptions *opts) {
         for (int micro = 0; micro < o.grad_accum; micro++) {
             loader_next(loader, inputs, targets);
             loss_sum += model_forward(&model, inputs, targets, o.batch, o.seq);
+            if (micro == o.grad_accum - 1) dist_overlap_arm(&opt); // reduce buckets during this backward
             model_backward(&model, 1.0f / (float)tokens_per_step); // the ranks' sum is the global mean
         }
         dist_sum(&loss_sum, 1);

@@ -228,7 +228,7 @@ void cpu_rope_forward_at(void *qkv_, const float *cos_t, const float *sin_t, con
     check_heads(H, KV, D);
     float *qkv = qkv_;
     int half = D / 2, row = (H + 2 * KV) * D;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((size_t)N * (H + KV) * D >= CPU_PAR_MIN)
     for (int i = 0; i < N; i++) {
         const float *cs = cos_t + (size_t)pos[i] * half, *sn = sin_t + (size_t)pos[i] * half;
         for (int h = 0; h < H + KV; h++) {
@@ -263,8 +263,12 @@ void cpu_attention_decode(void *out_, const void *qkv_, const void *k_cache_, co
     const float *qkv = qkv_, *kc = k_cache_, *vc = v_cache_;
     int row = (H + 2 * KV) * D, group = H / KV, kvd = KV * D;
     float scale = 1.0f / sqrtf((float)D);
-    for (int b = 0; b < B; b++) CHECK(len[b] >= 1 && len[b] <= S, "attention_decode: length %d (cache %d)", len[b], S);
-#pragma omp parallel for collapse(2) schedule(static, 1)
+    size_t keys = 0; // keys read over the batch: one thread below 2 * CPU_PAR_MIN multiply-adds
+    for (int b = 0; b < B; b++) {
+        CHECK(len[b] >= 1 && len[b] <= S, "attention_decode: length %d (cache %d)", len[b], S);
+        keys += (size_t)len[b];
+    }
+#pragma omp parallel for collapse(2) schedule(static, 1) if (keys * H * D >= CPU_PAR_MIN)
     for (int b = 0; b < B; b++)
         for (int h = 0; h < H; h++) {
             int kh = h / group, n = len[b];

@@ -47,6 +47,11 @@ static inline int cpu_in_parallel(void) {
 #endif
 }
 
+// Elementwise and row-wise ops on fewer elements than this run on the calling thread: a
+// parallel region costs microseconds (more on a busy machine), the work itself less.
+// Decoding calls ~10 such ops per layer per token on a few rows.
+#define CPU_PAR_MIN (1 << 15)
+
 // Zero-filled, 64-byte aligned memory; fails with a message when out of memory.
 void *cpu_alloc(size_t bytes);
 
@@ -162,3 +167,8 @@ void cpu_kv_store(void *k_cache, void *v_cache, const void *qkv, const int *seq,
                   int KV, int D);
 void cpu_attention_decode(void *out, const void *qkv, const void *k_cache, const void *v_cache, const int *len, int B,
                           int S, int H, int KV, int D);
+
+// ---- matmul_skinny.c: out (N,OC) = inp (N,C) @ w (OC,C)^T for small N, streaming the
+// weights once; kind WEIGHTS_F32, WEIGHTS_F16 or WEIGHTS_BF16 ----
+void cpu_matmul_skinny(float *out, const float *inp, const void *w, int kind, int N, int C, int OC);
+void cpu_matmul_forward_w16(void *out, const void *inp, const uint16_t *w, int wtype, int N, int C, int OC);

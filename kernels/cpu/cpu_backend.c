@@ -82,7 +82,7 @@ static inline void thread_range(size_t n, int t, int nt, size_t *lo, size_t *hi)
 static void embedding_forward(void *out_, const int *tokens, const void *wte_, int N, int C) {
     float *out = out_;
     const float *wte = wte_;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((size_t)N * C >= CPU_PAR_MIN)
     for (int i = 0; i < N; i++) memcpy(out + (size_t)i * C, wte + (size_t)tokens[i] * C, (size_t)C * sizeof(float));
 }
 
@@ -113,7 +113,7 @@ static void embedding_backward(void *dwte_, const void *dout_, const int *tokens
 static void rmsnorm_forward(void *out_, float *rstd, const void *inp_, const void *weight_, int N, int C, float eps) {
     float *out = out_;
     const float *inp = inp_, *w = weight_;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((size_t)N * C >= CPU_PAR_MIN)
     for (int i = 0; i < N; i++) {
         const float *x = inp + (size_t)i * C;
         float *y = out + (size_t)i * C;
@@ -161,9 +161,15 @@ static void rmsnorm_backward(void *dinp_, void *dweight_, const void *dout_, con
 
 // ---- matmul ----
 
+// Up to this many rows (decoding a batch), the streaming matmul of matmul_skinny.c beats
+// sgemm: it reads the weights once at full bandwidth on every thread, where OpenBLAS runs
+// one row on one thread at a third of it (docs/perf.md, CPU generation).
+#define SKINNY_MAX_ROWS 16
+
 static void matmul_forward(void *out, const void *inp, const void *weight, int N, int C, int OC) {
     // out (N,OC) = inp (N,C) @ weight (OC,C)^T
-    gemm_f32(0, 1, N, OC, C, 1.0f, inp, C, weight, C, 0.0f, out, OC);
+    if (N <= SKINNY_MAX_ROWS) cpu_matmul_skinny(out, inp, weight, WEIGHTS_F32, N, C, OC);
+    else gemm_f32(0, 1, N, OC, C, 1.0f, inp, C, weight, C, 0.0f, out, OC);
 }
 
 static void matmul_backward(void *dinp, void *dweight, const void *dout, const void *inp, const void *weight, int N,
@@ -177,7 +183,7 @@ static void matmul_backward(void *dinp, void *dweight, const void *dout, const v
 static void residual_forward(void *out_, const void *a_, const void *b_, size_t n) {
     float *out = out_;
     const float *a = a_, *b = b_;
-#pragma omp parallel for simd schedule(static)
+#pragma omp parallel for simd schedule(static) if (n >= CPU_PAR_MIN)
     for (size_t i = 0; i < n; i++) out[i] = a[i] + b[i];
 }
 
@@ -186,7 +192,7 @@ static void residual_forward(void *out_, const void *a_, const void *b_, size_t 
 static void swiglu_forward(void *out_, const void *gate_up_, int N, int F) {
     float *out = out_;
     const float *gu = gate_up_;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((size_t)N * F >= CPU_PAR_MIN)
     for (int i = 0; i < N; i++) {
         const float *g = gu + (size_t)i * 2 * F, *u = g + F;
         float *o = out + (size_t)i * F;
@@ -324,6 +330,7 @@ static Backend cpu_backend = {
     .rope_forward_at = cpu_rope_forward_at,
     .kv_store = cpu_kv_store,
     .attention_decode = cpu_attention_decode,
+    .matmul_forward_w16 = cpu_matmul_forward_w16,
     .sum_squares = sum_squares,
     .adamw_update = adamw_update,
 };

@@ -2,7 +2,8 @@
 //
 // Collectives run on their own stream, ordered with the backend's compute stream by
 // events: a collective waits for the work enqueued on g_cuda.stream before it, and the
-// work enqueued after it waits for the collective. Nothing blocks the host except
+// work enqueued after it waits for the collective (a started all-reduce: only the work
+// enqueued after wait_started). Nothing blocks the host except
 // `synchronize` and `barrier`, so the compute stream can keep working on whatever does not
 // depend on the collective (overlap), and consecutive buckets pipeline on the wire.
 #include <nccl.h>
@@ -90,6 +91,20 @@ static void nccl_broadcast(void *buf, size_t bytes, int root, const char *what) 
     end();
 }
 
+// Started all-reduces (gradient buckets during the backward): the same as nccl_all_reduce
+// without end(), so the compute stream goes on with the backward of earlier layers while
+// the bucket is on the wire; wait_started puts the compute stream behind all of them (the
+// collectives' stream runs them in order, so its last event covers every one).
+static void nccl_all_reduce_start(void *buf, size_t n, CommType type, CommOp op, const char *what) {
+    begin();
+    NCCL_CHECK(ncclAllReduce(buf, buf, n, nccl_type(type), nccl_op(op), g_nccl.comm, g_nccl.stream), what);
+}
+
+static void nccl_wait_started(const char *what) {
+    (void)what;
+    end();
+}
+
 static void nccl_synchronize(void) {
     CUDA_CHECK(cudaStreamSynchronize(g_nccl.stream));
     ncclResult_t async = ncclSuccess;
@@ -106,8 +121,9 @@ static void nccl_barrier(void) {
     nccl_synchronize();
 }
 
-static Comm nccl_comm_table = {"nccl",          0, 1, nccl_all_reduce, nccl_reduce_scatter, nccl_all_gather,
-                               nccl_broadcast, nccl_barrier, nccl_synchronize};
+static Comm nccl_comm_table = {"nccl", 0, 1, nccl_all_reduce, nccl_reduce_scatter, nccl_all_gather,
+                               nccl_broadcast, nccl_barrier, nccl_synchronize, nccl_all_reduce_start,
+                               nccl_wait_started};
 
 extern "C" void comm_nccl_unique_id(void *id) {
     ncclUniqueId u;

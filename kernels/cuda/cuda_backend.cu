@@ -110,6 +110,9 @@ static void cuda_synchronize(void) {
 
 // ---- the table ----
 
+// matmul_w16.cu
+void cuda_matmul_forward_w16(void *out, const void *inp, const uint16_t *weight, int wtype, int N, int C, int OC);
+
 static Backend cuda_backend_table;
 
 static void fill_table(Backend *b) {
@@ -137,6 +140,7 @@ static void fill_table(Backend *b) {
     b->rope_forward_at = cuda_rope_forward_at;
     b->kv_store = cuda_kv_store;
     b->attention_decode = cuda_attention_decode;
+    b->matmul_forward_w16 = cuda_matmul_forward_w16;
     b->attention_forward = cuda_attention_forward;
     b->attention_backward = cuda_attention_backward;
     b->swiglu_forward = cuda_swiglu_forward;

@@ -17,6 +17,7 @@
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -69,6 +70,7 @@ enum ScratchSlot {
     SCRATCH_RMSNORM,      // per-block dweight partial sums
     SCRATCH_SUMSQ,        // per-block double partial sums + the result
     SCRATCH_ATTENTION,    // D_i = rowsum(dO * O) for the attention backward
+    SCRATCH_NAIVE_ATTENTION, // scores and probabilities of the naive attention (attention_naive.cu)
     SCRATCH_COUNT
 };
 void *cuda_scratch(ScratchSlot slot, size_t bytes);
@@ -114,6 +116,18 @@ __device__ __forceinline__ float block_max(float v, float *shared) {
 
 __device__ __forceinline__ float ld(const bf16 *p) { return __bfloat162float(*p); }
 
+// ---- asynchronous copies (sm_80+), shared by the GEMM kernels ----
+
+__device__ __forceinline__ uint32_t smem_u32(const void *p) { return (uint32_t)__cvta_generic_to_shared(p); }
+// 16-byte global -> shared copy; src_bytes = 0 writes 16 zero bytes (and reads nothing)
+__device__ __forceinline__ void cp_async16(uint32_t dst, const void *src, int src_bytes) {
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(src), "r"(src_bytes));
+}
+__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
+// wait until at most N of this thread's committed copy groups are still in flight
+template <int N>
+__device__ __forceinline__ void cp_async_wait() { asm volatile("cp.async.wait_group %0;\n" ::"n"(N)); }
+
 // ---- the ops, by file (all take device pointers, all enqueue on g_cuda.stream) ----
 
 // cuda_matmul.cu: row-major C(M,N) = alpha * op(A)(M,K) @ op(B)(K,N) + beta * C, bf16
@@ -126,6 +140,29 @@ void cuda_gemm(int transA, int transB, int M, int N, int K, float alpha, const b
 void cuda_matmul_forward(void *out, const void *inp, const void *weight, int N, int C, int OC);
 void cuda_matmul_backward(void *dinp, void *dweight, const void *dout, const void *inp,
                           const void *weight, int N, int C, int OC);
+// cuBLAS for the same contract (the baseline and the fallback of the own kernel)
+void gemm_cublas(int transA, int transB, int M, int N, int K, float alpha, const bf16 *A, int lda, const bf16 *B,
+                 int ldb, float beta, bf16 *C, int ldc);
+// the implementation cuda_gemm uses: "cublas", "own" or "own-mma"
+const char *cuda_matmul_impl_name(void);
+
+// strap's own tensor-core GEMMs, same contract as cuda_gemm. gemm_own_takes() says whether
+// they handle a call (M, N, K multiples of 8; A, B 16-byte aligned with lda, ldb multiples
+// of 8; C 4-byte aligned, ldc even); each fails on a call it does not take.
+int gemm_own_takes(int transA, int transB, int M, int N, int K, const bf16 *A, int lda, const bf16 *B, int ldb,
+                   const bf16 *C, int ldc);
+// gemm_mma.cu: mma.sync (sm_80+)
+void gemm_mma(int transA, int transB, int M, int N, int K, float alpha, const bf16 *A, int lda, const bf16 *B,
+              int ldb, float beta, bf16 *C, int ldc);
+const char *gemm_mma_describe(void);
+// gemm_wgmma.cu: wgmma (sm_90a); available = an sm_90 device and sm_90a code in this binary
+int gemm_wgmma_available(void);
+void gemm_wgmma(int transA, int transB, int M, int N, int K, float alpha, const bf16 *A, int lda, const bf16 *B,
+                int ldb, float beta, bf16 *C, int ldc);
+const char *gemm_wgmma_describe(void);
+// cuda_matmul.cu: the best own kernel for this device (wgmma where available, else mma.sync)
+void gemm_own(int transA, int transB, int M, int N, int K, float alpha, const bf16 *A, int lda, const bf16 *B,
+              int ldb, float beta, bf16 *C, int ldc);
 
 // cuda_ops.cu
 void cuda_embedding_forward(void *out, const int *tokens, const void *wte, int N, int C);

@@ -1,9 +1,14 @@
 // cuda_matmul.cu: every matmul of the CUDA backend goes through cuda_gemm(), which picks
 // the implementation chosen once at start-up:
 //   cublas  cublasGemmEx, bf16 operands, fp32 compute (tensor cores)  (default)
-//   own     strap's own tensor-core kernel (mma.sync / wgmma): not written yet
-// Selected with the environment variable STRAP_MATMUL=cublas|own (a --matmul flag can
-// set it before backend_cuda() is called).
+//   own     strap's own tensor-core kernels: gemm_wgmma.cu (wgmma) on an sm_90 GPU when
+//           the binary has sm_90a code, gemm_mma.cu (mma.sync, ldmatrix, cp.async)
+//           otherwise; calls they do not take (a dimension not a multiple of 8, an operand
+//           not 16-byte aligned, as backend_at() offsets can make) go to cuBLAS
+//   own-mma the mma.sync kernel on every GPU (same fallback)
+// Selected with the environment variable STRAP_MATMUL=cublas|own|own-mma (a --matmul flag
+// can set it before backend_cuda() is called). cublas stays the default until the own kernel
+// has been verified and timed on a GPU (docs/perf.md).
 //
 // Row-major vs cuBLAS's column-major: a row-major matrix X (r x c, row stride ld) is, read
 // column-major, the matrix X^T (c x r) with the same ld. So the row-major product
@@ -17,7 +22,7 @@
 
 #include <string.h>
 
-enum MatmulImpl { MATMUL_CUBLAS, MATMUL_OWN };
+enum MatmulImpl { MATMUL_CUBLAS, MATMUL_OWN, MATMUL_OWN_MMA };
 static MatmulImpl matmul_impl = MATMUL_CUBLAS;
 
 // cuBLAS is deterministic for a fixed workspace and stream (no split-K atomics across
@@ -28,9 +33,9 @@ void cuda_matmul_init(void) {
     const char *impl = getenv("STRAP_MATMUL");
     if (impl && *impl) {
         if (strcmp(impl, "cublas") == 0) matmul_impl = MATMUL_CUBLAS;
-        else if (strcmp(impl, "own") == 0)
-            fail("STRAP_MATMUL=own: strap's own matmul kernel is not written yet; use cublas");
-        else fail("STRAP_MATMUL='%s' is unknown (choose cublas or own)", impl);
+        else if (strcmp(impl, "own") == 0) matmul_impl = MATMUL_OWN;
+        else if (strcmp(impl, "own-mma") == 0) matmul_impl = MATMUL_OWN_MMA;
+        else fail("STRAP_MATMUL='%s' is unknown (choose cublas, own or own-mma)", impl);
     }
     CUBLAS_CHECK(cublasCreate(&g_cuda.cublas));
     CUBLAS_CHECK(cublasSetStream(g_cuda.cublas, g_cuda.stream));
@@ -40,8 +45,18 @@ void cuda_matmul_init(void) {
     CUBLAS_CHECK(cublasSetMathMode(g_cuda.cublas, CUBLAS_DEFAULT_MATH));
 }
 
-static void gemm_cublas(int transA, int transB, int M, int N, int K, float alpha, const bf16 *A, int lda,
-                        const bf16 *B, int ldb, float beta, bf16 *C, int ldc) {
+const char *cuda_matmul_impl_name(void) {
+    return matmul_impl == MATMUL_OWN ? "own" : matmul_impl == MATMUL_OWN_MMA ? "own-mma" : "cublas";
+}
+
+void gemm_own(int transA, int transB, int M, int N, int K, float alpha, const bf16 *A, int lda, const bf16 *B,
+              int ldb, float beta, bf16 *C, int ldc) {
+    if (gemm_wgmma_available()) gemm_wgmma(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    else gemm_mma(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+void gemm_cublas(int transA, int transB, int M, int N, int K, float alpha, const bf16 *A, int lda,
+                 const bf16 *B, int ldb, float beta, bf16 *C, int ldc) {
     CUBLAS_CHECK(cublasGemmEx(g_cuda.cublas, transB ? CUBLAS_OP_T : CUBLAS_OP_N, transA ? CUBLAS_OP_T : CUBLAS_OP_N,
                               N, M, K, &alpha, B, CUDA_R_16BF, ldb, A, CUDA_R_16BF, lda, &beta, C, CUDA_R_16BF,
                               ldc, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
@@ -52,7 +67,13 @@ void cuda_gemm(int transA, int transB, int M, int N, int K, float alpha, const b
     if (M == 0 || N == 0) return;
     switch (matmul_impl) {
     case MATMUL_CUBLAS: gemm_cublas(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc); break;
-    case MATMUL_OWN: fail("own matmul kernel not available"); // rejected in cuda_matmul_init
+    case MATMUL_OWN:
+    case MATMUL_OWN_MMA:
+        if (!gemm_own_takes(transA, transB, M, N, K, A, lda, B, ldb, C, ldc))
+            gemm_cublas(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        else if (matmul_impl == MATMUL_OWN) gemm_own(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        else gemm_mma(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        break;
     }
 }
 

@@ -49,7 +49,9 @@ PY
 
 # crashes: after each stage (its outputs in place, not marked done) and inside it (SIGKILL)
 for s in $SEED_STAGES $STAGES; do
-    for when in "$s" "$s@0"; do
+    whens="$s"
+    case $s in gen|dpo|eval-pairs|ppl-init) whens="$s $s@0" ;; esac # killed inside: a generator, a trainer, a captured stdout
+    for when in $whens; do
         w="$TMP/crash-${when/@/-}"
         STRAP_LOOP_CRASH=$when loop --workdir "$w" --iterations 2 > "$w.log" 2>&1
         rc=$?

@@ -2,7 +2,8 @@
 # Data-parallel training under mpirun (2 ranks on CPU): 2 ranks x --batch B give the weights
 # of 1 rank x --batch B x --grad-accum 2 (train and dpo, with and without --zero 1); a 2-rank
 # run resumes on 1 rank; dpo --resume on 2 ranks is byte-identical; a rank that fails on a
-# bad shard stops the whole job with a message naming it, without hanging.
+# bad shard stops the whole job with a message naming it, without hanging. Gradient buckets
+# reduced during the backward (many small ones) give the weights of buckets reduced after it.
 source "$(dirname "$0")/lib.bash"
 if ! command -v mpirun >/dev/null 2>&1; then
     echo "skipped: mpirun not found (apt-get install openmpi-bin libopenmpi-dev)"
@@ -15,9 +16,9 @@ fi
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_btl=self,vader OMPI_MCA_btl_vader_single_copy_mechanism=none OMPI_MCA_rmaps_base_oversubscribe=1
 MPIRUN=(timeout 120 mpirun --oversubscribe -np 2)
 
-# same_weights A B: max |a-b| / max |b| per tensor <= 1e-6 (prints "identical" or the figure)
+# same_weights A B [TOL]: max |a-b| / max |b| per tensor <= TOL (1e-6) (prints "identical" or the figure)
 same_weights() {
-    python3 - "$1" "$2" <<'PY'
+    python3 - "$1" "$2" "${3:-1e-6}" <<'PY'
 import array, json, struct, sys
 def load(p):
     b = open(p, "rb").read()
@@ -39,7 +40,7 @@ for k in a:
     scale = max(max(abs(v) for v in y), 1e-30)
     worst = max(worst, max(abs(p - q) for p, q in zip(x, y)) / scale)
 print("identical" if same else "max relative difference %.3g" % worst)
-sys.exit(0 if worst <= 1e-6 else 1)
+sys.exit(0 if worst <= float(sys.argv[3]) else 1)
 PY
 }
 
@@ -64,6 +65,34 @@ for zero in 0 1; do
 done
 # the same loss line by line (the reduction order may change the last digit of nothing else)
 diff <(grep -o 'loss [0-9.]*' "$TMP/one.log") <(grep -o 'loss [0-9.]*' "$TMP/two1.log") >/dev/null || fail_test "losses of 1 and 2 ranks differ"
+
+# gradient buckets started during the backward as layers finish (STRAP_OVERLAP=1; the default
+# on GPUs) vs all after it (STRAP_OVERLAP=0; the default on CPU), 1 KiB buckets (about 35 of them); with --grad-accum 2 only the second
+# backward of a step may start them
+for ov in 1 0; do
+    STRAP_BUCKET_KB=1 STRAP_OVERLAP=$ov "${MPIRUN[@]}" -x STRAP_BUCKET_KB -x STRAP_OVERLAP "$STRAP" train "${args[@]}" \
+        --batch 2 --grad-accum 2 --out "$TMP/ov$ov" > "$TMP/ov$ov.log" 2>&1 || fail_test "2 ranks, STRAP_OVERLAP=$ov: $(tail -n 5 "$TMP/ov$ov.log")"
+done
+cmp -s "$TMP/ov1/model.safetensors" "$TMP/ov0/model.safetensors" || fail_test "train: overlapped bucket reduces change the weights"
+"$STRAP" train "${args[@]}" --batch 2 --grad-accum 4 --out "$TMP/one4" > "$TMP/one4.log" 2>&1 || fail_test "1 rank --grad-accum 4: $(tail -n 3 "$TMP/one4.log")"
+# (4 micro-batches summed on one rank, 2 x 2 on two: a different order of float sums)
+if diff=$(same_weights "$TMP/ov1/model.safetensors" "$TMP/one4/model.safetensors" 1e-5); then
+    echo "train, 2 ranks x --grad-accum 2, overlapped 1 KiB buckets vs 1 rank x --grad-accum 4: $diff"
+else
+    fail_test "train: 2 ranks with overlapped buckets differ from 1 rank: $diff"
+fi
+
+# strap bench step on 2 ranks reports the all-reduce and the share the backward hides (its
+# figures are wall-clock times: only their presence and range are checked)
+"${MPIRUN[@]}" "$STRAP" bench step --preset tiny --batch 2 --seq 32 --steps 2 --warmup 1 --threads 1 > "$TMP/bench.log" 2>&1 \
+    || fail_test "bench step on 2 ranks: $(tail -n 5 "$TMP/bench.log")"
+python3 - "$TMP/bench.log" <<'PY' || fail_test "bench step on 2 ranks: no step_allreduce JSON: $(cat "$TMP/bench.log")"
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
+assert [l["bench"] for l in lines] == ["step", "step_allreduce"], lines  # rank 0 alone prints
+r = lines[1]
+assert r["world"] == 2 and 0 <= r["comm_hidden"] <= 1 and r["comm_ms"] >= 0 and r["exposed_ms"] >= 0, r
+PY
 
 # a 2-rank run (ZeRO-1) stopped after 5 steps resumes on 1 rank with the same global batch
 "${MPIRUN[@]}" "$STRAP" train "${args[@]}" --batch 4 --zero 1 --stop-after 5 --out "$TMP/moved" > "$TMP/moved1.log" 2>&1 \
@@ -111,6 +140,14 @@ for zero in 0 1; do
         || fail_test "dpo: 2 ranks --zero $zero differ from 1 rank with --grad-accum 2"
     [ "$(wc -l < "$TMP/d2$zero/metrics.jsonl")" -eq 6 ] || fail_test "dpo --zero $zero: metrics.jsonl should have 6 lines"
 done
+# the last step of an epoch leaves rank 1 without pairs: rank 0 starts its buckets during its
+# backward, rank 1 after its (empty) turn, around the step statistics on the host channel
+for ov in 1 0; do
+    STRAP_BUCKET_KB=1 STRAP_OVERLAP=$ov "${MPIRUN[@]}" -x STRAP_BUCKET_KB -x STRAP_OVERLAP "$STRAP" dpo "${dargs[@]}" \
+        --out "$TMP/dov$ov" > "$TMP/dov$ov.log" 2>&1 || fail_test "dpo 2 ranks, STRAP_OVERLAP=$ov: $(tail -n 5 "$TMP/dov$ov.log")"
+done
+cmp -s "$TMP/dov1/model.safetensors" "$TMP/dov0/model.safetensors" || fail_test "dpo: overlapped bucket reduces change the weights"
+same_weights "$TMP/dov1/model.safetensors" "$TMP/d1/model.safetensors" >/dev/null || fail_test "dpo: overlapped buckets differ from 1 rank"
 python3 - "$TMP/d1/metrics.jsonl" "$TMP/d20/metrics.jsonl" <<'PY' || fail_test "dpo metrics of 1 and 2 ranks differ"
 import json, sys
 a, b = ([json.loads(l) for l in open(p)] for p in sys.argv[1:3])

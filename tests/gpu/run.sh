@@ -41,23 +41,37 @@ for src in tests/gpu/test_*.c; do
         failures+=("$name (build)")
         continue
     fi
-    start=$(date +%s)
-    "$bin" 2>&1 | tee "build/tests/gpu/$name.log"
-    rc=${PIPESTATUS[0]}
-    summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "build/tests/gpu/$name.log" | tail -n 1)
-    if [ -n "$summary" ]; then
-        p=$(echo "$summary" | cut -d' ' -f1)
-        f=$(echo "$summary" | cut -d' ' -f3)
-        passed=$((passed + p))
-        failed=$((failed + f))
-        [ "$f" -gt 0 ] && failures+=("$name")
-        if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then failed=$((failed + 1)); failures+=("$name (exit $rc)"); fi
-    else
-        echo "   no summary (exit $rc): counted as one failure"
-        failed=$((failed + 1))
-        failures+=("$name (crashed, exit $rc)")
-    fi
-    echo "   ($(( $(date +%s) - start ))s)"
+    # Some tests run more than once, each run with one environment setting:
+    # test_cuda_ops again with strap's own GEMMs behind the backend's matmuls (own: wgmma on
+    # an sm_90 GPU, else mma.sync; own-mma: mma.sync everywhere); test_gemm once per kernel,
+    # so that one kernel's fault does not hide the other's results.
+    runs=("STRAP_MATMUL=cublas")
+    [ "$name" = test_cuda_ops ] && runs+=("STRAP_MATMUL=own" "STRAP_MATMUL=own-mma")
+    [ "$name" = test_gemm ] && runs=("STRAP_GEMM_KERNEL=mma" "STRAP_GEMM_KERNEL=wgmma")
+    for setting in "${runs[@]}"; do
+        run_name=$name log=build/tests/gpu/$name.log
+        if [ "$setting" != "${runs[0]}" ] || [ "$name" = test_gemm ]; then
+            run_name="$name ($setting)" log=build/tests/gpu/$name.${setting#*=}.log
+            echo "== $run_name"
+        fi
+        start=$(date +%s)
+        env "$setting" "$bin" 2>&1 | tee "$log"
+        rc=${PIPESTATUS[0]}
+        summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log" | tail -n 1)
+        if [ -n "$summary" ]; then
+            p=$(echo "$summary" | cut -d' ' -f1)
+            f=$(echo "$summary" | cut -d' ' -f3)
+            passed=$((passed + p))
+            failed=$((failed + f))
+            [ "$f" -gt 0 ] && failures+=("$run_name")
+            if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then failed=$((failed + 1)); failures+=("$run_name (exit $rc)"); fi
+        else
+            echo "   no summary (exit $rc): counted as one failure"
+            failed=$((failed + 1))
+            failures+=("$run_name (crashed, exit $rc)")
+        fi
+        echo "   ($(( $(date +%s) - start ))s)"
+    done
 done
 
 # end-to-end scripts (training, resume, evaluation, generation on the GPU against the CPU)

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# strap gen --prompts and strap judge under mpirun (CPU ranks): the prompts / answers are split
+# over the ranks (record i on rank i % world) and rank 0 writes the output in input order, so
+# 2 and 3 ranks write byte for byte the file of 1 rank (sampling with a seed, -n 2, an odd
+# number of prompts, judge text and logprob); only rank 0 prints; a rank that fails stops the
+# job and leaves neither the output nor a temp file.
+source "$(dirname "$0")/lib.bash"
+if ! command -v mpirun >/dev/null 2>&1; then
+    echo "skipped: mpirun not found (apt-get install openmpi-bin libopenmpi-dev)"
+    exit 0
+fi
+if ! "$STRAP" --version | grep -q '^distributed: mpi'; then
+    echo "skipped: this strap was built with MPI=0"
+    exit 0
+fi
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_btl=self,vader OMPI_MCA_btl_vader_single_copy_mechanism=none OMPI_MCA_rmaps_base_oversubscribe=1
+mpi() { local np=$1; shift; timeout 120 mpirun --oversubscribe -np "$np" "$@"; }
+
+"$STRAP" init --out "$TMP/m" --vocab 700 --dim 32 --layers 2 --heads 4 --kv-heads 2 --ffn 64 --max-seq 2048 --init-std 0.3 --seed 5 > /dev/null || fail_test "init"
+cp tests/ref/fixtures/tok/llama3.tokenizer.json "$TMP/m/tokenizer.json"
+python3 - "$TMP/p.jsonl" <<'PY'
+import json, sys
+topics = ["the sea", "a red fox", "bread", "winter", "a small robot"]  # 5 prompts: an odd number
+with open(sys.argv[1], "w") as f:
+    for i, t in enumerate(topics):
+        f.write(json.dumps({"id": "p%d" % i, "prompt": "Write one line about %s." % t}) + "\n")
+PY
+
+# ---- gen: 1, 2 and 3 ranks, -n 2, sampled with a seed, different --batch ----
+gargs=(--model "$TMP/m" --prompts "$TMP/p.jsonl" -n 2 --max-new 8 --temperature 0.9 --top-p 0.95 --seed 3 --threads 1)
+"$STRAP" gen "${gargs[@]}" --out "$TMP/g1.jsonl.zst" > "$TMP/g1.log" 2>&1 || fail_test "gen, 1 rank: $(tail -n 3 "$TMP/g1.log")"
+mpi 2 "$STRAP" gen "${gargs[@]}" --batch 3 --out "$TMP/g2.jsonl.zst" > "$TMP/g2.log" 2>&1 || fail_test "gen, 2 ranks: $(tail -n 5 "$TMP/g2.log")"
+mpi 3 "$STRAP" gen "${gargs[@]}" --out "$TMP/g3.jsonl.zst" > "$TMP/g3.log" 2>&1 || fail_test "gen, 3 ranks: $(tail -n 5 "$TMP/g3.log")"
+cmp -s "$TMP/g1.jsonl.zst" "$TMP/g2.jsonl.zst" || fail_test "gen: 2 ranks wrote another file than 1 rank"
+cmp -s "$TMP/g1.jsonl.zst" "$TMP/g3.jsonl.zst" || fail_test "gen: 3 ranks wrote another file than 1 rank"
+python3 - "$TMP/g1.jsonl.zst" <<'PY' || fail_test "gen: the 1-rank records are not 5 prompts x 2 samples in order"
+import json, subprocess, sys
+out = subprocess.run(["zstd", "-dc", sys.argv[1]], capture_output=True, check=True).stdout.decode()
+recs = [json.loads(l) for l in out.splitlines()]
+assert [(r["prompt_id"], r["sample"]) for r in recs] == [("p%d" % i, s) for i in range(5) for s in range(2)], recs
+assert len({r["text"] for r in recs}) > 1, "every answer is the same: the comparison would prove little"
+PY
+for n in 2 3; do
+    [ "$(grep -c '^wrote 10 answers' "$TMP/g$n.log")" -eq 1 ] || fail_test "gen, $n ranks: not one 'wrote' line (only rank 0 prints): $(cat "$TMP/g$n.log")"
+    grep -q "^$n ranks: rank 0 answers" "$TMP/g$n.log" || fail_test "gen, $n ranks: does not say how the prompts are split"
+done
+expect_no_tmp "$TMP"
+
+# ---- judge: text (sampled, seeded per answer) and logprob, 1 vs 2 ranks ----
+zstd -q -dc "$TMP/g1.jsonl.zst" | head -n 9 > "$TMP/answers.jsonl" # 9 answers: an odd number
+for method in text logprob; do
+    jargs=(--model "$TMP/m" --in "$TMP/answers.jsonl" --method $method --samples 2 --max-new 8 --seed 4 --threads 1)
+    "$STRAP" judge "${jargs[@]}" --out "$TMP/j1$method.jsonl" > "$TMP/j1$method.log" 2>&1 \
+        || fail_test "judge $method, 1 rank: $(tail -n 3 "$TMP/j1$method.log")"
+    mpi 2 "$STRAP" judge "${jargs[@]}" --batch 1 --out "$TMP/j2$method.jsonl" > "$TMP/j2$method.log" 2>&1 \
+        || fail_test "judge $method, 2 ranks: $(tail -n 5 "$TMP/j2$method.log")"
+    cmp -s "$TMP/j1$method.jsonl" "$TMP/j2$method.jsonl" || fail_test "judge $method: 2 ranks wrote another file than 1 rank"
+    [ "$(wc -l < "$TMP/j1$method.jsonl")" -eq 9 ] || fail_test "judge $method: expected 9 judged answers"
+    [ "$(grep -c '^judged 9 answers' "$TMP/j2$method.log")" -eq 1 ] || fail_test "judge $method, 2 ranks: not one 'judged' line"
+done
+grep -q '"judgements"' "$TMP/j1text.jsonl" || fail_test "judge text wrote no judgements"
+
+# ---- a rank that fails ----
+# rank 1 alone reads a file whose 4th answer (index 3: rank 1's) has no text; rank 0 finishes
+# its share and waits: the job stops naming rank 1, and nothing is written
+sed '4s/"text"/"txet"/' "$TMP/answers.jsonl" > "$TMP/bad.jsonl"
+mkdir -p "$TMP/fail"
+jargs=(--model "$TMP/m" --method logprob --threads 1 --out "$TMP/fail/judged.jsonl")
+timeout 60 mpirun --oversubscribe -np 1 "$STRAP" judge "${jargs[@]}" --in "$TMP/answers.jsonl" \
+    : -np 1 "$STRAP" judge "${jargs[@]}" --in "$TMP/bad.jsonl" > "$TMP/fail.log" 2>&1
+rc=$?
+[ "$rc" -ne 0 ] || fail_test "a failing rank: the job exited 0"
+[ "$rc" -ne 124 ] || fail_test "a failing rank hung the job (killed by timeout)"
+grep -q "bad.jsonl:4: an answer record needs prompt and text" "$TMP/fail.log" || fail_test "no message about the bad answer: $(head -n 5 "$TMP/fail.log")"
+grep -q "rank 1 of 2 failed" "$TMP/fail.log" || fail_test "the message does not name rank 1: $(head -n 5 "$TMP/fail.log")"
+[ -z "$(ls -A "$TMP/fail")" ] || fail_test "a failed job left files: $(ls -A "$TMP/fail")"
+
+# gen --prompt (one streamed answer) is for one process
+expect_error 2 "under mpirun give --prompts" -- mpi 2 "$STRAP" gen --model "$TMP/m" --prompt "hi" --max-new 4
+finish
