@@ -50,7 +50,8 @@ void answers_generate(Answers *a, const char *model_dir, Backend *backend, json_
         prompts[i] = encode_prompt(tok, f, m.config.bos_token_id, json_is_string(sys) ? json_string_value(sys) : default_system,
                                    json_string_value(json_object_get(records[i], "prompt")), &len);
         if ((int)len >= m.config.max_seq)
-            fail("%s: prompt %d has %zu tokens, more than the context of %s (%d); shorten or drop it", source, i + 1, len,
+            fail("%s: prompt %d has %zu tokens, more than the context of %s (%d); shorten or drop it", source,
+                 (o->index ? o->index[i] : i) + 1, len,
                  model_dir, m.config.max_seq);
         lens[i] = (int)len;
         if (lens[i] + o->max_new > capacity) capacity = lens[i] + o->max_new;
@@ -77,7 +78,7 @@ void answers_generate(Answers *a, const char *model_dir, Backend *backend, json_
     for (int i0 = 0; i0 < n; i0 += batch) {
         int nb = n - i0 < batch ? n - i0 : batch, longest = 0;
         for (int b = 0; b < nb; b++) {
-            seeds[b] = o->seed * 1000003u + (uint64_t)(i0 + b);
+            seeds[b] = o->seed * 1000003u + (uint64_t)(o->index ? o->index[i0 + b] : i0 + b);
             longest = lens[i0 + b] > longest ? lens[i0 + b] : longest;
         }
         go.seeds = seeds;

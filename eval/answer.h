@@ -1,7 +1,8 @@
 // answer.h: a model answers a list of prompts (what strap eval winrate compares): chat
 // template, batched KV-cache generation, greedy or seeded sampling. Answer i uses the seed
-// `seed * 1000003 + i` whatever the batch, so two models answering the same prompts draw
-// from the same random streams.
+// `seed * 1000003 + index[i]` (index[i] = i by default) whatever the batch, so two models
+// answering the same prompts draw from the same random streams, and a rank of an mpirun that
+// answers a share of the prompts draws what one process would.
 #pragma once
 #include <jansson.h>
 #include <stdint.h>
@@ -15,6 +16,7 @@ typedef struct {
     int batch;
     SampleOptions sample;      // temperature 0: greedy
     uint64_t seed;
+    const int *index;          // [n] the place of each record in its file, for seeds and errors (NULL: 0..n-1)
 } AnswerOptions;
 
 typedef struct {

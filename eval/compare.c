@@ -11,6 +11,8 @@
 #include "../data/jsonl.h"
 #include "../data/records_writer.h"
 #include "../kernels/check.h"
+#include "../train/dist.h"
+#include "../train/dist_records.h"
 #include "answer.h"
 
 void winrate_options_default(WinrateOptions *o) {
@@ -102,6 +104,44 @@ static json_t *verdict_json(const PairVerdict *v) {
     return name ? json_string(name) : json_null();
 }
 
+// ---- under mpirun: each rank compares a share of the prompts (train/dist_records.h) ----
+
+// The places in the file of this rank's inputs (all n without mpirun).
+static int *my_inputs(int n, int *n_mine) {
+    int *index = xmalloc((size_t)n * sizeof(int)), k = 0;
+    for (int i = 0; i < n; i++)
+        if (dist_records_mine(i)) index[k++] = i;
+    *n_mine = k;
+    return index;
+}
+
+// Comparison 2i shows the pair in one order, 2i+1 in the other; the places of a rank's
+// comparisons among all 2n, for the seeds of sampled verdicts.
+static int *comparison_index(const int *index, int n_mine) {
+    int *c = xmalloc(2 * (size_t)(n_mine ? n_mine : 1) * sizeof(int));
+    for (int k = 0; k < n_mine; k++) c[2 * k] = 2 * index[k], c[2 * k + 1] = 2 * index[k] + 1;
+    return c;
+}
+
+// Every rank's tally summed (a no-op with one rank); `extra` host values summed with it.
+static void win_tally_sum(WinTally *t, double *extra, int n_extra) {
+    double v[16];
+    CHECK(n_extra <= 8, "win_tally_sum: %d extra values", n_extra);
+    int *field[8] = {&t->prompts, &t->wins, &t->ties, &t->losses, &t->unparseable, &t->verdicts, &t->first_position,
+                     &t->consistent};
+    for (int k = 0; k < 8; k++) v[k] = *field[k];
+    for (int k = 0; k < n_extra; k++) v[8 + k] = extra[k];
+    dist_sum(v, 8 + n_extra);
+    for (int k = 0; k < 8; k++) *field[k] = (int)v[k];
+    for (int k = 0; k < n_extra; k++) extra[k] = v[8 + k];
+}
+
+static void say_split(const char *what, int n_mine, int n) {
+    if (comm_rank() == 0 && comm_world() > 1)
+        printf("%s: %d ranks: rank 0 compares %d of the %d %s\n", what, comm_world(), n_mine, n,
+               what[0] == 'w' ? "prompts" : "pairs");
+}
+
 // ---- strap eval winrate ----
 
 int winrate_run(const WinrateOptions *o) {
@@ -110,118 +150,134 @@ int winrate_run(const WinrateOptions *o) {
     char *tpl = o->template_path ? read_file(o->template_path, NULL) : NULL;
     if (tpl) free(pairwise_build_prompt(tpl, "", "", "")); // a bad template fails before any work
     const char *need[1] = {"prompt"};
-    int n;
+    int n, n_mine, lead = comm_rank() == 0;
     json_t **recs = read_records(o->prompts, need, 1, "a prompt record needs \"prompt\"", o->limit, &n);
-    Backend *backend = backend_select(o->device, o->threads);
+    int *mine = my_inputs(n, &n_mine), *cmp_index = comparison_index(mine, n_mine);
+    json_t **my_recs = xmalloc((size_t)(n_mine ? n_mine : 1) * sizeof(json_t *));
+    for (int k = 0; k < n_mine; k++) my_recs[k] = recs[mine[k]];
+    Backend *backend = dist_backend_select(o->device, o->threads); // a rank's share of the cores, its own GPU
     AnswerOptions ao;
     memset(&ao, 0, sizeof ao);
     ao.chat_template = o->chat_template, ao.max_new = o->max_new, ao.batch = o->batch, ao.seed = (uint64_t)o->seed;
+    ao.index = mine;
     sample_options_default(&ao.sample);
     ao.sample.temperature = o->temperature, ao.sample.top_p = o->top_p;
-    Answers am, ab;
-    printf("winrate: %d prompts; answering with %s, then %s\n", n, o->model_dir, o->baseline_dir);
+    Answers am = {0}, ab = {0};
+    if (lead) printf("winrate: %d prompts; answering with %s, then %s\n", n, o->model_dir, o->baseline_dir);
+    say_split("winrate", n_mine, n);
     fflush(stdout);
-    answers_generate(&am, o->model_dir, backend, recs, n, o->prompts, &ao);
-    answers_generate(&ab, o->baseline_dir, backend, recs, n, o->prompts, &ao);
-
-    // comparisons 2i (model first) and 2i+1 (baseline first)
-    const char **prompt = xmalloc(2 * (size_t)n * sizeof(char *)), **first = xmalloc(2 * (size_t)n * sizeof(char *)),
-               **second = xmalloc(2 * (size_t)n * sizeof(char *));
-    for (int i = 0; i < n; i++) {
-        prompt[2 * i] = prompt[2 * i + 1] = json_string_value(json_object_get(recs[i], "prompt"));
-        first[2 * i] = am.text[i], second[2 * i] = ab.text[i];
-        first[2 * i + 1] = ab.text[i], second[2 * i + 1] = am.text[i];
+    if (n_mine) { // more ranks than prompts: some have nothing to do
+        answers_generate(&am, o->model_dir, backend, my_recs, n_mine, o->prompts, &ao);
+        answers_generate(&ab, o->baseline_dir, backend, my_recs, n_mine, o->prompts, &ao);
     }
-    printf("winrate: judging %d comparisons with %s (%s verdicts, both answer orders)\n", 2 * n, o->judge_dir,
-           method_name(o->method));
+
+    // comparisons 2k (model first) and 2k+1 (baseline first) of this rank's k-th prompt
+    size_t n_cmp = 2 * (size_t)(n_mine ? n_mine : 1);
+    const char **prompt = xmalloc(n_cmp * sizeof(char *)), **first = xmalloc(n_cmp * sizeof(char *)),
+               **second = xmalloc(n_cmp * sizeof(char *));
+    for (int k = 0; k < n_mine; k++) {
+        prompt[2 * k] = prompt[2 * k + 1] = json_string_value(json_object_get(my_recs[k], "prompt"));
+        first[2 * k] = am.text[k], second[2 * k] = ab.text[k];
+        first[2 * k + 1] = ab.text[k], second[2 * k + 1] = am.text[k];
+    }
+    if (lead)
+        printf("winrate: judging %d comparisons with %s (%s verdicts, both answer orders)\n", 2 * n, o->judge_dir,
+               method_name(o->method));
     fflush(stdout);
-    PairJudge judge;
-    pair_judge_open(&judge, o->judge_dir, backend, o->chat_template, o->method, tpl, o->judge_max_new,
-                    o->judge_temperature, (uint64_t)o->seed);
-    PairVerdict *v = xmalloc(2 * (size_t)n * sizeof(PairVerdict));
-    pair_judge_run(&judge, prompt, first, second, 2 * n, o->batch, v);
-    pair_judge_close(&judge);
+    PairVerdict *v = xmalloc(n_cmp * sizeof(PairVerdict));
+    if (n_mine) {
+        PairJudge judge;
+        pair_judge_open(&judge, o->judge_dir, backend, o->chat_template, o->method, tpl, o->judge_max_new,
+                        o->judge_temperature, (uint64_t)o->seed);
+        pair_judge_run(&judge, prompt, first, second, 2 * n_mine, cmp_index, o->batch, v);
+        pair_judge_close(&judge);
+    }
 
     WinTally t = {0};
-    double tokens_model = 0, tokens_base = 0;
-    RecordsWriter *w = o->records ? records_writer_open(o->records) : NULL;
-    for (int i = 0; i < n; i++) {
-        Outcome oc = win_tally_add(&t, v[2 * i].verdict, v[2 * i + 1].verdict);
-        tokens_model += am.tokens[i], tokens_base += ab.tokens[i];
-        if (!w) continue;
+    double tokens[2] = {0, 0}; // model, baseline
+    DistRecords w;
+    if (o->records) dist_records_open(&w, o->records);
+    for (int k = 0; k < n_mine; k++) {
+        Outcome oc = win_tally_add(&t, v[2 * k].verdict, v[2 * k + 1].verdict);
+        tokens[0] += am.tokens[k], tokens[1] += ab.tokens[k];
+        if (!o->records) continue;
         json_t *rec = json_object();
-        json_t *id = json_object_get(recs[i], "id");
-        json_object_set_new(rec, "prompt_id", id ? json_deep_copy(id) : json_integer(i));
-        json_object_set(rec, "prompt", json_object_get(recs[i], "prompt"));
-        json_object_set_new(rec, "answer_model", json_string(am.text[i]));
-        json_object_set_new(rec, "answer_baseline", json_string(ab.text[i]));
-        json_object_set_new(rec, "tokens_model", json_integer(am.tokens[i]));
-        json_object_set_new(rec, "tokens_baseline", json_integer(ab.tokens[i]));
-        json_object_set_new(rec, "finish_model", json_string(am.finish[i]));
-        json_object_set_new(rec, "finish_baseline", json_string(ab.finish[i]));
+        json_t *id = json_object_get(my_recs[k], "id");
+        json_object_set_new(rec, "prompt_id", id ? json_deep_copy(id) : json_integer(mine[k]));
+        json_object_set(rec, "prompt", json_object_get(my_recs[k], "prompt"));
+        json_object_set_new(rec, "answer_model", json_string(am.text[k]));
+        json_object_set_new(rec, "answer_baseline", json_string(ab.text[k]));
+        json_object_set_new(rec, "tokens_model", json_integer(am.tokens[k]));
+        json_object_set_new(rec, "tokens_baseline", json_integer(ab.tokens[k]));
+        json_object_set_new(rec, "finish_model", json_string(am.finish[k]));
+        json_object_set_new(rec, "finish_baseline", json_string(ab.finish[k]));
         // "first" in verdict_model_first means the model's answer, in verdict_baseline_first the baseline's
-        json_object_set_new(rec, "verdict_model_first", verdict_json(&v[2 * i]));
-        json_object_set_new(rec, "verdict_baseline_first", verdict_json(&v[2 * i + 1]));
+        json_object_set_new(rec, "verdict_model_first", verdict_json(&v[2 * k]));
+        json_object_set_new(rec, "verdict_baseline_first", verdict_json(&v[2 * k + 1]));
         if (o->method == JUDGE_LOGPROB) {
-            for (int k = 0; k < 2; k++)
-                json_object_set_new(rec, k ? "p_first_baseline_first" : "p_first_model_first",
-                                    isnan(v[2 * i + k].p_first) ? json_null() : json_real(v[2 * i + k].p_first));
+            for (int c = 0; c < 2; c++)
+                json_object_set_new(rec, c ? "p_first_baseline_first" : "p_first_model_first",
+                                    isnan(v[2 * k + c].p_first) ? json_null() : json_real(v[2 * k + c].p_first));
         } else {
-            for (int k = 0; k < 2; k++)
-                json_object_set_new(rec, k ? "judgement_baseline_first" : "judgement_model_first",
-                                    v[2 * i + k].judgement ? json_string(v[2 * i + k].judgement) : json_null());
+            for (int c = 0; c < 2; c++)
+                json_object_set_new(rec, c ? "judgement_baseline_first" : "judgement_model_first",
+                                    v[2 * k + c].judgement ? json_string(v[2 * k + c].judgement) : json_null());
         }
-        for (int k = 0; k < 2; k++)
-            if (v[2 * i + k].error)
-                json_object_set_new(rec, k ? "error_baseline_first" : "error_model_first", json_string(v[2 * i + k].error));
+        for (int c = 0; c < 2; c++)
+            if (v[2 * k + c].error)
+                json_object_set_new(rec, c ? "error_baseline_first" : "error_model_first", json_string(v[2 * k + c].error));
         json_object_set_new(rec, "outcome", json_string(outcome_name(oc)));
-        records_writer_write(w, rec);
+        dist_records_put(&w, rec);
+        dist_records_end_input(&w);
         json_decref(rec);
     }
+    win_tally_sum(&t, tokens, 2);
+    if (o->records) dist_records_close(&w); // collective: rank 0 writes every rank's records in prompt order
 
-    json_t *j = win_tally_json(&t);
-    json_object_set_new(j, "mean_tokens_model", json_real(tokens_model / n));
-    json_object_set_new(j, "mean_tokens_baseline", json_real(tokens_base / n));
-    json_object_set_new(j, "model", json_string(o->model_dir));
-    json_object_set_new(j, "baseline", json_string(o->baseline_dir));
-    json_object_set_new(j, "judge", json_string(o->judge_dir));
-    json_object_set_new(j, "judge_method", json_string(method_name(o->method)));
-    json_object_set_new(j, "prompts_file", json_string(o->prompts));
-    json_object_set_new(j, "max_new", json_integer(o->max_new));
-    json_object_set_new(j, "temperature", json_real(o->temperature));
-    json_object_set_new(j, "seed", json_integer(o->seed));
-    double rate = win_tally_rate(&t), lo, hi;
-    wilson_interval(rate, t.prompts, WILSON_Z95, &lo, &hi);
+    if (lead) {
+        json_t *j = win_tally_json(&t);
+        json_object_set_new(j, "mean_tokens_model", json_real(tokens[0] / n));
+        json_object_set_new(j, "mean_tokens_baseline", json_real(tokens[1] / n));
+        json_object_set_new(j, "model", json_string(o->model_dir));
+        json_object_set_new(j, "baseline", json_string(o->baseline_dir));
+        json_object_set_new(j, "judge", json_string(o->judge_dir));
+        json_object_set_new(j, "judge_method", json_string(method_name(o->method)));
+        json_object_set_new(j, "prompts_file", json_string(o->prompts));
+        json_object_set_new(j, "max_new", json_integer(o->max_new));
+        json_object_set_new(j, "temperature", json_real(o->temperature));
+        json_object_set_new(j, "seed", json_integer(o->seed));
+        double rate = win_tally_rate(&t), lo, hi;
+        wilson_interval(rate, t.prompts, WILSON_Z95, &lo, &hi);
 
-    Text md = {0};
-    put(&md, "# Win rate: %s against %s\n\n", o->model_dir, o->baseline_dir);
-    put(&md, "Judge %s (%s verdicts), each of %d prompts from `%s` judged in both answer orders: a win when the "
-             "model's answer is preferred in both, a loss when the baseline's is, a tie otherwise (including %d "
-             "prompt%s with an unparseable verdict). Ties count as half a win; the interval is the 95%% Wilson "
-             "score interval.\n\n",
-        o->judge_dir, method_name(o->method), n, o->prompts, t.unparseable, t.unparseable == 1 ? "" : "s");
-    put(&md, "| prompts | wins | ties | losses | unparseable | win rate | 95%% CI | position consistency | "
-             "first-position rate | mean answer tokens (model / baseline) |\n");
-    put(&md, "|---|---|---|---|---|---|---|---|---|---|\n");
-    put(&md, "| %d | %d | %d | %d | %d | %.3f | %.3f-%.3f | %.3f | ", t.prompts, t.wins, t.ties, t.losses,
-        t.unparseable, rate, lo, hi, (double)t.consistent / t.prompts);
-    if (t.verdicts) put(&md, "%.3f | ", (double)t.first_position / t.verdicts);
-    else put(&md, "- | ");
-    put(&md, "%.1f / %.1f |\n", tokens_model / n, tokens_base / n);
+        Text md = {0};
+        put(&md, "# Win rate: %s against %s\n\n", o->model_dir, o->baseline_dir);
+        put(&md, "Judge %s (%s verdicts), each of %d prompts from `%s` judged in both answer orders: a win when the "
+                 "model's answer is preferred in both, a loss when the baseline's is, a tie otherwise (including %d "
+                 "prompt%s with an unparseable verdict). Ties count as half a win; the interval is the 95%% Wilson "
+                 "score interval.\n\n",
+            o->judge_dir, method_name(o->method), n, o->prompts, t.unparseable, t.unparseable == 1 ? "" : "s");
+        put(&md, "| prompts | wins | ties | losses | unparseable | win rate | 95%% CI | position consistency | "
+                 "first-position rate | mean answer tokens (model / baseline) |\n");
+        put(&md, "|---|---|---|---|---|---|---|---|---|---|\n");
+        put(&md, "| %d | %d | %d | %d | %d | %.3f | %.3f-%.3f | %.3f | ", t.prompts, t.wins, t.ties, t.losses,
+            t.unparseable, rate, lo, hi, (double)t.consistent / t.prompts);
+        if (t.verdicts) put(&md, "%.3f | ", (double)t.first_position / t.verdicts);
+        else put(&md, "- | ");
+        put(&md, "%.1f / %.1f |\n", tokens[0] / n, tokens[1] / n);
 
-    printf("%s\n", md.s);
-    if (o->out) write_json(o->out, j);
-    if (o->markdown) write_file_atomic(o->markdown, md.s, md.len);
-    if (w) records_writer_close(w);
-    if (!o->out) {
-        char *text = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(12));
-        printf("%s\n", text);
-        free(text);
+        printf("%s\n", md.s);
+        if (o->out) write_json(o->out, j);
+        if (o->markdown) write_file_atomic(o->markdown, md.s, md.len);
+        if (!o->out) {
+            char *text = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(12));
+            printf("%s\n", text);
+            free(text);
+        }
+        json_decref(j);
+        free(md.s);
     }
-    json_decref(j);
-    free(md.s);
-    for (int i = 0; i < 2 * n; i++) free(v[i].judgement);
-    free(v), free(prompt), free(first), free(second), free(tpl);
+    for (int i = 0; i < 2 * n_mine; i++) free(v[i].judgement);
+    free(v), free(prompt), free(first), free(second), free(tpl), free(mine), free(cmp_index), free(my_recs);
     answers_free(&am), answers_free(&ab);
     for (int i = 0; i < n; i++) json_decref(recs[i]);
     free(recs);
@@ -236,121 +292,138 @@ int judge_accuracy_run(const JudgeAccuracyOptions *o) {
     char *tpl = o->template_path ? read_file(o->template_path, NULL) : NULL;
     if (tpl) free(pairwise_build_prompt(tpl, "", "", ""));
     const char *need[3] = {"prompt", "chosen", "rejected"};
-    int n;
+    int n, n_mine, lead = comm_rank() == 0;
     json_t **recs = read_records(o->labelled, need, 3, "a labelled pair needs prompt, chosen, rejected", o->limit, &n);
-    Backend *backend = backend_select(o->device, o->threads);
-    const char **prompt = xmalloc(2 * (size_t)n * sizeof(char *)), **first = xmalloc(2 * (size_t)n * sizeof(char *)),
-               **second = xmalloc(2 * (size_t)n * sizeof(char *));
-    for (int i = 0; i < n; i++) { // 2i: chosen first; 2i+1: rejected first
-        const char *p = json_string_value(json_object_get(recs[i], "prompt")),
-                   *c = json_string_value(json_object_get(recs[i], "chosen")),
-                   *r = json_string_value(json_object_get(recs[i], "rejected"));
-        prompt[2 * i] = prompt[2 * i + 1] = p;
-        first[2 * i] = c, second[2 * i] = r, first[2 * i + 1] = r, second[2 * i + 1] = c;
+    int *mine = my_inputs(n, &n_mine), *cmp_index = comparison_index(mine, n_mine);
+    Backend *backend = dist_backend_select(o->device, o->threads);
+    size_t n_cmp = 2 * (size_t)(n_mine ? n_mine : 1);
+    const char **prompt = xmalloc(n_cmp * sizeof(char *)), **first = xmalloc(n_cmp * sizeof(char *)),
+               **second = xmalloc(n_cmp * sizeof(char *));
+    for (int k = 0; k < n_mine; k++) { // 2k: chosen first; 2k+1: rejected first
+        json_t *rec = recs[mine[k]];
+        const char *p = json_string_value(json_object_get(rec, "prompt")),
+                   *c = json_string_value(json_object_get(rec, "chosen")),
+                   *r = json_string_value(json_object_get(rec, "rejected"));
+        prompt[2 * k] = prompt[2 * k + 1] = p;
+        first[2 * k] = c, second[2 * k] = r, first[2 * k + 1] = r, second[2 * k + 1] = c;
     }
-    PairJudge judge;
-    pair_judge_open(&judge, o->judge_dir, backend, o->chat_template, o->method, tpl, o->judge_max_new,
-                    o->judge_temperature, (uint64_t)o->seed);
-    PairVerdict *v = xmalloc(2 * (size_t)n * sizeof(PairVerdict));
-    printf("judge-accuracy: %d labelled pairs, judge %s (%s verdicts, both answer orders%s)\n", n, o->judge_dir,
-           method_name(o->method), o->rubric ? ", and the 5-point rubric by log-prob" : "");
+    if (lead)
+        printf("judge-accuracy: %d labelled pairs, judge %s (%s verdicts, both answer orders%s)\n", n, o->judge_dir,
+               method_name(o->method), o->rubric ? ", and the 5-point rubric by log-prob" : "");
+    say_split("judge-accuracy", n_mine, n);
     fflush(stdout);
-    pair_judge_run(&judge, prompt, first, second, 2 * n, o->batch, v);
-    double *scores = NULL; // 2i: chosen, 2i+1: rejected
-    int rubric = o->rubric && judge.has_digits;
-    if (o->rubric && !judge.has_digits)
-        fprintf(stderr, "strap: warning: the judge's tokenizer does not encode each digit 0-5 as one token: no rubric scores\n");
-    if (rubric) {
-        scores = xmalloc(2 * (size_t)n * sizeof(double));
-        const char **answers = xmalloc(2 * (size_t)n * sizeof(char *));
-        for (int i = 0; i < n; i++) answers[2 * i] = first[2 * i], answers[2 * i + 1] = second[2 * i];
-        pair_judge_rubric(&judge, prompt, answers, 2 * n, scores);
-        free(answers);
+    PairVerdict *v = xmalloc(n_cmp * sizeof(PairVerdict));
+    double *scores = NULL; // 2k: chosen, 2k+1: rejected
+    int has_digits = 1;
+    if (n_mine) {
+        PairJudge judge;
+        pair_judge_open(&judge, o->judge_dir, backend, o->chat_template, o->method, tpl, o->judge_max_new,
+                        o->judge_temperature, (uint64_t)o->seed);
+        pair_judge_run(&judge, prompt, first, second, 2 * n_mine, cmp_index, o->batch, v);
+        has_digits = judge.has_digits;
+        if (o->rubric && has_digits) {
+            scores = xmalloc(n_cmp * sizeof(double));
+            const char **answers = xmalloc(n_cmp * sizeof(char *));
+            for (int k = 0; k < n_mine; k++) answers[2 * k] = first[2 * k], answers[2 * k + 1] = second[2 * k];
+            pair_judge_rubric(&judge, prompt, answers, 2 * n_mine, scores);
+            free(answers);
+        }
+        pair_judge_close(&judge);
     }
-    pair_judge_close(&judge);
+    has_digits = !dist_any(!has_digits); // one tokenizer on every rank; a rank without pairs says yes
+    int rubric = o->rubric && has_digits;
+    if (lead && o->rubric && !has_digits)
+        fprintf(stderr, "strap: warning: the judge's tokenizer does not encode each digit 0-5 as one token: no rubric scores\n");
 
     WinTally t = {0};
-    int rubric_scored = 0, rubric_correct = 0, rubric_ties = 0;
-    RecordsWriter *w = o->records ? records_writer_open(o->records) : NULL;
-    for (int i = 0; i < n; i++) {
-        Outcome oc = win_tally_add(&t, v[2 * i].verdict, v[2 * i + 1].verdict);
-        int scored = rubric && !isnan(scores[2 * i]) && !isnan(scores[2 * i + 1]);
+    double rubric_count[3] = {0, 0, 0}; // scored, correct, ties
+    DistRecords w;
+    if (o->records) dist_records_open(&w, o->records);
+    for (int k = 0; k < n_mine; k++) {
+        Outcome oc = win_tally_add(&t, v[2 * k].verdict, v[2 * k + 1].verdict);
+        int scored = rubric && !isnan(scores[2 * k]) && !isnan(scores[2 * k + 1]);
         if (scored) {
-            rubric_scored++;
-            rubric_correct += scores[2 * i] > scores[2 * i + 1];
-            rubric_ties += scores[2 * i] == scores[2 * i + 1];
+            rubric_count[0]++;
+            rubric_count[1] += scores[2 * k] > scores[2 * k + 1];
+            rubric_count[2] += scores[2 * k] == scores[2 * k + 1];
         }
-        if (!w) continue;
+        if (!o->records) continue;
         json_t *rec = json_object();
-        json_t *id = json_object_get(recs[i], "prompt_id");
-        json_object_set_new(rec, "prompt_id", id ? json_deep_copy(id) : json_integer(i));
-        json_object_set_new(rec, "verdict_chosen_first", verdict_json(&v[2 * i]));
-        json_object_set_new(rec, "verdict_rejected_first", verdict_json(&v[2 * i + 1]));
+        json_t *id = json_object_get(recs[mine[k]], "prompt_id");
+        json_object_set_new(rec, "prompt_id", id ? json_deep_copy(id) : json_integer(mine[k]));
+        json_object_set_new(rec, "verdict_chosen_first", verdict_json(&v[2 * k]));
+        json_object_set_new(rec, "verdict_rejected_first", verdict_json(&v[2 * k + 1]));
         if (o->method == JUDGE_LOGPROB) {
-            json_object_set_new(rec, "p_first_chosen_first", isnan(v[2 * i].p_first) ? json_null() : json_real(v[2 * i].p_first));
-            json_object_set_new(rec, "p_first_rejected_first", isnan(v[2 * i + 1].p_first) ? json_null() : json_real(v[2 * i + 1].p_first));
+            json_object_set_new(rec, "p_first_chosen_first", isnan(v[2 * k].p_first) ? json_null() : json_real(v[2 * k].p_first));
+            json_object_set_new(rec, "p_first_rejected_first", isnan(v[2 * k + 1].p_first) ? json_null() : json_real(v[2 * k + 1].p_first));
         } else {
-            json_object_set_new(rec, "judgement_chosen_first", v[2 * i].judgement ? json_string(v[2 * i].judgement) : json_null());
-            json_object_set_new(rec, "judgement_rejected_first", v[2 * i + 1].judgement ? json_string(v[2 * i + 1].judgement) : json_null());
+            json_object_set_new(rec, "judgement_chosen_first", v[2 * k].judgement ? json_string(v[2 * k].judgement) : json_null());
+            json_object_set_new(rec, "judgement_rejected_first", v[2 * k + 1].judgement ? json_string(v[2 * k + 1].judgement) : json_null());
         }
         json_object_set_new(rec, "outcome", json_string(oc == OUTCOME_WIN ? "correct" : oc == OUTCOME_LOSS ? "wrong" : "tie"));
         if (rubric) {
-            json_object_set_new(rec, "rubric_chosen", isnan(scores[2 * i]) ? json_null() : json_real(scores[2 * i]));
-            json_object_set_new(rec, "rubric_rejected", isnan(scores[2 * i + 1]) ? json_null() : json_real(scores[2 * i + 1]));
+            json_object_set_new(rec, "rubric_chosen", isnan(scores[2 * k]) ? json_null() : json_real(scores[2 * k]));
+            json_object_set_new(rec, "rubric_rejected", isnan(scores[2 * k + 1]) ? json_null() : json_real(scores[2 * k + 1]));
         }
-        records_writer_write(w, rec);
+        dist_records_put(&w, rec);
+        dist_records_end_input(&w);
         json_decref(rec);
     }
-    double acc = win_tally_rate(&t), lo, hi;
-    wilson_interval(acc, t.prompts, WILSON_Z95, &lo, &hi);
-    json_t *j = json_pack("{s:i, s:f, s:f, s:f, s:i, s:i, s:i, s:i, s:f}", "pairs", n, "accuracy", acc, "ci_low", lo,
-                          "ci_high", hi, "correct", t.wins, "ties", t.ties, "wrong", t.losses, "unparseable",
-                          t.unparseable, "ties_count_as", 0.5);
-    CHECK(j != NULL, "json_pack failed");
-    json_object_set_new(j, "position_consistency", json_real((double)t.consistent / n));
-    json_object_set_new(j, "first_position_rate", t.verdicts ? json_real((double)t.first_position / t.verdicts) : json_null());
-    double racc = 0, rlo = 0, rhi = 1;
-    if (rubric_scored) {
-        racc = (rubric_correct + 0.5 * rubric_ties) / rubric_scored;
-        wilson_interval(racc, rubric_scored, WILSON_Z95, &rlo, &rhi);
-        json_object_set_new(j, "rubric", json_pack("{s:i, s:f, s:f, s:f, s:i, s:i}", "scored", rubric_scored,
-                                                   "accuracy", racc, "ci_low", rlo, "ci_high", rhi, "correct",
-                                                   rubric_correct, "ties", rubric_ties));
-    } else if (rubric) { // every rubric prompt was longer than the judge's context
-        json_object_set_new(j, "rubric", json_pack("{s:i}", "scored", 0));
-    }
-    json_object_set_new(j, "judge", json_string(o->judge_dir));
-    json_object_set_new(j, "judge_method", json_string(method_name(o->method)));
-    json_object_set_new(j, "labelled", json_string(o->labelled));
+    win_tally_sum(&t, rubric_count, 3);
+    if (o->records) dist_records_close(&w);
+    int rubric_scored = (int)rubric_count[0], rubric_correct = (int)rubric_count[1], rubric_ties = (int)rubric_count[2];
 
-    Text md = {0};
-    put(&md, "# Judge accuracy: %s on `%s`\n\n", o->judge_dir, o->labelled);
-    put(&md, "Each of %d labelled pairs judged pairwise in both answer orders (%s verdicts): correct when the chosen "
-             "answer is preferred in both, wrong when the rejected one is, a tie otherwise (including %d with an "
-             "unparseable verdict); ties count as half. %s95%% Wilson score intervals.\n\n",
-        n, method_name(o->method), t.unparseable,
-        rubric_scored ? "Rubric: the 5-point rubric's expected score (log-prob) of each answer, correct when the "
-                        "chosen answer scores higher. "
-                      : "");
-    put(&md, "| method | pairs | correct | ties | wrong | accuracy | 95%% CI |\n|---|---|---|---|---|---|---|\n");
-    put(&md, "| pairwise, both orders | %d | %d | %d | %d | %.3f | %.3f-%.3f |\n", n, t.wins, t.ties, t.losses, acc, lo,
-        hi);
-    if (rubric_scored)
-        put(&md, "| rubric score | %d | %d | %d | %d | %.3f | %.3f-%.3f |\n", rubric_scored, rubric_correct,
-            rubric_ties, rubric_scored - rubric_correct - rubric_ties, racc, rlo, rhi);
-    printf("%s\n", md.s);
-    if (o->out) write_json(o->out, j);
-    if (o->markdown) write_file_atomic(o->markdown, md.s, md.len);
-    if (w) records_writer_close(w);
-    if (!o->out) {
-        char *text = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(12));
-        printf("%s\n", text);
-        free(text);
+    if (lead) {
+        double acc = win_tally_rate(&t), lo, hi;
+        wilson_interval(acc, t.prompts, WILSON_Z95, &lo, &hi);
+        json_t *j = json_pack("{s:i, s:f, s:f, s:f, s:i, s:i, s:i, s:i, s:f}", "pairs", n, "accuracy", acc, "ci_low", lo,
+                              "ci_high", hi, "correct", t.wins, "ties", t.ties, "wrong", t.losses, "unparseable",
+                              t.unparseable, "ties_count_as", 0.5);
+        CHECK(j != NULL, "json_pack failed");
+        json_object_set_new(j, "position_consistency", json_real((double)t.consistent / n));
+        json_object_set_new(j, "first_position_rate", t.verdicts ? json_real((double)t.first_position / t.verdicts) : json_null());
+        double racc = 0, rlo = 0, rhi = 1;
+        if (rubric_scored) {
+            racc = (rubric_correct + 0.5 * rubric_ties) / rubric_scored;
+            wilson_interval(racc, rubric_scored, WILSON_Z95, &rlo, &rhi);
+            json_object_set_new(j, "rubric", json_pack("{s:i, s:f, s:f, s:f, s:i, s:i}", "scored", rubric_scored,
+                                                       "accuracy", racc, "ci_low", rlo, "ci_high", rhi, "correct",
+                                                       rubric_correct, "ties", rubric_ties));
+        } else if (rubric) { // every rubric prompt was longer than the judge's context
+            json_object_set_new(j, "rubric", json_pack("{s:i}", "scored", 0));
+        }
+        json_object_set_new(j, "judge", json_string(o->judge_dir));
+        json_object_set_new(j, "judge_method", json_string(method_name(o->method)));
+        json_object_set_new(j, "labelled", json_string(o->labelled));
+
+        Text md = {0};
+        put(&md, "# Judge accuracy: %s on `%s`\n\n", o->judge_dir, o->labelled);
+        put(&md, "Each of %d labelled pairs judged pairwise in both answer orders (%s verdicts): correct when the chosen "
+                 "answer is preferred in both, wrong when the rejected one is, a tie otherwise (including %d with an "
+                 "unparseable verdict); ties count as half. %s95%% Wilson score intervals.\n\n",
+            n, method_name(o->method), t.unparseable,
+            rubric_scored ? "Rubric: the 5-point rubric's expected score (log-prob) of each answer, correct when the "
+                            "chosen answer scores higher. "
+                          : "");
+        put(&md, "| method | pairs | correct | ties | wrong | accuracy | 95%% CI |\n|---|---|---|---|---|---|---|\n");
+        put(&md, "| pairwise, both orders | %d | %d | %d | %d | %.3f | %.3f-%.3f |\n", n, t.wins, t.ties, t.losses, acc,
+            lo, hi);
+        if (rubric_scored)
+            put(&md, "| rubric score | %d | %d | %d | %d | %.3f | %.3f-%.3f |\n", rubric_scored, rubric_correct,
+                rubric_ties, rubric_scored - rubric_correct - rubric_ties, racc, rlo, rhi);
+        printf("%s\n", md.s);
+        if (o->out) write_json(o->out, j);
+        if (o->markdown) write_file_atomic(o->markdown, md.s, md.len);
+        if (!o->out) {
+            char *text = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(12));
+            printf("%s\n", text);
+            free(text);
+        }
+        json_decref(j);
+        free(md.s);
     }
-    json_decref(j);
-    free(md.s);
-    for (int i = 0; i < 2 * n; i++) free(v[i].judgement);
-    free(v), free(scores), free(prompt), free(first), free(second), free(tpl);
+    for (int i = 0; i < 2 * n_mine; i++) free(v[i].judgement);
+    free(v), free(scores), free(prompt), free(first), free(second), free(tpl), free(mine), free(cmp_index);
     for (int i = 0; i < n; i++) json_decref(recs[i]);
     free(recs);
     return 0;

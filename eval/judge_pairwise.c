@@ -199,7 +199,7 @@ static int32_t *judge_input(PairJudge *j, const char *judge_prompt, const int32_
 static const char *const TOO_LONG = "the judge prompt does not fit the judge's context";
 
 void pair_judge_run(PairJudge *j, const char *const *prompt, const char *const *first, const char *const *second, int n,
-                    int batch, PairVerdict *out) {
+                    const int *index, int batch, PairVerdict *out) {
     int logprob = j->method == JUDGE_LOGPROB, max_seq = j->model.config.max_seq;
     int32_t **inputs = xcalloc((size_t)n, sizeof(int32_t *));
     int *lens = xcalloc((size_t)n, sizeof(int)), longest = 1;
@@ -243,7 +243,7 @@ void pair_judge_run(PairJudge *j, const char *const *prompt, const char *const *
             for (; i0 < n && nb < batch; i0++) {
                 if (out[i0].error) continue;
                 ps[nb] = (const int *)inputs[i0], pl[nb] = lens[i0], which[nb] = i0;
-                seeds[nb] = j->seed * 1000003u + (uint64_t)i0;
+                seeds[nb] = j->seed * 1000003u + (uint64_t)(index ? index[i0] : i0);
                 nb++;
             }
             if (nb == 0) break;

@@ -69,10 +69,11 @@ void pair_judge_open(PairJudge *j, const char *dir, Backend *backend, const char
                      const char *tpl, int max_new, float temperature, uint64_t seed);
 void pair_judge_close(PairJudge *j);
 // Judges n comparisons: (prompt[i], first[i] as A, second[i] as B) -> out[i]; text
-// judgements are generated `batch` at a time, comparison i with seed `seed * 1000003 + i`.
-// Free out[i].judgement with free().
+// judgements are generated `batch` at a time, comparison i with seed `seed * 1000003 +
+// index[i]` (index NULL: i), so a rank judging a share of the comparisons draws what one
+// process judging all of them would. Free out[i].judgement with free().
 void pair_judge_run(PairJudge *j, const char *const *prompt, const char *const *first, const char *const *second, int n,
-                    int batch, PairVerdict *out);
+                    const int *index, int batch, PairVerdict *out);
 // The additive 5-point rubric score of each answer (eval/judge.h's template) by log-prob,
 // as strap judge --method logprob computes it: sum_k k p(k) over the digits 0..5 after
 // "Score: ". NAN where the prompt does not fit the context; all NAN if !has_digits.

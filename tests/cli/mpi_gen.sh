@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# strap gen --prompts and strap judge under mpirun (CPU ranks): the prompts / answers are split
-# over the ranks (record i on rank i % world) and rank 0 writes the output in input order, so
-# 2 and 3 ranks write byte for byte the file of 1 rank (sampling with a seed, -n 2, an odd
-# number of prompts, judge text and logprob); only rank 0 prints; a rank that fails stops the
-# job and leaves neither the output nor a temp file.
+# strap gen --prompts, strap judge, strap eval winrate and eval judge-accuracy under mpirun
+# (CPU ranks): the prompts / answers / pairs are split over the ranks (record i on rank
+# i % world) and rank 0 writes the output in input order, so 2 and 3 ranks write byte for
+# byte the files of 1 rank (sampling with a seed, -n 2, an odd number of prompts, judge text
+# and logprob, more ranks than prompts); only rank 0 prints; a rank that fails stops the job
+# and leaves neither the output nor a temp file.
 source "$(dirname "$0")/lib.bash"
 if ! command -v mpirun >/dev/null 2>&1; then
     echo "skipped: mpirun not found (apt-get install openmpi-bin libopenmpi-dev)"
@@ -59,6 +60,54 @@ for method in text logprob; do
     [ "$(grep -c '^judged 9 answers' "$TMP/j2$method.log")" -eq 1 ] || fail_test "judge $method, 2 ranks: not one 'judged' line"
 done
 grep -q '"judgements"' "$TMP/j1text.jsonl" || fail_test "judge text wrote no judgements"
+
+# ---- eval winrate and judge-accuracy: 1 vs 2 ranks (3 ranks on 2 prompts: one rank idle) ----
+"$STRAP" init --out "$TMP/base" --vocab 700 --dim 32 --layers 2 --heads 4 --kv-heads 2 --ffn 64 --max-seq 2048 --init-std 0.3 --seed 6 > /dev/null || fail_test "init base"
+cp tests/ref/fixtures/tok/llama3.tokenizer.json "$TMP/base/tokenizer.json"
+for method in logprob text; do
+    wargs=(--model "$TMP/m" --baseline "$TMP/base" --judge "$TMP/m" --prompts "$TMP/p.jsonl" --max-new 6 --temperature 0.9
+           --seed 7 --judge-method $method --judge-max-new 6 --judge-temperature 0.8 --threads 1)
+    "$STRAP" eval winrate "${wargs[@]}" --out "$TMP/w1$method.json" --markdown "$TMP/w1$method.md" --records "$TMP/w1$method.jsonl" \
+        > "$TMP/w1$method.log" 2>&1 || fail_test "winrate $method, 1 rank: $(tail -n 3 "$TMP/w1$method.log")"
+    mpi 2 "$STRAP" eval winrate "${wargs[@]}" --batch 1 --out "$TMP/w2$method.json" --markdown "$TMP/w2$method.md" \
+        --records "$TMP/w2$method.jsonl" > "$TMP/w2$method.log" 2>&1 || fail_test "winrate $method, 2 ranks: $(tail -n 5 "$TMP/w2$method.log")"
+    for f in json md jsonl; do
+        cmp -s "$TMP/w1$method.$f" "$TMP/w2$method.$f" || fail_test "winrate $method: 2 ranks wrote another .$f than 1 rank"
+    done
+    [ "$(wc -l < "$TMP/w1$method.jsonl")" -eq 5 ] || fail_test "winrate $method: expected 5 compared prompts"
+    [ "$(grep -c '^winrate: 2 ranks: rank 0 compares 3 of the 5 prompts' "$TMP/w2$method.log")" -eq 1 ] \
+        || fail_test "winrate $method, 2 ranks: not one line saying how the prompts are split: $(cat "$TMP/w2$method.log")"
+done
+python3 - "$TMP/w1text.jsonl" <<'PY' || fail_test "winrate text: the answers of the 5 prompts are not seeded per prompt"
+import json, sys
+recs = [json.loads(l) for l in open(sys.argv[1])]
+assert [r["prompt_id"] for r in recs] == ["p%d" % i for i in range(5)], recs
+assert len({r["answer_model"] for r in recs}) > 1 and len({r["judgement_model_first"] for r in recs}) > 1, recs
+PY
+head -n 2 "$TMP/p.jsonl" > "$TMP/p2.jsonl"
+wargs=(--model "$TMP/m" --baseline "$TMP/base" --judge "$TMP/m" --prompts "$TMP/p2.jsonl" --max-new 4 --seed 7 --threads 1)
+"$STRAP" eval winrate "${wargs[@]}" --out "$TMP/w1idle.json" --records "$TMP/w1idle.jsonl" > /dev/null 2>&1 || fail_test "winrate, 2 prompts, 1 rank"
+mpi 3 "$STRAP" eval winrate "${wargs[@]}" --out "$TMP/w3idle.json" --records "$TMP/w3idle.jsonl" > "$TMP/w3idle.log" 2>&1 \
+    || fail_test "winrate, 2 prompts on 3 ranks: $(tail -n 5 "$TMP/w3idle.log")"
+cmp -s "$TMP/w1idle.json" "$TMP/w3idle.json" && cmp -s "$TMP/w1idle.jsonl" "$TMP/w3idle.jsonl" \
+    || fail_test "winrate, 2 prompts: 3 ranks (one idle) wrote another report than 1 rank"
+
+python3 - "$TMP/w1text.jsonl" "$TMP/labelled.jsonl" <<'PY'
+import json, sys
+with open(sys.argv[2], "w") as f:
+    for r in map(json.loads, open(sys.argv[1])):
+        f.write(json.dumps({"prompt_id": r["prompt_id"], "prompt": r["prompt"], "chosen": r["answer_model"], "rejected": r["answer_baseline"]}) + "\n")
+PY
+for method in logprob text; do
+    aargs=(--judge "$TMP/m" --labelled "$TMP/labelled.jsonl" --judge-method $method --judge-max-new 6 --judge-temperature 0.8 --seed 2 --threads 1)
+    "$STRAP" eval judge-accuracy "${aargs[@]}" --out "$TMP/a1$method.json" --records "$TMP/a1$method.jsonl" > "$TMP/a1$method.log" 2>&1 \
+        || fail_test "judge-accuracy $method, 1 rank: $(tail -n 3 "$TMP/a1$method.log")"
+    mpi 2 "$STRAP" eval judge-accuracy "${aargs[@]}" --out "$TMP/a2$method.json" --records "$TMP/a2$method.jsonl" > "$TMP/a2$method.log" 2>&1 \
+        || fail_test "judge-accuracy $method, 2 ranks: $(tail -n 5 "$TMP/a2$method.log")"
+    cmp -s "$TMP/a1$method.json" "$TMP/a2$method.json" && cmp -s "$TMP/a1$method.jsonl" "$TMP/a2$method.jsonl" \
+        || fail_test "judge-accuracy $method: 2 ranks wrote another report or records than 1 rank"
+done
+grep -q '"rubric"' "$TMP/a1logprob.json" || fail_test "judge-accuracy: no rubric scores in the 2-rank report"
 
 # ---- a rank that fails ----
 # rank 1 alone reads a file whose 4th answer (index 3: rank 1's) has no text; rank 0 finishes
