@@ -25,6 +25,17 @@
 #include "args.h"
 #include "commands.h"
 
+// The records of a .jsonl(.zst) file (a quick first pass, for the progress total).
+static int64_t count_records(const char *path) {
+    JsonlReader *r = jsonl_open(path);
+    const char *line;
+    size_t len;
+    int64_t n = 0;
+    while (jsonl_next_line(r, &line, &len)) n++;
+    jsonl_close(r);
+    return n;
+}
+
 int cmd_judge(int argc, char **argv) {
     const char *model_dir = NULL, *in = NULL, *out = NULL, *method = "text", *template_path = NULL, *device = "auto";
     int samples = 3, max_new = 256, seed = 0, threads = 0, batch = 8;
@@ -101,7 +112,7 @@ int cmd_judge(int argc, char **argv) {
     long n_records = 0, n_missing = 0; // every answer in the file; this rank's without a score
     int lead = comm_rank() == 0;
     Progress prog;
-    if (lead) progress_start(&prog, "judge", jsonl_file_size(r));
+    if (lead) progress_start(&prog, "judge", count_records(in)); // in answers: a small file is read at once
     while (jsonl_next(r, &rec)) {
         const char *prompt = json_string_value(json_object_get(rec, "prompt")),
                    *text = json_string_value(json_object_get(rec, "text"));
@@ -175,7 +186,7 @@ int cmd_judge(int argc, char **argv) {
         n_records++;
         json_decref(rec);
         free(jp), free(ids);
-        if (lead) progress_update(&prog, jsonl_bytes_read(r), NULL);
+        if (lead) progress_update(&prog, n_records, NULL);
     }
     if (lead) progress_finish(&prog, NULL);
     jsonl_close(r);

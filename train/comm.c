@@ -58,7 +58,7 @@ static int launcher_world(void) {
 
 int comm_have_mpi(void) { return 1; }
 
-// the channel and requests of started all-reduces (see mpi_all_reduce_start)
+// the channel and requests of started reductions (see mpi_reduce_start)
 static MPI_Comm started_comm = MPI_COMM_NULL;
 static MPI_Request *started;
 static int n_started, started_cap;
@@ -181,11 +181,13 @@ static void mpi_all_gather(void *buf, size_t n, CommType type, const char *what)
 static void mpi_barrier(void) { mpi_check(MPI_Barrier(MPI_COMM_WORLD), "MPI_Barrier", "barrier"); }
 static void mpi_synchronize(void) {}
 
-// Started all-reduces: MPI_Iallreduce on a duplicate of MPI_COMM_WORLD (made in comm_init,
-// since MPI_Comm_dup is itself a collective), so the blocking collectives called meanwhile
-// (step statistics) never pair with them. The requests wait in `started` (declared at the top).
-static void mpi_all_reduce_start(void *buf, size_t n, CommType type, CommOp op, const char *what) {
-    CHECK(op != COMM_AVG, "%s: a started all-reduce sums (COMM_AVG would need a pass after it)", what);
+// Started reductions: MPI_Iallreduce / MPI_Ireduce on a duplicate of MPI_COMM_WORLD (made in
+// comm_init, since MPI_Comm_dup is itself a collective), so the blocking collectives called
+// meanwhile (step statistics) never pair with them. The requests wait in `started` (declared
+// at the top).
+static void mpi_reduce_start(void *buf, size_t n, CommType type, CommOp op, int root, const char *what) {
+    CHECK(op != COMM_AVG, "%s: a started reduction sums (COMM_AVG would need a pass after it)", what);
+    CHECK(root >= COMM_ALL && root < g.world, "%s: reduce_start to rank %d of %d", what, root, g.world);
     size_t es = comm_type_size(type);
     for (size_t at = 0; at < n; at += MPI_CHUNK) {
         size_t m = n - at < MPI_CHUNK ? n - at : MPI_CHUNK;
@@ -194,9 +196,15 @@ static void mpi_all_reduce_start(void *buf, size_t n, CommType type, CommOp op, 
             started = realloc(started, (size_t)started_cap * sizeof(MPI_Request));
             CHECK(started != NULL, "out of memory (%d MPI requests)", started_cap);
         }
-        mpi_check(MPI_Iallreduce(MPI_IN_PLACE, (char *)buf + at * es, (int)m, mpi_type(type, what), mpi_op(op),
-                                 started_comm, &started[n_started++]),
-                  "MPI_Iallreduce", what);
+        char *at_buf = (char *)buf + at * es;
+        if (root == COMM_ALL)
+            mpi_check(MPI_Iallreduce(MPI_IN_PLACE, at_buf, (int)m, mpi_type(type, what), mpi_op(op), started_comm,
+                                     &started[n_started++]),
+                      "MPI_Iallreduce", what);
+        else // the root reduces in place; the others only send
+            mpi_check(MPI_Ireduce(g.rank == root ? MPI_IN_PLACE : at_buf, at_buf, (int)m, mpi_type(type, what),
+                                  mpi_op(op), root, started_comm, &started[n_started++]),
+                      "MPI_Ireduce", what);
     }
     // let the ones already started move on (MPI progresses them inside MPI calls)
     int done = 0;
@@ -209,7 +217,7 @@ static void mpi_wait_started(const char *what) {
 }
 
 static Comm mpi_comm = {"mpi", 0, 1, mpi_all_reduce, mpi_reduce_scatter, mpi_all_gather, mpi_broadcast,
-                        mpi_barrier, mpi_synchronize, mpi_all_reduce_start, mpi_wait_started};
+                        mpi_barrier, mpi_synchronize, mpi_reduce_start, mpi_wait_started};
 
 Comm *comm_host(void) {
     if (g.world == 1) return NULL;

@@ -22,14 +22,16 @@
 // with the backend's own work (no host synchronisation needed), and `synchronize` waits
 // for them. `what` names the data for error messages ("gradients", "loss", ...).
 //
-// Started all-reduces (gradient buckets overlapped with the backward, train/dist.c):
-//   all_reduce_start  begins an in-place all-reduce (SUM or MAX) of buf[n] and returns at
-//                     once: neither the host nor the backend's later work waits for it, so
-//                     buf must not be touched until wait_started. The work enqueued before it
-//                     is what it reduces. Started all-reduces travel on their own channel
-//                     (a duplicate MPI communicator; NCCL's own stream), so other collectives
-//                     may be called while they run; every rank starts them in the same order.
-//   wait_started      completes every started all-reduce: on the host it returns when they are
+// Started reductions (gradient buckets overlapped with the backward, train/dist.c):
+//   reduce_start      begins an in-place reduction (SUM or MAX) of buf[n] and returns at
+//                     once: to every rank (root = COMM_ALL, an all-reduce) or into `root`'s
+//                     buf only (a reduce; the other ranks' buf is left as it was). Neither the
+//                     host nor the backend's later work waits for it, so buf must not be
+//                     touched until wait_started. The work enqueued before it is what it
+//                     reduces. Started reductions travel on their own channel (a duplicate MPI
+//                     communicator; NCCL's own stream), so other collectives may be called
+//                     while they run; every rank starts them in the same order.
+//   wait_started      completes every started reduction: on the host it returns when they are
 //                     done; on a device the backend's later work waits for them.
 #pragma once
 #include <stddef.h>
@@ -38,6 +40,7 @@
 
 typedef enum { COMM_F32, COMM_BF16, COMM_F64, COMM_I32 } CommType;
 typedef enum { COMM_SUM, COMM_AVG, COMM_MAX } CommOp;
+#define COMM_ALL (-1) // reduce_start's root for an all-reduce
 
 typedef struct Comm Comm;
 struct Comm {
@@ -49,7 +52,7 @@ struct Comm {
     void (*broadcast)(void *buf, size_t bytes, int root, const char *what);
     void (*barrier)(void);
     void (*synchronize)(void);
-    void (*all_reduce_start)(void *buf, size_t n, CommType type, CommOp op, const char *what);
+    void (*reduce_start)(void *buf, size_t n, CommType type, CommOp op, int root, const char *what);
     void (*wait_started)(const char *what);
 };
 

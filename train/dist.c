@@ -72,11 +72,27 @@ static size_t bucket_elems(const Backend *b) {
 
 // ---- gradient buckets, started as soon as the backward has finished them ----
 
-// Starts the all-reduce of bucket k, elements [k * bucket, (k + 1) * bucket) of the gradient.
+// Starts the reduction of bucket k, elements [k * bucket, (k + 1) * bucket) of the gradient:
+// zero = 0, an all-reduce; zero = 1, a reduce of each piece into the rank that owns it
+// (chunk r = [r * shard, (r + 1) * shard) is rank r's; the tail, which every rank updates,
+// is all-reduced). The pieces of all buckets together are a reduce-scatter.
 static void start_bucket(DistOpt *d, int k) {
     Model *m = d->model;
-    size_t at = (size_t)k * d->bucket, n = m->n_params - at < d->bucket ? m->n_params - at : d->bucket;
-    d->dev->all_reduce_start(backend_at(m->backend, m->grads, at), n, elem_type(m->backend), COMM_SUM, "gradients");
+    size_t at = (size_t)k * d->bucket, end = m->n_params - at < d->bucket ? m->n_params : at + d->bucket;
+    CommType t = elem_type(m->backend);
+    if (!d->zero) {
+        d->dev->reduce_start(backend_at(m->backend, m->grads, at), end - at, t, COMM_SUM, COMM_ALL, "gradients");
+        return;
+    }
+    size_t split = d->shard * (size_t)d->world;
+    while (at < end) {
+        int owner = at < split ? (int)(at / d->shard) : COMM_ALL;
+        size_t piece_end = owner == COMM_ALL ? end : (size_t)(owner + 1) * d->shard;
+        if (piece_end > end) piece_end = end;
+        d->dev->reduce_start(backend_at(m->backend, m->grads, at), piece_end - at, t, COMM_SUM, owner,
+                             owner == COMM_ALL ? "gradient tail" : "gradient chunks");
+        at = piece_end;
+    }
 }
 
 // Starts, last first, every bucket not started yet that lies wholly at or after `from`.
@@ -108,16 +124,16 @@ void dist_opt_build(DistOpt *d, Model *model, const float *initial, float beta1,
     d->bucket = bucket_elems(model->backend);
     d->n_buckets = (int)((model->n_params + d->bucket - 1) / d->bucket);
     d->unstarted = d->n_buckets;
+    if (d->dev) { // the hook stays inert until dist_overlap_arm
+        // on by default where the collectives run beside the compute (NCCL's stream); MPI
+        // on CPU ranks moves data only inside MPI calls, on the cores the backward uses
+        const char *env = getenv("STRAP_OVERLAP");
+        d->overlap = env && *env ? strcmp(env, "0") != 0 : strcmp(d->dev->name, "mpi") != 0;
+        model->on_layer_grads = on_layer_grads;
+        model->on_layer_grads_ctx = d;
+    }
     if (!d->zero) {
         adamw_build(&d->opt, model, initial, beta1, beta2, eps, weight_decay);
-        if (d->dev) { // the hook stays inert until dist_overlap_arm
-            // on by default where the collectives run beside the compute (NCCL's stream); MPI
-            // on CPU ranks moves data only inside MPI calls, on the cores the backward uses
-            const char *env = getenv("STRAP_OVERLAP");
-            d->overlap = env && *env ? strcmp(env, "0") != 0 : strcmp(d->dev->name, "mpi") != 0;
-            model->on_layer_grads = on_layer_grads;
-            model->on_layer_grads_ctx = d;
-        }
         return;
     }
     // ZeRO-1: only the hyper-parameters live in d->opt; the state is this rank's chunk
@@ -160,17 +176,13 @@ float dist_reduce_grads(DistOpt *d) {
     Model *m = d->model;
     Backend *b = m->backend;
     if (!d->dev) return grad_global_norm(m);
-    CommType t = elem_type(b);
-    if (!d->zero) {
-        d->armed = 0;
-        start_buckets_from(d, 0); // those the backward did not start, in the same order
-        d->dev->wait_started("gradients");
-        d->unstarted = d->n_buckets;
-        return grad_global_norm(m); // the same summed gradient on every rank
-    }
+    d->armed = 0;
+    start_buckets_from(d, 0); // those the backward did not start, in the same order
+    d->dev->wait_started("gradients");
+    d->unstarted = d->n_buckets;
+    if (!d->zero) return grad_global_norm(m); // the same summed gradient on every rank
+    // zero = 1: this rank's chunk and the tail are summed; the norm adds up the chunks
     size_t split = d->shard * (size_t)d->world;
-    d->dev->reduce_scatter(m->grads, d->shard, t, COMM_SUM, "gradient chunks");
-    if (d->tail) d->dev->all_reduce(backend_at(b, m->grads, split), d->tail, t, COMM_SUM, "gradient tail");
     double sq = b->sum_squares(backend_at(b, m->grads, (size_t)d->rank * d->shard), d->shard);
     if (d->rank == 0 && d->tail) sq += b->sum_squares(backend_at(b, m->grads, split), d->tail);
     dist_sum(&sq, 1);
@@ -279,7 +291,7 @@ static int cmp_double(const void *a, const void *b) {
 
 void dist_time_overlap(DistOpt *d, const int *tokens, const int *targets, int B, int T, int steps,
                        DistOverlapTiming *t) {
-    CHECK(d->dev && !d->zero && steps > 0, "dist_time_overlap needs several ranks, --zero 0 and steps > 0");
+    CHECK(d->dev && steps > 0, "dist_time_overlap needs several ranks and steps > 0");
     Model *m = d->model;
     Backend *b = m->backend;
     int keep = d->overlap;

@@ -9,16 +9,20 @@
 //             parameter vector (n_params / world elements, plus the < world elements of the
 //             tail that every rank updates alike), keeps fp32 master weights and AdamW
 //             moments for that chunk only, updates it, and the parameters are all-gathered.
+//             The reduce-scatter goes bucket by bucket: each bucket is cut at the chunk
+//             boundaries and each piece reduced into its owner (the tail all-reduced), so
+//             the same buckets as zero = 0 can start during the backward.
 //
-// With zero = 0 the bucket all-reduces overlap the backward: dist_overlap_arm() before the
-// step's last backward makes the model call back (Model.on_layer_grads) as each layer's
-// gradients are final, and every bucket whose elements are all final is started at once
-// (comm all_reduce_start: NCCL on its own stream ordered by events, MPI_Iallreduce on CPU);
-// dist_reduce_grads starts the rest and waits. Buckets are always started last-first
+// The bucket reductions overlap the backward: dist_overlap_arm() before the step's last
+// backward makes the model call back (Model.on_layer_grads) as each layer's gradients are
+// final, and every bucket whose elements are all final is started at once (comm
+// reduce_start: NCCL on its own stream ordered by events, MPI_Iallreduce / MPI_Ireduce on
+// CPU); dist_reduce_grads starts the rest and waits. Buckets are always started last-first
 // (the order the backward finishes them) and with the same bounds, so the sums are the same
 // whether or not the backward was armed. The overlap is on by default on GPUs (NCCL) and off
 // on CPU ranks, where MPI moves the data only inside MPI calls, on the cores the backward
-// is using (measured: nothing hidden); STRAP_OVERLAP=1 or 0 forces it on or off.
+// is using (measured: nothing hidden); STRAP_OVERLAP=1 or 0 forces it on or off. The
+// parameter all-gather of zero = 1 is not overlapped (it waits for the whole step).
 //
 // With one rank (no mpirun) both are the plain AdamW of adamw.h. Checkpoints always hold
 // the full state (gathered on rank 0, which alone writes), so a run resumes at any world
@@ -38,7 +42,7 @@ typedef struct {
     size_t tail;          // zero = 1: n_params - world * shard, updated by every rank
     size_t bucket;        // elements per all-reduce bucket
     int n_buckets;        // ceil(n_params / bucket)
-    int overlap;          // zero = 0, world > 1, NCCL or STRAP_OVERLAP=1: buckets start during the backward
+    int overlap;          // world > 1, NCCL or STRAP_OVERLAP=1: buckets start during the backward
     int armed;            // the backward under way is the step's last (dist_overlap_arm)
     int unstarted;        // buckets [0, unstarted) are not started yet this step
     float *m, *v, *master; // zero = 1: (shard + tail) device fp32; master NULL without has_master
@@ -76,7 +80,7 @@ char *dist_opt_load(DistOpt *d, const char *path);
 // strap bench step with several ranks: how much of the gradient all-reduce the backward
 // hides. Medians over `steps` steps (after one warm-up each; the slowest rank's) of a
 // forward + backward on (B, T) tokens alone (compute), then followed by the bucket
-// all-reduces (serial), then with the all-reduces overlapped (overlap). comm = serial -
+// reductions (serial), then with the reductions overlapped (overlap). comm = serial -
 // compute, exposed = overlap - compute, hidden = 1 - exposed / comm clamped to [0, 1].
 // Collective; leaves garbage in the gradients.
 typedef struct {

@@ -91,13 +91,17 @@ static void nccl_broadcast(void *buf, size_t bytes, int root, const char *what) 
     end();
 }
 
-// Started all-reduces (gradient buckets during the backward): the same as nccl_all_reduce
-// without end(), so the compute stream goes on with the backward of earlier layers while
-// the bucket is on the wire; wait_started puts the compute stream behind all of them (the
-// collectives' stream runs them in order, so its last event covers every one).
-static void nccl_all_reduce_start(void *buf, size_t n, CommType type, CommOp op, const char *what) {
+// Started reductions (gradient buckets during the backward): like nccl_all_reduce without
+// end(), so the compute stream goes on with the backward of earlier layers while the bucket
+// is on the wire; wait_started puts the compute stream behind all of them (the collectives'
+// stream runs them in order, so its last event covers every one).
+static void nccl_reduce_start(void *buf, size_t n, CommType type, CommOp op, int root, const char *what) {
+    CHECK(root >= COMM_ALL && root < g_nccl.world, "%s: reduce_start to rank %d of %d", what, root, g_nccl.world);
     begin();
-    NCCL_CHECK(ncclAllReduce(buf, buf, n, nccl_type(type), nccl_op(op), g_nccl.comm, g_nccl.stream), what);
+    if (root == COMM_ALL)
+        NCCL_CHECK(ncclAllReduce(buf, buf, n, nccl_type(type), nccl_op(op), g_nccl.comm, g_nccl.stream), what);
+    else
+        NCCL_CHECK(ncclReduce(buf, buf, n, nccl_type(type), nccl_op(op), root, g_nccl.comm, g_nccl.stream), what);
 }
 
 static void nccl_wait_started(const char *what) {
@@ -122,7 +126,7 @@ static void nccl_barrier(void) {
 }
 
 static Comm nccl_comm_table = {"nccl", 0, 1, nccl_all_reduce, nccl_reduce_scatter, nccl_all_gather,
-                               nccl_broadcast, nccl_barrier, nccl_synchronize, nccl_all_reduce_start,
+                               nccl_broadcast, nccl_barrier, nccl_synchronize, nccl_reduce_start,
                                nccl_wait_started};
 
 extern "C" void comm_nccl_unique_id(void *id) {

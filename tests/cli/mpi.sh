@@ -53,8 +53,11 @@ args=(--model "$TMP/m0" --data "$TMP/data" --seq 32 --lr 3e-3 --warmup 3 --threa
 for zero in 0 1; do
     "${MPIRUN[@]}" "$STRAP" train "${args[@]}" --batch 4 --zero $zero --out "$TMP/two$zero" > "$TMP/two$zero.log" 2>&1 \
         || fail_test "2 ranks --zero $zero: $(tail -n 5 "$TMP/two$zero.log")"
-    echo "train, 2 ranks --zero $zero vs 1 rank --grad-accum 2: $(same_weights "$TMP/two$zero/model.safetensors" "$TMP/one/model.safetensors")" \
-        || fail_test "train: 2 ranks --zero $zero differ from 1 rank with --grad-accum 2"
+    if diff=$(same_weights "$TMP/two$zero/model.safetensors" "$TMP/one/model.safetensors"); then
+        echo "train, 2 ranks --zero $zero vs 1 rank --grad-accum 2: $diff"
+    else
+        fail_test "train: 2 ranks --zero $zero differ from 1 rank with --grad-accum 2: $diff"
+    fi
     same_weights "$TMP/two$zero/optimizer.safetensors" "$TMP/one/optimizer.safetensors" >/dev/null \
         || fail_test "train: optimizer state of 2 ranks --zero $zero differs"
     # only rank 0 prints: one line per step, one metrics line per step
@@ -74,6 +77,16 @@ for ov in 1 0; do
         --batch 2 --grad-accum 2 --out "$TMP/ov$ov" > "$TMP/ov$ov.log" 2>&1 || fail_test "2 ranks, STRAP_OVERLAP=$ov: $(tail -n 5 "$TMP/ov$ov.log")"
 done
 cmp -s "$TMP/ov1/model.safetensors" "$TMP/ov0/model.safetensors" || fail_test "train: overlapped bucket reduces change the weights"
+# ZeRO-1 reduce-scatters in the same buckets, each cut at the chunk boundaries and reduced into
+# its owner (the chunk boundary falls inside a bucket), started during the backward too: the
+# same weights and optimizer state as --zero 0
+for ov in 1 0; do
+    STRAP_BUCKET_KB=1 STRAP_OVERLAP=$ov "${MPIRUN[@]}" -x STRAP_BUCKET_KB -x STRAP_OVERLAP "$STRAP" train "${args[@]}" \
+        --batch 2 --grad-accum 2 --zero 1 --out "$TMP/zov$ov" > "$TMP/zov$ov.log" 2>&1 || fail_test "2 ranks --zero 1, STRAP_OVERLAP=$ov: $(tail -n 5 "$TMP/zov$ov.log")"
+done
+cmp -s "$TMP/zov1/model.safetensors" "$TMP/zov0/model.safetensors" || fail_test "train --zero 1: overlapped bucket reduces change the weights"
+same_weights "$TMP/zov1/model.safetensors" "$TMP/ov1/model.safetensors" >/dev/null || fail_test "train: --zero 1 with buckets differs from --zero 0"
+same_weights "$TMP/zov1/optimizer.safetensors" "$TMP/ov1/optimizer.safetensors" >/dev/null || fail_test "train: --zero 1 optimizer state differs from --zero 0"
 "$STRAP" train "${args[@]}" --batch 2 --grad-accum 4 --out "$TMP/one4" > "$TMP/one4.log" 2>&1 || fail_test "1 rank --grad-accum 4: $(tail -n 3 "$TMP/one4.log")"
 # (4 micro-batches summed on one rank, 2 x 2 on two: a different order of float sums)
 if diff=$(same_weights "$TMP/ov1/model.safetensors" "$TMP/one4/model.safetensors" 1e-5); then
@@ -91,8 +104,12 @@ import json, sys
 lines = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
 assert [l["bench"] for l in lines] == ["step", "step_allreduce"], lines  # rank 0 alone prints
 r = lines[1]
-assert r["world"] == 2 and 0 <= r["comm_hidden"] <= 1 and r["comm_ms"] >= 0 and r["exposed_ms"] >= 0, r
+assert r["world"] == 2 and r["zero"] == 0 and 0 <= r["comm_hidden"] <= 1 and r["comm_ms"] >= 0 and r["exposed_ms"] >= 0, r
 PY
+"${MPIRUN[@]}" "$STRAP" bench step --preset tiny --batch 2 --seq 32 --steps 2 --warmup 1 --threads 1 --zero 1 > "$TMP/benchz.log" 2>&1 \
+    || fail_test "bench step --zero 1 on 2 ranks: $(tail -n 5 "$TMP/benchz.log")"
+grep -q '"zero": 1' "$TMP/benchz.log" && grep -q "reduce-scatter after it" "$TMP/benchz.log" \
+    || fail_test "bench step --zero 1 does not report the reduce-scatter: $(cat "$TMP/benchz.log")"
 
 # a 2-rank run (ZeRO-1) stopped after 5 steps resumes on 1 rank with the same global batch
 "${MPIRUN[@]}" "$STRAP" train "${args[@]}" --batch 4 --zero 1 --stop-after 5 --out "$TMP/moved" > "$TMP/moved1.log" 2>&1 \
@@ -101,8 +118,11 @@ grep -q '"world": 2' "$TMP/moved/trainer_state.json" || fail_test "trainer_state
 "$STRAP" train "${args[@]}" --batch 4 --grad-accum 2 --resume --out "$TMP/moved" > "$TMP/moved2.log" 2>&1 \
     || fail_test "resume on 1 rank: $(tail -n 3 "$TMP/moved2.log")"
 grep -q "resuming .* at step 5" "$TMP/moved2.log" || fail_test "did not resume at step 5"
-echo "train, 2 ranks -> resumed on 1 rank: $(same_weights "$TMP/moved/model.safetensors" "$TMP/one/model.safetensors")" \
-    || fail_test "2-rank run resumed on 1 rank differs from the 1-rank run"
+if diff=$(same_weights "$TMP/moved/model.safetensors" "$TMP/one/model.safetensors"); then
+    echo "train, 2 ranks -> resumed on 1 rank: $diff"
+else
+    fail_test "2-rank run resumed on 1 rank differs from the 1-rank run: $diff"
+fi
 # a different global batch is refused
 expect_error 1 "same global batch" -- "$STRAP" train "${args[@]}" --batch 4 --resume --steps 14 --out "$TMP/moved"
 
@@ -136,8 +156,14 @@ dargs=(--model "$TMP/p0" --pairs "$TMP/pairs.jsonl" --epochs 2 --batch 2 --lr 2e
 for zero in 0 1; do
     "${MPIRUN[@]}" "$STRAP" dpo "${dargs[@]}" --zero $zero --out "$TMP/d2$zero" > "$TMP/d2$zero.log" 2>&1 \
         || fail_test "dpo 2 ranks --zero $zero: $(tail -n 5 "$TMP/d2$zero.log")"
-    echo "dpo, 2 ranks --zero $zero vs 1 rank --grad-accum 2: $(same_weights "$TMP/d2$zero/model.safetensors" "$TMP/d1/model.safetensors")" \
-        || fail_test "dpo: 2 ranks --zero $zero differ from 1 rank with --grad-accum 2"
+    # (one rank adds the second micro-batch's gradient inside the sgemms, two ranks add two
+    # finished gradients: the sums round differently, and AdamW's m / sqrt(v) blows that up
+    # where a gradient is tiny; at lr 2e-3 this reaches ~1.5e-6 on some CPUs)
+    if diff=$(same_weights "$TMP/d2$zero/model.safetensors" "$TMP/d1/model.safetensors" 1e-5); then
+        echo "dpo, 2 ranks --zero $zero vs 1 rank --grad-accum 2: $diff"
+    else
+        fail_test "dpo: 2 ranks --zero $zero differ from 1 rank with --grad-accum 2: $diff"
+    fi
     [ "$(wc -l < "$TMP/d2$zero/metrics.jsonl")" -eq 6 ] || fail_test "dpo --zero $zero: metrics.jsonl should have 6 lines"
 done
 # the last step of an epoch leaves rank 1 without pairs: rank 0 starts its buckets during its
@@ -147,7 +173,7 @@ for ov in 1 0; do
         --out "$TMP/dov$ov" > "$TMP/dov$ov.log" 2>&1 || fail_test "dpo 2 ranks, STRAP_OVERLAP=$ov: $(tail -n 5 "$TMP/dov$ov.log")"
 done
 cmp -s "$TMP/dov1/model.safetensors" "$TMP/dov0/model.safetensors" || fail_test "dpo: overlapped bucket reduces change the weights"
-same_weights "$TMP/dov1/model.safetensors" "$TMP/d1/model.safetensors" >/dev/null || fail_test "dpo: overlapped buckets differ from 1 rank"
+same_weights "$TMP/dov1/model.safetensors" "$TMP/d1/model.safetensors" 1e-5 >/dev/null || fail_test "dpo: overlapped buckets differ from 1 rank"
 python3 - "$TMP/d1/metrics.jsonl" "$TMP/d20/metrics.jsonl" <<'PY' || fail_test "dpo metrics of 1 and 2 ranks differ"
 import json, sys
 a, b = ([json.loads(l) for l in open(p)] for p in sys.argv[1:3])
