@@ -8,6 +8,8 @@
 #   DEPS=dir   headers and static libraries unpacked from Debian packages (scripts/get-deps.sh)
 #   MPI=0      a single-rank strap without OpenMPI (default: OpenMPI required, for mpirun / srun)
 #   NCCL=0     CUDA builds without NCCL (default: NCCL's GPU collectives when nccl.h is found)
+#   NCCL_HOME=dir  where NCCL is when not in CUDA_HOME or /usr: dir/include/nccl.h and
+#              dir/lib/libnccl.so(.2), e.g. the nvidia-nccl wheel's site-packages/nvidia/nccl
 
 CC      ?= cc
 comma   := ,
@@ -77,16 +79,19 @@ ifneq ($(CU_SRC),)
   LDFLAGS += -L$(CUDA_HOME)/lib64 -L$(CUDA_HOME)/lib64/stubs
   LDLIBS += -lcublasLt -lcublas -lcudart -lstdc++
   # NCCL: GPU collectives for multi-GPU training (kernels/cuda/comm_nccl.cu)
-  NCCL_H := $(if $(filter 0,$(NCCL)),,$(firstword $(wildcard $(CUDA_HOME)/include/nccl.h /usr/include/nccl.h)))
-  NCCL_LIB := $(firstword $(wildcard $(CUDA_HOME)/lib64/libnccl.so $(CUDA_HOME)/lib/libnccl.so \
+  NCCL_H := $(if $(filter 0,$(NCCL)),,$(firstword $(wildcard $(if $(NCCL_HOME),$(NCCL_HOME)/include/nccl.h) \
+                                                        $(CUDA_HOME)/include/nccl.h /usr/include/nccl.h)))
+  NCCL_LIB := $(firstword $(wildcard $(if $(NCCL_HOME),$(NCCL_HOME)/lib/libnccl.so $(NCCL_HOME)/lib/libnccl.so.2) \
+                                     $(CUDA_HOME)/lib64/libnccl.so $(CUDA_HOME)/lib/libnccl.so \
                                      /usr/lib/x86_64-linux-gnu/libnccl.so))
   ifeq ($(NCCL_LIB),)
     NCCL_H := # the header without the library: no NCCL
   endif
   ifneq ($(NCCL_H),)
     CFLAGS += -DSTRAP_NCCL
+    NVCCFLAGS += -I$(dir $(NCCL_H))
     LDFLAGS += -Wl$(comma)-rpath$(comma)$(dir $(NCCL_LIB))
-    LDLIBS := -lnccl $(LDLIBS)
+    LDLIBS := $(NCCL_LIB) $(LDLIBS) # by path: a wheel has libnccl.so.2 only
   else
     CU_SRC := $(filter-out kernels/cuda/comm_nccl.cu,$(CU_SRC))
   endif
@@ -125,7 +130,7 @@ $(BUILD)/%.o: %.cu
 	@mkdir -p $(dir $@)
 	$(NVCC) $(NVCCFLAGS) -c $< -o $@
 
-$(BUILD)/tests/%: tests/%.c $(BUILD)/libstrap.a tests/test.h
+$(BUILD)/tests/%: tests/%.c $(BUILD)/libstrap.a $(wildcard tests/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libstrap.a $(LDLIBS)
 

@@ -21,7 +21,9 @@ int cmd_sft(int argc, char **argv) {
         {"--warmup", FLAG_INT, &o.warmup, "N", "warmup steps (default min(100, steps / 10))", NULL},
         {"--weight-decay", FLAG_FLOAT, &o.weight_decay, "W", "AdamW weight decay (matrices only)", NULL},
         {"--grad-clip", FLAG_FLOAT, &o.grad_clip, "C", "clip the global gradient norm to C (0: off)", NULL},
-        {"--batch", FLAG_INT, &o.batch, "B", "packed rows per step", NULL},
+        {"--batch", FLAG_INT, &o.batch, "B", "packed rows per micro-batch (per rank)", NULL},
+        {"--grad-accum", FLAG_INT, &o.grad_accum, "K", "micro-batches per step (a step: batch x K x ranks rows)", NULL},
+        {"--zero", FLAG_INT, &o.zero, "S", "1: ZeRO-1, shard the optimizer state over the ranks (mpirun / srun)", NULL},
         {"--seq", FLAG_INT, &o.seq, "T", "tokens per packed row (default min(512, the model's context))", NULL},
         {"--epochs", FLAG_INT, &o.epochs, "N", "passes over the data (when --steps is 0)", NULL},
         {"--steps", FLAG_INT, &o.steps, "N", "optimizer steps (0: --epochs passes)", NULL},
@@ -38,14 +40,17 @@ int cmd_sft(int argc, char **argv) {
                    "Supervised fine-tuning on chat records: the chat template is applied, only the assistant's "
                    "tokens are trained, conversations are packed into rows of --seq tokens (a conversation sees "
                    "the ones before it in its row). Checkpoints, --resume, --stop-after and SIGINT/SIGTERM as in "
-                   "strap train; one JSON line per step in OUT/metrics.jsonl.",
+                   "strap train; one JSON line per step in OUT/metrics.jsonl. Under mpirun / srun the ranks "
+                   "train data-parallel (a step: batch x grad-accum x ranks rows).",
                    flags, 0, NULL, 0};
     args_parse(&cmd, argc, argv);
     args_require(&cmd, "--model", o.model_dir != NULL);
     args_require(&cmd, "--data", o.data != NULL);
     args_require(&cmd, "--out", o.out != NULL);
-    if (o.batch < 1 || o.epochs < 1 || o.steps < 0 || o.save_every < 0 || o.stop_after < 0)
-        args_error(&cmd, "--batch and --epochs must be positive; --steps, --save-every, --stop-after not negative");
+    if (o.batch < 1 || o.grad_accum < 1 || o.epochs < 1 || o.steps < 0 || o.save_every < 0 || o.stop_after < 0)
+        args_error(&cmd, "--batch, --grad-accum and --epochs must be positive; --steps, --save-every, --stop-after not "
+                         "negative");
+    if (o.zero != 0 && o.zero != 1) args_error(&cmd, "--zero is 0 or 1");
     if (!isnan(min_score)) o.use_min_score = 1, o.min_score = min_score;
     return sft_run(&o);
 }

@@ -29,6 +29,18 @@ if [ -z "${MPI:-}" ] && ! command -v mpicc >/dev/null 2>&1; then
     export MPI=0
     echo "no mpicc: building with MPI=0 (single rank)"
 fi
+# NCCL: when the CUDA toolkit lacks it, the nvidia-nccl wheel of the machine's python (the
+# PyTorch image has one) gives nccl.h and libnccl.so.2 (the Makefile's NCCL_HOME).
+CUDA_DIR=${CUDA_HOME:-/usr/local/cuda}
+if [ -z "${NCCL_HOME:-}" ] && [ ! -f "$CUDA_DIR/include/nccl.h" ] && [ ! -f /usr/include/nccl.h ]; then
+    nccl_dir=$(python3 -c 'import nvidia.nccl as m; print(list(m.__path__)[0])' 2>/dev/null)
+    if [ -n "$nccl_dir" ] && [ -f "$nccl_dir/include/nccl.h" ]; then
+        export NCCL_HOME=$nccl_dir
+        echo "using NCCL_HOME=$NCCL_HOME"
+    else
+        echo "no NCCL found (nccl.h): the NCCL test will fail; multi-GPU training needs it"
+    fi
+fi
 TOTAL_S=${GPU_CHECK_SECONDS:-570} # leave a margin under the 10-minute limit
 summary=()
 status=0
@@ -79,6 +91,7 @@ cat "$OUT/gpu-info.txt"
 summary+=("gpu info: $OUT/gpu-info.txt")
 
 if step "build (make -j$(nproc))" 300 "$OUT/build.log" make -j"$(nproc)"; then
+    ./strap --version | tee -a "$OUT/gpu-info.txt"
     if ! step "make test-gpu" "$(( $(left) > 240 ? 240 : $(left) ))" "$OUT/test-gpu.log" make test-gpu; then
         status=1
     fi

@@ -26,6 +26,20 @@ void stop_signals_install(void) {
 
 int stop_signal_received(void) { return stop_signal; }
 
+void ckpt_save(const char *out_dir, Model *m, DistOpt *opt, const char *resume_state, const char *final_state,
+               int save_bf16) {
+    char *opt_path = path_join(out_dir, "optimizer.safetensors");
+    float *master = dist_opt_save(opt, opt_path, resume_state); // the fp32 master weights, on rank 0
+    free(opt_path);
+    if (comm_rank() != 0) return;
+    model_save(m, out_dir, save_bf16, master);
+    free(master);
+    const char *state = final_state ? final_state : resume_state;
+    char *state_path = path_join(out_dir, "trainer_state.json");
+    write_file_atomic(state_path, state, strlen(state));
+    free(state_path);
+}
+
 void metrics_truncate(const char *path, int last_step) {
     if (!path_exists(path)) return;
     size_t size;

@@ -1,7 +1,19 @@
-// ckpt.h: what the resumable training commands (strap train, strap dpo) share around their
-// checkpoint directory: the stop signals, metrics.jsonl on resume, the files a checkpoint
-// copies from the model it started from.
+// ckpt.h: what the resumable training commands (strap train, strap sft, strap dpo) share
+// around their checkpoint directory: writing a checkpoint, the stop signals, metrics.jsonl on
+// resume, the files a checkpoint copies from the model it started from.
 #pragma once
+#include "../model/llama.h"
+#include "dist.h"
+
+// Collective (every rank calls it: a sharded optimizer state is gathered); rank 0 writes
+// into out_dir, each file atomically:
+//   1. optimizer.safetensors, with `resume_state` (JSON) in its metadata: it alone holds
+//      everything a resume needs, so it goes first and a crash between the files below
+//      leaves a resumable directory;
+//   2. model.safetensors from the fp32 master weights (bf16 when save_bf16) + config.json;
+//   3. trainer_state.json: `final_state` (JSON; NULL: resume_state).
+void ckpt_save(const char *out_dir, Model *m, DistOpt *opt, const char *resume_state, const char *final_state,
+               int save_bf16);
 
 // The first SIGINT/SIGTERM only records the signal (the loop saves a checkpoint and exits
 // with 128+signal); a second one ends the process at once.

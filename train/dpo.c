@@ -242,20 +242,10 @@ static int dpo_state_check(const char *text, const char *path, const DpoOptions 
     return step;
 }
 
-// Collective; rank 0 writes optimizer.safetensors (first: it alone is enough to resume),
-// model.safetensors, the tokenizer files and trainer_state.json.
+// Collective: the checkpoint (ckpt.h), the same state in both JSON places.
 static void dpo_save(const DpoOptions *o, Model *m, DistOpt *opt, int n_pairs, int step, int total) {
     char *state = dpo_state_json(o, n_pairs, step, total);
-    char *opt_path = path_join(o->out, "optimizer.safetensors");
-    float *master = dist_opt_save(opt, opt_path, state);
-    free(opt_path);
-    if (comm_rank() == 0) {
-        model_save(m, o->out, 0, master);
-        char *state_path = path_join(o->out, "trainer_state.json");
-        write_file_atomic(state_path, state, strlen(state));
-        free(state_path);
-    }
-    free(master);
+    ckpt_save(o->out, m, opt, state, NULL, 0);
     free(state);
 }
 

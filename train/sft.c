@@ -24,6 +24,7 @@ void sft_options_default(SftOptions *o) {
     memset(o, 0, sizeof *o);
     o->device = "auto";
     o->batch = 4;
+    o->grad_accum = 1;
     o->seq = 0; // min(512, max_position_embeddings)
     o->epochs = 1;
     o->lr = 1e-5f;
@@ -266,10 +267,11 @@ typedef struct {
 } RunShape;
 
 static char *state_json(const SftOptions *o, const RunShape *s, int step, int with_extra, double loss) {
-    json_t *j = json_pack("{s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:f, s:f, s:i, s:s}", "step", step, "steps",
-                          s->total, "examples", s->examples, "rows", s->rows, "batch", o->batch, "seq", o->seq, "seed",
-                          o->seed, "threads", o->threads, "lr", (double)o->lr, "min_score",
-                          o->use_min_score ? (double)o->min_score : -1.0, "epochs", o->epochs, "data", o->data);
+    json_t *j = json_pack("{s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:f, s:f, s:i, s:s}", "step", step,
+                          "steps", s->total, "examples", s->examples, "rows", s->rows, "batch", o->batch, "grad_accum",
+                          o->grad_accum, "world", comm_world(), "seq", o->seq, "seed", o->seed, "threads", o->threads,
+                          "lr", (double)o->lr, "min_score", o->use_min_score ? (double)o->min_score : -1.0, "epochs",
+                          o->epochs, "data", o->data);
     CHECK(j != NULL, "json_pack failed");
     if (with_extra) json_object_set_new(j, "loss", json_real(loss));
     char *text = json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS);
@@ -281,35 +283,32 @@ static int state_check(const char *text, const char *path, const SftOptions *o, 
     json_error_t err;
     json_t *j = json_loads(text, 0, &err);
     if (!j) fail("%s: trainer_state is not valid JSON: %s", path, err.text);
-    int step = 0, steps = 0, examples = 0, rows = 0, batch = 0, seq = 0, seed = 0, threads = 0;
-    if (json_unpack_ex(j, &err, 0, "{s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i}", "step", &step, "steps", &steps,
-                       "examples", &examples, "rows", &rows, "batch", &batch, "seq", &seq, "seed", &seed, "threads",
-                       &threads) != 0)
+    int step = 0, steps = 0, examples = 0, rows = 0, batch = 0, accum = 1, world = 1, seq = 0, seed = 0, threads = 0;
+    if (json_unpack_ex(j, &err, 0, "{s:i, s:i, s:i, s:i, s:i, s?i, s?i, s:i, s:i, s:i}", "step", &step, "steps", &steps,
+                       "examples", &examples, "rows", &rows, "batch", &batch, "grad_accum", &accum, "world", &world,
+                       "seq", &seq, "seed", &seed, "threads", &threads) != 0)
         fail("%s: trainer_state: %s (was it written by strap sft?)", path, err.text);
-    if (examples != s->examples || rows != s->rows || batch != o->batch || seq != o->seq || seed != o->seed ||
+    long long global = (long long)batch * accum * world, now = (long long)o->batch * o->grad_accum * comm_world();
+    if (examples != s->examples || rows != s->rows || global != now || seq != o->seq || seed != o->seed ||
         steps != s->total)
-        fail("%s: the run was made on %d examples in %d rows with --batch %d, --seq %d, --seed %d for %d steps; "
-             "resume it with the same data and values (got %d examples, %d rows, %d, %d, %d, %d steps)",
-             path, examples, rows, batch, seq, seed, steps, s->examples, s->rows, o->batch, o->seq, o->seed, s->total);
-    if (threads != o->threads)
-        fprintf(stderr, "strap: warning: the run used --threads %d, now %d: results stay correct but are no longer "
-                        "bit-identical to an uninterrupted run\n",
-                threads, o->threads);
+        fail("%s: the run was made on %d examples in %d rows with a global batch of %lld rows (--batch %d x "
+             "--grad-accum %d x %d rank(s)), --seq %d, --seed %d for %d steps; resume it with the same data and values "
+             "(got %d examples, %d rows, %lld, %d, %d, %d steps)",
+             path, examples, rows, global, batch, accum, world, seq, seed, steps, s->examples, s->rows, now, o->seq,
+             o->seed, s->total);
+    if (comm_rank() == 0 && (threads != o->threads || world != comm_world()))
+        fprintf(stderr, "strap: warning: the run used --threads %d on %d rank(s), now %d on %d: results stay correct "
+                        "but are no longer bit-identical to an uninterrupted run\n",
+                threads, world, o->threads, comm_world());
     json_decref(j);
     return step;
 }
 
-// optimizer.safetensors first (it alone is enough to resume), then the model, then trainer_state.json
+// Collective: the checkpoint (ckpt.h); trainer_state.json adds the loss and the clock.
 static void save(const SftOptions *o, Model *m, DistOpt *opt, const RunShape *s, int step, double loss) {
-    char *state = state_json(o, s, step, 0, 0);
-    char *opt_path = path_join(o->out, "optimizer.safetensors");
-    float *master = dist_opt_save(opt, opt_path, state);
-    model_save(m, o->out, 0, master);
-    free(master), free(state), free(opt_path);
-    state = state_json(o, s, step, 1, loss);
-    char *state_path = path_join(o->out, "trainer_state.json");
-    write_file_atomic(state_path, state, strlen(state));
-    free(state_path), free(state);
+    char *resume = state_json(o, s, step, 0, 0), *final = state_json(o, s, step, 1, loss);
+    ckpt_save(o->out, m, opt, resume, final, 0);
+    free(resume), free(final);
 }
 
 // The row order of an epoch: a permutation drawn from (seed, epoch) alone, so a resumed run
@@ -328,13 +327,18 @@ static void epoch_order(int *order, int rows, int seed, int epoch) {
 
 int sft_run(const SftOptions *opts) {
     SftOptions o = *opts;
-    if (comm_world() > 1) fail("strap sft runs as one process; start it without mpirun / srun");
-    if (o.batch < 1 || o.epochs < 1 || o.steps < 0) fail("--batch and --epochs must be positive, --steps not negative");
+    int rank = comm_rank(), world = comm_world(), lead = rank == 0;
+    if (o.batch < 1 || o.grad_accum < 1 || o.epochs < 1 || o.steps < 0)
+        fail("--batch, --grad-accum and --epochs must be positive, --steps not negative");
+    if (o.zero != 0 && o.zero != 1) fail("--zero %d: give 0 or 1", o.zero);
     char *opt_path = path_join(o.out, "optimizer.safetensors");
     int resuming = path_exists(opt_path);
     if (resuming && !o.resume)
         fail("%s already holds an SFT checkpoint; pass --resume to continue that run, or choose another --out", o.out);
-    Backend *backend = backend_select(o.device, o.threads);
+    if (dist_any(resuming) != resuming)
+        fail("rank %d %s %s but another rank does not: --out must be on a filesystem every rank sees", rank,
+             resuming ? "finds a checkpoint in" : "finds no checkpoint in", o.out);
+    Backend *backend = dist_backend_select(o.device, o.threads); // a rank's share of the cores, its own GPU
     LlamaConfig config;
     config_read(&config, o.model_dir);
     if (o.seq <= 0) o.seq = config.max_seq < 512 ? config.max_seq : 512;
@@ -366,15 +370,23 @@ int sft_run(const SftOptions *opts) {
     for (int i = 0; i < n_ex; i++) sft_example_free(&ex[i]);
     free(ex), free(default_system);
     tokenizer_free(tok);
-    int steps_per_epoch = (pk.rows + o.batch - 1) / o.batch;
+    int global = o.batch * o.grad_accum * world; // rows per step
+    int steps_per_epoch = (pk.rows + global - 1) / global;
     RunShape shape = {n_ex, pk.rows, o.steps > 0 ? o.steps : steps_per_epoch * o.epochs};
     if (o.min_lr < 0) o.min_lr = o.lr / 10;
     if (o.warmup < 0) o.warmup = shape.total / 10 < 100 ? shape.total / 10 : 100;
-    printf("sft: %d records, %d kept", st.records, n_ex);
-    if (o.use_min_score) printf(" (score >= %g; %d below, %d unscored)", (double)o.min_score, st.below_score, st.unscored);
-    printf(", %d cut to --seq %d | %lld tokens (%lld trained) packed in %d rows | %d steps of up to %d rows (%s chat format)\n",
-           st.truncated, o.seq, all_tokens, answer_tokens, pk.rows, shape.total, o.batch, chat_format_name(f));
-    if (st.truncated)
+    if (lead) {
+        printf("sft: %d records, %d kept", st.records, n_ex);
+        if (o.use_min_score)
+            printf(" (score >= %g; %d below, %d unscored)", (double)o.min_score, st.below_score, st.unscored);
+        printf(", %d cut to --seq %d | %lld tokens (%lld trained) packed in %d rows | %d steps of up to %d rows (%s chat "
+               "format)\n",
+               st.truncated, o.seq, all_tokens, answer_tokens, pk.rows, shape.total, global, chat_format_name(f));
+        if (world > 1)
+            printf("%d ranks (%s): a step is --batch %d x --grad-accum %d x %d ranks = %d rows%s\n", world,
+                   backend->name, o.batch, o.grad_accum, world, global, o.zero ? ", ZeRO-1" : "");
+    }
+    if (st.truncated && lead)
         fprintf(stderr, "strap: warning: %d conversation(s) longer than --seq %d were cut (their answers end early)\n",
                 st.truncated, o.seq);
 
@@ -389,7 +401,7 @@ int sft_run(const SftOptions *opts) {
     }
     model_enable_grads(&m);
     DistOpt opt;
-    dist_opt_build(&opt, &m, initial, 0.9f, 0.999f, 1e-8f, o.weight_decay, 0);
+    dist_opt_build(&opt, &m, initial, 0.9f, 0.999f, 1e-8f, o.weight_decay, o.zero);
     free(initial);
     int step = 0;
     if (resuming) {
@@ -399,19 +411,22 @@ int sft_run(const SftOptions *opts) {
         if (opt.opt.step != step)
             fail("%s: optimizer step %d and trainer_state step %d disagree", opt_path, opt.opt.step, step);
         if (step >= shape.total) {
-            printf("sft run in %s is already at step %d of %d; nothing to do\n", o.out, step, shape.total);
+            if (lead) printf("sft run in %s is already at step %d of %d; nothing to do\n", o.out, step, shape.total);
             dist_opt_free(&opt), model_free(&m), sft_packed_free(&pk), free(opt_path);
             return 0;
         }
-        printf("resuming %s at step %d of %d\n", o.out, step, shape.total);
+        if (lead) printf("resuming %s at step %d of %d\n", o.out, step, shape.total);
     }
-    make_dirs(o.out);
-    remove_stale_temps(o.out);
-    if (!resuming) copy_model_files(o.model_dir, o.out);
     char *metrics_path = path_join(o.out, "metrics.jsonl");
-    metrics_truncate(metrics_path, step);
-    FILE *metrics = fopen(metrics_path, "a");
-    if (!metrics) fail("cannot write %s: %s", metrics_path, strerror(errno));
+    FILE *metrics = NULL; // rank 0: one line per step, flushed
+    if (lead) {
+        make_dirs(o.out);
+        remove_stale_temps(o.out);
+        if (!resuming) copy_model_files(o.model_dir, o.out);
+        metrics_truncate(metrics_path, step);
+        metrics = fopen(metrics_path, "a");
+        if (!metrics) fail("cannot write %s: %s", metrics_path, strerror(errno));
+    }
 
     // 3. training
     int T = o.seq;
@@ -420,69 +435,91 @@ int sft_run(const SftOptions *opts) {
     int order_epoch = -1;
     LrSchedule sched = {o.lr, o.min_lr, o.warmup, shape.total};
     Progress prog;
-    progress_start(&prog, "sft", shape.total);
+    if (lead) progress_start(&prog, "sft", shape.total);
     stop_signals_install();
     int start_step = step, exit_status = 0;
     double loss = 0;
     while (step < shape.total) {
-        int epoch = step / steps_per_epoch, first = (step % steps_per_epoch) * o.batch;
+        int epoch = step / steps_per_epoch, first = (step % steps_per_epoch) * global;
         if (epoch != order_epoch) epoch_order(order, pk.rows, o.seed, epoch), order_epoch = epoch;
-        int nb = pk.rows - first < o.batch ? pk.rows - first : o.batch;
+        int n_step = pk.rows - first < global ? pk.rows - first : global; // rows in this step
+        // the step's assistant tokens over every rank (each rank holds every row): the loss is
+        // their mean, so each token's gradient weight is 1 / counted
         int counted = 0, seen = 0;
-        for (int b = 0; b < nb; b++) {
-            int r = order[first + b];
-            memcpy(tokens + (size_t)b * T, pk.tokens + (size_t)r * T, (size_t)T * sizeof(int));
-            memcpy(targets + (size_t)b * T, pk.targets + (size_t)r * T, (size_t)T * sizeof(int));
-            for (int t = 0; t < T; t++) counted += targets[(size_t)b * T + t] >= 0;
+        for (int b = 0; b < n_step; b++) {
+            const int *tg = pk.targets + (size_t)order[first + b] * T;
+            for (int t = 0; t < T; t++) counted += tg[t] >= 0;
+            seen += pk.row_examples[order[first + b]];
         }
-        for (int b = 0; b < nb; b++) seen += pk.row_examples[order[first + b]];
         double t0 = now_seconds();
         model_zero_grads(&m);
-        loss = model_forward(&m, tokens, targets, nb, T); // mean over the assistant tokens of the step
-        model_backward(&m, 1.0f / (float)counted);
+        double loss_sum = 0; // this rank's sum of token losses
+        for (int micro = 0; micro < o.grad_accum; micro++) {
+            int b0 = first + (micro * world + rank) * o.batch;
+            int nb = first + n_step - b0 < o.batch ? first + n_step - b0 : o.batch;
+            if (nb <= 0) continue; // a short last step: nothing left for this slice
+            int mb_counted = 0;
+            for (int b = 0; b < nb; b++) {
+                int r = order[b0 + b];
+                memcpy(tokens + (size_t)b * T, pk.tokens + (size_t)r * T, (size_t)T * sizeof(int));
+                memcpy(targets + (size_t)b * T, pk.targets + (size_t)r * T, (size_t)T * sizeof(int));
+                for (int t = 0; t < T; t++) mb_counted += targets[(size_t)b * T + t] >= 0;
+            }
+            double mb_loss = model_forward(&m, tokens, targets, nb, T); // mean over mb_counted tokens
+            if (mb_counted) loss_sum += mb_loss * mb_counted;
+            if (micro == o.grad_accum - 1) dist_overlap_arm(&opt); // reduce buckets during this backward
+            model_backward(&m, counted ? 1.0f / (float)counted : 0.0f);
+        }
+        dist_sum(&loss_sum, 1);
+        loss = counted ? loss_sum / counted : 0;
         float norm = dist_reduce_grads(&opt);
         float clip = (o.grad_clip > 0 && norm > o.grad_clip) ? o.grad_clip / norm : 1.0f;
         float lr = lr_at(&sched, ++step);
         dist_opt_step(&opt, lr, clip);
         backend->synchronize();
-        double dt = now_seconds() - t0, tok_s = (double)nb * T / dt;
+        double dt = now_seconds() - t0, tok_s = (double)n_step * T / dt;
         if (!isfinite(loss) || !isfinite(norm))
             fail("sft step %d: loss %g, grad norm %g: training diverged; lower --lr (the last checkpoint in %s is intact)",
                  step, loss, norm, o.out);
-        char line[384];
-        int len = snprintf(line, sizeof line,
-                           "{\"step\": %d, \"epoch\": %d, \"loss\": %.6f, \"lr\": %.3e, \"grad_norm\": %.4f, \"rows\": %d, "
-                           "\"examples\": %d, \"trained_tokens\": %d, \"tokens\": %d, \"tokens_per_s\": %.1f}\n",
-                           step, epoch, loss, lr, norm, nb, seen, counted, nb * T, tok_s);
-        fwrite(line, 1, (size_t)len, metrics);
-        fflush(metrics);
-        char extra[96];
-        snprintf(extra, sizeof extra, "loss %.4f lr %.2e norm %.3f %.0f tok/s", loss, lr, norm, tok_s);
-        progress_update(&prog, step, extra);
+        if (lead) {
+            char line[384];
+            int len = snprintf(line, sizeof line,
+                               "{\"step\": %d, \"epoch\": %d, \"loss\": %.6f, \"lr\": %.3e, \"grad_norm\": %.4f, "
+                               "\"rows\": %d, \"examples\": %d, \"trained_tokens\": %d, \"tokens\": %d, "
+                               "\"tokens_per_s\": %.1f}\n",
+                               step, epoch, loss, lr, norm, n_step, seen, counted, n_step * T, tok_s);
+            fwrite(line, 1, (size_t)len, metrics);
+            fflush(metrics);
+            char extra[96];
+            snprintf(extra, sizeof extra, "loss %.4f lr %.2e norm %.3f %.0f tok/s", loss, lr, norm, tok_s);
+            progress_update(&prog, step, extra);
+        }
 
         int budget_spent = o.stop_after > 0 && step - start_step >= o.stop_after && step < shape.total;
-        int signal_seen = stop_signal_received();
+        int signal_seen = dist_any(stop_signal_received()); // every rank stops at the same step
         int stopping = signal_seen != 0 || budget_spent;
         if (step == shape.total || stopping || (o.save_every > 0 && step % o.save_every == 0))
             save(&o, &m, &opt, &shape, step, loss);
         if (stopping) {
-            progress_finish(&prog, NULL);
-            if (signal_seen)
-                printf("stopped by %s at step %d; checkpoint saved in %s; rerun with --resume to continue\n",
-                       signal_seen == SIGINT ? "SIGINT" : "SIGTERM", step, o.out);
-            else
-                printf("stopped after %d steps (--stop-after) at step %d; checkpoint saved in %s; rerun with --resume "
-                       "to continue\n",
-                       o.stop_after, step, o.out);
+            if (lead) {
+                progress_finish(&prog, NULL);
+                if (signal_seen)
+                    printf("stopped by %s at step %d; checkpoint saved in %s; rerun with --resume to continue\n",
+                           signal_seen == SIGINT ? "SIGINT" : "SIGTERM", step, o.out);
+                else
+                    printf("stopped after %d steps (--stop-after) at step %d; checkpoint saved in %s; rerun with "
+                           "--resume to continue\n",
+                           o.stop_after, step, o.out);
+            }
             exit_status = signal_seen ? 128 + signal_seen : 0;
             break;
         }
     }
-    if (!exit_status && step == shape.total) {
+    if (lead && !exit_status && step == shape.total) {
         progress_finish(&prog, NULL);
         printf("sft: %d steps, loss %.4f, checkpoint in %s, metrics in %s\n", step, loss, o.out, metrics_path);
     }
-    fclose(metrics);
+    if (metrics) fclose(metrics);
     free(order), free(tokens), free(targets), free(metrics_path), free(opt_path);
     sft_packed_free(&pk);
     dist_opt_free(&opt);

@@ -23,12 +23,16 @@
 // no per-example reset for. Its own tokens' targets and weights are exactly its own.
 //
 // Training: AdamW (beta 0.9, 0.999), warmup + cosine to --min-lr, global-norm clipping; a
-// step takes --batch rows; each epoch visits every row once in an order shuffled with the
-// seed and the epoch number; the loss of a step is the mean over its assistant tokens.
-// OUT holds the latest complete checkpoint (as strap train / dpo: optimizer.safetensors
-// first, then model.safetensors and trainer_state.json, each written to a temp name and
-// renamed); SIGINT/SIGTERM and --stop-after save and stop, and --resume continues with
-// weights byte-identical to an uninterrupted run (same --threads). One process (no mpirun).
+// step takes --batch x --grad-accum x ranks rows; each epoch visits every row once in an
+// order shuffled with the seed and the epoch number; the loss of a step is the mean over its
+// assistant tokens. Under mpirun / srun the ranks train data-parallel as strap dpo does
+// (train/dist.h): micro-batch k of rank r takes the rows at (k x ranks + r) x batch of the
+// step, so a step holds the same rows at any world size; --zero 1 shards the optimizer.
+// OUT holds the latest complete checkpoint (ckpt.h: optimizer.safetensors first, then
+// model.safetensors and trainer_state.json, each written to a temp name and renamed; rank 0
+// writes); SIGINT/SIGTERM and --stop-after save and stop, and --resume continues (at any
+// world size with the same global batch) with weights byte-identical to an uninterrupted run
+// (same --threads and ranks).
 #pragma once
 #include <stdint.h>
 
@@ -41,7 +45,8 @@ typedef struct {
     const char *field;         // the answer's field (NULL: "response", else "text")
     int use_min_score;         // keep only records with "score" >= min_score
     float min_score;
-    int batch, seq, epochs, steps; // steps 0: epochs x rows / batch
+    int batch, seq, epochs, steps; // batch: rows per micro-batch and rank; steps 0: epochs x rows / global batch
+    int grad_accum, zero;          // micro-batches per step; 1: ZeRO-1 (under mpirun)
     float lr, min_lr, weight_decay, grad_clip;
     int warmup;                // -1: min(100, steps / 10)
     int seed, threads;

@@ -118,23 +118,11 @@ static void append_metrics(FILE *f, json_t *j) {
 
 // ---- checkpoints ----
 
-// Collective: every rank takes part (the sharded optimizer state is gathered); rank 0 writes.
+// Collective: the checkpoint (ckpt.h); trainer_state.json adds the loss and the clock.
 static void save_checkpoint(const TrainOptions *o, Model *model, DistOpt *opt, const RunState *s, float loss) {
-    char *state = state_to_json(o, s, loss, 0);
-    char *opt_path = path_join(o->out, "optimizer.safetensors");
-    // optimizer.safetensors alone holds everything resume needs, so it goes first: a crash
-    // between the files below leaves a resumable directory.
-    float *master = dist_opt_save(opt, opt_path, state); // the fp32 master weights, on rank 0
-    free(state);
-    free(opt_path);
-    if (comm_rank() != 0) return;
-    model_save(model, o->out, o->save_bf16, master);
-    free(master);
-    state = state_to_json(o, s, loss, 1);
-    char *state_path = path_join(o->out, "trainer_state.json");
-    write_file_atomic(state_path, state, strlen(state));
-    free(state_path);
-    free(state);
+    char *resume = state_to_json(o, s, loss, 0), *final = state_to_json(o, s, loss, 1);
+    ckpt_save(o->out, model, opt, resume, final, o->save_bf16);
+    free(resume), free(final);
 }
 
 // ---- the loop ----

@@ -5,15 +5,7 @@
 # bad shard stops the whole job with a message naming it, without hanging. Gradient buckets
 # reduced during the backward (many small ones) give the weights of buckets reduced after it.
 source "$(dirname "$0")/lib.bash"
-if ! command -v mpirun >/dev/null 2>&1; then
-    echo "skipped: mpirun not found (apt-get install openmpi-bin libopenmpi-dev)"
-    exit 0
-fi
-if ! "$STRAP" --version | grep -q '^distributed: mpi'; then
-    echo "skipped: this strap was built with MPI=0"
-    exit 0
-fi
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_btl=self,vader OMPI_MCA_btl_vader_single_copy_mechanism=none OMPI_MCA_rmaps_base_oversubscribe=1
+need_mpi
 MPIRUN=(timeout 120 mpirun --oversubscribe -np 2)
 
 # same_weights A B [TOL]: max |a-b| / max |b| per tensor <= TOL (1e-6) (prints "identical" or the figure)
@@ -182,6 +174,40 @@ for x, y in zip(a, b):
     for k in ("loss", "rewards_margin", "rewards_accuracy"):
         assert abs(x[k] - y[k]) <= 1e-5 * max(1, abs(x[k])), (k, x, y)
 PY
+
+# ---- sft: 2 ranks x --batch 1 vs 1 rank x --batch 1 x --grad-accum 2, 5 rows (rank 1 has
+# none in the last step of an epoch); a 2-rank run stopped early resumes on 1 rank ----
+python3 - "$TMP/sft.jsonl" <<'PY'
+import json, sys
+with open(sys.argv[1], "w") as f:
+    for i, n in enumerate(["Tom", "Mia", "Lena", "Sam", "Ava"]):
+        f.write(json.dumps({"prompt": f"Who is {n}?" + " Tell me." * (i % 2), "response": f"{n} is a good friend" + " indeed" * (i % 3) + "."}) + "\n")
+PY
+sargs=(--model "$TMP/p0" --data "$TMP/sft.jsonl" --seq 48 --batch 1 --epochs 2 --lr 3e-3 --threads 1 --chat-template chatml)
+"$STRAP" sft "${sargs[@]}" --grad-accum 2 --out "$TMP/s1" > "$TMP/s1.log" 2>&1 || fail_test "sft 1 rank: $(tail -n 3 "$TMP/s1.log")"
+for zero in 0 1; do
+    "${MPIRUN[@]}" "$STRAP" sft "${sargs[@]}" --zero $zero --out "$TMP/s2$zero" > "$TMP/s2$zero.log" 2>&1 \
+        || fail_test "sft 2 ranks --zero $zero: $(tail -n 5 "$TMP/s2$zero.log")"
+    if diff=$(same_weights "$TMP/s2$zero/model.safetensors" "$TMP/s1/model.safetensors" 1e-5); then
+        echo "sft, 2 ranks --zero $zero vs 1 rank --grad-accum 2: $diff"
+    else
+        fail_test "sft: 2 ranks --zero $zero differ from 1 rank with --grad-accum 2: $diff"
+    fi
+    [ "$(grep -c '^sft: .* steps, loss' "$TMP/s2$zero.log")" -eq 1 ] || fail_test "sft --zero $zero: not one final line (rank 0 alone prints)"
+done
+python3 - "$TMP/s1/metrics.jsonl" "$TMP/s20/metrics.jsonl" <<'PY' || fail_test "sft metrics of 1 and 2 ranks differ"
+import json, sys
+a, b = ([json.loads(l) for l in open(p)] for p in sys.argv[1:3])
+assert len(a) == len(b) == 6, (len(a), len(b))  # 5 rows, 2 per step: 3 steps per epoch
+for x, y in zip(a, b):
+    assert x["rows"] == y["rows"] and x["trained_tokens"] == y["trained_tokens"], (x, y)
+    assert abs(x["loss"] - y["loss"]) <= 1e-5 * max(1, abs(x["loss"])), (x, y)
+PY
+"${MPIRUN[@]}" "$STRAP" sft "${sargs[@]}" --stop-after 2 --out "$TMP/sm" > "$TMP/sm1.log" 2>&1 || fail_test "sft 2 ranks --stop-after: $(tail -n 3 "$TMP/sm1.log")"
+"$STRAP" sft "${sargs[@]}" --grad-accum 2 --resume --out "$TMP/sm" > "$TMP/sm2.log" 2>&1 || fail_test "sft resumed on 1 rank: $(tail -n 3 "$TMP/sm2.log")"
+grep -q "resuming .* at step 2" "$TMP/sm2.log" || fail_test "sft did not resume at step 2: $(cat "$TMP/sm2.log")"
+same_weights "$TMP/sm/model.safetensors" "$TMP/s1/model.safetensors" 1e-5 >/dev/null || fail_test "sft: 2 ranks resumed on 1 rank differ from 1 rank"
+expect_error 1 "global batch of 2 rows" -- "$STRAP" sft "${sargs[@]}" --resume --out "$TMP/sm"
 
 # dpo --resume on 2 ranks after --stop-after: byte-identical to the uninterrupted 2-rank run
 "${MPIRUN[@]}" "$STRAP" dpo "${dargs[@]}" --zero 1 --stop-after 2 --out "$TMP/ds" > "$TMP/ds1.log" 2>&1 || fail_test "dpo --stop-after"

@@ -6,15 +6,7 @@
 # and logprob, more ranks than prompts); only rank 0 prints; a rank that fails stops the job
 # and leaves neither the output nor a temp file.
 source "$(dirname "$0")/lib.bash"
-if ! command -v mpirun >/dev/null 2>&1; then
-    echo "skipped: mpirun not found (apt-get install openmpi-bin libopenmpi-dev)"
-    exit 0
-fi
-if ! "$STRAP" --version | grep -q '^distributed: mpi'; then
-    echo "skipped: this strap was built with MPI=0"
-    exit 0
-fi
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_btl=self,vader OMPI_MCA_btl_vader_single_copy_mechanism=none OMPI_MCA_rmaps_base_oversubscribe=1
+need_mpi
 mpi() { local np=$1; shift; timeout 120 mpirun --oversubscribe -np "$np" "$@"; }
 
 "$STRAP" init --out "$TMP/m" --vocab 700 --dim 32 --layers 2 --heads 4 --kv-heads 2 --ffn 64 --max-seq 2048 --init-std 0.3 --seed 5 > /dev/null || fail_test "init"
