@@ -223,9 +223,11 @@ static int eval_pairs(int argc, char **argv) {
     return 0;
 }
 
-static JudgeMethod parse_judge_method(const Command *cmd, const char *name) {
+static JudgeMethod parse_judge_method(const Command *cmd, const char *name, int rubric_ok) {
     if (strcmp(name, "logprob") == 0) return JUDGE_LOGPROB;
-    if (strcmp(name, "text") != 0) args_error(cmd, "--judge-method must be logprob or text (got '%s')", name);
+    if (strcmp(name, "text") == 0) return JUDGE_TEXT;
+    if (rubric_ok && strcmp(name, "rubric") == 0) return JUDGE_RUBRIC;
+    args_error(cmd, "--judge-method must be logprob%s or text (got '%s')", rubric_ok ? ", rubric" : "", name);
     return JUDGE_TEXT;
 }
 
@@ -244,7 +246,9 @@ static int eval_winrate(int argc, char **argv) {
         {"--top-p", FLAG_FLOAT, &o.top_p, "P", "answers: nucleus sampling mass (1: off)", NULL},
         {"--seed", FLAG_INT, &o.seed, "S", "random seed (answer i of both models: the same stream)", NULL},
         {"--batch", FLAG_INT, &o.batch, "B", "sequences generated together", NULL},
-        {"--judge-method", FLAG_STRING, &method, "M", "logprob (p of ' A' vs ' B' after 'Verdict: Assistant') or text", NULL},
+        {"--judge-method", FLAG_STRING, &method, "M",
+         "logprob (p of ' A' vs ' B' after 'Verdict: Assistant'), text, or rubric (each answer's 5-point rubric "
+         "score, no position bias)", NULL},
         {"--judge-max-new", FLAG_INT, &o.judge_max_new, "N", "text: tokens per judgement", NULL},
         {"--judge-temperature", FLAG_FLOAT, &o.judge_temperature, "T", "text: 0 = greedy judgements", NULL},
         {"--template", FLAG_STRING, &o.template_path, "FILE", "pairwise judge prompt with {prompt}, {answer_a}, {answer_b}", NULL},
@@ -260,7 +264,8 @@ static int eval_winrate(int argc, char **argv) {
                    "[--markdown report.md]",
                    "Both models answer every prompt; the judge compares the answers in both orders. Win: the "
                    "model preferred in both orders; loss: the baseline in both; tie otherwise (and when a "
-                   "verdict is unparseable, counted separately). Win rate = (wins + ties/2) / prompts with a 95% "
+                   "verdict is unparseable, counted separately). With --judge-method rubric the judge scores each "
+                   "answer alone and the higher score wins. Win rate = (wins + ties/2) / prompts with a 95% "
                    "Wilson interval; mean answer lengths in tokens.",
                    flags, 0, NULL, 0};
     args_parse(&cmd, argc, argv);
@@ -268,7 +273,7 @@ static int eval_winrate(int argc, char **argv) {
     args_require(&cmd, "--baseline", o.baseline_dir != NULL);
     args_require(&cmd, "--judge", o.judge_dir != NULL);
     args_require(&cmd, "--prompts", o.prompts != NULL);
-    o.method = parse_judge_method(&cmd, method);
+    o.method = parse_judge_method(&cmd, method, 1);
     if (o.max_new < 1 || o.batch < 1 || o.judge_max_new < 1 || o.limit < 0)
         args_error(&cmd, "--max-new, --batch and --judge-max-new must be positive, --limit not negative");
     return winrate_run(&o);
@@ -306,7 +311,7 @@ static int eval_judge_accuracy(int argc, char **argv) {
     args_parse(&cmd, argc, argv);
     args_require(&cmd, "--judge", o.judge_dir != NULL);
     args_require(&cmd, "--labelled", o.labelled != NULL);
-    o.method = parse_judge_method(&cmd, method);
+    o.method = parse_judge_method(&cmd, method, 0);
     o.rubric = !no_rubric;
     if (o.batch < 1 || o.judge_max_new < 1 || o.limit < 0)
         args_error(&cmd, "--batch and --judge-max-new must be positive, --limit not negative");

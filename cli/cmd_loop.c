@@ -40,6 +40,9 @@ int cmd_loop(int argc, char **argv) {
         {"--eval-text", FLAG_STRING, &o.eval_text, "F", "held-out human text (.txt, .jsonl): perplexity of every model", NULL},
         {"--eval-text-batches", FLAG_INT, &o.eval_text_batches, "N", "batches of 4 x 256 tokens scored (0: all)", NULL},
         {"--eval-count", FLAG_INT, &o.eval_count, "N", "win-rate prompts used (0: all)", NULL},
+        {"--winrate-judge", FLAG_STRING, &o.winrate_method, "M",
+         "how M(t-1) judges M(t) against itself: logprob or text (pairwise, both orders) or rubric (each answer's "
+         "5-point score)", NULL},
         {"--batch", FLAG_INT, &o.batch, "B", "sequences generated together", NULL},
         {"--seed", FLAG_INT, &o.seed, "S", "random seed", NULL},
         {"--chat-template", FLAG_STRING, &o.chat_template, "NAME", "chatml, llama3 or plain (default: from the model's files)", NULL},
@@ -62,5 +65,8 @@ int cmd_loop(int argc, char **argv) {
         args_error(&cmd, "--synth-mode must be self-instruct or brainstorm");
     if (strcmp(o.judge_method, "logprob") != 0 && strcmp(o.judge_method, "text") != 0)
         args_error(&cmd, "--judge-method must be logprob or text");
+    if (strcmp(o.winrate_method, "logprob") != 0 && strcmp(o.winrate_method, "text") != 0 &&
+        strcmp(o.winrate_method, "rubric") != 0)
+        args_error(&cmd, "--winrate-judge must be logprob, text or rubric");
     return loop_run(&o);
 }

@@ -36,7 +36,9 @@ void judge_accuracy_options_default(JudgeAccuracyOptions *o) {
     o->rubric = 1;
 }
 
-static const char *method_name(JudgeMethod m) { return m == JUDGE_TEXT ? "text" : "logprob"; }
+static const char *method_name(JudgeMethod m) {
+    return m == JUDGE_TEXT ? "text" : m == JUDGE_RUBRIC ? "rubric" : "logprob";
+}
 
 // ---- a growing string for the Markdown reports ----
 
@@ -180,26 +182,35 @@ int winrate_run(const WinrateOptions *o) {
         first[2 * k] = am.text[k], second[2 * k] = ab.text[k];
         first[2 * k + 1] = ab.text[k], second[2 * k + 1] = am.text[k];
     }
-    if (lead)
+    int rubric = o->method == JUDGE_RUBRIC;
+    if (lead && rubric)
+        printf("winrate: scoring %d answers with %s (the 5-point rubric by log-prob, each answer alone)\n", 2 * n,
+               o->judge_dir);
+    else if (lead)
         printf("winrate: judging %d comparisons with %s (%s verdicts, both answer orders)\n", 2 * n, o->judge_dir,
                method_name(o->method));
     fflush(stdout);
-    PairVerdict *v = xmalloc(n_cmp * sizeof(PairVerdict));
+    PairVerdict *v = xcalloc(n_cmp, sizeof(PairVerdict));
+    double *score = rubric ? xmalloc(n_cmp * sizeof(double)) : NULL; // 2k: the model's answer, 2k+1: the baseline's
     if (n_mine) {
         PairJudge judge;
         pair_judge_open(&judge, o->judge_dir, backend, o->chat_template, o->method, tpl, o->judge_max_new,
                         o->judge_temperature, (uint64_t)o->seed);
-        pair_judge_run(&judge, prompt, first, second, 2 * n_mine, cmp_index, o->batch, v);
+        if (rubric) pair_judge_rubric(&judge, prompt, first, 2 * n_mine, score); // first: model, baseline, ...
+        else pair_judge_run(&judge, prompt, first, second, 2 * n_mine, cmp_index, o->batch, v);
         pair_judge_close(&judge);
     }
 
     WinTally t = {0};
-    double tokens[2] = {0, 0}; // model, baseline
+    t.pointwise = rubric; // (a rank without prompts adds none)
+    double sums[4] = {0, 0, 0, 0}; // answer tokens of the model, of the baseline; rubric scores of both
     DistRecords w;
     if (o->records) dist_records_open(&w, o->records);
     for (int k = 0; k < n_mine; k++) {
-        Outcome oc = win_tally_add(&t, v[2 * k].verdict, v[2 * k + 1].verdict);
-        tokens[0] += am.tokens[k], tokens[1] += ab.tokens[k];
+        Outcome oc = rubric ? win_tally_add_scores(&t, score[2 * k], score[2 * k + 1])
+                            : win_tally_add(&t, v[2 * k].verdict, v[2 * k + 1].verdict);
+        sums[0] += am.tokens[k], sums[1] += ab.tokens[k];
+        if (rubric && !isnan(score[2 * k]) && !isnan(score[2 * k + 1])) sums[2] += score[2 * k], sums[3] += score[2 * k + 1];
         if (!o->records) continue;
         json_t *rec = json_object();
         json_t *id = json_object_get(my_recs[k], "id");
@@ -211,17 +222,23 @@ int winrate_run(const WinrateOptions *o) {
         json_object_set_new(rec, "tokens_baseline", json_integer(ab.tokens[k]));
         json_object_set_new(rec, "finish_model", json_string(am.finish[k]));
         json_object_set_new(rec, "finish_baseline", json_string(ab.finish[k]));
-        // "first" in verdict_model_first means the model's answer, in verdict_baseline_first the baseline's
-        json_object_set_new(rec, "verdict_model_first", verdict_json(&v[2 * k]));
-        json_object_set_new(rec, "verdict_baseline_first", verdict_json(&v[2 * k + 1]));
-        if (o->method == JUDGE_LOGPROB) {
+        if (rubric) {
             for (int c = 0; c < 2; c++)
-                json_object_set_new(rec, c ? "p_first_baseline_first" : "p_first_model_first",
-                                    isnan(v[2 * k + c].p_first) ? json_null() : json_real(v[2 * k + c].p_first));
+                json_object_set_new(rec, c ? "rubric_baseline" : "rubric_model",
+                                    isnan(score[2 * k + c]) ? json_null() : json_real(score[2 * k + c]));
         } else {
-            for (int c = 0; c < 2; c++)
-                json_object_set_new(rec, c ? "judgement_baseline_first" : "judgement_model_first",
-                                    v[2 * k + c].judgement ? json_string(v[2 * k + c].judgement) : json_null());
+            // "first" in verdict_model_first means the model's answer, in verdict_baseline_first the baseline's
+            json_object_set_new(rec, "verdict_model_first", verdict_json(&v[2 * k]));
+            json_object_set_new(rec, "verdict_baseline_first", verdict_json(&v[2 * k + 1]));
+            for (int c = 0; c < 2; c++) {
+                const PairVerdict *pv = &v[2 * k + c];
+                if (o->method == JUDGE_LOGPROB)
+                    json_object_set_new(rec, c ? "p_first_baseline_first" : "p_first_model_first",
+                                        isnan(pv->p_first) ? json_null() : json_real(pv->p_first));
+                else
+                    json_object_set_new(rec, c ? "judgement_baseline_first" : "judgement_model_first",
+                                        pv->judgement ? json_string(pv->judgement) : json_null());
+            }
         }
         for (int c = 0; c < 2; c++)
             if (v[2 * k + c].error)
@@ -231,13 +248,18 @@ int winrate_run(const WinrateOptions *o) {
         dist_records_end_input(&w);
         json_decref(rec);
     }
-    win_tally_sum(&t, tokens, 2);
+    win_tally_sum(&t, sums, 4);
+    int scored = t.prompts - t.unparseable; // rubric: prompts with both scores
     if (o->records) dist_records_close(&w); // collective: rank 0 writes every rank's records in prompt order
 
     if (lead) {
         json_t *j = win_tally_json(&t);
-        json_object_set_new(j, "mean_tokens_model", json_real(tokens[0] / n));
-        json_object_set_new(j, "mean_tokens_baseline", json_real(tokens[1] / n));
+        json_object_set_new(j, "mean_tokens_model", json_real(sums[0] / n));
+        json_object_set_new(j, "mean_tokens_baseline", json_real(sums[1] / n));
+        if (rubric) {
+            json_object_set_new(j, "mean_rubric_model", scored ? json_real(sums[2] / scored) : json_null());
+            json_object_set_new(j, "mean_rubric_baseline", scored ? json_real(sums[3] / scored) : json_null());
+        }
         json_object_set_new(j, "model", json_string(o->model_dir));
         json_object_set_new(j, "baseline", json_string(o->baseline_dir));
         json_object_set_new(j, "judge", json_string(o->judge_dir));
@@ -251,19 +273,30 @@ int winrate_run(const WinrateOptions *o) {
 
         Text md = {0};
         put(&md, "# Win rate: %s against %s\n\n", o->model_dir, o->baseline_dir);
-        put(&md, "Judge %s (%s verdicts), each of %d prompts from `%s` judged in both answer orders: a win when the "
-                 "model's answer is preferred in both, a loss when the baseline's is, a tie otherwise (including %d "
-                 "prompt%s with an unparseable verdict). Ties count as half a win; the interval is the 95%% Wilson "
-                 "score interval.\n\n",
-            o->judge_dir, method_name(o->method), n, o->prompts, t.unparseable, t.unparseable == 1 ? "" : "s");
+        if (rubric)
+            put(&md, "Judge %s: each answer to each of %d prompts from `%s` scored alone with the 5-point rubric "
+                     "(expected score by log-prob): a win when the model's answer scores higher, a loss when lower, "
+                     "a tie when equal or unscored (%d prompt%s too long for the judge). Mean rubric score: model "
+                     "%.3f, baseline %.3f. Ties count as half a win; the interval is the 95%% Wilson score "
+                     "interval.\n\n",
+                o->judge_dir, n, o->prompts, t.unparseable, t.unparseable == 1 ? "" : "s",
+                scored ? sums[2] / scored : NAN, scored ? sums[3] / scored : NAN);
+        else
+            put(&md, "Judge %s (%s verdicts), each of %d prompts from `%s` judged in both answer orders: a win when "
+                     "the model's answer is preferred in both, a loss when the baseline's is, a tie otherwise "
+                     "(including %d prompt%s with an unparseable verdict). Ties count as half a win; the interval is "
+                     "the 95%% Wilson score interval.\n\n",
+                o->judge_dir, method_name(o->method), n, o->prompts, t.unparseable, t.unparseable == 1 ? "" : "s");
         put(&md, "| prompts | wins | ties | losses | unparseable | win rate | 95%% CI | position consistency | "
                  "first-position rate | mean answer tokens (model / baseline) |\n");
         put(&md, "|---|---|---|---|---|---|---|---|---|---|\n");
-        put(&md, "| %d | %d | %d | %d | %d | %.3f | %.3f-%.3f | %.3f | ", t.prompts, t.wins, t.ties, t.losses,
-            t.unparseable, rate, lo, hi, (double)t.consistent / t.prompts);
-        if (t.verdicts) put(&md, "%.3f | ", (double)t.first_position / t.verdicts);
+        put(&md, "| %d | %d | %d | %d | %d | %.3f | %.3f-%.3f | ", t.prompts, t.wins, t.ties, t.losses,
+            t.unparseable, rate, lo, hi);
+        if (rubric) put(&md, "- | ");
+        else put(&md, "%.3f | ", (double)t.consistent / t.prompts);
+        if (t.verdicts && !rubric) put(&md, "%.3f | ", (double)t.first_position / t.verdicts);
         else put(&md, "- | ");
-        put(&md, "%.1f / %.1f |\n", tokens[0] / n, tokens[1] / n);
+        put(&md, "%.1f / %.1f |\n", sums[0] / n, sums[1] / n);
 
         printf("%s\n", md.s);
         if (o->out) write_json(o->out, j);
@@ -277,7 +310,7 @@ int winrate_run(const WinrateOptions *o) {
         free(md.s);
     }
     for (int i = 0; i < 2 * n_mine; i++) free(v[i].judgement);
-    free(v), free(prompt), free(first), free(second), free(tpl), free(mine), free(cmp_index), free(my_recs);
+    free(v), free(score), free(prompt), free(first), free(second), free(tpl), free(mine), free(cmp_index), free(my_recs);
     answers_free(&am), answers_free(&ab);
     for (int i = 0; i < n; i++) json_decref(recs[i]);
     free(recs);

@@ -156,6 +156,10 @@ void pair_judge_open(PairJudge *j, const char *dir, Backend *backend, const char
         if (n != 1) j->has_digits = 0;
         free(ids);
     }
+    if (method == JUDGE_RUBRIC && !j->has_digits)
+        fail("%s: the judge's tokenizer does not encode each digit 0-5 as one token, which the rubric score needs; "
+             "use --judge-method logprob or text",
+             dir);
     j->n_eos = chat_stop_ids(j->tok, j->format, j->eos);
     for (int i = 0; i < j->model.config.n_eos && j->n_eos < 8; i++) j->eos[j->n_eos++] = j->model.config.eos_token_ids[i];
 }

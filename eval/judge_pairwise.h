@@ -33,7 +33,9 @@ char *pairwise_build_prompt(const char *tpl, const char *prompt, const char *fir
 // '*' and spaces allowed around the colon. VERDICT_NONE if there is none.
 Verdict pairwise_parse_verdict(const char *text);
 
-typedef enum { JUDGE_LOGPROB, JUDGE_TEXT } JudgeMethod;
+// LOGPROB and TEXT: pairwise verdicts (pair_judge_run); RUBRIC: each answer scored alone
+// with the 5-point rubric by log-prob (pair_judge_rubric), no position to be biased by.
+typedef enum { JUDGE_LOGPROB, JUDGE_TEXT, JUDGE_RUBRIC } JudgeMethod;
 
 typedef struct {
     Model model;

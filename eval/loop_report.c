@@ -228,6 +228,9 @@ void loop_report_write(const char *workdir, int iterations) {
             if (has(wr, "win_rate"))
                 put(&t, "; win rate %.3f, 95%% Wilson interval %.3f-%.3f", num(wr, "win_rate"), num(wr, "ci_low"),
                     num(wr, "ci_high"));
+            if (json_is_number(json_object_get(wr, "mean_rubric_model")))
+                put(&t, "; judged by each answer's rubric score, mean %.3f against %.3f", num(wr, "mean_rubric_model"),
+                    num(wr, "mean_rubric_baseline"));
             put(&t, ".\n");
         }
         json_decref(synth), json_decref(clean), json_decref(pairs), json_decref(ev), json_decref(wr);

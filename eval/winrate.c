@@ -30,6 +30,19 @@ Outcome win_tally_add(WinTally *t, Verdict ab, Verdict ba) {
     return o;
 }
 
+Outcome win_tally_add_scores(WinTally *t, double model, double baseline) {
+    t->pointwise = 1;
+    t->prompts++;
+    Outcome o = OUTCOME_TIE;
+    if (isnan(model) || isnan(baseline)) t->unparseable++;
+    else if (model > baseline) o = OUTCOME_WIN;
+    else if (model < baseline) o = OUTCOME_LOSS;
+    if (o == OUTCOME_WIN) t->wins++;
+    else if (o == OUTCOME_LOSS) t->losses++;
+    else t->ties++;
+    return o;
+}
+
 double win_tally_rate(const WinTally *t) {
     return t->prompts > 0 ? (t->wins + 0.5 * t->ties) / t->prompts : 0.0;
 }
@@ -60,8 +73,8 @@ json_t *win_tally_json(const WinTally *t) {
                           "ci_low", lo, "ci_high", hi, "ties_count_as", 0.5);
     CHECK(j != NULL, "json_pack failed");
     json_object_set_new(j, "position_consistency",
-                        t->prompts ? json_real((double)t->consistent / t->prompts) : json_null());
+                        t->prompts && !t->pointwise ? json_real((double)t->consistent / t->prompts) : json_null());
     json_object_set_new(j, "first_position_rate",
-                        t->verdicts ? json_real((double)t->first_position / t->verdicts) : json_null());
+                        t->verdicts && !t->pointwise ? json_real((double)t->first_position / t->verdicts) : json_null());
     return j;
 }

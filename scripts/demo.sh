@@ -3,7 +3,8 @@
 # finish in about 15 minutes on a 2-core CPU (much faster on a GPU). The model M0 writes
 # prompts for itself, answers each several times, judges its answers with the 5-point rubric
 # (log-prob judge), the answers are cleaned, best-vs-worst pairs train M1 with DPO, and M1 is
-# evaluated against M0: preference accuracy, win rate judged by M0 in both orders, and
+# evaluated against M0: preference accuracy, win rate judged by M0 (each answer's rubric
+# score: a 135M pairwise judge only ever picks the answer shown first), and
 # perplexity on held-out text (the stories in data/demo) to see what DPO costs elsewhere.
 # Everything lands in $DEMO_DIR (runs/demo); run it again to resume where it stopped.
 #
@@ -24,7 +25,7 @@ echo "== 1. one self-rewarding iteration (strap loop; the command of every stage
     --iterations "${DEMO_ITERATIONS:-1}" --prompts "${DEMO_PROMPTS:-16}" --synth-max-new 128 --candidates "${DEMO_CANDIDATES:-4}" \
     --max-new 128 --temperature 0.8 --judge-method logprob \
     --beta 0.1 --lr 1e-5 --dpo-batch 4 --epochs 2 --max-len 384 \
-    --eval-count "${DEMO_EVAL:-12}" --eval-text data/demo/stories.txt --eval-text-batches 8 --batch 16 --threads "${DEMO_THREADS:-0}" --seed 1
+    --eval-count "${DEMO_EVAL:-12}" --winrate-judge rubric --eval-text data/demo/stories.txt --eval-text-batches 8 --batch 16 --threads "${DEMO_THREADS:-0}" --seed 1
 
 echo
 echo "== 2. the report ($DIR/report.md)"

@@ -169,11 +169,35 @@ static void test_build_prompt(void) {
     free(p);
 }
 
+// Pointwise scores: the higher score wins, equal scores and missing ones tie (missing ones
+// also count as unparseable), and the position statistics are reported as null.
+static void test_scores(void) {
+    WinTally t = {0};
+    const struct {
+        double model, baseline;
+        Outcome want;
+    } table[] = {{3.2, 3.1, OUTCOME_WIN}, {1.0, 4.5, OUTCOME_LOSS}, {2.5, 2.5, OUTCOME_TIE},
+                 {NAN, 2.0, OUTCOME_TIE}, {4.0, NAN, OUTCOME_TIE}, {0.0, -0.0, OUTCOME_TIE}};
+    int n = (int)(sizeof table / sizeof table[0]);
+    for (int i = 0; i < n; i++) {
+        Outcome o = win_tally_add_scores(&t, table[i].model, table[i].baseline);
+        EXPECT(o == table[i].want, "row %d: outcome %s, want %s", i, outcome_name(o), outcome_name(table[i].want));
+    }
+    EXPECT(t.prompts == 6 && t.wins == 1 && t.losses == 1 && t.ties == 4 && t.unparseable == 2,
+           "%d prompts, %d wins, %d losses, %d ties, %d unparseable", t.prompts, t.wins, t.losses, t.ties, t.unparseable);
+    EXPECT(fabs(win_tally_rate(&t) - 0.5) < 1e-15, "rate %g", win_tally_rate(&t));
+    json_t *j = win_tally_json(&t);
+    EXPECT(json_is_null(json_object_get(j, "position_consistency")) && json_is_null(json_object_get(j, "first_position_rate")),
+           "pointwise: the position statistics should be null");
+    json_decref(j);
+}
+
 int main(void) {
     RUN(test_wilson_against_reference);
     RUN(test_wilson_against_bisection);
     RUN(test_outcome_table);
     RUN(test_simulated_judges);
+    RUN(test_scores);
     RUN(test_parse_verdict);
     RUN(test_build_prompt);
     return test_summary();

@@ -43,6 +43,7 @@ void loop_options_default(LoopOptions *o) {
     o->max_new = 128;
     o->temperature = 0.8f;
     o->eval_count = 0;
+    o->winrate_method = "logprob";
     o->eval_text_batches = 16;
     o->batch = 8;
     o->device = "auto";
@@ -230,7 +231,7 @@ static void remove_tree(const char *path) {
 
 static json_t *options_json(const LoopOptions *o) {
     // what the data depends on (not: iterations, which may grow; threads, device)
-    return json_pack("{s:s, s:i, s:i, s:s, s:s, s:s, s:f, s:f, s:s, s:f, s:f, s:i, s:i, s:i, s:i, s:i, s:f, s:i, s:s?, s:i, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?}",
+    return json_pack("{s:s, s:i, s:i, s:s, s:s, s:s, s:f, s:f, s:s, s:f, s:f, s:i, s:i, s:i, s:i, s:i, s:f, s:i, s:s?, s:i, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:s}",
                      "init", o->init, "prompts", o->prompts, "candidates", o->candidates, "synth_mode", o->synth_mode,
                      "judge_method", o->judge_method, "dpo_loss", o->dpo_loss, "beta", (double)o->beta, "lr",
                      (double)o->lr, "seed_prompts", o->seed_prompts ? o->seed_prompts : "(catalogue)",
@@ -238,7 +239,8 @@ static json_t *options_json(const LoopOptions *o) {
                      o->dpo_batch, "epochs", o->epochs, "max_len", o->max_len, "max_new", o->max_new, "synth_max_new", o->synth_max_new, "temperature",
                      (double)o->temperature, "seed", o->seed, "chat_template", o->chat_template, "judge_samples",
                      o->judge_samples, "synth_args", o->synth_args, "gen_args", o->gen_args, "judge_args", o->judge_args,
-                     "clean_args", o->clean_args, "dpo_args", o->dpo_args, "eval_text", o->eval_text);
+                     "clean_args", o->clean_args, "dpo_args", o->dpo_args, "eval_text", o->eval_text,
+                     "winrate_method", o->winrate_method);
 }
 
 static void check_or_write_options(const LoopOptions *o) {
@@ -516,6 +518,7 @@ int loop_run(const LoopOptions *o) {
             arg(&a, "--prompts"), arg(&a, "%s", eval_prompts);
             if (o->eval_count > 0) arg(&a, "--limit"), arg(&a, "%d", o->eval_count);
             arg(&a, "--max-new"), arg(&a, "%d", o->max_new), arg(&a, "--seed"), arg(&a, "%llu", (unsigned long long)seed);
+            arg(&a, "--judge-method"), arg(&a, "%s", o->winrate_method);
             arg(&a, "--out"), arg(&a, "%s", winrate), arg(&a, "--markdown"), arg(&a, "%s", winrate_md);
             template_arg(&a, o), common_args(&a, o);
             double secs = run_stage(&r, "winrate", &a, NULL);

@@ -55,6 +55,7 @@ typedef struct {
     const char *eval_text;    // held-out human text (.txt/.jsonl): perplexity of M0 and every M(t)
     int eval_text_batches;    // batches of 4 x 256 tokens scored (0: all)
     int eval_count;           // win-rate prompts used (0: all)
+    const char *winrate_method; // how eval winrate judges: logprob | text (pairwise) | rubric (pointwise)
     int seed, threads, batch;
     const char *device;
     const char *chat_template;

@@ -76,10 +76,14 @@ loop --workdir "$TMP/ext" --iterations 1 > /dev/null 2>&1 || fail_test "one iter
 loop --workdir "$TMP/ext" --iterations 2 > "$TMP/ext.log" 2>&1 || fail_test "extend to two iterations"
 grep -q "== synth:.*--iteration 1 " "$TMP/ext.log" && fail_test "extending re-ran iteration 1"
 cmp -s "$TMP/ref/iter-02/model/model.safetensors" "$TMP/ext/iter-02/model/model.safetensors" || fail_test "an extended run differs from a two-iteration run"
-# rejection-sampling SFT before DPO: answers judged >= S, then DPO from the SFT model
-loop --workdir "$TMP/sft" --iterations 1 --sft-min-score 0.5 > "$TMP/sft.log" 2>&1 || fail_test "loop with --sft-min-score: $(tail -3 "$TMP/sft.log")"
+# rejection-sampling SFT before DPO: answers judged >= S, then DPO from the SFT model; the
+# win rate judged pointwise (each answer's rubric score)
+loop --workdir "$TMP/sft" --iterations 1 --sft-min-score 0.5 --winrate-judge rubric > "$TMP/sft.log" 2>&1 || fail_test "loop with --sft-min-score: $(tail -3 "$TMP/sft.log")"
 [ -f "$TMP/sft/iter-01/.done/sft" ] && [ -f "$TMP/sft/iter-01/sft/model.safetensors" ] || fail_test "no SFT stage"
 grep -q "== dpo: .*--model $TMP/sft/iter-01/sft " "$TMP/sft.log" || fail_test "DPO did not start from the SFT model"
+grep -q '"judge_method": "rubric"' "$TMP/sft/iter-01/winrate.json" && grep -q "judged by each answer's rubric score" "$TMP/sft/report.md" \
+    || fail_test "--winrate-judge rubric did not reach eval winrate and the report"
+expect_error 2 "--winrate-judge must be logprob, text or rubric" -- "$STRAP" loop --init "$TMP/m0" --workdir "$TMP/x" --winrate-judge best
 expect_error 1 "--init must be a model directory" -- "$STRAP" loop --init "$TMP/nothing" --workdir "$TMP/x"
 expect_error 2 "--candidates at least 2" -- "$STRAP" loop --init "$TMP/m0" --workdir "$TMP/x" --candidates 1
 finish

@@ -56,7 +56,7 @@ grep -q '"judgements"' "$TMP/j1text.jsonl" || fail_test "judge text wrote no jud
 # ---- eval winrate and judge-accuracy: 1 vs 2 ranks (3 ranks on 2 prompts: one rank idle) ----
 "$STRAP" init --out "$TMP/base" --vocab 700 --dim 32 --layers 2 --heads 4 --kv-heads 2 --ffn 64 --max-seq 2048 --init-std 0.3 --seed 6 > /dev/null || fail_test "init base"
 cp tests/ref/fixtures/tok/llama3.tokenizer.json "$TMP/base/tokenizer.json"
-for method in logprob text; do
+for method in logprob text rubric; do
     wargs=(--model "$TMP/m" --baseline "$TMP/base" --judge "$TMP/m" --prompts "$TMP/p.jsonl" --max-new 6 --temperature 0.9
            --seed 7 --judge-method $method --judge-max-new 6 --judge-temperature 0.8 --threads 1)
     "$STRAP" eval winrate "${wargs[@]}" --out "$TMP/w1$method.json" --markdown "$TMP/w1$method.md" --records "$TMP/w1$method.jsonl" \

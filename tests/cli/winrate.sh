@@ -96,6 +96,49 @@ assert r1["wins"] == 6 and r1["win_rate"] == 1 and r1["position_consistency"] ==
 assert r2["prompts"] == 4 and r2["losses"] == 4 and r2["win_rate"] == 0, r2
 assert r1["mean_tokens_model"] > r1["mean_tokens_baseline"], r1
 PY
+# pointwise (--judge-method rubric): each answer scored alone with the 5-point rubric; the
+# outcome is the sign of the score difference, and each score is the one strap judge
+# --method logprob gives that answer (a full forward there, the KV-cache prefill here)
+"$STRAP" eval winrate --model "$TMP/yes" --baseline "$TMP/no" --judge "$TMP/m0" "${wr[@]}" --judge-method rubric --out "$TMP/rr.json" --markdown "$TMP/rr.md" --records "$TMP/rr.jsonl" > "$TMP/rr.log" 2>&1 || fail_test "winrate rubric: $(tail -n 3 "$TMP/rr.log")"
+python3 - "$TMP/rr.json" "$TMP/rr.jsonl" "$TMP/rr_answers.jsonl" <<'PY' || fail_test "winrate rubric: report vs records"
+import json, sys
+rep = json.load(open(sys.argv[1]))
+recs = [json.loads(l) for l in open(sys.argv[2])]
+assert rep["judge_method"] == "rubric" and rep["prompts"] == len(recs) == 6, rep
+assert rep["position_consistency"] is None and rep["first_position_rate"] is None, rep
+out = {"win": 0, "tie": 0, "loss": 0}
+for r in recs:
+    m, b = r["rubric_model"], r["rubric_baseline"]
+    assert 0 <= m <= 5 and 0 <= b <= 5 and "verdict_model_first" not in r, r
+    want = "win" if m > b else "loss" if m < b else "tie"
+    assert r["outcome"] == want, r
+    out[want] += 1
+assert (rep["wins"], rep["ties"], rep["losses"], rep["unparseable"]) == (out["win"], out["tie"], out["loss"], 0), rep
+assert abs(rep["win_rate"] - (out["win"] + out["tie"] / 2) / 6) < 1e-12, rep
+assert abs(rep["mean_rubric_model"] - sum(r["rubric_model"] for r in recs) / 6) < 1e-9, rep
+assert len({r["rubric_model"] for r in recs} | {r["rubric_baseline"] for r in recs}) > 2, "every score is the same"
+with open(sys.argv[3], "w") as f:
+    for r in recs:
+        for side in ("model", "baseline"):
+            f.write(json.dumps({"prompt_id": r["prompt_id"], "prompt": r["prompt"], "text": r["answer_" + side], "side": side}) + "\n")
+PY
+grep -q "^| 6 | .* | - | - | " "$TMP/rr.md" || fail_test "rr.md: the position columns should be '-': $(cat "$TMP/rr.md")"
+"$STRAP" judge --model "$TMP/m0" --in "$TMP/rr_answers.jsonl" --method logprob --out "$TMP/rr_judged.jsonl" --threads 2 > /dev/null 2>&1 || fail_test "judge the rubric answers"
+python3 - "$TMP/rr.jsonl" "$TMP/rr_judged.jsonl" <<'PY' || fail_test "winrate rubric scores differ from strap judge --method logprob"
+import json, sys
+recs = [json.loads(l) for l in open(sys.argv[1])]
+judged = [json.loads(l) for l in open(sys.argv[2])]
+worst = 0
+for i, r in enumerate(recs):
+    for k, side in enumerate(("model", "baseline")):
+        j = judged[2 * i + k]
+        assert j["side"] == side and j["text"] == r["answer_" + side], (j, r)
+        worst = max(worst, abs(j["score"] - r["rubric_" + side]))
+assert worst < 1e-4, worst
+print("rubric scores: winrate vs strap judge, max difference %.2g" % worst)
+PY
+expect_error 2 "must be logprob or text" -- "$STRAP" eval judge-accuracy --judge "$TMP/m0" --labelled "$TMP/labelled.jsonl" --judge-method rubric
+
 "$STRAP" eval judge-accuracy --judge "$TMP/judge" --template "$TMP/tpl.txt" --labelled "$TMP/labelled.jsonl" --out "$TMP/acc.json" --markdown "$TMP/acc.md" --records "$TMP/acc.jsonl" --threads 2 > "$TMP/acc.log" 2>&1 || fail_test "judge-accuracy: $(tail -n 3 "$TMP/acc.log")"
 check_report "$TMP/acc.json" "$TMP/acc.jsonl" accuracy || fail_test "judge-accuracy report vs records"
 python3 - "$TMP/acc.json" "$TMP/acc.jsonl" <<'PY' || fail_test "judge-accuracy numbers"
@@ -121,7 +164,7 @@ echo '{"prompt": "p", "chosen": "a"}' > "$TMP/badpair.jsonl"
 expect_error 1 "badpair.jsonl:1: field 'rejected' missing" -- "$STRAP" eval judge-accuracy --judge "$TMP/m0" --labelled "$TMP/badpair.jsonl" --out "$TMP/x.json"
 printf 'Which is better: {answer_a} or {answer_b}?' > "$TMP/badtpl.txt"
 expect_error 1 "must contain \{prompt\}" -- "$STRAP" eval winrate --model "$TMP/m0" --baseline "$TMP/base" --judge "$TMP/m0" --prompts "$TMP/prompts.jsonl" --template "$TMP/badtpl.txt" --out "$TMP/x.json"
-expect_error 2 "--judge-method must be logprob or text" -- "$STRAP" eval winrate --model "$TMP/m0" --baseline "$TMP/base" --judge "$TMP/m0" --prompts "$TMP/prompts.jsonl" --judge-method vibes
+expect_error 2 "--judge-method must be logprob, rubric or text" -- "$STRAP" eval winrate --model "$TMP/m0" --baseline "$TMP/base" --judge "$TMP/m0" --prompts "$TMP/prompts.jsonl" --judge-method vibes
 expect_error 2 "--baseline is required" -- "$STRAP" eval winrate --model "$TMP/m0" --judge "$TMP/m0" --prompts "$TMP/prompts.jsonl"
 expect_error 1 "--records .*r.txt: name it .jsonl or .jsonl.zst" -- "$STRAP" eval winrate --model "$TMP/m0" --baseline "$TMP/base" --judge "$TMP/m0" --prompts "$TMP/prompts.jsonl" --records "$TMP/r.txt" --out "$TMP/x.json"
 [ ! -e "$TMP/x.json" ] || fail_test "a failed eval wrote its report"
