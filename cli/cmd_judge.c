@@ -132,10 +132,9 @@ int cmd_judge(int argc, char **argv) {
         if (logprob) { // the assistant's turn starts with "Score: "
             tokenizer_encode(tok, "Score: ", 7, 0, &ids, &n, &cap);
             if ((int)n > m.config.max_seq) fail("%s:%ld: the judge prompt has %zu tokens, more than the context", in, jsonl_line(r), n);
-            float *all = xmalloc(n * (size_t)m.config.vocab_size * sizeof(float));
             model_forward(&m, (const int *)ids, NULL, 1, (int)n);
-            model_logits(&m, all);
-            const float *last = all + (n - 1) * (size_t)m.config.vocab_size;
+            model_logits_rows(&m, (int)n - 1, 1, logits); // the score is read at the last position alone
+            const float *last = logits;
             double mx = -INFINITY, z = 0, e = 0;
             for (int k = 0; k < 6; k++) mx = fmax(mx, last[digit_ids[k]]);
             for (int k = 0; k < 6; k++) z += exp(last[digit_ids[k]] - mx);
@@ -148,7 +147,6 @@ int cmd_judge(int argc, char **argv) {
             json_object_set_new(rec, "score_probs", probs);
             json_array_append_new(scores, json_real(e));
             sum = e, parsed = 1;
-            free(all);
         } else {
             if ((int)n + max_new > g.capacity) fail("%s:%ld: the judge prompt has %zu tokens; with --max-new %d it does not fit the context (%d)", in, jsonl_line(r), n, max_new, g.capacity);
             for (int s0 = 0; s0 < samples; s0 += batch) {

@@ -476,19 +476,23 @@ void model_backward_weighted(Model *m, const float *dlosses_host) {
     if (m->on_layer_grads) m->on_layer_grads(m->on_layer_grads_ctx, -1);
 }
 
-void model_logits(Model *m, float *logits_host) {
+void model_logits_rows(Model *m, int first, int count, float *logits_host) {
     const LlamaConfig *c = &m->config;
     Backend *b = m->backend;
     Activations *a = &m->acts;
     CHECK(a->arena != NULL, "model_logits before model_forward");
     int N = a->B * a->T, C = c->hidden_size, V = c->vocab_size;
-    for (int r = 0; r < N; r += CLASSIFIER_CHUNK) {
-        int rows = N - r < CLASSIFIER_CHUNK ? N - r : CLASSIFIER_CHUNK;
-        b->matmul_forward(a->classifier_scratch, backend_at(b, a->xn_final, (size_t)r * C),
+    CHECK(first >= 0 && count >= 0 && first + count <= N, "model_logits_rows: rows [%d, %d) of %d", first,
+          first + count, N);
+    for (int r = 0; r < count; r += CLASSIFIER_CHUNK) {
+        int rows = count - r < CLASSIFIER_CHUNK ? count - r : CLASSIFIER_CHUNK;
+        b->matmul_forward(a->classifier_scratch, backend_at(b, a->xn_final, (size_t)(first + r) * C),
                           P(m->lm_head), rows, C, V);
         b->download_f32(logits_host + (size_t)r * V, a->classifier_scratch, (size_t)rows * V);
     }
 }
+
+void model_logits(Model *m, float *logits_host) { model_logits_rows(m, 0, m->acts.B * m->acts.T, logits_host); }
 
 double model_flops_per_token(const LlamaConfig *c, int T) {
     // 6 FLOPs per parameter per token for the matmuls (2 forward, 4 backward), counting the

@@ -143,5 +143,8 @@ void model_backward(Model *m, float grad_scale);
 void model_backward_weighted(Model *m, const float *dlosses_host);
 // Logits (N, V) of the last forward into host memory (computed chunk by chunk).
 void model_logits(Model *m, float *logits_host /* B*T, V */);
+// Logits of rows [first, first + count) of the last forward (row = b * T + t), e.g. the
+// last position alone: the classifier matmul of only those rows.
+void model_logits_rows(Model *m, int first, int count, float *logits_host /* count, V */);
 // FLOPs of one forward+backward per token for a sequence of length T (6N + attention).
 double model_flops_per_token(const LlamaConfig *c, int T);
