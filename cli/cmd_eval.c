@@ -9,6 +9,7 @@
 #include "../data/io.h"
 #include "../eval/compare.h"
 #include "../eval/ppl.h"
+#include "../eval/text.h"
 #include "../kernels/check.h"
 #include "../train/dpo.h"
 #include "args.h"
@@ -73,19 +74,17 @@ static void eval_report(json_t *res, const char *title, int json, const char *ou
     }
     free(line);
     if (markdown) {
-        size_t cap = 4096, len = 0;
-        char *md = xmalloc(cap);
-        len += (size_t)snprintf(md + len, cap - len, "### %s\n\n| measure | value |\n|---|---|\n", title);
+        Text md = {0};
+        text_printf(&md, "### %s\n\n| measure | value |\n|---|---|\n", title);
         const char *key;
         json_t *v;
         json_object_foreach(res, key, v) {
-            if (len + 256 > cap) md = realloc(md, cap *= 2);
-            if (json_is_integer(v)) len += (size_t)snprintf(md + len, cap - len, "| %s | %lld |\n", key, (long long)json_integer_value(v));
-            else if (json_is_real(v)) len += (size_t)snprintf(md + len, cap - len, "| %s | %.4f |\n", key, json_real_value(v));
-            else if (json_is_string(v)) len += (size_t)snprintf(md + len, cap - len, "| %s | %s |\n", key, json_string_value(v));
+            if (json_is_integer(v)) text_printf(&md, "| %s | %lld |\n", key, (long long)json_integer_value(v));
+            else if (json_is_real(v)) text_printf(&md, "| %s | %.4f |\n", key, json_real_value(v));
+            else if (json_is_string(v)) text_printf(&md, "| %s | %s |\n", key, json_string_value(v));
         }
-        write_file_atomic(markdown, md, len);
-        free(md);
+        write_file_atomic(markdown, md.s, md.len);
+        free(md.s);
     }
 }
 
@@ -165,10 +164,9 @@ static int eval_logits(int argc, char **argv) {
     int *ids = read_tokens_file(tokens_file, &n);
     if (n < 1 || n > m.config.max_seq) fail("%s: %lld tokens; give 1 to %d", tokens_file, (long long)n, m.config.max_seq);
     int V = m.config.vocab_size;
-    float *logits = xmalloc((size_t)n * V * sizeof(float));
+    float *last = xmalloc((size_t)V * sizeof(float));
     model_forward(&m, ids, NULL, 1, (int)n);
-    model_logits(&m, logits);
-    float *last = logits + (size_t)(n - 1) * V;
+    model_logits_rows(&m, (int)n - 1, 1, last); // the classifier of the last position alone
     if (top > V) top = V;
     printf("{\"top\": [");
     for (int k = 0; k < top; k++) { // selection: k passes over V (K is small)
@@ -179,7 +177,7 @@ static int eval_logits(int argc, char **argv) {
         last[best] = NAN;
     }
     printf("]}\n");
-    free(logits), free(ids);
+    free(last), free(ids);
     model_free(&m);
     return 0;
 }

@@ -2,7 +2,6 @@
 #include "compare.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +13,7 @@
 #include "../train/dist.h"
 #include "../train/dist_records.h"
 #include "answer.h"
+#include "text.h"
 
 void winrate_options_default(WinrateOptions *o) {
     memset(o, 0, sizeof *o);
@@ -38,29 +38,6 @@ void judge_accuracy_options_default(JudgeAccuracyOptions *o) {
 
 static const char *method_name(JudgeMethod m) {
     return m == JUDGE_TEXT ? "text" : m == JUDGE_RUBRIC ? "rubric" : "logprob";
-}
-
-// ---- a growing string for the Markdown reports ----
-
-typedef struct {
-    char *s;
-    size_t len, cap;
-} Text;
-
-STRAP_PRINTF(2, 3) static void put(Text *t, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    if (t->len + (size_t)n + 1 > t->cap) {
-        t->cap = 2 * (t->len + (size_t)n + 1);
-        t->s = realloc(t->s, t->cap);
-        CHECK(t->s != NULL, "out of memory");
-    }
-    va_start(ap, fmt);
-    vsnprintf(t->s + t->len, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    t->len += (size_t)n;
 }
 
 static void write_json(const char *path, json_t *j) {
@@ -272,9 +249,9 @@ int winrate_run(const WinrateOptions *o) {
         wilson_interval(rate, t.prompts, WILSON_Z95, &lo, &hi);
 
         Text md = {0};
-        put(&md, "# Win rate: %s against %s\n\n", o->model_dir, o->baseline_dir);
+        text_printf(&md, "# Win rate: %s against %s\n\n", o->model_dir, o->baseline_dir);
         if (rubric)
-            put(&md, "Judge %s: each answer to each of %d prompts from `%s` scored alone with the 5-point rubric "
+            text_printf(&md, "Judge %s: each answer to each of %d prompts from `%s` scored alone with the 5-point rubric "
                      "(expected score by log-prob): a win when the model's answer scores higher, a loss when lower, "
                      "a tie when equal or unscored (%d prompt%s too long for the judge). Mean rubric score: model "
                      "%.3f, baseline %.3f. Ties count as half a win; the interval is the 95%% Wilson score "
@@ -282,21 +259,21 @@ int winrate_run(const WinrateOptions *o) {
                 o->judge_dir, n, o->prompts, t.unparseable, t.unparseable == 1 ? "" : "s",
                 scored ? sums[2] / scored : NAN, scored ? sums[3] / scored : NAN);
         else
-            put(&md, "Judge %s (%s verdicts), each of %d prompts from `%s` judged in both answer orders: a win when "
+            text_printf(&md, "Judge %s (%s verdicts), each of %d prompts from `%s` judged in both answer orders: a win when "
                      "the model's answer is preferred in both, a loss when the baseline's is, a tie otherwise "
                      "(including %d prompt%s with an unparseable verdict). Ties count as half a win; the interval is "
                      "the 95%% Wilson score interval.\n\n",
                 o->judge_dir, method_name(o->method), n, o->prompts, t.unparseable, t.unparseable == 1 ? "" : "s");
-        put(&md, "| prompts | wins | ties | losses | unparseable | win rate | 95%% CI | position consistency | "
+        text_printf(&md, "| prompts | wins | ties | losses | unparseable | win rate | 95%% CI | position consistency | "
                  "first-position rate | mean answer tokens (model / baseline) |\n");
-        put(&md, "|---|---|---|---|---|---|---|---|---|---|\n");
-        put(&md, "| %d | %d | %d | %d | %d | %.3f | %.3f-%.3f | ", t.prompts, t.wins, t.ties, t.losses,
+        text_printf(&md, "|---|---|---|---|---|---|---|---|---|---|\n");
+        text_printf(&md, "| %d | %d | %d | %d | %d | %.3f | %.3f-%.3f | ", t.prompts, t.wins, t.ties, t.losses,
             t.unparseable, rate, lo, hi);
-        if (rubric) put(&md, "- | ");
-        else put(&md, "%.3f | ", (double)t.consistent / t.prompts);
-        if (t.verdicts && !rubric) put(&md, "%.3f | ", (double)t.first_position / t.verdicts);
-        else put(&md, "- | ");
-        put(&md, "%.1f / %.1f |\n", sums[0] / n, sums[1] / n);
+        if (rubric) text_printf(&md, "- | ");
+        else text_printf(&md, "%.3f | ", (double)t.consistent / t.prompts);
+        if (t.verdicts && !rubric) text_printf(&md, "%.3f | ", (double)t.first_position / t.verdicts);
+        else text_printf(&md, "- | ");
+        text_printf(&md, "%.1f / %.1f |\n", sums[0] / n, sums[1] / n);
 
         printf("%s\n", md.s);
         if (o->out) write_json(o->out, j);
@@ -430,19 +407,19 @@ int judge_accuracy_run(const JudgeAccuracyOptions *o) {
         json_object_set_new(j, "labelled", json_string(o->labelled));
 
         Text md = {0};
-        put(&md, "# Judge accuracy: %s on `%s`\n\n", o->judge_dir, o->labelled);
-        put(&md, "Each of %d labelled pairs judged pairwise in both answer orders (%s verdicts): correct when the chosen "
+        text_printf(&md, "# Judge accuracy: %s on `%s`\n\n", o->judge_dir, o->labelled);
+        text_printf(&md, "Each of %d labelled pairs judged pairwise in both answer orders (%s verdicts): correct when the chosen "
                  "answer is preferred in both, wrong when the rejected one is, a tie otherwise (including %d with an "
                  "unparseable verdict); ties count as half. %s95%% Wilson score intervals.\n\n",
             n, method_name(o->method), t.unparseable,
             rubric_scored ? "Rubric: the 5-point rubric's expected score (log-prob) of each answer, correct when the "
                             "chosen answer scores higher. "
                           : "");
-        put(&md, "| method | pairs | correct | ties | wrong | accuracy | 95%% CI |\n|---|---|---|---|---|---|---|\n");
-        put(&md, "| pairwise, both orders | %d | %d | %d | %d | %.3f | %.3f-%.3f |\n", n, t.wins, t.ties, t.losses, acc,
+        text_printf(&md, "| method | pairs | correct | ties | wrong | accuracy | 95%% CI |\n|---|---|---|---|---|---|---|\n");
+        text_printf(&md, "| pairwise, both orders | %d | %d | %d | %d | %.3f | %.3f-%.3f |\n", n, t.wins, t.ties, t.losses, acc,
             lo, hi);
         if (rubric_scored)
-            put(&md, "| rubric score | %d | %d | %d | %d | %.3f | %.3f-%.3f |\n", rubric_scored, rubric_correct,
+            text_printf(&md, "| rubric score | %d | %d | %d | %d | %.3f | %.3f-%.3f |\n", rubric_scored, rubric_correct,
                 rubric_ties, rubric_scored - rubric_correct - rubric_ties, racc, rlo, rhi);
         printf("%s\n", md.s);
         if (o->out) write_json(o->out, j);

@@ -4,7 +4,6 @@
 #include <jansson.h>
 #include <limits.h>
 #include <spawn.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,30 +12,10 @@
 
 #include "../data/io.h"
 #include "../kernels/check.h"
+#include "text.h"
 
 extern char **environ;
 
-typedef struct {
-    char *s;
-    size_t len, cap;
-} Text;
-
-static void put(Text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void put(Text *t, const char *fmt, ...) {
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        int n = vsnprintf(t->s ? t->s + t->len : NULL, t->s ? t->cap - t->len : 0, fmt, ap);
-        va_end(ap);
-        if (t->s && t->len + (size_t)n < t->cap) {
-            t->len += (size_t)n;
-            return;
-        }
-        t->cap = 2 * (t->cap + (size_t)n) + 256;
-        t->s = realloc(t->s, t->cap);
-        if (!t->s) fail("out of memory");
-    }
-}
 
 // W/iter-NN/name as JSON, or NULL when the stage has not written it.
 static json_t *load(const char *workdir, int t, const char *name) {
@@ -119,35 +98,35 @@ static void make_plots(const char *workdir) {
 
 void loop_report_write(const char *workdir, int iterations) {
     Text t = {0};
-    put(&t, "# Self-rewarding run: %s\n\n", workdir);
-    put(&t, "Each iteration: the current model writes prompts (synth), answers each several times (gen), "
+    text_printf(&t, "# Self-rewarding run: %s\n\n", workdir);
+    text_printf(&t, "Each iteration: the current model writes prompts (synth), answers each several times (gen), "
             "judges its answers with the additive 5-point rubric (judge), the answers are cleaned, the best and "
             "worst answer of each prompt become a preference pair, and DPO against the current model gives the "
             "next one, which is then evaluated: preference accuracy on the pairs and win rate against the model "
-            "it started from (judged by that model, both answer orders).\n\n");
-    put(&t, "| iteration | prompts (generated) | answers judged | kept after cleaning | pairs | DPO steps | DPO loss "
+            "it started from (judged by that model: pairwise in both answer orders, or each answer by the rubric).\n\n");
+    text_printf(&t, "| iteration | prompts (generated) | answers judged | kept after cleaning | pairs | DPO steps | DPO loss "
             "(first -> last) | reward accuracy (last step) | pair accuracy | win rate vs previous (95%% CI) | held-out ppl |\n");
-    put(&t, "|---|---|---|---|---|---|---|---|---|---|---|\n");
+    text_printf(&t, "|---|---|---|---|---|---|---|---|---|---|---|\n");
     char *init_ppl_path = path_join(workdir, "seed/ppl-init.json");
     json_t *init_ppl = NULL;
     if (path_exists(init_ppl_path)) init_ppl = json_load_file(init_ppl_path, 0, NULL);
     free(init_ppl_path);
-    if (init_ppl) put(&t, "| 0 (M0) | | | | | | | | | | %.3f |\n", num(init_ppl, "ppl"));
+    if (init_ppl) text_printf(&t, "| 0 (M0) | | | | | | | | | | %.3f |\n", num(init_ppl, "ppl"));
     for (int i = 1; i <= iterations; i++) {
         json_t *synth = load(workdir, i, "synth.json"), *clean = load(workdir, i, "clean.json");
         json_t *pairs = load(workdir, i, "pairs.json"), *ev = load(workdir, i, "eval_pairs.json");
         json_t *wr = load(workdir, i, "winrate.json");
         DpoSummary d = load_dpo(workdir, i);
-        put(&t, "| %d | %.0f (%.0f) | %.0f | %.0f | %.0f | %d | %.4f -> %.4f | %.2f | %.3f | ", i, num(synth, "accepted"),
+        text_printf(&t, "| %d | %.0f (%.0f) | %.0f | %.0f | %.0f | %d | %.4f -> %.4f | %.2f | %.3f | ", i, num(synth, "accepted"),
             num(synth, "generated"), num(clean, "records_in"), num(clean, "records_out"), num(pairs, "pairs"), d.steps,
             num(d.first, "loss"), num(d.last, "loss"), num(d.last, "rewards_accuracy"), num(ev, "accuracy"));
         if (has(wr, "win_rate"))
-            put(&t, "%.3f (%.3f-%.3f) | ", num(wr, "win_rate"), num(wr, "ci_low"), num(wr, "ci_high"));
+            text_printf(&t, "%.3f (%.3f-%.3f) | ", num(wr, "win_rate"), num(wr, "ci_low"), num(wr, "ci_high"));
         else
-            put(&t, "- | ");
+            text_printf(&t, "- | ");
         json_t *ppl = load(workdir, i, "ppl.json");
-        if (ppl) put(&t, "%.3f |\n", num(ppl, "ppl"));
-        else put(&t, "- |\n");
+        if (ppl) text_printf(&t, "%.3f |\n", num(ppl, "ppl"));
+        else text_printf(&t, "- |\n");
         json_decref(ppl);
         json_decref(synth), json_decref(clean), json_decref(pairs), json_decref(ev), json_decref(wr);
         json_decref(d.first), json_decref(d.last);
@@ -157,47 +136,47 @@ void loop_report_write(const char *workdir, int iterations) {
         json_t *pairs = load(workdir, i, "pairs.json"), *ev = load(workdir, i, "eval_pairs.json");
         json_t *wr = load(workdir, i, "winrate.json");
         DpoSummary d = load_dpo(workdir, i);
-        put(&t, "\n## Iteration %d\n\n", i);
+        text_printf(&t, "\n## Iteration %d\n\n", i);
         if (synth) {
-            put(&t, "**Prompts** (`iter-%02d/prompts.jsonl.zst`, mode %s): %.0f accepted of %.0f generated; dropped:", i,
+            text_printf(&t, "**Prompts** (`iter-%02d/prompts.jsonl.zst`, mode %s): %.0f accepted of %.0f generated; dropped:", i,
                 json_string_value(json_object_get(synth, "mode")), num(synth, "accepted"), num(synth, "generated"));
             const char *key;
             json_t *v;
             int any = 0;
             json_object_foreach(json_object_get(synth, "dropped"), key, v) if (json_integer_value(v)) {
-                put(&t, "%s %s %lld", any ? "," : "", key, (long long)json_integer_value(v));
+                text_printf(&t, "%s %s %lld", any ? "," : "", key, (long long)json_integer_value(v));
                 any = 1;
             }
-            put(&t, "%s.\n\n", any ? "" : " none");
+            text_printf(&t, "%s.\n\n", any ? "" : " none");
         }
         if (clean)
-            put(&t, "**Cleaning** (`cleaned.jsonl.zst`): %.0f of %.0f judged answers kept.\n\n", num(clean, "records_out"),
+            text_printf(&t, "**Cleaning** (`cleaned.jsonl.zst`): %.0f of %.0f judged answers kept.\n\n", num(clean, "records_out"),
                 num(clean, "records_in"));
         if (pairs) {
             json_t *h = json_object_get(pairs, "score_histogram");
-            put(&t, "**Pairs** (`pairs.jsonl.zst`): %.0f pairs from %.0f prompts; %.0f ties and %.0f under the margin "
+            text_printf(&t, "**Pairs** (`pairs.jsonl.zst`): %.0f pairs from %.0f prompts; %.0f ties and %.0f under the margin "
                     "dropped, %.0f prompts without two scored answers. Judge scores (rounded) 0..5: ",
                 num(pairs, "pairs"), num(pairs, "prompts"), num(pairs, "ties_dropped"), num(pairs, "under_margin_dropped"),
                 num(pairs, "unscored_prompts"));
             for (size_t k = 0; k < json_array_size(h); k++)
-                put(&t, "%s%lld", k ? " / " : "", (long long)json_integer_value(json_array_get(h, k)));
-            put(&t, ". Mean length of chosen vs rejected answers: %.0f vs %.0f characters (verbosity bias shows "
+                text_printf(&t, "%s%lld", k ? " / " : "", (long long)json_integer_value(json_array_get(h, k)));
+            text_printf(&t, ". Mean length of chosen vs rejected answers: %.0f vs %.0f characters (verbosity bias shows "
                     "as chosen >> rejected).\n\n",
                 num(pairs, "mean_chars_chosen"), num(pairs, "mean_chars_rejected"));
         }
         if (d.steps) {
-            put(&t, "**DPO** (`model/metrics.jsonl`, %d steps):\n\n| step | loss | rewards chosen | rewards rejected | "
+            text_printf(&t, "**DPO** (`model/metrics.jsonl`, %d steps):\n\n| step | loss | rewards chosen | rewards rejected | "
                     "margin | accuracy | grad norm |\n|---|---|---|---|---|---|---|\n",
                 d.steps);
             json_t *rows[2] = {d.first, d.last};
             for (int k = 0; k < 2; k++)
-                put(&t, "| %.0f | %.4f | %.4f | %.4f | %.4f | %.2f | %.3f |\n", num(rows[k], "step"), num(rows[k], "loss"),
+                text_printf(&t, "| %.0f | %.4f | %.4f | %.4f | %.4f | %.2f | %.3f |\n", num(rows[k], "step"), num(rows[k], "loss"),
                     num(rows[k], "rewards_chosen"), num(rows[k], "rewards_rejected"), num(rows[k], "rewards_margin"),
                     num(rows[k], "rewards_accuracy"), num(rows[k], "grad_norm"));
-            put(&t, "\n![DPO metrics, iteration %d](plots/dpo-iter-%02d.png)\n\n", i, i);
+            text_printf(&t, "\n![DPO metrics, iteration %d](plots/dpo-iter-%02d.png)\n\n", i, i);
         }
         if (ev)
-            put(&t, "**Preference accuracy** of the new model on its training pairs (against the model it started "
+            text_printf(&t, "**Preference accuracy** of the new model on its training pairs (against the model it started "
                     "from): %.3f, mean reward margin %.4f, log-prob accuracy %.3f.\n\n",
                 num(ev, "accuracy"), num(ev, "margin"), num(ev, "logp_accuracy"));
         // stage times (from the .done markers) and throughput
@@ -210,34 +189,34 @@ void loop_report_write(const char *workdir, int iterations) {
             json_t *m = load(workdir, i, name);
             if (!m) continue;
             double sec = num(m, "seconds");
-            put(&t, "%s%s %.1fs", any_time ? ", " : "**Stage times**: ", stages[k], sec);
+            text_printf(&t, "%s%s %.1fs", any_time ? ", " : "**Stage times**: ", stages[k], sec);
             total += sec, any_time = 1;
             if (!strcmp(stages[k], "gen") || !strcmp(stages[k], "judge")) gen_judge += sec;
             json_decref(m);
         }
         if (any_time) {
-            put(&t, "; total %.1f min", total / 60);
+            text_printf(&t, "; total %.1f min", total / 60);
             if (gen_judge > 0 && synth)
-                put(&t, " (answering and judging: %.1f prompts/minute)", num(synth, "accepted") * 60 / gen_judge);
-            put(&t, ".\n\n");
+                text_printf(&t, " (answering and judging: %.1f prompts/minute)", num(synth, "accepted") * 60 / gen_judge);
+            text_printf(&t, ".\n\n");
         }
         if (wr) {
-            put(&t, "**Win rate** against the previous model (`winrate.json`): ");
+            text_printf(&t, "**Win rate** against the previous model (`winrate.json`): ");
             if (has(wr, "wins"))
-                put(&t, "%.0f wins, %.0f ties, %.0f losses", num(wr, "wins"), num(wr, "ties"), num(wr, "losses"));
+                text_printf(&t, "%.0f wins, %.0f ties, %.0f losses", num(wr, "wins"), num(wr, "ties"), num(wr, "losses"));
             if (has(wr, "win_rate"))
-                put(&t, "; win rate %.3f, 95%% Wilson interval %.3f-%.3f", num(wr, "win_rate"), num(wr, "ci_low"),
+                text_printf(&t, "; win rate %.3f, 95%% Wilson interval %.3f-%.3f", num(wr, "win_rate"), num(wr, "ci_low"),
                     num(wr, "ci_high"));
             if (json_is_number(json_object_get(wr, "mean_rubric_model")))
-                put(&t, "; judged by each answer's rubric score, mean %.3f against %.3f", num(wr, "mean_rubric_model"),
+                text_printf(&t, "; judged by each answer's rubric score, mean %.3f against %.3f", num(wr, "mean_rubric_model"),
                     num(wr, "mean_rubric_baseline"));
-            put(&t, ".\n");
+            text_printf(&t, ".\n");
         }
         json_decref(synth), json_decref(clean), json_decref(pairs), json_decref(ev), json_decref(wr);
         json_decref(d.first), json_decref(d.last);
     }
     json_decref(init_ppl);
-    put(&t, "\nPlots: `python3 scripts/plot_loop.py %s` (needs matplotlib) writes plots/dpo-iter-NN.png.\n", workdir);
+    text_printf(&t, "\nPlots: `python3 scripts/plot_loop.py %s` (needs matplotlib) writes plots/dpo-iter-NN.png.\n", workdir);
     char *path = path_join(workdir, "report.md");
     write_file_atomic(path, t.s, t.len);
     free(path);

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # scripts/demo.sh (make demo): one self-rewarding iteration on SmolLM2-135M-Instruct, sized to
-# finish in about 15 minutes on a 2-core CPU (much faster on a GPU). The model M0 writes
+# finish in about 9 minutes on an idle 2-core CPU (much faster on a GPU). The model M0 writes
 # prompts for itself, answers each several times, judges its answers with the 5-point rubric
 # (log-prob judge), the answers are cleaned, best-vs-worst pairs train M1 with DPO, and M1 is
 # evaluated against M0: preference accuracy, win rate judged by M0 (each answer's rubric
