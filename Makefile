@@ -106,6 +106,16 @@ CORE_OBJ := $(CORE_SRC:%.c=$(BUILD)/%.o) $(CU_OBJ)
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 
+# Every object depends on the flags it was compiled with (the version defines below left
+# out): switching CUDA=0, BLAS=0, MPI=0, NCCL=0, DEBUG=1 or DEPS=... in one BUILD directory
+# recompiles everything instead of linking objects built for another configuration.
+BUILD_FLAGS := $(CC) $(CFLAGS) | $(NVCC) $(NVCCFLAGS)
+FLAGS_STAMP := $(BUILD)/compile-flags
+ifneq ($(file <$(FLAGS_STAMP)),$(BUILD_FLAGS))
+  $(shell mkdir -p $(BUILD))
+  $(file >$(FLAGS_STAMP),$(BUILD_FLAGS))
+endif
+
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 GIT_REV := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 CFLAGS += -DSTRAP_VERSION='"$(VERSION)"' -DSTRAP_GIT_REV='"$(GIT_REV)"'
@@ -122,15 +132,15 @@ $(BUILD)/libstrap.a: $(CORE_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/%.o: %.c
+$(BUILD)/%.o: %.c $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 
-$(BUILD)/%.o: %.cu
+$(BUILD)/%.o: %.cu $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	$(NVCC) $(NVCCFLAGS) -c $< -o $@
 
-$(BUILD)/tests/%: tests/%.c $(BUILD)/libstrap.a $(wildcard tests/*.h)
+$(BUILD)/tests/%: tests/%.c $(BUILD)/libstrap.a $(wildcard tests/*.h) $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libstrap.a $(LDLIBS)
 
