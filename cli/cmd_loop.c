@@ -43,6 +43,9 @@ int cmd_loop(int argc, char **argv) {
         {"--winrate-judge", FLAG_STRING, &o.winrate_method, "M",
          "how M(t-1) judges M(t) against itself: logprob or text (pairwise, both orders) or rubric (each answer's "
          "5-point score)", NULL},
+        {"--launch", FLAG_STRING, &o.launch, "\"...\"",
+         "run gen, judge, sft, dpo and eval winrate under this launcher, e.g. \"mpirun -np 8\" or \"srun\" "
+         "(--dpo-batch is then per rank)", NULL},
         {"--batch", FLAG_INT, &o.batch, "B", "sequences generated together", NULL},
         {"--seed", FLAG_INT, &o.seed, "S", "random seed", NULL},
         {"--chat-template", FLAG_STRING, &o.chat_template, "NAME", "chatml, llama3 or plain (default: from the model's files)", NULL},

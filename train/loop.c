@@ -19,6 +19,7 @@
 #include "../data/io.h"
 #include "../eval/loop_report.h"
 #include "../kernels/check.h"
+#include "comm.h"
 #include "progress.h"
 
 extern char **environ;
@@ -75,6 +76,12 @@ static void extra_args(ArgList *a, const char *words) {
     char *copy = strdup(words);
     for (char *save = NULL, *w = strtok_r(copy, " \t", &save); w; w = strtok_r(NULL, " \t", &save)) arg(a, "%s", w);
     free(copy);
+}
+
+// A stage that runs on many ranks starts with the launcher's words (--launch), then strap.
+static void stage_start(ArgList *a, const LoopOptions *o, const char *exe) {
+    extra_args(a, o->launch);
+    arg(a, "%s", exe);
 }
 
 static void args_free(ArgList *a) {
@@ -142,7 +149,8 @@ static double run_stage(Runner *r, const char *stage, ArgList *a, const char *st
         posix_spawn_file_actions_addopen(&actions, 1, tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     }
     pid_t pid;
-    int rc = posix_spawn(&pid, a->argv[0], &actions, NULL, a->argv, environ);
+    // strap itself by its path; a launcher (--launch "mpirun ...") found on PATH
+    int rc = posix_spawnp(&pid, a->argv[0], &actions, NULL, a->argv, environ);
     posix_spawn_file_actions_destroy(&actions);
     if (rc != 0) fail("cannot start %s: %s", a->argv[0], strerror(rc));
     int crash_here = r->crash_stage && !r->crashed_once && strcmp(r->crash_stage, stage) == 0;
@@ -318,6 +326,10 @@ static void ppl_args(ArgList *a, const char *exe, const LoopOptions *o, const ch
 
 int loop_run(const LoopOptions *o) {
     if (!o->init || !o->workdir) fail("strap loop needs --init and --workdir");
+    if (comm_world() > 1)
+        fail("strap loop runs as one process that starts its stages; to run them on %d ranks start it without "
+             "mpirun / srun and give --launch \"mpirun -np %d\" (or --launch srun inside an allocation)",
+             comm_world(), comm_world());
     char *config = path_join(o->init, "config.json");
     if (!path_exists(config)) fail("%s not found: --init must be a model directory (config.json, model.safetensors)", config);
     free(config);
@@ -418,7 +430,7 @@ int loop_run(const LoopOptions *o) {
             mark_done(dir, "synth", secs);
         }
         if (!stage_done(dir, "gen")) {
-            arg(&a, "%s", exe), arg(&a, "gen"), arg(&a, "--model"), arg(&a, "%s", prev_model);
+            stage_start(&a, o, exe), arg(&a, "gen"), arg(&a, "--model"), arg(&a, "%s", prev_model);
             arg(&a, "--prompts"), arg(&a, "%s", prompts), arg(&a, "--out"), arg(&a, "%s", candidates);
             arg(&a, "-n"), arg(&a, "%d", o->candidates), arg(&a, "--max-new"), arg(&a, "%d", o->max_new);
             arg(&a, "--temperature"), arg(&a, "%g", (double)o->temperature), arg(&a, "--top-p"), arg(&a, "0.95");
@@ -430,7 +442,7 @@ int loop_run(const LoopOptions *o) {
             mark_done(dir, "gen", secs);
         }
         if (!stage_done(dir, "judge")) {
-            arg(&a, "%s", exe), arg(&a, "judge"), arg(&a, "--model"), arg(&a, "%s", prev_model);
+            stage_start(&a, o, exe), arg(&a, "judge"), arg(&a, "--model"), arg(&a, "%s", prev_model);
             arg(&a, "--in"), arg(&a, "%s", candidates), arg(&a, "--out"), arg(&a, "%s", judged);
             arg(&a, "--method"), arg(&a, "%s", o->judge_method);
             if (strcmp(o->judge_method, "text") == 0) arg(&a, "--samples"), arg(&a, "%d", o->judge_samples);
@@ -467,7 +479,7 @@ int loop_run(const LoopOptions *o) {
         if (o->sft_min_score > 0) {
             if (!stage_done(dir, "sft")) {
                 remove_tree(sft);
-                arg(&a, "%s", exe), arg(&a, "sft"), arg(&a, "--model"), arg(&a, "%s", prev_model);
+                stage_start(&a, o, exe), arg(&a, "sft"), arg(&a, "--model"), arg(&a, "%s", prev_model);
                 arg(&a, "--data"), arg(&a, "%s", cleaned), arg(&a, "--min-score"), arg(&a, "%g", (double)o->sft_min_score);
                 arg(&a, "--out"), arg(&a, "%s", sft), arg(&a, "--lr"), arg(&a, "%g", (double)o->lr);
                 if (o->sft_steps > 0) arg(&a, "--steps"), arg(&a, "%d", o->sft_steps);
@@ -485,7 +497,7 @@ int loop_run(const LoopOptions *o) {
             int resume = path_exists(state);
             free(state);
             if (!resume) remove_tree(model);
-            arg(&a, "%s", exe), arg(&a, "dpo"), arg(&a, "--model"), arg(&a, "%s", policy_start);
+            stage_start(&a, o, exe), arg(&a, "dpo"), arg(&a, "--model"), arg(&a, "%s", policy_start);
             arg(&a, "--ref"), arg(&a, "%s", policy_start), arg(&a, "--pairs"), arg(&a, "%s", pairs);
             arg(&a, "--out"), arg(&a, "%s", model), arg(&a, "--loss"), arg(&a, "%s", o->dpo_loss);
             arg(&a, "--beta"), arg(&a, "%g", (double)o->beta), arg(&a, "--lr"), arg(&a, "%g", (double)o->lr);
@@ -513,7 +525,7 @@ int loop_run(const LoopOptions *o) {
             mark_done(dir, "eval-pairs", secs);
         }
         if (!stage_done(dir, "winrate")) {
-            arg(&a, "%s", exe), arg(&a, "eval"), arg(&a, "winrate"), arg(&a, "--model"), arg(&a, "%s", model);
+            stage_start(&a, o, exe), arg(&a, "eval"), arg(&a, "winrate"), arg(&a, "--model"), arg(&a, "%s", model);
             arg(&a, "--baseline"), arg(&a, "%s", prev_model), arg(&a, "--judge"), arg(&a, "%s", prev_model);
             arg(&a, "--prompts"), arg(&a, "%s", eval_prompts);
             if (o->eval_count > 0) arg(&a, "--limit"), arg(&a, "%d", o->eval_count);
