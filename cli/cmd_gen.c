@@ -1,27 +1,22 @@
 // cmd_gen.c: strap gen: continue a prompt with a model (KV cache, sampling), streaming
 // the text as it is produced.
 #include <stdio.h>
-#include <unistd.h>
-#include <utf8proc.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../data/io.h"
 #include "../data/jsonl.h"
 #include "../data/records_writer.h"
-#include "../data/tokenizer.h"
+#include "../eval/text_utf8.h"
 #include "../kernels/check.h"
-#include "../model/chat.h"
+#include "../model/chat_io.h"
 #include "../model/generate.h"
 #include "../train/dist.h"
 #include "../train/dist_records.h"
 #include "../train/progress.h"
 #include "args.h"
 #include "commands.h"
-
-#define BYTES_VOCAB 258
-#define BYTES_BOS 256
-#define BYTES_EOS 257
 
 typedef struct {
     Tokenizer *tok; // NULL: byte-level ids
@@ -72,57 +67,13 @@ static int on_token(void *ctx, int b, int token) {
     return stop;
 }
 
-// Replaces each invalid UTF-8 sequence with U+FFFD in place-safe fashion (the result may be
-// longer): JSON strings must be valid UTF-8, a model's raw bytes need not be.
-static char *utf8_valid_copy(const char *s, size_t len, size_t *out_len) {
-    char *out = xmalloc(3 * len + 1);
-    size_t o = 0;
-    for (size_t i = 0; i < len;) {
-        utf8proc_int32_t cp;
-        utf8proc_ssize_t n = utf8proc_iterate((const utf8proc_uint8_t *)s + i, (utf8proc_ssize_t)(len - i), &cp);
-        if (n < 1) {
-            memcpy(out + o, "\xEF\xBF\xBD", 3);
-            o += 3, i += 1;
-        } else {
-            memcpy(out + o, s + i, (size_t)n);
-            o += (size_t)n, i += (size_t)n;
-        }
-    }
-    out[o] = 0;
-    *out_len = o;
-    return out;
-}
 
 // --prompts mode: every record's prompt, -n samples each, in batches; records out in
 // (prompt, sample) order whatever the batch size. Under mpirun prompt p is rank p % world's
 // (train/dist_records.h); the seed of each answer depends on its global (prompt, sample)
 // only, so the output is the same on any number of ranks.
-typedef struct {
-    Tokenizer *tok;
-    ChatFormat format;
-    int bos;
-    const char *system; // used when a record has no "system" field
-} PromptEncoder;
-
-static int32_t *encode_prompt(const PromptEncoder *pe, const char *system, const char *user, size_t *n) {
-    int32_t *ids = NULL;
-    size_t cap = 0;
-    *n = 0;
-    if (pe->tok) {
-        if (pe->bos >= 0 && pe->format == CHAT_PLAIN) {
-            ids = xmalloc(sizeof(int32_t));
-            ids[(*n)++] = pe->bos, cap = 1;
-        }
-        chat_encode(pe->tok, pe->format, system, user, &ids, n, &cap);
-    } else {
-        ids = xmalloc((strlen(user) + 1) * sizeof(int32_t));
-        ids[(*n)++] = BYTES_BOS;
-        for (const char *p = user; *p; p++) ids[(*n)++] = (unsigned char)*p;
-    }
-    return ids;
-}
-
-static void gen_batch_file(Model *m, const PromptEncoder *pe, const char *model_dir, const char *in_path,
+// `system`: for records without a "system" field (NULL: the template's default).
+static void gen_batch_file(Model *m, const ChatIO *io, const char *system, const char *model_dir, const char *in_path,
                            const char *out_path, const char *field, int n_samples, int batch, GenerateOptions *o,
                            int seed) {
     // read every prompt first (prompt files are small next to what generation costs)
@@ -145,8 +96,8 @@ static void gen_batch_file(Model *m, const PromptEncoder *pe, const char *model_
     for (int p = 0; p < n_prompts; p++) {
         json_t *sys = json_object_get(records[p], "system");
         size_t n;
-        int32_t *ids = encode_prompt(pe, json_is_string(sys) ? json_string_value(sys) : pe->system,
-                                     json_string_value(json_object_get(records[p], field)), &n);
+        int32_t *ids = chat_io_encode(io, json_is_string(sys) ? json_string_value(sys) : system,
+                                      json_string_value(json_object_get(records[p], field)), &n);
         free(ids);
         if ((int)n >= m->config.max_seq)
             fail("%s: prompt %d has %zu tokens, more than the model's context (%d)", in_path, p + 1, n,
@@ -181,8 +132,8 @@ static void gen_batch_file(Model *m, const PromptEncoder *pe, const char *model_
             json_t *sys = json_object_get(records[p], "system");
             size_t n;
             free(prompts[b]);
-            prompts[b] = encode_prompt(pe, json_is_string(sys) ? json_string_value(sys) : pe->system,
-                                       json_string_value(json_object_get(records[p], field)), &n);
+            prompts[b] = chat_io_encode(io, json_is_string(sys) ? json_string_value(sys) : system,
+                                        json_string_value(json_object_get(records[p], field)), &n);
             if ((int)n >= capacity)
                 fail("%s: prompt %d has %zu tokens, more than the model's context (%d)", in_path, p + 1, n, capacity);
             lens[b] = (int)n;
@@ -196,18 +147,8 @@ static void gen_batch_file(Model *m, const PromptEncoder *pe, const char *model_
         o->max_new = keep_max;
         for (int b = 0; b < nb; b++) {
             int job = mine[j0 + b], p = job / n_samples;
-            char *text = NULL;
-            size_t tcap = 0, tlen;
-            int keep = n_out[b] - (fin[b] == FINISH_EOS); // the end-of-turn token is not text
-            if (pe->tok) {
-                tlen = tokenizer_decode(pe->tok, (const int32_t *)out[b], (size_t)keep, &text, &tcap);
-            } else {
-                text = xmalloc((size_t)keep + 1);
-                tlen = 0;
-                for (int i = 0; i < keep; i++)
-                    if (out[b][i] < 256) text[tlen++] = (char)out[b][i];
-                text[tlen] = 0;
-            }
+            size_t tlen;
+            char *text = chat_io_decode(io, out[b], n_out[b], fin[b], &tlen);
             json_t *id = json_object_get(records[p], "id");
             json_t *rec = json_object();
             json_object_set_new(rec, "prompt_id", id ? json_deep_copy(id) : json_integer(p));
@@ -290,47 +231,19 @@ int cmd_gen(int argc, char **argv) {
         args_error(&cmd, "--prompt runs on one process; under mpirun give --prompts F --out F (split over the ranks)");
     Model m;
     model_load(&m, model_dir, dist_backend_select(device, threads)); // a rank's share of the cores, its own GPU
-    char *tok_path = path_join(model_dir, "tokenizer.json");
+    ChatIO io;
+    chat_io_open(&io, model_dir, &m.config, raw ? "plain" : template_name, "strap gen");
     Stream s = {0};
-    int32_t *ids = NULL;
-    size_t n = 0, cap = 0;
-    int eos[8], n_eos = 0;
-    ChatFormat fmt = CHAT_PLAIN;
-    char *default_system = NULL; // the template's own default system message, if any
-    if (path_exists(tok_path)) {
-        s.tok = tokenizer_load(tok_path);
-        if (tokenizer_vocab_size(s.tok) > m.config.vocab_size)
-            fail("%s has %d tokens but the model's vocab_size is %d", tok_path, tokenizer_vocab_size(s.tok),
-                 m.config.vocab_size);
-        ChatFormat f = raw ? CHAT_PLAIN : template_name ? chat_format_from_name(template_name) : chat_format_detect(model_dir);
-        if (!system && f != CHAT_PLAIN) system = default_system = chat_default_system(model_dir);
-        if (m.config.bos_token_id >= 0 && f == CHAT_PLAIN) {
-            ids = xmalloc(sizeof(int32_t));
-            ids[n++] = m.config.bos_token_id, cap = 1;
-        }
-        if (prompt) chat_encode(s.tok, f, system, prompt, &ids, &n, &cap);
-        n_eos = chat_stop_ids(s.tok, f, eos);
-        fmt = f;
-    } else if (m.config.vocab_size == BYTES_VOCAB) { // a model trained on byte-level shards
-        if (prompt) {
-            cap = strlen(prompt) + 1;
-            ids = xmalloc(cap * sizeof(int32_t));
-            ids[n++] = BYTES_BOS;
-            for (const char *p = prompt; *p; p++) ids[n++] = (unsigned char)*p;
-        }
-        eos[n_eos++] = BYTES_EOS;
-    } else {
-        fail("%s not found: strap needs the model's tokenizer to turn the prompt into tokens", tok_path);
-    }
-    for (int i = 0; i < m.config.n_eos && n_eos < 8; i++) eos[n_eos++] = m.config.eos_token_ids[i];
-    o.eos_ids = eos, o.n_eos = n_eos, o.max_new = max_new;
-    s.stop_ids = eos, s.n_stop = n_eos, s.stop_text = stop_text;
+    s.tok = io.tok; // NULL: byte-level ids
+    size_t n = 0;
+    int32_t *ids = prompt ? chat_io_encode(&io, system, prompt, &n) : NULL;
+    o.eos_ids = io.stop, o.n_eos = io.n_stop, o.max_new = max_new;
+    s.stop_ids = io.stop, s.n_stop = io.n_stop, s.stop_text = stop_text;
     if (prompts_path) {
         if (stop_text) args_error(&cmd, "--stop works with --prompt only (for now)");
-        PromptEncoder pe = {s.tok, fmt, m.config.bos_token_id, system};
-        gen_batch_file(&m, &pe, model_dir, prompts_path, out_path, field, n_samples, batch, &o, seed);
-        free(ids), free(tok_path), free(default_system);
-        tokenizer_free(s.tok);
+        gen_batch_file(&m, &io, system, model_dir, prompts_path, out_path, field, n_samples, batch, &o, seed);
+        free(ids);
+        chat_io_close(&io);
         model_free(&m);
         return 0;
     }
@@ -369,9 +282,9 @@ int cmd_gen(int argc, char **argv) {
         fprintf(stderr, "[%d prompt tokens, %d new tokens in %.2fs (%.1f tokens/s), finish: %s]\n", (int)n, n_out, dt,
                 n_out / dt, finish_reason_name(fin));
     }
-    free(out), free(s.ids), free(s.text), free(ids), free(tok_path), free(default_system);
+    free(out), free(s.ids), free(s.text), free(ids);
     generator_free(&g);
-    tokenizer_free(s.tok);
+    chat_io_close(&io);
     model_free(&m);
     return 0;
 }
@@ -404,17 +317,14 @@ int cmd_chat(int argc, char **argv) {
     if (max_new < 1) args_error(&cmd, "--max-new must be positive");
     Model m;
     model_load(&m, model_dir, backend_select(device, threads));
-    char *tok_path = path_join(model_dir, "tokenizer.json");
-    if (!path_exists(tok_path)) fail("%s not found: strap chat needs the model's tokenizer", tok_path);
+    ChatIO io;
+    chat_io_open(&io, model_dir, &m.config, template_name, "strap chat");
+    if (!io.tok) fail("%s has no tokenizer.json: strap chat needs a model with a chat tokenizer", model_dir);
+    if (!system) system = io.default_system;
     Stream s = {0};
-    s.tok = tokenizer_load(tok_path);
-    ChatFormat f = template_name ? chat_format_from_name(template_name) : chat_format_detect(model_dir);
-    char *default_system = system || f == CHAT_PLAIN ? NULL : chat_default_system(model_dir);
-    if (default_system) system = default_system;
-    int eos[8], n_eos = chat_stop_ids(s.tok, f, eos);
-    for (int i = 0; i < m.config.n_eos && n_eos < 8; i++) eos[n_eos++] = m.config.eos_token_ids[i];
-    o.eos_ids = eos, o.n_eos = n_eos, o.max_new = max_new;
-    s.stop_ids = eos, s.n_stop = n_eos, s.print = 1;
+    s.tok = io.tok;
+    o.eos_ids = io.stop, o.n_eos = io.n_stop, o.max_new = max_new;
+    s.stop_ids = io.stop, s.n_stop = io.n_stop, s.print = 1;
     Generator g;
     generator_build(&g, &m, 1, m.config.max_seq);
     int *out = xmalloc((size_t)max_new * sizeof(int)), n_out = 0;
@@ -441,7 +351,7 @@ int cmd_chat(int argc, char **argv) {
         msgs[n_msgs++] = (ChatMessage){"user", strdup(line)};
         int32_t *ids = NULL;
         size_t n = 0, cap = 0;
-        chat_encode_messages(s.tok, f, msgs, n_msgs, 1, &ids, &n, &cap);
+        chat_encode_messages(io.tok, io.format, msgs, n_msgs, 1, &ids, &n, &cap);
         if ((int)n + 1 >= g.capacity) {
             fprintf(stderr, "[the conversation fills the context (%d tokens); /reset to start over]\n", g.capacity);
             free((char *)msgs[--n_msgs].content);
@@ -458,18 +368,14 @@ int cmd_chat(int argc, char **argv) {
         printf("\n");
         fflush(stdout);
         // the answer without its end-of-turn token joins the conversation
-        int keep = n_out;
-        if (fin == FINISH_EOS) keep--;
-        char *text = NULL;
-        size_t tcap = 0;
-        tokenizer_decode(s.tok, (const int32_t *)out, (size_t)keep, &text, &tcap);
-        msgs[n_msgs++] = (ChatMessage){"assistant", text};
+        size_t len;
+        msgs[n_msgs++] = (ChatMessage){"assistant", chat_io_decode(&io, out, n_out, fin, &len)};
         free(ids);
     }
     for (int i = 0; i < n_msgs; i++) free((char *)msgs[i].content);
-    free(msgs), free(out), free(s.ids), free(s.text), free(tok_path), free(default_system);
+    free(msgs), free(out), free(s.ids), free(s.text);
     generator_free(&g);
-    tokenizer_free(s.tok);
+    chat_io_close(&io);
     model_free(&m);
     return 0;
 }

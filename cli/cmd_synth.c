@@ -12,9 +12,8 @@
 #include "../data/jsonl.h"
 #include "../data/records_writer.h"
 #include "../data/synth.h"
-#include "../data/tokenizer.h"
 #include "../kernels/check.h"
-#include "../model/chat.h"
+#include "../model/chat_io.h"
 #include "../model/generate.h"
 #include "../train/progress.h"
 #include "args.h"
@@ -84,10 +83,7 @@ static void pool_read(PromptPool *p, const char *paths) {
 // The model, its tokenizer and template, and a generator for `batch` sequences.
 typedef struct {
     Model model;
-    Tokenizer *tok;
-    ChatFormat format;
-    char *system;
-    int eos[8], n_eos;
+    ChatIO io;
     Generator gen;
     int batch, max_new;
     int **out, *n_out;
@@ -102,14 +98,7 @@ static void writer_build(Writer *w, const char *model_dir, const char *template_
                          int batch, int max_new, const SampleOptions *sample) {
     memset(w, 0, sizeof *w);
     model_load(&w->model, model_dir, backend_select(device, threads));
-    char *tok_path = path_join(model_dir, "tokenizer.json");
-    if (!path_exists(tok_path)) fail("%s not found: strap synth needs the model's tokenizer", tok_path);
-    w->tok = tokenizer_load(tok_path);
-    free(tok_path);
-    w->format = template_name ? chat_format_from_name(template_name) : chat_format_detect(model_dir);
-    w->system = w->format == CHAT_PLAIN ? NULL : chat_default_system(model_dir);
-    w->n_eos = chat_stop_ids(w->tok, w->format, w->eos);
-    for (int i = 0; i < w->model.config.n_eos && w->n_eos < 8; i++) w->eos[w->n_eos++] = w->model.config.eos_token_ids[i];
+    chat_io_open(&w->io, model_dir, &w->model.config, template_name, "strap synth");
     w->batch = batch, w->max_new = max_new;
     // instructions are a few hundred tokens: no need for a KV cache of the model's whole context
     int capacity = w->model.config.max_seq < 2048 ? w->model.config.max_seq : 2048;
@@ -122,26 +111,25 @@ static void writer_build(Writer *w, const char *model_dir, const char *template_
     w->lens = xmalloc((size_t)batch * sizeof(int));
     w->seeds = xmalloc((size_t)batch * sizeof(uint64_t));
     w->opts.sample = *sample;
-    w->opts.eos_ids = w->eos, w->opts.n_eos = w->n_eos;
+    w->opts.eos_ids = w->io.stop, w->opts.n_eos = w->io.n_stop;
 }
 
 static void writer_free(Writer *w) {
     for (int b = 0; b < w->batch; b++) free(w->out[b]), free(w->prompts[b]);
-    free(w->out), free(w->n_out), free(w->finish), free(w->prompts), free(w->lens), free(w->seeds), free(w->system);
+    free(w->out), free(w->n_out), free(w->finish), free(w->prompts), free(w->lens), free(w->seeds);
     generator_free(&w->gen);
-    tokenizer_free(w->tok);
+    chat_io_close(&w->io);
     model_free(&w->model);
 }
 
 // Answers messages[0..n) (n <= batch) as the assistant; seeds[b] seeds answer b. texts[b]
-// receive malloc'd answers.
+// receive malloc'd answers (the model's bytes: the filters judge their UTF-8).
 static void writer_run(Writer *w, char *const *messages, int n, const uint64_t *seeds, char **texts) {
     int capacity = w->gen.capacity, longest = 0;
     for (int b = 0; b < n; b++) {
-        size_t len = 0, cap = 0;
+        size_t len;
         free(w->prompts[b]);
-        w->prompts[b] = NULL;
-        chat_encode(w->tok, w->format, w->system, messages[b], &w->prompts[b], &len, &cap);
+        w->prompts[b] = chat_io_encode(&w->io, NULL, messages[b], &len);
         if ((int)len + 16 > capacity)
             fail("an instruction of %zu tokens leaves no room in the model's context (%d): use fewer --examples", len,
                  capacity);
@@ -153,11 +141,8 @@ static void writer_run(Writer *w, char *const *messages, int n, const uint64_t *
     w->opts.seeds = w->seeds;
     generate(&w->gen, (const int *const *)w->prompts, w->lens, n, &w->opts, w->out, w->n_out, w->finish, NULL, NULL);
     for (int b = 0; b < n; b++) {
-        int keep = w->n_out[b] - (w->finish[b] == FINISH_EOS);
-        size_t cap = 0;
-        texts[b] = NULL;
-        tokenizer_decode(w->tok, (const int32_t *)w->out[b], (size_t)keep, &texts[b], &cap);
-        if (!texts[b]) texts[b] = strdup("");
+        size_t len;
+        texts[b] = chat_io_decode(&w->io, w->out[b], w->n_out[b], w->finish[b], &len);
     }
 }
 

@@ -5,41 +5,18 @@
 #include <string.h>
 
 #include "../data/io.h"
-#include "../data/tokenizer.h"
 #include "../kernels/check.h"
-#include "../model/chat.h"
+#include "../model/chat_io.h"
 #include "../model/generate.h"
 #include "text_utf8.h"
-
-// The model's chat input for one prompt record (BOS first in the plain format, as strap gen).
-static int32_t *encode_prompt(Tokenizer *tok, ChatFormat f, int bos, const char *system, const char *user, size_t *n) {
-    int32_t *ids = NULL;
-    size_t cap = 0;
-    *n = 0;
-    if (bos >= 0 && f == CHAT_PLAIN) {
-        ids = xmalloc(sizeof(int32_t));
-        ids[(*n)++] = bos, cap = 1;
-    }
-    chat_encode(tok, f, system, user, &ids, n, &cap);
-    return ids;
-}
 
 void answers_generate(Answers *a, const char *model_dir, Backend *backend, json_t *const *records, int n,
                       const char *source, const AnswerOptions *o) {
     CHECK(n > 0 && o->max_new > 0 && o->batch > 0, "answers_generate: nothing to do");
     Model m;
     model_load(&m, model_dir, backend);
-    char *tok_path = path_join(model_dir, "tokenizer.json");
-    if (!path_exists(tok_path)) fail("%s not found: %s needs its tokenizer to answer prompts", tok_path, model_dir);
-    Tokenizer *tok = tokenizer_load(tok_path);
-    free(tok_path);
-    if (tokenizer_vocab_size(tok) > m.config.vocab_size)
-        fail("%s: the tokenizer has %d tokens but the model's vocab_size is %d", model_dir, tokenizer_vocab_size(tok),
-             m.config.vocab_size);
-    ChatFormat f = o->chat_template ? chat_format_from_name(o->chat_template) : chat_format_detect(model_dir);
-    char *default_system = f == CHAT_PLAIN ? NULL : chat_default_system(model_dir);
-    int eos[8], n_eos = chat_stop_ids(tok, f, eos);
-    for (int i = 0; i < m.config.n_eos && n_eos < 8; i++) eos[n_eos++] = m.config.eos_token_ids[i];
+    ChatIO io;
+    chat_io_open(&io, model_dir, &m.config, o->chat_template, "answering prompts");
 
     // every prompt encoded once: the KV cache holds the longest plus max_new
     int32_t **prompts = xmalloc((size_t)n * sizeof(int32_t *));
@@ -47,12 +24,11 @@ void answers_generate(Answers *a, const char *model_dir, Backend *backend, json_
     for (int i = 0; i < n; i++) {
         json_t *sys = json_object_get(records[i], "system");
         size_t len;
-        prompts[i] = encode_prompt(tok, f, m.config.bos_token_id, json_is_string(sys) ? json_string_value(sys) : default_system,
-                                   json_string_value(json_object_get(records[i], "prompt")), &len);
+        prompts[i] = chat_io_encode(&io, json_is_string(sys) ? json_string_value(sys) : NULL,
+                                    json_string_value(json_object_get(records[i], "prompt")), &len);
         if ((int)len >= m.config.max_seq)
             fail("%s: prompt %d has %zu tokens, more than the context of %s (%d); shorten or drop it", source,
-                 (o->index ? o->index[i] : i) + 1, len,
-                 model_dir, m.config.max_seq);
+                 (o->index ? o->index[i] : i) + 1, len, model_dir, m.config.max_seq);
         lens[i] = (int)len;
         if (lens[i] + o->max_new > capacity) capacity = lens[i] + o->max_new;
     }
@@ -70,11 +46,9 @@ void answers_generate(Answers *a, const char *model_dir, Backend *backend, json_
     for (int b = 0; b < batch; b++) out[b] = xmalloc((size_t)o->max_new * sizeof(int));
     FinishReason *fin = xmalloc((size_t)batch * sizeof(FinishReason));
     uint64_t *seeds = xmalloc((size_t)batch * sizeof(uint64_t));
-    char *text = NULL;
-    size_t tcap = 0;
     GenerateOptions go = {0};
     go.sample = o->sample;
-    go.eos_ids = eos, go.n_eos = n_eos;
+    go.eos_ids = io.stop, go.n_eos = io.n_stop;
     for (int i0 = 0; i0 < n; i0 += batch) {
         int nb = n - i0 < batch ? n - i0 : batch, longest = 0;
         for (int b = 0; b < nb; b++) {
@@ -85,19 +59,21 @@ void answers_generate(Answers *a, const char *model_dir, Backend *backend, json_
         go.max_new = longest + o->max_new > capacity ? capacity - longest : o->max_new;
         generate(&g, (const int *const *)(prompts + i0), lens + i0, nb, &go, out, n_out, fin, NULL, NULL);
         for (int b = 0; b < nb; b++) {
-            int i = i0 + b, keep = n_out[b] - (fin[b] == FINISH_EOS); // the end-of-turn token is not text
-            size_t tl = tokenizer_decode(tok, (const int32_t *)out[b], (size_t)keep, &text, &tcap);
+            int i = i0 + b;
+            size_t tl;
+            char *text = chat_io_decode(&io, out[b], n_out[b], fin[b], &tl);
             a->text[i] = utf8_valid_copy(text, tl, NULL);
-            a->tokens[i] = keep;
+            free(text);
+            a->tokens[i] = n_out[b] - (fin[b] == FINISH_EOS); // the end-of-turn token not counted
             a->prompt_tokens[i] = lens[i];
             a->finish[i] = finish_reason_name(fin[b]);
         }
     }
     for (int b = 0; b < batch; b++) free(out[b]);
     for (int i = 0; i < n; i++) free(prompts[i]);
-    free(out), free(n_out), free(fin), free(seeds), free(text), free(prompts), free(lens), free(default_system);
+    free(out), free(n_out), free(fin), free(seeds), free(prompts), free(lens);
     generator_free(&g);
-    tokenizer_free(tok);
+    chat_io_close(&io);
     model_free(&m);
 }
 

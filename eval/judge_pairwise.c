@@ -115,24 +115,20 @@ void pair_judge_open(PairJudge *j, const char *dir, Backend *backend, const char
                      const char *tpl, int max_new, float temperature, uint64_t seed) {
     memset(j, 0, sizeof *j);
     model_load(&j->model, dir, backend);
-    char *tok_path = path_join(dir, "tokenizer.json");
-    if (!path_exists(tok_path)) fail("%s not found: the judge needs its tokenizer", tok_path);
-    j->tok = tokenizer_load(tok_path);
-    free(tok_path);
-    j->format = chat_template ? chat_format_from_name(chat_template) : chat_format_detect(dir);
-    j->system = j->format == CHAT_PLAIN ? NULL : chat_default_system(dir);
+    chat_io_open(&j->io, dir, &j->model.config, chat_template, "the judge");
+    if (!j->io.tok) fail("%s has no tokenizer.json: the judge needs a model with a text tokenizer", dir);
     j->method = method;
     j->tpl = strdup(tpl ? tpl : PAIRWISE_DEFAULT_TEMPLATE);
     char *probe = pairwise_build_prompt(j->tpl, "", "", ""); // checks the placeholders now
     free(probe);
     j->max_new = max_new, j->temperature = temperature, j->seed = seed;
     size_t cap = 0;
-    encode(j->tok, VERDICT_PREFILL, &j->prefill, &j->n_prefill, &cap);
+    encode(j->io.tok, VERDICT_PREFILL, &j->prefill, &j->n_prefill, &cap);
     if (method == JUDGE_LOGPROB) {
         // " A" and " B" may be one token each or share leading tokens (a space): those join the
         // prefill and the first token where they differ decides
         size_t na = 0, nb = 0;
-        int32_t *ca = continuation(j->tok, VERDICT_PREFILL, " A", &na), *cb = continuation(j->tok, VERDICT_PREFILL, " B", &nb);
+        int32_t *ca = continuation(j->io.tok, VERDICT_PREFILL, " A", &na), *cb = continuation(j->io.tok, VERDICT_PREFILL, " B", &nb);
         size_t k = 0;
         while (ca && cb && k < na && k < nb && ca[k] == cb[k]) k++;
         if (!ca || !cb || k >= na || k >= nb)
@@ -151,7 +147,7 @@ void pair_judge_open(PairJudge *j, const char *dir, Backend *backend, const char
         char d[2] = {(char)('0' + k), 0};
         int32_t *ids = NULL;
         size_t n = 0, c = 0;
-        encode(j->tok, d, &ids, &n, &c);
+        encode(j->io.tok, d, &ids, &n, &c);
         j->digit_ids[k] = n == 1 ? ids[0] : -1;
         if (n != 1) j->has_digits = 0;
         free(ids);
@@ -160,15 +156,13 @@ void pair_judge_open(PairJudge *j, const char *dir, Backend *backend, const char
         fail("%s: the judge's tokenizer does not encode each digit 0-5 as one token, which the rubric score needs; "
              "use --judge-method logprob or text",
              dir);
-    j->n_eos = chat_stop_ids(j->tok, j->format, j->eos);
-    for (int i = 0; i < j->model.config.n_eos && j->n_eos < 8; i++) j->eos[j->n_eos++] = j->model.config.eos_token_ids[i];
 }
 
 void pair_judge_close(PairJudge *j) {
     if (j->gen_capacity) generator_free(&j->gen);
-    tokenizer_free(j->tok);
+    chat_io_close(&j->io);
     model_free(&j->model);
-    free(j->system), free(j->tpl), free(j->prefill);
+    free(j->tpl), free(j->prefill);
     memset(j, 0, sizeof *j);
 }
 
@@ -183,14 +177,7 @@ static void ensure_generator(PairJudge *j, int batch, int capacity) {
 
 // The judge's input for one judge prompt: the chat turn, then `tail` (may be NULL).
 static int32_t *judge_input(PairJudge *j, const char *judge_prompt, const int32_t *tail, size_t n_tail, size_t *n) {
-    int32_t *ids = NULL;
-    size_t cap = 0;
-    *n = 0;
-    if (j->format == CHAT_PLAIN && j->model.config.bos_token_id >= 0) {
-        ids = xmalloc(sizeof(int32_t));
-        ids[(*n)++] = j->model.config.bos_token_id, cap = 1;
-    }
-    chat_encode(j->tok, j->format, j->system, judge_prompt, &ids, n, &cap);
+    int32_t *ids = chat_io_encode(&j->io, NULL, judge_prompt, n);
     if (n_tail) {
         ids = realloc(ids, (*n + n_tail) * sizeof(int32_t));
         CHECK(ids != NULL, "out of memory");
@@ -233,15 +220,13 @@ void pair_judge_run(PairJudge *j, const char *const *prompt, const char *const *
         GenerateOptions o = {0};
         sample_options_default(&o.sample);
         o.sample.temperature = j->temperature;
-        o.eos_ids = j->eos, o.n_eos = j->n_eos, o.max_new = j->max_new;
+        o.eos_ids = j->io.stop, o.n_eos = j->io.n_stop, o.max_new = j->max_new;
         int **outs = xmalloc((size_t)batch * sizeof(int *)), *n_out = xmalloc((size_t)batch * sizeof(int));
         for (int b = 0; b < batch; b++) outs[b] = xmalloc((size_t)j->max_new * sizeof(int));
         FinishReason *fin = xmalloc((size_t)batch * sizeof(FinishReason));
         uint64_t *seeds = xmalloc((size_t)batch * sizeof(uint64_t));
         const int **ps = xmalloc((size_t)batch * sizeof(int *));
         int *pl = xmalloc((size_t)batch * sizeof(int)), *which = xmalloc((size_t)batch * sizeof(int));
-        char *text = NULL;
-        size_t tcap = 0;
         for (int i0 = 0; i0 < n;) {
             int nb = 0;
             for (; i0 < n && nb < batch; i0++) {
@@ -254,16 +239,17 @@ void pair_judge_run(PairJudge *j, const char *const *prompt, const char *const *
             o.seeds = seeds;
             generate(&j->gen, ps, pl, nb, &o, outs, n_out, fin, NULL, NULL);
             for (int b = 0; b < nb; b++) {
-                int keep = n_out[b] - (fin[b] == FINISH_EOS);
-                size_t tl = tokenizer_decode(j->tok, (const int32_t *)outs[b], (size_t)keep, &text, &tcap);
+                size_t tl;
+                char *text = chat_io_decode(&j->io, outs[b], n_out[b], fin[b], &tl);
                 PairVerdict *v = &out[which[b]];
                 v->judgement = utf8_valid_copy(text, tl, NULL);
+                free(text);
                 v->verdict = pairwise_parse_verdict(v->judgement);
                 if (v->verdict == VERDICT_NONE) v->error = "no verdict in the judgement";
             }
         }
         for (int b = 0; b < batch; b++) free(outs[b]);
-        free(outs), free(n_out), free(fin), free(seeds), free(ps), free(pl), free(which), free(text);
+        free(outs), free(n_out), free(fin), free(seeds), free(ps), free(pl), free(which);
     }
     for (int i = 0; i < n; i++) free(inputs[i]);
     free(inputs), free(lens);
@@ -274,7 +260,7 @@ void pair_judge_rubric(PairJudge *j, const char *const *prompt, const char *cons
     if (!j->has_digits) return;
     int32_t *tail = NULL;
     size_t n_tail = 0, cap = 0;
-    encode(j->tok, "Score: ", &tail, &n_tail, &cap);
+    encode(j->io.tok, "Score: ", &tail, &n_tail, &cap);
     int32_t **inputs = xmalloc((size_t)n * sizeof(int32_t *));
     int *lens = xmalloc((size_t)n * sizeof(int)), longest = 1;
     for (int i = 0; i < n; i++) {

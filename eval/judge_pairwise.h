@@ -18,7 +18,7 @@
 #include <stdint.h>
 
 #include "../data/tokenizer.h"
-#include "../model/chat.h"
+#include "../model/chat_io.h"
 #include "../model/generate.h"
 #include "winrate.h"
 
@@ -39,9 +39,7 @@ typedef enum { JUDGE_LOGPROB, JUDGE_TEXT, JUDGE_RUBRIC } JudgeMethod;
 
 typedef struct {
     Model model;
-    Tokenizer *tok;
-    ChatFormat format;
-    char *system;        // the template's default system message, or NULL
+    ChatIO io;           // the judge's tokenizer, chat format, default system message, stop ids
     JudgeMethod method;
     char *tpl;           // the pairwise template (malloc'd)
     int32_t *prefill;    // logprob: "Verdict: Assistant" (n_prefill ids)
@@ -52,7 +50,6 @@ typedef struct {
     int max_new;         // text: tokens per judgement
     float temperature;   // text: 0 = greedy
     uint64_t seed;
-    int eos[8], n_eos;
     Generator gen;       // built for the longest judge prompt of a run
     int gen_batch, gen_capacity; // 0 until built
 } PairJudge;
