@@ -11,6 +11,7 @@
 #include "../eval/ppl.h"
 #include "../eval/text.h"
 #include "../kernels/check.h"
+#include "../train/dist.h"
 #include "../train/dpo.h"
 #include "args.h"
 #include "commands.h"
@@ -111,7 +112,7 @@ static int eval_ppl(int argc, char **argv) {
     args_require(&cmd, "--model", model_dir != NULL);
     if (!data == !tokens_file) args_error(&cmd, "give exactly one of --data and --tokens-file");
     Model m;
-    model_load(&m, model_dir, backend_select(device, threads));
+    model_load(&m, model_dir, dist_backend_select(device, threads)); // under mpirun: batches split over the ranks
     EvalResult r;
     if (tokens_file) {
         int64_t n;
@@ -135,7 +136,7 @@ static int eval_ppl(int argc, char **argv) {
     json_t *res = json_pack("{s:f, s:f, s:I}", "loss", r.loss, "ppl", r.ppl, "tokens", (json_int_t)r.tokens);
     char title[512];
     snprintf(title, sizeof title, "Perplexity of %s on %s", model_dir, data ? data : tokens_file);
-    eval_report(res, title, json, out, markdown);
+    if (comm_rank() == 0) eval_report(res, title, json, out, markdown);
     json_decref(res);
     model_free(&m);
     return 0;
@@ -216,7 +217,7 @@ static int eval_pairs(int argc, char **argv) {
     json_t *res = dpo_eval(&o);
     char title[512];
     snprintf(title, sizeof title, "Preference accuracy of %s against %s on %s", o.model_dir, o.ref_dir, o.pairs);
-    eval_report(res, title, json, out, markdown);
+    if (comm_rank() == 0) eval_report(res, title, json, out, markdown);
     json_decref(res);
     return 0;
 }

@@ -44,7 +44,7 @@ int cmd_loop(int argc, char **argv) {
          "how M(t-1) judges M(t) against itself: logprob or text (pairwise, both orders) or rubric (each answer's "
          "5-point score)", NULL},
         {"--launch", FLAG_STRING, &o.launch, "\"...\"",
-         "run gen, judge, sft, dpo and eval winrate under this launcher, e.g. \"mpirun -np 8\" or \"srun\" "
+         "run gen, judge, sft, dpo and the evals under this launcher, e.g. \"mpirun -np 8\" or \"srun\" "
          "(--dpo-batch is then per rank)", NULL},
         {"--batch", FLAG_INT, &o.batch, "B", "sequences generated together", NULL},
         {"--seed", FLAG_INT, &o.seed, "S", "random seed", NULL},

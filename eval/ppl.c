@@ -5,6 +5,8 @@
 #include <stdlib.h>
 
 #include "../kernels/check.h"
+#include "../train/dist.h"
+#include "../train/dist_records.h"
 
 EvalResult eval_loader(Model *m, Loader *l, int B, int T, int max_batches) {
     uint64_t cursor, epoch;
@@ -16,7 +18,8 @@ EvalResult eval_loader(Model *m, Loader *l, int B, int T, int max_batches) {
     double sum = 0;
     uint64_t count = 0;
     for (uint64_t i = 0; i < batches; i++) {
-        loader_next(l, inputs, targets);
+        loader_next(l, inputs, targets); // every rank reads every batch: the loader's order
+        if (!dist_records_mine((int64_t)i)) continue;
         float loss = model_forward(m, inputs, targets, B, T);
         sum += (double)loss * B * T;
         count += (uint64_t)B * T;
@@ -24,8 +27,10 @@ EvalResult eval_loader(Model *m, Loader *l, int B, int T, int max_batches) {
     free(inputs);
     free(targets);
     loader_set_state(l, cursor, epoch);
-    EvalResult r = {0, 0, count};
-    r.loss = count ? sum / count : 0;
+    double totals[2] = {sum, (double)count};
+    dist_sum(totals, 2);
+    EvalResult r = {0, 0, (uint64_t)totals[1]};
+    r.loss = totals[1] > 0 ? totals[0] / totals[1] : 0;
     r.ppl = exp(r.loss);
     return r;
 }
@@ -34,14 +39,17 @@ EvalResult eval_tokens(Model *m, const int *ids, int64_t n) {
     EvalResult r = {0, 0, 0};
     if (n < 2) fail("a tokens file needs at least 2 ids to score one prediction (got %lld)", (long long)n);
     int window = m->config.max_seq;
-    double sum = 0;
-    for (int64_t start = 0; start + 1 < n; start += window) {
+    double totals[2] = {0, 0}; // loss sum, tokens
+    for (int64_t start = 0, k = 0; start + 1 < n; start += window, k++) {
         int T = (int)((n - 1 - start) < window ? (n - 1 - start) : window);
+        if (!dist_records_mine(k)) continue;
         float loss = model_forward(m, ids + start, ids + start + 1, 1, T);
-        sum += (double)loss * T;
-        r.tokens += (uint64_t)T;
+        totals[0] += (double)loss * T;
+        totals[1] += T;
     }
-    r.loss = sum / (double)r.tokens;
+    dist_sum(totals, 2);
+    r.tokens = (uint64_t)totals[1];
+    r.loss = totals[0] / totals[1];
     r.ppl = exp(r.loss);
     return r;
 }

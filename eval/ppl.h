@@ -1,4 +1,6 @@
 // ppl.h: mean next-token loss and perplexity of a model on token shards or a token list.
+// Under mpirun batch (window) i is scored by rank i % world and the sums are added up, so
+// every rank gets the result one process would (up to the order of the double sums).
 #pragma once
 #include <stdint.h>
 

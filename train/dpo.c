@@ -18,6 +18,7 @@
 #include "adamw.h"
 #include "ckpt.h"
 #include "dist.h"
+#include "dist_records.h"
 #include "progress.h"
 #include "schedule.h"
 
@@ -168,28 +169,34 @@ static void free_pairs(Pair *pairs, int n) {
 json_t *dpo_eval(const DpoOptions *opts) {
     DpoOptions o = *opts;
     if (!o.ref_dir) fail("--ref is required: the margins are measured against a reference model");
-    Backend *backend = backend_select(o.device, o.threads);
+    Backend *backend = dist_backend_select(o.device, o.threads); // a rank's share of the cores, its own GPU
     int n_pairs, max_T;
     Pair *pairs = load_pairs(&o, &n_pairs, &max_T);
     Scratch s = scratch_build(o.batch, max_T);
-    double *ref = xmalloc(2 * (size_t)n_pairs * sizeof(double)), *pol = xmalloc(2 * (size_t)n_pairs * sizeof(double));
-    answers_logps(o.ref_dir, backend, pairs, n_pairs, o.batch, max_T, &s, ref, NULL);
-    answers_logps(o.model_dir, backend, pairs, n_pairs, o.batch, max_T, &s, pol, NULL);
-    double acc = 0, margin = 0, loss = 0, rc = 0, rr = 0, plain = 0;
+    // under mpirun slice q (pairs [q batch, (q + 1) batch)) is rank q % world's; the sums are added up
+    int n_slices = (n_pairs + o.batch - 1) / o.batch;
+    char *owned = xmalloc((size_t)n_slices);
+    for (int q = 0; q < n_slices; q++) owned[q] = (char)dist_records_mine(q);
+    double *ref = xcalloc(2 * (size_t)n_pairs, sizeof(double)), *pol = xcalloc(2 * (size_t)n_pairs, sizeof(double));
+    answers_logps(o.ref_dir, backend, pairs, n_pairs, o.batch, max_T, &s, ref, owned);
+    answers_logps(o.model_dir, backend, pairs, n_pairs, o.batch, max_T, &s, pol, owned);
+    double sums[6] = {0, 0, 0, 0, 0, 0}; // accuracy, margin, loss, rewards chosen, rewards rejected, logp accuracy
     for (int i = 0; i < n_pairs; i++) {
+        if (!owned[i / o.batch]) continue;
         double dc, dr, reward_c = o.loss.beta * (pol[2 * i] - ref[2 * i]),
                        reward_r = o.loss.beta * (pol[2 * i + 1] - ref[2 * i + 1]);
-        loss += dpo_pair_loss(&o.loss, pol[2 * i], pol[2 * i + 1], ref[2 * i], ref[2 * i + 1], &dc, &dr);
-        acc += reward_c > reward_r;
-        margin += reward_c - reward_r;
-        rc += reward_c, rr += reward_r;
-        plain += pol[2 * i] > pol[2 * i + 1]; // the model alone prefers the chosen answer
+        sums[2] += dpo_pair_loss(&o.loss, pol[2 * i], pol[2 * i + 1], ref[2 * i], ref[2 * i + 1], &dc, &dr);
+        sums[0] += reward_c > reward_r;
+        sums[1] += reward_c - reward_r;
+        sums[3] += reward_c, sums[4] += reward_r;
+        sums[5] += pol[2 * i] > pol[2 * i + 1]; // the model alone prefers the chosen answer
     }
+    dist_sum(sums, 6);
     double n = n_pairs;
-    json_t *res = json_pack("{s:i, s:f, s:f, s:f, s:f, s:f, s:f, s:f}", "pairs", n_pairs, "accuracy", acc / n, "margin",
-                            margin / n, "rewards_chosen", rc / n, "rewards_rejected", rr / n, "loss", loss / n,
-                            "logp_accuracy", plain / n, "beta", o.loss.beta);
-    free(ref), free(pol);
+    json_t *res = json_pack("{s:i, s:f, s:f, s:f, s:f, s:f, s:f, s:f}", "pairs", n_pairs, "accuracy", sums[0] / n,
+                            "margin", sums[1] / n, "rewards_chosen", sums[3] / n, "rewards_rejected", sums[4] / n,
+                            "loss", sums[2] / n, "logp_accuracy", sums[5] / n, "beta", o.loss.beta);
+    free(ref), free(pol), free(owned);
     scratch_free(&s);
     free_pairs(pairs, n_pairs);
     return res;

@@ -318,7 +318,7 @@ static int count_records_of(const char *json_path, const char *key) {
 }
 
 static void ppl_args(ArgList *a, const char *exe, const LoopOptions *o, const char *model, const char *data) {
-    arg(a, "%s", exe), arg(a, "eval"), arg(a, "ppl"), arg(a, "--model"), arg(a, "%s", model);
+    stage_start(a, o, exe), arg(a, "eval"), arg(a, "ppl"), arg(a, "--model"), arg(a, "%s", model);
     arg(a, "--data"), arg(a, "%s", data), arg(a, "--seq"), arg(a, "256"), arg(a, "--batch"), arg(a, "4");
     arg(a, "--max-batches"), arg(a, "%d", o->eval_text_batches), arg(a, "--json");
     common_args(a, o);
@@ -515,7 +515,7 @@ int loop_run(const LoopOptions *o) {
             free(opt);
         }
         if (!stage_done(dir, "eval-pairs")) {
-            arg(&a, "%s", exe), arg(&a, "eval"), arg(&a, "pairs"), arg(&a, "--model"), arg(&a, "%s", model);
+            stage_start(&a, o, exe), arg(&a, "eval"), arg(&a, "pairs"), arg(&a, "--model"), arg(&a, "%s", model);
             arg(&a, "--ref"), arg(&a, "%s", policy_start), arg(&a, "--pairs"), arg(&a, "%s", pairs);
             arg(&a, "--beta"), arg(&a, "%g", (double)o->beta), arg(&a, "--max-len"), arg(&a, "%d", o->max_len);
             arg(&a, "--json");

@@ -56,7 +56,7 @@ typedef struct {
     int eval_text_batches;    // batches of 4 x 256 tokens scored (0: all)
     int eval_count;           // win-rate prompts used (0: all)
     const char *winrate_method; // how eval winrate judges: logprob | text (pairwise) | rubric (pointwise)
-    // the launcher of the stages that run on many ranks (gen, judge, sft, dpo, eval winrate),
+    // the launcher of the stages that run on many ranks (gen, judge, sft, dpo, every eval),
     // split on spaces and put before the strap command, e.g. "mpirun -np 8" or "srun"; NULL:
     // every stage is one process. --dpo-batch is then per rank.
     const char *launch;

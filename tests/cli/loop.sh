@@ -84,7 +84,7 @@ grep -q "== dpo: .*--model $TMP/sft/iter-01/sft " "$TMP/sft.log" || fail_test "D
 grep -q '"judge_method": "rubric"' "$TMP/sft/iter-01/winrate.json" && grep -q "judged by each answer's rubric score" "$TMP/sft/report.md" \
     || fail_test "--winrate-judge rubric did not reach eval winrate and the report"
 expect_error 2 "--winrate-judge must be logprob, text or rubric" -- "$STRAP" loop --init "$TMP/m0" --workdir "$TMP/x" --winrate-judge best
-# --launch: gen, judge, dpo and eval winrate under mpirun -np 2 (CPU ranks): prompts, answers
+# --launch: gen, judge, dpo and the evals under mpirun -np 2 (CPU ranks): prompts, answers
 # and judgements are byte for byte those of one process; those stages start with the launcher
 if command -v mpirun >/dev/null 2>&1 && "$STRAP" --version | grep -q '^distributed: mpi'; then
     export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_btl=self,vader \
@@ -95,7 +95,7 @@ if command -v mpirun >/dev/null 2>&1 && "$STRAP" --version | grep -q '^distribut
         cmp -s <(zstd -dc "$TMP/ref/iter-01/$f.jsonl.zst" | sed "s#$TMP/ref#W#g") \
                <(zstd -dc "$TMP/mpi/iter-01/$f.jsonl.zst" | sed "s#$TMP/mpi#W#g") || fail_test "--launch mpirun: iter-01/$f differs"
     done
-    for s in gen judge dpo "eval winrate"; do
+    for s in gen judge dpo "eval pairs" "eval winrate" "eval ppl"; do
         grep -q "^mpirun --oversubscribe -np 2 [^ ]*strap $s " "$TMP/mpi/commands.log" || fail_test "--launch: the $s stage did not start with mpirun"
     done
     grep -q "^mpirun .* synth " "$TMP/mpi/commands.log" && fail_test "--launch: synth (one process) started with mpirun"

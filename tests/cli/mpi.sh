@@ -175,6 +175,32 @@ for x, y in zip(a, b):
         assert abs(x[k] - y[k]) <= 1e-5 * max(1, abs(x[k])), (k, x, y)
 PY
 
+# ---- eval ppl (batches, or windows of a token list) and eval pairs (slices of pairs) split
+# over 3 ranks: the result of one process, printed and written once ----
+seq 1 300 | awk '{ print ($1 * 37) % 256 }' > "$TMP/ids.txt" # 300 ids: 5 windows of the 64-token context
+same_eval() { # A.json B.json: the same keys, numbers within 1e-9 relative
+    python3 - "$1" "$2" <<'PY'
+import json, sys
+a, b = (json.load(open(p)) for p in sys.argv[1:3])
+assert a.keys() == b.keys(), (a, b)
+for k in a:
+    if isinstance(a[k], (int, float)):
+        assert abs(a[k] - b[k]) <= 1e-9 * max(1, abs(a[k])), (k, a[k], b[k])
+    else:
+        assert a[k] == b[k], (k, a[k], b[k])
+PY
+}
+for what in "--data $TMP/data --batch 2 --seq 32" "--tokens-file $TMP/ids.txt"; do
+    # shellcheck disable=SC2086 # the words of $what are options
+    "$STRAP" eval ppl --model "$TMP/two0" $what --threads 1 --out "$TMP/ppl1.json" > /dev/null 2>&1 || fail_test "eval ppl $what, 1 rank"
+    # shellcheck disable=SC2086
+    timeout 120 mpirun --oversubscribe -np 3 "$STRAP" eval ppl --model "$TMP/two0" $what --threads 1 --json --out "$TMP/ppl3.json" > "$TMP/ppl3.log" 2>&1 \
+        || fail_test "eval ppl $what, 3 ranks: $(tail -n 5 "$TMP/ppl3.log")"
+    same_eval "$TMP/ppl1.json" "$TMP/ppl3.json" || fail_test "eval ppl $what: 3 ranks differ from 1"
+    [ "$(grep -c '"ppl"' "$TMP/ppl3.log")" -eq 1 ] || fail_test "eval ppl $what, 3 ranks: not one result line (rank 0 alone prints)"
+done
+grep -q '"tokens": 299' "$TMP/ppl3.json" || fail_test "eval ppl --tokens-file on 3 ranks: not 299 predictions: $(cat "$TMP/ppl3.json")"
+
 # ---- sft: 2 ranks x --batch 1 vs 1 rank x --batch 1 x --grad-accum 2, 5 rows (rank 1 has
 # none in the last step of an epoch); a 2-rank run stopped early resumes on 1 rank ----
 python3 - "$TMP/sft.jsonl" <<'PY'
@@ -208,6 +234,13 @@ PY
 grep -q "resuming .* at step 2" "$TMP/sm2.log" || fail_test "sft did not resume at step 2: $(cat "$TMP/sm2.log")"
 same_weights "$TMP/sm/model.safetensors" "$TMP/s1/model.safetensors" 1e-5 >/dev/null || fail_test "sft: 2 ranks resumed on 1 rank differ from 1 rank"
 expect_error 1 "global batch of 2 rows" -- "$STRAP" sft "${sargs[@]}" --resume --out "$TMP/sm"
+
+"$STRAP" eval pairs --model "$TMP/d1" --ref "$TMP/p0" --pairs "$TMP/pairs.jsonl" --beta 0.5 --batch 3 --threads 1 --out "$TMP/ep1.json" > /dev/null 2>&1 \
+    || fail_test "eval pairs, 1 rank"
+timeout 120 mpirun --oversubscribe -np 3 "$STRAP" eval pairs --model "$TMP/d1" --ref "$TMP/p0" --pairs "$TMP/pairs.jsonl" --beta 0.5 --batch 3 \
+    --threads 1 --out "$TMP/ep3.json" > "$TMP/ep3.log" 2>&1 || fail_test "eval pairs, 3 ranks: $(tail -n 5 "$TMP/ep3.log")"
+same_eval "$TMP/ep1.json" "$TMP/ep3.json" || fail_test "eval pairs: 3 ranks differ from 1"
+grep -q '"pairs": 10' "$TMP/ep3.json" || fail_test "eval pairs on 3 ranks: not 10 pairs: $(cat "$TMP/ep3.json")"
 
 # dpo --resume on 2 ranks after --stop-after: byte-identical to the uninterrupted 2-rank run
 "${MPIRUN[@]}" "$STRAP" dpo "${dargs[@]}" --zero 1 --stop-after 2 --out "$TMP/ds" > "$TMP/ds1.log" 2>&1 || fail_test "dpo --stop-after"
