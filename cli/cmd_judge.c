@@ -17,7 +17,7 @@
 #include "../data/tokenizer.h"
 #include "../eval/judge.h"
 #include "../kernels/check.h"
-#include "../model/chat.h"
+#include "../model/chat_io.h"
 #include "../model/generate.h"
 #include "../train/dist.h"
 #include "../train/dist_records.h"
@@ -70,11 +70,10 @@ int cmd_judge(int argc, char **argv) {
 
     Model m;
     model_load(&m, model_dir, dist_backend_select(device, threads)); // a rank's share of the cores, its own GPU
-    char *tok_path = path_join(model_dir, "tokenizer.json");
-    if (!path_exists(tok_path)) fail("%s not found: the judge needs its tokenizer", tok_path);
-    Tokenizer *tok = tokenizer_load(tok_path);
-    ChatFormat f = chat_format_detect(model_dir);
-    char *system = f == CHAT_PLAIN ? NULL : chat_default_system(model_dir);
+    ChatIO io;
+    chat_io_open(&io, model_dir, &m.config, NULL, "the judge");
+    if (!io.tok) fail("%s has no tokenizer.json: the judge needs a model with a text tokenizer", model_dir);
+    Tokenizer *tok = io.tok;
     int digit_ids[6];
     if (logprob)
         for (int k = 0; k < 6; k++) {
@@ -86,12 +85,10 @@ int cmd_judge(int argc, char **argv) {
             digit_ids[k] = ids[0];
             free(ids);
         }
-    int eos[8], n_eos = chat_stop_ids(tok, f, eos);
-    for (int i = 0; i < m.config.n_eos && n_eos < 8; i++) eos[n_eos++] = m.config.eos_token_ids[i];
     GenerateOptions o = {0};
     sample_options_default(&o.sample);
     o.sample.temperature = temperature;
-    o.eos_ids = eos, o.n_eos = n_eos;
+    o.eos_ids = io.stop, o.n_eos = io.n_stop;
     Generator g;
     // text judgements: a cache for a judge prompt plus its verdict (not the model's whole
     // context: 8192 positions x batch 8 of SmolLM2 would be 3 GB); logprob needs none
@@ -123,9 +120,9 @@ int cmd_judge(int argc, char **argv) {
             continue;
         }
         char *jp = judge_build_prompt(tpl, prompt, text);
-        int32_t *ids = NULL;
-        size_t n = 0, cap = 0;
-        chat_encode(tok, f, system, jp, &ids, &n, &cap);
+        size_t n;
+        int32_t *ids = chat_io_encode(&io, NULL, jp, &n); // the judge's default system message, BOS in plain
+        size_t cap = n;
         json_t *scores = json_array(), *judgements = json_array();
         double sum = 0;
         int parsed = 0;
@@ -158,10 +155,8 @@ int cmd_judge(int argc, char **argv) {
                 o.seeds = seeds, o.max_new = max_new;
                 generate(&g, prompts, lens, nb, &o, outs, n_out, fin, NULL, NULL);
                 for (int b = 0; b < nb; b++) {
-                    char *jt = NULL;
-                    size_t jcap = 0;
-                    int keep = n_out[b] - (fin[b] == FINISH_EOS);
-                    size_t jl = tokenizer_decode(tok, (const int32_t *)outs[b], (size_t)keep, &jt, &jcap);
+                    size_t jl;
+                    char *jt = chat_io_decode(&io, outs[b], n_out[b], fin[b], &jl);
                     int score = judge_parse_score(jt);
                     json_array_append_new(scores, score >= 0 ? json_integer(score) : json_null());
                     json_t *jtext = json_stringn(jt, jl); // NULL if the bytes are not UTF-8
@@ -195,10 +190,9 @@ int cmd_judge(int argc, char **argv) {
     if (lead)
         printf("judged %ld answers (%s) into %s; %.0f without a parseable score\n", n_records, method, out, missing);
     for (int b = 0; b < batch; b++) free(outs[b]);
-    free(outs), free(n_out), free(fin), free(seeds), free(prompts), free(lens), free(logits), free(tok_path), free(tpl),
-        free(system);
+    free(outs), free(n_out), free(fin), free(seeds), free(prompts), free(lens), free(logits), free(tpl);
     generator_free(&g);
-    tokenizer_free(tok);
+    chat_io_close(&io);
     model_free(&m);
     return 0;
 }
