@@ -8,6 +8,7 @@
 #include "../kernels/check.h"
 #include "../model/chat_io.h"
 #include "../model/generate.h"
+#include "../train/progress.h"
 #include "text_utf8.h"
 
 void answers_generate(Answers *a, const char *model_dir, Backend *backend, json_t *const *records, int n,
@@ -16,7 +17,7 @@ void answers_generate(Answers *a, const char *model_dir, Backend *backend, json_
     Model m;
     model_load(&m, model_dir, backend);
     ChatIO io;
-    chat_io_open(&io, model_dir, &m.config, o->chat_template, "answering prompts");
+    chat_io_open(&io, model_dir, &m.config, o->chat_template, "strap eval winrate");
 
     // every prompt encoded once: the KV cache holds the longest plus max_new
     int32_t **prompts = xmalloc((size_t)n * sizeof(int32_t *));
@@ -49,6 +50,8 @@ void answers_generate(Answers *a, const char *model_dir, Backend *backend, json_
     GenerateOptions go = {0};
     go.sample = o->sample;
     go.eos_ids = io.stop, go.n_eos = io.n_stop;
+    Progress prog;
+    if (o->progress) progress_start(&prog, o->progress, n);
     for (int i0 = 0; i0 < n; i0 += batch) {
         int nb = n - i0 < batch ? n - i0 : batch, longest = 0;
         for (int b = 0; b < nb; b++) {
@@ -68,7 +71,9 @@ void answers_generate(Answers *a, const char *model_dir, Backend *backend, json_
             a->prompt_tokens[i] = lens[i];
             a->finish[i] = finish_reason_name(fin[b]);
         }
+        if (o->progress) progress_update(&prog, i0 + nb, NULL);
     }
+    if (o->progress) progress_finish(&prog, NULL);
     for (int b = 0; b < batch; b++) free(out[b]);
     for (int i = 0; i < n; i++) free(prompts[i]);
     free(out), free(n_out), free(fin), free(seeds), free(prompts), free(lens);

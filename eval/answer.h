@@ -17,6 +17,7 @@ typedef struct {
     SampleOptions sample;      // temperature 0: greedy
     uint64_t seed;
     const int *index;          // [n] the place of each record in its file, for seeds and errors (NULL: 0..n-1)
+    const char *progress;      // the label of a progress line (NULL: quiet)
 } AnswerOptions;
 
 typedef struct {

@@ -146,7 +146,9 @@ int winrate_run(const WinrateOptions *o) {
     say_split("winrate", n_mine, n);
     fflush(stdout);
     if (n_mine) { // more ranks than prompts: some have nothing to do
+        ao.progress = lead ? "winrate: the model answers" : NULL;
         answers_generate(&am, o->model_dir, backend, my_recs, n_mine, o->prompts, &ao);
+        ao.progress = lead ? "winrate: the baseline answers" : NULL;
         answers_generate(&ab, o->baseline_dir, backend, my_recs, n_mine, o->prompts, &ao);
     }
 
@@ -173,6 +175,7 @@ int winrate_run(const WinrateOptions *o) {
         PairJudge judge;
         pair_judge_open(&judge, o->judge_dir, backend, o->chat_template, o->method, tpl, o->judge_max_new,
                         o->judge_temperature, (uint64_t)o->seed);
+        judge.progress = lead ? "winrate: judging" : NULL;
         if (rubric) pair_judge_rubric(&judge, prompt, first, 2 * n_mine, score); // first: model, baseline, ...
         else pair_judge_run(&judge, prompt, first, second, 2 * n_mine, cmp_index, o->batch, v);
         pair_judge_close(&judge);
@@ -329,12 +332,14 @@ int judge_accuracy_run(const JudgeAccuracyOptions *o) {
         PairJudge judge;
         pair_judge_open(&judge, o->judge_dir, backend, o->chat_template, o->method, tpl, o->judge_max_new,
                         o->judge_temperature, (uint64_t)o->seed);
+        judge.progress = lead ? "judge-accuracy: pairwise" : NULL;
         pair_judge_run(&judge, prompt, first, second, 2 * n_mine, cmp_index, o->batch, v);
         has_digits = judge.has_digits;
         if (o->rubric && has_digits) {
             scores = xmalloc(n_cmp * sizeof(double));
             const char **answers = xmalloc(n_cmp * sizeof(char *));
             for (int k = 0; k < n_mine; k++) answers[2 * k] = first[2 * k], answers[2 * k + 1] = second[2 * k];
+            judge.progress = lead ? "judge-accuracy: rubric" : NULL;
             pair_judge_rubric(&judge, prompt, answers, 2 * n_mine, scores);
             free(answers);
         }

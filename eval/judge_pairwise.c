@@ -10,6 +10,7 @@
 #include "../data/io.h"
 #include "../kernels/check.h"
 #include "judge.h"
+#include "../train/progress.h"
 #include "text_utf8.h"
 
 const char *const PAIRWISE_DEFAULT_TEMPLATE =
@@ -205,6 +206,8 @@ void pair_judge_run(PairJudge *j, const char *const *prompt, const char *const *
         if (need > max_seq) out[i].error = TOO_LONG;
         else if (lens[i] > longest) longest = lens[i];
     }
+    Progress prog;
+    if (j->progress) progress_start(&prog, j->progress, n);
     if (logprob) {
         ensure_generator(j, 1, longest);
         for (int i = 0; i < n; i++) {
@@ -213,6 +216,7 @@ void pair_judge_run(PairJudge *j, const char *const *prompt, const char *const *
             double la = j->gen.logits[j->verdict_ids[0]], lb = j->gen.logits[j->verdict_ids[1]];
             out[i].p_first = 1.0 / (1.0 + exp(lb - la));
             out[i].verdict = la > lb ? VERDICT_FIRST : la < lb ? VERDICT_SECOND : VERDICT_TIE;
+            if (j->progress) progress_update(&prog, i + 1, NULL);
         }
     } else {
         if (batch < 1) batch = 1;
@@ -247,10 +251,12 @@ void pair_judge_run(PairJudge *j, const char *const *prompt, const char *const *
                 v->verdict = pairwise_parse_verdict(v->judgement);
                 if (v->verdict == VERDICT_NONE) v->error = "no verdict in the judgement";
             }
+            if (j->progress) progress_update(&prog, i0, NULL);
         }
         for (int b = 0; b < batch; b++) free(outs[b]);
         free(outs), free(n_out), free(fin), free(seeds), free(ps), free(pl), free(which);
     }
+    if (j->progress) progress_finish(&prog, NULL);
     for (int i = 0; i < n; i++) free(inputs[i]);
     free(inputs), free(lens);
 }
@@ -272,7 +278,10 @@ void pair_judge_rubric(PairJudge *j, const char *const *prompt, const char *cons
         if (lens[i] <= j->model.config.max_seq && lens[i] > longest) longest = lens[i];
     }
     ensure_generator(j, 1, longest);
+    Progress prog;
+    if (j->progress) progress_start(&prog, j->progress, n);
     for (int i = 0; i < n; i++) {
+        if (j->progress && i) progress_update(&prog, i, NULL);
         if (lens[i] > j->model.config.max_seq) continue; // too long: no score
         generator_prefill(&j->gen, 0, inputs[i], lens[i]);
         const float *last = j->gen.logits;
@@ -282,6 +291,7 @@ void pair_judge_rubric(PairJudge *j, const char *const *prompt, const char *cons
         for (int k = 0; k < 6; k++) e += k * exp(last[j->digit_ids[k]] - mx) / z;
         score[i] = e;
     }
+    if (j->progress) progress_finish(&prog, NULL);
     for (int i = 0; i < n; i++) free(inputs[i]);
     free(inputs), free(lens), free(tail);
 }

@@ -50,6 +50,7 @@ typedef struct {
     int max_new;         // text: tokens per judgement
     float temperature;   // text: 0 = greedy
     uint64_t seed;
+    const char *progress; // the label of a progress line for pair_judge_run / _rubric (NULL: quiet)
     Generator gen;       // built for the longest judge prompt of a run
     int gen_batch, gen_capacity; // 0 until built
 } PairJudge;
