@@ -7,6 +7,7 @@
 #include "../kernels/check.h"
 #include "../train/dist.h"
 #include "../train/dist_records.h"
+#include "../train/progress.h"
 
 EvalResult eval_loader(Model *m, Loader *l, int B, int T, int max_batches) {
     uint64_t cursor, epoch;
@@ -17,13 +18,18 @@ EvalResult eval_loader(Model *m, Loader *l, int B, int T, int max_batches) {
     int *inputs = xmalloc((size_t)B * T * sizeof(int)), *targets = xmalloc((size_t)B * T * sizeof(int));
     double sum = 0;
     uint64_t count = 0;
+    Progress prog;
+    int lead = comm_rank() == 0;
+    if (lead) progress_start(&prog, "eval ppl", (int64_t)batches);
     for (uint64_t i = 0; i < batches; i++) {
         loader_next(l, inputs, targets); // every rank reads every batch: the loader's order
         if (!dist_records_mine((int64_t)i)) continue;
         float loss = model_forward(m, inputs, targets, B, T);
         sum += (double)loss * B * T;
         count += (uint64_t)B * T;
+        if (lead) progress_update(&prog, (int64_t)i + 1, NULL);
     }
+    if (lead) progress_finish(&prog, NULL);
     free(inputs);
     free(targets);
     loader_set_state(l, cursor, epoch);
