@@ -12,6 +12,7 @@
 #include "../data/jsonl.h"
 #include "../data/records_writer.h"
 #include "../data/synth.h"
+#include "../eval/text_utf8.h"
 #include "../kernels/check.h"
 #include "../model/chat_io.h"
 #include "../model/generate.h"
@@ -166,7 +167,7 @@ static void idea_push(IdeaQueue *q, const char *role, const char *task) {
 
 int cmd_synth(int argc, char **argv) {
     const char *model_dir = NULL, *out_path = NULL, *mode = "self-instruct", *catalog_dir = NULL;
-    const char *seed_path = NULL, *existing = NULL, *report_path = NULL, *id_prefix = "synth";
+    const char *seed_path = NULL, *existing = NULL, *report_path = NULL, *rejects_path = NULL, *id_prefix = "synth";
     const char *template_name = NULL, *device = "auto";
     int count = 0, n_examples = 3, batch = 8, max_new = 160, seed = 0, min_words = 4, max_words = 150;
     int no_blacklist = 0, keep_truncated = 0, max_attempts = 0, n_ideas = 8, iteration = -1, threads = 0;
@@ -198,6 +199,7 @@ int cmd_synth(int argc, char **argv) {
         {"--id-prefix", FLAG_STRING, &id_prefix, "P", "ids are P-00000, P-00001, ...", NULL},
         {"--iteration", FLAG_INT, &iteration, "K", "self-rewarding iteration recorded with each prompt", NULL},
         {"--report", FLAG_STRING, &report_path, "F", "counts per filter as JSON", NULL},
+        {"--rejects", FLAG_STRING, &rejects_path, "F", "the dropped generations, each with its reason (.jsonl(.zst))", NULL},
         {"--chat-template", FLAG_STRING, &template_name, "NAME", "chatml, llama3 or plain (default: from the model's files)", NULL},
         {"--threads", FLAG_INT, &threads, "N", "CPU threads (0: all cores)", NULL},
         {"--device", FLAG_STRING, &device, "D", "auto, cpu or cuda", NULL},
@@ -242,7 +244,10 @@ int cmd_synth(int argc, char **argv) {
 
     Writer w;
     writer_build(&w, model_dir, template_name, device, threads, batch, max_new, &sample);
+    if (rejects_path && !jsonl_is_jsonl_path(rejects_path))
+        args_error(&cmd, "--rejects %s: name it .jsonl or .jsonl.zst", rejects_path);
     RecordsWriter *out = records_writer_open(out_path);
+    RecordsWriter *rejects = rejects_path ? records_writer_open(rejects_path) : NULL;
     char **messages = xcalloc((size_t)batch, sizeof(char *)), **texts = xcalloc((size_t)batch, sizeof(char *));
     uint64_t *gen_seeds = xmalloc((size_t)batch * sizeof(uint64_t));
     SynthSpec *specs = xmalloc((size_t)batch * sizeof(SynthSpec));
@@ -327,6 +332,19 @@ int cmd_synth(int argc, char **argv) {
             }
             if (why == SYNTH_KEEP) why = synth_filter_check(&filter, prompt, &clean);
             dropped[why]++;
+            if (why != SYNTH_KEEP && rejects) { // what the model wrote, for tuning the filters
+                json_t *rec = json_object();
+                json_object_set_new(rec, "reason", json_string(synth_reason_name(why)));
+                char *valid = utf8_valid_copy(texts[b], strlen(texts[b]), NULL);
+                json_object_set_new(rec, "text", json_string(valid));
+                free(valid);
+                json_object_set_new(rec, "finish", json_string(finish_reason_name(w.finish[b])));
+                json_object_set_new(rec, "role", json_string(specs[b].role));
+                json_object_set_new(rec, "task", json_string(specs[b].task));
+                json_object_set_new(rec, "seed", json_integer((json_int_t)gen_seeds[b]));
+                records_writer_write(rejects, rec);
+                json_decref(rec);
+            }
             if (why == SYNTH_KEEP) {
                 char id[96];
                 snprintf(id, sizeof id, "%s-%05d", id_prefix, accepted);
@@ -381,6 +399,7 @@ int cmd_synth(int argc, char **argv) {
                                                      "seed_prompts", seeds.n));
     json_object_set_new(report, "model", json_string(model_dir));
     json_object_set_new(report, "seconds", json_real(now_seconds() - t0));
+    if (rejects) records_writer_close(rejects); // kept even when nothing passed: they say why
     if (accepted == 0) {
         records_writer_abort(out);
         char *text = json_dumps(report, JSON_COMPACT);

@@ -147,7 +147,7 @@ void loop_report_write(const char *workdir, int iterations) {
                 text_printf(&t, "%s %s %lld", any ? "," : "", key, (long long)json_integer_value(v));
                 any = 1;
             }
-            text_printf(&t, "%s.\n\n", any ? "" : " none");
+            text_printf(&t, "%s%s.\n\n", any ? "" : " none", any ? " (the texts with their reasons: `synth-rejects.jsonl.zst`)" : "");
         }
         if (clean)
             text_printf(&t, "**Cleaning** (`cleaned.jsonl.zst`): %.0f of %.0f judged answers kept.\n\n", num(clean, "records_out"),

@@ -423,6 +423,7 @@ int loop_run(const LoopOptions *o) {
             arg(&a, "--id-prefix"), arg(&a, "it%02d", t), arg(&a, "--iteration"), arg(&a, "%d", t);
             arg(&a, "--seed"), arg(&a, "%llu", (unsigned long long)seed), arg(&a, "--batch"), arg(&a, "%d", o->batch);
             arg(&a, "--report"), arg(&a, "%s", synth_report);
+            arg(&a, "--rejects"), arg(&a, "%s/synth-rejects.jsonl.zst", dir); // what the filters dropped, and why
             template_arg(&a, o), common_args(&a, o);
             extra_args(&a, o->synth_args);
             double secs = run_stage(&r, "synth", &a, NULL);

@@ -26,6 +26,11 @@ grep -q "^| 2 |" "$TMP/ref/report.md" || fail_test "report.md has no row for ite
 # pack and M0's perplexity once, then 9 stages per iteration
 [ "$(wc -l < "$TMP/ref/commands.log")" -eq 20 ] || fail_test "commands.log should list 20 stage commands"
 grep -q "^| 0 (M0) |" "$TMP/ref/report.md" || fail_test "report.md has no perplexity of M0"
+python3 -c 'import json, subprocess, sys
+r = json.load(open(sys.argv[1]))
+n = len(subprocess.run(["zstd", "-dc", sys.argv[2]], capture_output=True, check=True).stdout.splitlines())
+assert n == r["generated"] - r["accepted"], (n, r)' "$TMP/ref/iter-01/synth.json" "$TMP/ref/iter-01/synth-rejects.jsonl.zst" \
+    || fail_test "iter-01/synth-rejects.jsonl.zst does not hold the dropped generations"
 python3 - "$TMP/ref" <<'PY' || fail_test "loop records"
 import json, subprocess, sys
 w = sys.argv[1]

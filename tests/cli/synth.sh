@@ -31,6 +31,17 @@ earlier = {r["prompt"] for r in recs}
 later = [json.loads(l) for l in open(d + "/p4.jsonl")]
 assert not earlier & {r["prompt"] for r in later}, "an earlier prompt was written again"
 PY
+# --rejects: every dropped generation with its reason, as many of each reason as the report counts
+synth --out "$TMP/p5.jsonl" --count 4 --seed 5 --max-new 4 --min-words 4 --rejects "$TMP/rej.jsonl.zst" --report "$TMP/r5.json" > /dev/null 2>&1 || fail_test "synth --rejects"
+python3 - "$TMP/r5.json" "$TMP/rej.jsonl.zst" <<'PY' || fail_test "synth --rejects vs the report"
+import collections, json, subprocess, sys
+rep = json.load(open(sys.argv[1]))
+rej = [json.loads(l) for l in subprocess.run(["zstd", "-dc", sys.argv[2]], capture_output=True, check=True).stdout.splitlines()]
+assert len(rej) == rep["generated"] - rep["accepted"] > 0, (len(rej), rep)
+assert collections.Counter(r["reason"] for r in rej) == {k: v for k, v in rep["dropped"].items() if v}, (rej, rep)
+assert all(r["role"] and r["task"] and r["finish"] in ("eos", "length") and isinstance(r["text"], str) for r in rej), rej[0]
+PY
+expect_error 2 "name it .jsonl or .jsonl.zst" -- synth --out "$TMP/x.jsonl" --count 2 --rejects "$TMP/rej.txt"
 # brainstorm: a random model writes no JSON list, so nothing passes and nothing is written
 expect_error 1 "no prompt passed the filters.*invalid_json" -- synth --out "$TMP/b.jsonl" --count 2 --mode brainstorm --max-attempts 3
 [ ! -e "$TMP/b.jsonl" ] || fail_test "a failed synth wrote its output"
