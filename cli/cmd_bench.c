@@ -13,6 +13,7 @@
 #include "../train/dist.h"
 #include "../train/progress.h"
 #include "args.h"
+#include "cmd_bench_comm.h"
 #include "cmd_bench_gpu.h"
 #include "commands.h"
 
@@ -211,13 +212,15 @@ int cmd_bench(int argc, char **argv) {
     if (argc >= 2 && strcmp(argv[1], "gen") == 0) return bench_gen(argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "gemm") == 0) return bench_gemm(argc - 1, argv + 1);           // cmd_bench_gpu.c
     if (argc >= 2 && strcmp(argv[1], "attention") == 0) return bench_attention(argc - 1, argv + 1); // cmd_bench_gpu.c
+    if (argc >= 2 && strcmp(argv[1], "comm") == 0) return bench_comm(argc - 1, argv + 1);           // cmd_bench_comm.c
     int help = argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0);
     fprintf(help ? stdout : stderr,
             "usage: strap bench <kind> [options]\n\n"
             "kinds:\n  step     a full training step: tokens/s and model FLOP/s\n"
             "  gen      generation: prefill and KV-cache decode tokens/s\n"
             "  gemm     GPU: own tensor-core GEMM vs cuBLAS, TFLOP/s\n"
-            "  attention GPU: flash-style vs naive causal attention, forward and backward\n");
+            "  attention GPU: flash-style vs naive causal attention, forward and backward\n"
+            "  comm     under mpirun: all-reduce / reduce-scatter / all-gather bandwidth (MPI or NCCL)\n");
     if (!help && argc >= 2) fprintf(stderr, "\nstrap: error: unknown bench kind '%s'\n", argv[1]);
     return help ? 0 : 2;
 }
