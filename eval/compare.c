@@ -51,6 +51,22 @@ static void write_json(const char *path, json_t *j) {
     free(text);
 }
 
+// A comparison's report: the Markdown printed and written to `markdown` (if given), the JSON
+// written to `out` or, without it, printed; both released.
+static void report_emit(json_t *j, Text *md, const char *out, const char *markdown) {
+    printf("%s\n", md->s);
+    if (out) write_json(out, j);
+    if (markdown) write_file_atomic(markdown, md->s, md->len);
+    if (!out) {
+        char *text = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(12));
+        printf("%s\n", text);
+        free(text);
+    }
+    json_decref(j);
+    free(md->s);
+    memset(md, 0, sizeof *md);
+}
+
 // The records of a .jsonl(.zst) file, each checked to hold the string fields `need`.
 static json_t **read_records(const char *path, const char *const *need, int n_need, const char *what, int limit,
                              int *n_out) {
@@ -278,16 +294,7 @@ int winrate_run(const WinrateOptions *o) {
         else text_printf(&md, "- | ");
         text_printf(&md, "%.1f / %.1f |\n", sums[0] / n, sums[1] / n);
 
-        printf("%s\n", md.s);
-        if (o->out) write_json(o->out, j);
-        if (o->markdown) write_file_atomic(o->markdown, md.s, md.len);
-        if (!o->out) {
-            char *text = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(12));
-            printf("%s\n", text);
-            free(text);
-        }
-        json_decref(j);
-        free(md.s);
+        report_emit(j, &md, o->out, o->markdown);
     }
     for (int i = 0; i < 2 * n_mine; i++) free(v[i].judgement);
     free(v), free(score), free(prompt), free(first), free(second), free(tpl), free(mine), free(cmp_index), free(my_recs);
@@ -426,16 +433,7 @@ int judge_accuracy_run(const JudgeAccuracyOptions *o) {
         if (rubric_scored)
             text_printf(&md, "| rubric score | %d | %d | %d | %d | %.3f | %.3f-%.3f |\n", rubric_scored, rubric_correct,
                 rubric_ties, rubric_scored - rubric_correct - rubric_ties, racc, rlo, rhi);
-        printf("%s\n", md.s);
-        if (o->out) write_json(o->out, j);
-        if (o->markdown) write_file_atomic(o->markdown, md.s, md.len);
-        if (!o->out) {
-            char *text = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(12));
-            printf("%s\n", text);
-            free(text);
-        }
-        json_decref(j);
-        free(md.s);
+        report_emit(j, &md, o->out, o->markdown);
     }
     for (int i = 0; i < 2 * n_mine; i++) free(v[i].judgement);
     free(v), free(scores), free(prompt), free(first), free(second), free(tpl), free(mine), free(cmp_index);
