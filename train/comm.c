@@ -153,11 +153,15 @@ static void mpi_reduce_scatter(void *buf, size_t n, CommType type, CommOp op, co
         mpi_all_reduce(buf, n * g.world, type, op, what);
         return;
     }
-    // in place: chunk r of the sum lands in buf[0, n); move it to its own place
-    mpi_check(MPI_Reduce_scatter_block(MPI_IN_PLACE, buf, (int)n, mpi_type(type, what), mpi_op(op), MPI_COMM_WORLD),
-              "MPI_Reduce_scatter_block", what);
+    // chunk r reduced into rank r, one MPI_Reduce per chunk: Open MPI's MPI_Reduce_scatter_block
+    // is an order of magnitude slower on shared memory (docs/perf.md)
+    for (int r = 0; r < g.world; r++) {
+        char *chunk = (char *)buf + (size_t)r * n * es;
+        mpi_check(MPI_Reduce(g.rank == r ? MPI_IN_PLACE : chunk, chunk, (int)n, mpi_type(type, what), mpi_op(op), r,
+                             MPI_COMM_WORLD),
+                  "MPI_Reduce", what);
+    }
     char *mine = (char *)buf + (size_t)g.rank * n * es;
-    if (g.rank) memmove(mine, buf, n * es);
     if (op == COMM_AVG) scale_avg(mine, n, type);
 }
 
