@@ -67,7 +67,6 @@ static int on_token(void *ctx, int b, int token) {
     return stop;
 }
 
-
 // --prompts mode: every record's prompt, -n samples each, in batches; records out in
 // (prompt, sample) order whatever the batch size. Under mpirun prompt p is rank p % world's
 // (train/dist_records.h); the seed of each answer depends on its global (prompt, sample)

@@ -16,7 +16,6 @@
 
 extern char **environ;
 
-
 // W/iter-NN/name as JSON, or NULL when the stage has not written it.
 static json_t *load(const char *workdir, int t, const char *name) {
     char rel[128];
