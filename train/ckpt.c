@@ -3,10 +3,12 @@
 
 #include <jansson.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../data/io.h"
+#include "../kernels/check.h"
 
 static volatile sig_atomic_t stop_signal = 0;
 
@@ -25,6 +27,39 @@ void stop_signals_install(void) {
 }
 
 int stop_signal_received(void) { return stop_signal; }
+
+int ckpt_stop_reason(int step, int start_step, int total, int stop_after) {
+    int sig = dist_any(stop_signal); // every rank stops at the same step
+    if (sig) return sig;
+    return stop_after > 0 && step - start_step >= stop_after && step < total ? CKPT_STOP_AFTER : 0;
+}
+
+int ckpt_stopped(int reason, int step, int stop_after, const char *out) {
+    if (comm_rank() == 0) {
+        if (reason == CKPT_STOP_AFTER)
+            printf("stopped after %d steps (--stop-after) at step %d; checkpoint saved in %s; rerun with --resume to "
+                   "continue\n",
+                   stop_after, step, out);
+        else
+            printf("stopped by %s at step %d; checkpoint saved in %s; rerun with --resume to continue\n",
+                   reason == SIGINT ? "SIGINT" : "SIGTERM", step, out);
+    }
+    return reason == CKPT_STOP_AFTER ? 0 : 128 + reason;
+}
+
+void ckpt_start_from(Model *m, const LlamaConfig *config, Backend *backend, const char *model_dir, int resuming,
+                     DistOpt *opt, float weight_decay, int zero) {
+    model_build(m, config, backend);
+    float *initial = NULL;
+    if (!resuming) {
+        initial = xmalloc(m->n_params * sizeof(float));
+        model_read_weights(m, model_dir, initial);
+        model_set_params(m, initial);
+    }
+    model_enable_grads(m);
+    dist_opt_build(opt, m, initial, 0.9f, 0.999f, 1e-8f, weight_decay, zero);
+    free(initial);
+}
 
 void ckpt_save(const char *out_dir, Model *m, DistOpt *opt, const char *resume_state, const char *final_state,
                int save_bf16) {

@@ -15,6 +15,21 @@
 void ckpt_save(const char *out_dir, Model *m, DistOpt *opt, const char *resume_state, const char *final_state,
                int save_bf16);
 
+// A model to fine-tune (strap sft, strap dpo): built on `backend` with `config`, holding the
+// weights of model_dir (unless resuming: dist_opt_load then brings the checkpoint's), with
+// gradients, and `opt`, its AdamW (beta 0.9, 0.999, eps 1e-8) over the ranks (zero: ZeRO-1).
+void ckpt_start_from(Model *m, const LlamaConfig *config, Backend *backend, const char *model_dir, int resuming,
+                     DistOpt *opt, float weight_decay, int zero);
+
+// Collective, after `step` of `total` (this invocation started at start_step): 0 to go on,
+// or why every rank stops now: the signal any rank received (SIGINT, SIGTERM), or
+// CKPT_STOP_AFTER once --stop-after N steps are done short of the last step.
+#define CKPT_STOP_AFTER (-1)
+int ckpt_stop_reason(int step, int start_step, int total, int stop_after);
+// Rank 0 says how the run stopped, that the checkpoint in `out` holds it and how to go on;
+// returns the exit status: 128 + the signal, 0 for --stop-after.
+int ckpt_stopped(int reason, int step, int stop_after, const char *out);
+
 // The first SIGINT/SIGTERM only records the signal (the loop saves a checkpoint and exits
 // with 128+signal); a second one ends the process at once.
 void stop_signals_install(void);

@@ -298,17 +298,8 @@ int dpo_run(const DpoOptions *opts) {
     Model m;
     LlamaConfig config;
     config_read(&config, o.model_dir);
-    model_build(&m, &config, backend);
-    float *initial = NULL;
-    if (!resuming) {
-        initial = xmalloc(m.n_params * sizeof(float));
-        model_read_weights(&m, o.model_dir, initial);
-        model_set_params(&m, initial);
-    }
-    model_enable_grads(&m);
     DistOpt opt;
-    dist_opt_build(&opt, &m, initial, 0.9f, 0.999f, 1e-8f, o.weight_decay, o.zero);
-    free(initial);
+    ckpt_start_from(&m, &config, backend, o.model_dir, resuming, &opt, o.weight_decay, o.zero);
     int global = o.batch * per_step; // pairs per step
     int steps_per_epoch = (n_pairs + global - 1) / global, total = steps_per_epoch * o.epochs;
     int step = 0;
@@ -401,23 +392,12 @@ int dpo_run(const DpoOptions *opts) {
             snprintf(extra, sizeof extra, "loss %.4f acc %.2f margin %.3f %.0f tok/s", loss, acc, rc - rr, tok_s);
             progress_update(&prog, step, extra);
         }
-        int budget_spent = o.stop_after > 0 && step - start_step >= o.stop_after && step < total;
-        int signal_seen = dist_any(stop_signal_received()); // every rank stops at the same step
-        int stopping = signal_seen != 0 || budget_spent;
-        if (step == total || stopping || (o.save_every > 0 && step % o.save_every == 0))
+        int stop = ckpt_stop_reason(step, start_step, total, o.stop_after);
+        if (step == total || stop || (o.save_every > 0 && step % o.save_every == 0))
             dpo_save(&o, &m, &opt, n_pairs, step, total);
-        if (stopping) {
-            if (lead) {
-                progress_finish(&prog, NULL);
-                if (signal_seen)
-                    printf("stopped by %s at step %d; checkpoint saved in %s; rerun with --resume to continue\n",
-                           signal_seen == SIGINT ? "SIGINT" : "SIGTERM", step, o.out);
-                else
-                    printf("stopped after %d steps (--stop-after) at step %d; checkpoint saved in %s; rerun with "
-                           "--resume to continue\n",
-                           o.stop_after, step, o.out);
-            }
-            exit_status = signal_seen ? 128 + signal_seen : 0;
+        if (stop) {
+            if (lead) progress_finish(&prog, NULL);
+            exit_status = ckpt_stopped(stop, step, o.stop_after, o.out);
             break;
         }
     }

@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <jansson.h>
 #include <math.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -392,17 +391,8 @@ int sft_run(const SftOptions *opts) {
 
     // 2. the model and optimizer
     Model m;
-    model_build(&m, &config, backend);
-    float *initial = NULL;
-    if (!resuming) {
-        initial = xmalloc(m.n_params * sizeof(float));
-        model_read_weights(&m, o.model_dir, initial);
-        model_set_params(&m, initial);
-    }
-    model_enable_grads(&m);
     DistOpt opt;
-    dist_opt_build(&opt, &m, initial, 0.9f, 0.999f, 1e-8f, o.weight_decay, o.zero);
-    free(initial);
+    ckpt_start_from(&m, &config, backend, o.model_dir, resuming, &opt, o.weight_decay, o.zero);
     int step = 0;
     if (resuming) {
         char *state = dist_opt_load(&opt, opt_path);
@@ -495,23 +485,12 @@ int sft_run(const SftOptions *opts) {
             progress_update(&prog, step, extra);
         }
 
-        int budget_spent = o.stop_after > 0 && step - start_step >= o.stop_after && step < shape.total;
-        int signal_seen = dist_any(stop_signal_received()); // every rank stops at the same step
-        int stopping = signal_seen != 0 || budget_spent;
-        if (step == shape.total || stopping || (o.save_every > 0 && step % o.save_every == 0))
+        int stop = ckpt_stop_reason(step, start_step, shape.total, o.stop_after);
+        if (step == shape.total || stop || (o.save_every > 0 && step % o.save_every == 0))
             save(&o, &m, &opt, &shape, step, loss);
-        if (stopping) {
-            if (lead) {
-                progress_finish(&prog, NULL);
-                if (signal_seen)
-                    printf("stopped by %s at step %d; checkpoint saved in %s; rerun with --resume to continue\n",
-                           signal_seen == SIGINT ? "SIGINT" : "SIGTERM", step, o.out);
-                else
-                    printf("stopped after %d steps (--stop-after) at step %d; checkpoint saved in %s; rerun with "
-                           "--resume to continue\n",
-                           o.stop_after, step, o.out);
-            }
-            exit_status = signal_seen ? 128 + signal_seen : 0;
+        if (stop) {
+            if (lead) progress_finish(&prog, NULL);
+            exit_status = ckpt_stopped(stop, step, o.stop_after, o.out);
             break;
         }
     }

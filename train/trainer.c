@@ -5,7 +5,6 @@
 #include <inttypes.h>
 #include <jansson.h>
 #include <math.h>
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -296,25 +295,13 @@ int train_run(const TrainOptions *opts) {
                                               r.loss, "eval_ppl", r.ppl, "eval_tokens",
                                               (json_int_t)r.tokens));
         }
-        int budget_spent = o.stop_after > 0 && step - start_step >= o.stop_after && step < o.steps;
-        int signal_seen = dist_any(stop_signal_received()); // every rank stops at the same step
-        int stopping = signal_seen != 0 || budget_spent;
-        if (step == o.steps || stopping || (o.save_every > 0 && step % o.save_every == 0)) {
+        int stop = ckpt_stop_reason(step, start_step, o.steps, o.stop_after);
+        if (step == o.steps || stop || (o.save_every > 0 && step % o.save_every == 0)) {
             save_checkpoint(&o, &model, &opt, &s, loss);
-            if (lead && !stopping && step != o.steps) printf("saved checkpoint at step %d in %s\n", step, o.out);
+            if (lead && !stop && step != o.steps) printf("saved checkpoint at step %d in %s\n", step, o.out);
         }
-        if (budget_spent && !signal_seen) {
-            if (lead)
-                printf("stopped after %d steps (--stop-after) at step %d; checkpoint saved in %s; rerun with --resume "
-                       "to continue\n",
-                       o.stop_after, step, o.out);
-            break;
-        }
-        if (stopping) {
-            if (lead)
-                printf("stopped by %s at step %d; checkpoint saved in %s; rerun with --resume to continue\n",
-                       signal_seen == SIGINT ? "SIGINT" : "SIGTERM", step, o.out);
-            exit_status = 128 + signal_seen;
+        if (stop) {
+            exit_status = ckpt_stopped(stop, step, o.stop_after, o.out);
             break;
         }
     }
