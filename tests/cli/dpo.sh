@@ -63,19 +63,7 @@ done
 same_metrics "$TMP/full/metrics.jsonl" "$TMP/split/metrics.jsonl" || fail_test "dpo: metrics.jsonl after --stop-after + --resume differs from the uninterrupted run"
 "$STRAP" dpo "${rargs[@]}" --out "$TMP/split" --resume | grep -q "nothing to do" || fail_test "a finished dpo run resumed again"
 expect_no_tmp "$TMP/split"
-"$STRAP" dpo "${rargs[@]}" --epochs 200 --out "$TMP/term" > "$TMP/term.log" 2>&1 &
-pid=$!
-for _ in $(seq 1 200); do
-    [ -f "$TMP/term/metrics.jsonl" ] && [ "$(wc -l < "$TMP/term/metrics.jsonl")" -ge 2 ] && break
-    sleep 0.05
-done
-kill -TERM "$pid"
-wait "$pid"
-rc=$?
-[ "$rc" -eq 143 ] || fail_test "dpo after SIGTERM exited $rc, expected 143"
-grep -q "stopped by SIGTERM" "$TMP/term.log" || fail_test "no SIGTERM message: $(tail -n 2 "$TMP/term.log")"
-[ -f "$TMP/term/optimizer.safetensors" ] || fail_test "no checkpoint after SIGTERM"
-expect_no_tmp "$TMP/term"
+expect_sigterm_checkpoint dpo "$TMP/term" -- "$STRAP" dpo "${rargs[@]}" --epochs 200 --out "$TMP/term"
 
 echo '{"prompt": "p", "chosen": "a"}' > "$TMP/bad.jsonl"
 expect_error 1 "bad.jsonl:1: field 'rejected' missing" -- "$STRAP" dpo --model "$TMP/m" --pairs "$TMP/bad.jsonl" --out "$TMP/bad"

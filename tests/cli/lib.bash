@@ -55,3 +55,24 @@ need_mpi() {
     export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_btl=self,vader \
         OMPI_MCA_btl_vader_single_copy_mechanism=none OMPI_MCA_rmaps_base_oversubscribe=1
 }
+
+# expect_sigterm_checkpoint NAME OUT -- command...: starts the (long) training command in
+# the background, sends SIGTERM once OUT/metrics.jsonl has 2 steps, and expects exit status
+# 143, a "stopped by SIGTERM" message, a checkpoint in OUT and no temp files.
+expect_sigterm_checkpoint() {
+    local name=$1 out=$2
+    shift 3
+    "$@" > "$out.log" 2>&1 &
+    local pid=$! rc
+    for _ in $(seq 1 200); do
+        [ -f "$out/metrics.jsonl" ] && [ "$(wc -l < "$out/metrics.jsonl")" -ge 2 ] && break
+        sleep 0.05
+    done
+    kill -TERM "$pid"
+    wait "$pid"
+    rc=$?
+    [ "$rc" -eq 143 ] || fail_test "$name after SIGTERM exited $rc, expected 143"
+    grep -q "stopped by SIGTERM" "$out.log" || fail_test "$name: no SIGTERM message: $(tail -n 2 "$out.log")"
+    [ -f "$out/optimizer.safetensors" ] || fail_test "$name: no checkpoint after SIGTERM"
+    expect_no_tmp "$out"
+}

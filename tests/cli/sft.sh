@@ -71,19 +71,7 @@ done
 same_metrics "$TMP/full/metrics.jsonl" "$TMP/split/metrics.jsonl" || fail_test "sft: metrics.jsonl after --resume differs"
 "$STRAP" sft "${rargs[@]}" --out "$TMP/split" --resume | grep -q "nothing to do" || fail_test "a finished sft run resumed again"
 expect_no_tmp "$TMP/split"
-"$STRAP" sft "${rargs[@]}" --epochs 5000 --out "$TMP/term" > "$TMP/term.log" 2>&1 &
-pid=$!
-for _ in $(seq 1 200); do
-    [ -f "$TMP/term/metrics.jsonl" ] && [ "$(wc -l < "$TMP/term/metrics.jsonl")" -ge 2 ] && break
-    sleep 0.05
-done
-kill -TERM "$pid"
-wait "$pid"
-rc=$?
-[ "$rc" -eq 143 ] || fail_test "sft after SIGTERM exited $rc, expected 143"
-grep -q "stopped by SIGTERM" "$TMP/term.log" || fail_test "no SIGTERM message: $(tail -n 2 "$TMP/term.log")"
-[ -f "$TMP/term/optimizer.safetensors" ] || fail_test "no checkpoint after SIGTERM"
-expect_no_tmp "$TMP/term"
+expect_sigterm_checkpoint sft "$TMP/term" -- "$STRAP" sft "${rargs[@]}" --epochs 5000 --out "$TMP/term"
 
 # bad input
 : > "$TMP/empty.jsonl"
