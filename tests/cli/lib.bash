@@ -40,20 +40,21 @@ same_metrics() {
     cmp -s <(sed -E 's/, "tokens_per_s": [0-9.e+-]+//' "$1") <(sed -E 's/, "tokens_per_s": [0-9.e+-]+//' "$2")
 }
 
-# need_mpi: ends the test as skipped unless mpirun is installed and $STRAP was built with
-# MPI; then sets Open MPI up for containers (run as root, shared memory without
-# cross-memory attach, more ranks than cores).
-need_mpi() {
-    if ! command -v mpirun >/dev/null 2>&1; then
-        echo "skipped: mpirun not found (apt-get install openmpi-bin libopenmpi-dev)"
-        exit 0
-    fi
-    if ! "$STRAP" --version | grep -q '^distributed: mpi'; then
-        echo "skipped: this strap was built with MPI=0"
-        exit 0
-    fi
+# have_mpi: true when mpirun is installed and $STRAP was built with MPI; it then sets Open
+# MPI up for containers (run as root, shared memory without cross-memory attach, more ranks
+# than cores).
+have_mpi() {
+    command -v mpirun >/dev/null 2>&1 && "$STRAP" --version | grep -q '^distributed: mpi' || return 1
     export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_btl=self,vader \
         OMPI_MCA_btl_vader_single_copy_mechanism=none OMPI_MCA_rmaps_base_oversubscribe=1
+}
+
+# need_mpi: ends the test as skipped without mpirun or with a strap built with MPI=0.
+need_mpi() {
+    if ! have_mpi; then
+        echo "skipped: needs mpirun (apt-get install openmpi-bin libopenmpi-dev) and a strap built with MPI"
+        exit 0
+    fi
 }
 
 # expect_sigterm_checkpoint NAME OUT -- command...: starts the (long) training command in

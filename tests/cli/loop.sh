@@ -91,9 +91,7 @@ grep -q '"judge_method": "rubric"' "$TMP/sft/iter-01/winrate.json" && grep -q "j
 expect_error 2 "--winrate-judge must be logprob, text or rubric" -- "$STRAP" loop --init "$TMP/m0" --workdir "$TMP/x" --winrate-judge best
 # --launch: gen, judge, dpo and the evals under mpirun -np 2 (CPU ranks): prompts, answers
 # and judgements are byte for byte those of one process; those stages start with the launcher
-if command -v mpirun >/dev/null 2>&1 && "$STRAP" --version | grep -q '^distributed: mpi'; then
-    export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_btl=self,vader \
-        OMPI_MCA_btl_vader_single_copy_mechanism=none OMPI_MCA_rmaps_base_oversubscribe=1
+if have_mpi; then
     loop --workdir "$TMP/mpi" --iterations 1 --launch "mpirun --oversubscribe -np 2" > "$TMP/mpi.log" 2>&1 \
         || fail_test "loop --launch mpirun: $(tail -5 "$TMP/mpi.log")"
     for f in prompts candidates judged cleaned pairs; do
