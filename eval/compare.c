@@ -131,10 +131,10 @@ static void win_tally_sum(WinTally *t, double *extra, int n_extra) {
     for (int k = 0; k < n_extra; k++) extra[k] = v[8 + k];
 }
 
-static void say_split(const char *what, int n_mine, int n) {
+// "winrate: 2 ranks: rank 0 compares 3 of the 5 prompts" (rank 0 under mpirun only)
+static void say_split(const char *command, const char *items, int n_mine, int n) {
     if (comm_rank() == 0 && comm_world() > 1)
-        printf("%s: %d ranks: rank 0 compares %d of the %d %s\n", what, comm_world(), n_mine, n,
-               what[0] == 'w' ? "prompts" : "pairs");
+        printf("%s: %d ranks: rank 0 compares %d of the %d %s\n", command, comm_world(), n_mine, n, items);
 }
 
 // ---- strap eval winrate ----
@@ -159,7 +159,7 @@ int winrate_run(const WinrateOptions *o) {
     ao.sample.temperature = o->temperature, ao.sample.top_p = o->top_p;
     Answers am = {0}, ab = {0};
     if (lead) printf("winrate: %d prompts; answering with %s, then %s\n", n, o->model_dir, o->baseline_dir);
-    say_split("winrate", n_mine, n);
+    say_split("winrate", "prompts", n_mine, n);
     fflush(stdout);
     if (n_mine) { // more ranks than prompts: some have nothing to do
         ao.progress = lead ? "winrate: the model answers" : NULL;
@@ -330,7 +330,7 @@ int judge_accuracy_run(const JudgeAccuracyOptions *o) {
     if (lead)
         printf("judge-accuracy: %d labelled pairs, judge %s (%s verdicts, both answer orders%s)\n", n, o->judge_dir,
                method_name(o->method), o->rubric ? ", and the 5-point rubric by log-prob" : "");
-    say_split("judge-accuracy", n_mine, n);
+    say_split("judge-accuracy", "pairs", n_mine, n);
     fflush(stdout);
     PairVerdict *v = xmalloc(n_cmp * sizeof(PairVerdict));
     double *scores = NULL; // 2k: chosen, 2k+1: rejected
