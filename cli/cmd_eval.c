@@ -1,4 +1,4 @@
-// cmd_eval.c: strap eval ppl | logits | pairs | winrate | judge-accuracy.
+// cmd_eval.c: strap eval ppl | logits | pairs | winrate | judge-accuracy | constraints.
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
@@ -8,6 +8,7 @@
 
 #include "../data/io.h"
 #include "../eval/compare.h"
+#include "../eval/constraint_eval.h"
 #include "../eval/ppl.h"
 #include "../eval/text.h"
 #include "../kernels/check.h"
@@ -317,12 +318,50 @@ static int eval_judge_accuracy(int argc, char **argv) {
     return judge_accuracy_run(&o);
 }
 
+static int eval_constraints(int argc, char **argv) {
+    ConstraintEvalOptions o;
+    constraint_eval_options_default(&o);
+    Flag flags[] = {
+        {"--model", FLAG_STRING, &o.model_dir, "DIR", "the model under test (required)", NULL},
+        {"--baseline", FLAG_STRING, &o.baseline_dir, "DIR", "the model it is compared with (McNemar test)", NULL},
+        {"--prompts", FLAG_STRING, &o.prompts, "F",
+         ".jsonl(.zst) of held-out prompts with constraints (strap verify --prompts-from) (required)", NULL},
+        {"--limit", FLAG_INT, &o.limit, "N", "the first N prompts only (0: all)", "-n"},
+        {"--max-new", FLAG_INT, &o.max_new, "N", "answer tokens at most", NULL},
+        {"--temperature", FLAG_FLOAT, &o.temperature, "T", "0 = greedy (default), else seeded sampling", NULL},
+        {"--no-repeat-ngram", FLAG_INT, &o.no_repeat_ngram, "N", "generation guard for both models (0: off)", NULL},
+        {"--seed", FLAG_INT, &o.seed, "S", "random seed (sampling only)", NULL},
+        {"--batch", FLAG_INT, &o.batch, "B", "sequences generated together", NULL},
+        {"--out", FLAG_STRING, &o.out, "F", "the report as JSON (default: printed)", NULL},
+        {"--markdown", FLAG_STRING, &o.markdown, "F", "the report as Markdown tables", NULL},
+        {"--records", FLAG_STRING, &o.records, "F", "per-prompt answers and checks, .jsonl(.zst)", NULL},
+        {"--chat-template", FLAG_STRING, &o.chat_template, "NAME", "chatml, llama3 or plain (default: from each model's files)", NULL},
+        {"--threads", FLAG_INT, &o.threads, "N", "CPU threads (0: all cores)", NULL},
+        {"--device", FLAG_STRING, &o.device, "D", "auto, cpu or cuda", NULL},
+        {0},
+    };
+    Command cmd = {"strap eval constraints --model DIR [--baseline DIR] --prompts held-out.jsonl [--out report.json] "
+                   "[--markdown report.md]",
+                   "Verifiable instructions: the model (and the baseline) answer held-out prompts that carry "
+                   "constraints a program checks (strap verify). Reports prompt-level accuracy (all constraints "
+                   "pass), instruction-level accuracy, accuracy per constraint family, answers cut off and looping, "
+                   "and against a baseline the paired counts with the exact McNemar p-value.",
+                   flags, 0, NULL, 0};
+    args_parse(&cmd, argc, argv);
+    args_require(&cmd, "--model", o.model_dir != NULL);
+    args_require(&cmd, "--prompts", o.prompts != NULL);
+    if (o.max_new < 1 || o.batch < 1 || o.limit < 0 || o.no_repeat_ngram < 0 || o.temperature < 0)
+        args_error(&cmd, "--max-new and --batch must be positive; --limit, --no-repeat-ngram and --temperature not negative");
+    return constraint_eval_run(&o);
+}
+
 int cmd_eval(int argc, char **argv) {
     if (argc >= 2 && strcmp(argv[1], "ppl") == 0) return eval_ppl(argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "logits") == 0) return eval_logits(argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "pairs") == 0) return eval_pairs(argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "winrate") == 0) return eval_winrate(argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "judge-accuracy") == 0) return eval_judge_accuracy(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "constraints") == 0) return eval_constraints(argc - 1, argv + 1);
     int help = argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0);
     fprintf(help ? stdout : stderr,
             "usage: strap eval <kind> [options]\n\n"
@@ -330,7 +369,8 @@ int cmd_eval(int argc, char **argv) {
             "  logits   the largest next-token logits after a token sequence (JSON)\n"
             "  pairs    preference accuracy and reward margin against a reference\n"
             "  winrate  win rate of a model against a baseline, judged pairwise in both answer orders\n"
-            "  judge-accuracy  how often a judge prefers the chosen answer of labelled pairs\n");
+            "  judge-accuracy  how often a judge prefers the chosen answer of labelled pairs\n"
+            "  constraints  verifiable-instruction accuracy on held-out prompts, against a baseline (McNemar)\n");
     if (!help && argc >= 2) fprintf(stderr, "\nstrap: error: unknown eval kind '%s'\n", argv[1]);
     return help ? 0 : 2;
 }

@@ -4,7 +4,7 @@
 //                          message with the source file and line, exits 1.
 //   fail(fmt, ...)         bad user input: prints "strap: error: <message>" and exits 1.
 //                          The message names the input file, the value and the fix.
-//   xmalloc / xcalloc      allocation that never returns NULL.
+//   xmalloc / xcalloc / xrealloc  allocation that never returns NULL.
 #pragma once
 #include <stdarg.h>
 #include <stddef.h>
@@ -50,6 +50,12 @@ STRAP_NORETURN STRAP_PRINTF(3, 4) static inline void check_failed(const char *fi
 static inline void *xmalloc(size_t n) {
     void *p = malloc(n ? n : 1);
     CHECK(p != NULL, "out of memory allocating %zu bytes", n);
+    return p;
+}
+
+static inline void *xrealloc(void *old, size_t n) {
+    void *p = realloc(old, n ? n : 1);
+    CHECK(p != NULL, "out of memory growing a buffer to %zu bytes", n);
     return p;
 }
 

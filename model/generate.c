@@ -246,6 +246,8 @@ void generate(Generator *g, const int *const *prompts, const int *prompt_lens, i
             if (!active[b]) continue;
             const float *src = g->logits + (size_t)(step == 0 ? b : rows[b]) * V;
             memcpy(row_logits, src, (size_t)V * sizeof(float));
+            if (o->sample.no_repeat_ngram > 0)
+                sample_ban_repeated_ngrams(row_logits, V, o->sample.no_repeat_ngram, out[b], n_out[b]);
             int tok = sample_token(row_logits, V, &o->sample, history[b], n_hist[b], &rngs[b], g->sample_scratch);
             out[b][n_out[b]++] = tok;
             history[b][n_hist[b]++] = tok;

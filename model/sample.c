@@ -11,6 +11,19 @@ void sample_options_default(SampleOptions *o) {
     o->top_p = 0.9f;
     o->min_p = 0.0f;
     o->repetition_penalty = 1.0f;
+    o->no_repeat_ngram = 0;
+}
+
+int sample_ban_repeated_ngrams(float *logits, int V, int n, const int *tokens, int n_tokens) {
+    if (n < 1 || n_tokens < n - 1) return 0;
+    const int *tail = tokens + n_tokens - (n - 1); // the n-1 tokens the next one would follow
+    int banned = 0;
+    for (int i = 0; i + n - 1 < n_tokens; i++) { // tokens[i .. i+n-1] is an earlier n-gram
+        if (memcmp(tokens + i, tail, (size_t)(n - 1) * sizeof(int)) != 0) continue;
+        int t = tokens[i + n - 1];
+        if (t >= 0 && t < V && logits[t] != -INFINITY) logits[t] = -INFINITY, banned++;
+    }
+    return banned;
 }
 
 size_t sample_scratch_bytes(int V) { return (size_t)V * (sizeof(int) + sizeof(float)); }

@@ -12,6 +12,7 @@ typedef struct {
     float top_p;              // 1: off
     float min_p;              // 0: off; keep tokens with p >= min_p * p_max
     float repetition_penalty; // 1: off; logits of tokens already in the sequence are divided (if > 0) or multiplied
+    int no_repeat_ngram;      // 0: off; N: no N-gram of tokens occurs twice in the answer (generate.c applies it)
 } SampleOptions;
 
 void sample_options_default(SampleOptions *o);
@@ -20,3 +21,7 @@ void sample_options_default(SampleOptions *o);
 int sample_token(float *logits, int V, const SampleOptions *o, const int *history, int n_history, Rng *rng,
                  void *scratch);
 size_t sample_scratch_bytes(int V);
+// No-repeat n-gram (transformers' no_repeat_ngram_size, over the answer's own tokens, not
+// the prompt): sets to -inf the logit of every token that would complete an n-gram already
+// present in tokens[0..n_tokens). Returns how many tokens it banned.
+int sample_ban_repeated_ngrams(float *logits, int V, int n, const int *tokens, int n_tokens);

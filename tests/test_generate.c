@@ -121,6 +121,51 @@ static void test_greedy_matches_cache_free_loop(void) {
     model_free(&m);
 }
 
+
+// A token n-gram that occurs twice in tokens[0..n)?
+static int has_repeated_ngram(const int *t, int n, int N) {
+    for (int i = 0; i + N <= n; i++)
+        for (int j = i + 1; j + N <= n; j++)
+            if (memcmp(t + i, t + j, (size_t)N * sizeof(int)) == 0) return 1;
+    return 0;
+}
+
+static void test_no_repeat_ngram(void) {
+    // the rule: after "... 3 4", with "3 4 5" and "3 4 9" seen, 5 and 9 are banned, nothing else
+    float l[10];
+    for (int v = 0; v < 10; v++) l[v] = (float)v;
+    int toks[] = {3, 4, 5, 1, 3, 4, 9, 2, 3, 4};
+    int banned = sample_ban_repeated_ngrams(l, 10, 3, toks, 10);
+    EXPECT(banned == 2 && l[5] == -INFINITY && l[9] == -INFINITY && l[8] == 8.0f && l[4] == 4.0f,
+           "banned %d, l[5] %g l[9] %g l[8] %g", banned, l[5], l[9], l[8]);
+    float one[4] = {1, 2, 3, 4};
+    int few[] = {2};
+    EXPECT(sample_ban_repeated_ngrams(one, 4, 3, few, 1) == 0, "too few tokens for a 3-gram: nothing banned");
+    EXPECT(sample_ban_repeated_ngrams(one, 4, 1, few, 1) == 1 && one[2] == -INFINITY, "1-gram: every earlier token");
+
+    // generation: greedy decoding of the tiny model repeats itself; with N = 2 no 2-gram repeats
+    Model m;
+    tiny_model(&m);
+    Generator g;
+    generator_build(&g, &m, 1, 64);
+    int p0[] = {1, 2, 3}, *out = xmalloc(40 * sizeof(int)), n_out;
+    const int *prompts[] = {p0};
+    int lens[] = {3};
+    FinishReason fin;
+    GenerateOptions o = {0};
+    sample_options_default(&o.sample);
+    o.sample.temperature = 0;
+    o.max_new = 40;
+    generate(&g, prompts, lens, 1, &o, &out, &n_out, &fin, NULL, NULL);
+    EXPECT(has_repeated_ngram(out, n_out, 2), "the test needs a model whose greedy output repeats a 2-gram");
+    o.sample.no_repeat_ngram = 2;
+    generate(&g, prompts, lens, 1, &o, &out, &n_out, &fin, NULL, NULL);
+    EXPECT(n_out == 40 && !has_repeated_ngram(out, n_out, 2), "--no-repeat-ngram 2: %d tokens, a 2-gram repeats", n_out);
+    free(out);
+    generator_free(&g);
+    model_free(&m);
+}
+
 static void test_sampling_rules(void) {
     int V = 6;
     void *scratch = xmalloc(sample_scratch_bytes(V));
@@ -254,6 +299,7 @@ static void test_sampling_large_vocab(void) {
 int main(void) {
     RUN(test_decode_matches_full_forward);
     RUN(test_greedy_matches_cache_free_loop);
+    RUN(test_no_repeat_ngram);
     RUN(test_sampling_rules);
     RUN(test_sampling_large_vocab);
     return test_summary();
