@@ -42,7 +42,16 @@ int cmd_loop(int argc, char **argv) {
         {"--eval-count", FLAG_INT, &o.eval_count, "N", "win-rate prompts used (0: all)", NULL},
         {"--winrate-judge", FLAG_STRING, &o.winrate_method, "M",
          "how M(t-1) judges M(t) against itself: logprob or text (pairwise, both orders) or rubric (each answer's "
-         "5-point score)", NULL},
+         "5-point score), or none (skip the win rate)", NULL},
+        {"--constraints", FLAG_INT, &o.constraints, "K", "attach 1..K verifiable constraints to every synthetic prompt (0: none)", NULL},
+        {"--constraint-draws", FLAG_INT, &o.constraint_draws, "D", "prompts with their own constraints per synthesized request", NULL},
+        {"--reward", FLAG_STRING, &o.reward, "R",
+         "what makes the pairs: judge (the rubric judge), verify (constraints passed, needs --constraints) or mix "
+         "(verified constraints first, the judge breaks ties); looping answers are always rejected", NULL},
+        {"--heldout", FLAG_STRING, &o.heldout, "F",
+         "held-out prompts with constraints (strap verify --prompts-from): eval constraints of every M(t) against M0", NULL},
+        {"--eval-max-new", FLAG_INT, &o.eval_max_new, "N", "answer tokens in eval constraints", NULL},
+        {"--no-repeat-ngram", FLAG_INT, &o.no_repeat_ngram, "N", "answers never repeat an N-gram of tokens (0: off)", NULL},
         {"--launch", FLAG_STRING, &o.launch, "\"...\"",
          "run gen, judge, sft, dpo and the evals under this launcher, e.g. \"mpirun -np 8\" or \"srun\" "
          "(--dpo-batch is then per rank)", NULL},
@@ -69,7 +78,13 @@ int cmd_loop(int argc, char **argv) {
     if (strcmp(o.judge_method, "logprob") != 0 && strcmp(o.judge_method, "text") != 0)
         args_error(&cmd, "--judge-method must be logprob or text");
     if (strcmp(o.winrate_method, "logprob") != 0 && strcmp(o.winrate_method, "text") != 0 &&
-        strcmp(o.winrate_method, "rubric") != 0)
-        args_error(&cmd, "--winrate-judge must be logprob, text or rubric");
+        strcmp(o.winrate_method, "rubric") != 0 && strcmp(o.winrate_method, "none") != 0)
+        args_error(&cmd, "--winrate-judge must be logprob, text, rubric or none");
+    if (strcmp(o.reward, "judge") != 0 && strcmp(o.reward, "verify") != 0 && strcmp(o.reward, "mix") != 0)
+        args_error(&cmd, "--reward must be judge, verify or mix");
+    if (strcmp(o.reward, "judge") != 0 && o.constraints < 1)
+        args_error(&cmd, "--reward %s checks constraints: give --constraints K (1..3) too", o.reward);
+    if (o.constraints < 0 || o.constraints > 3 || o.constraint_draws < 1 || o.eval_max_new < 1 || o.no_repeat_ngram < 0)
+        args_error(&cmd, "--constraints is 0..3, --constraint-draws and --eval-max-new positive, --no-repeat-ngram not negative");
     return loop_run(&o);
 }

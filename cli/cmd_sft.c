@@ -16,6 +16,8 @@ int cmd_sft(int argc, char **argv) {
         {"--out", FLAG_STRING, &o.out, "DIR", "output directory: checkpoint + metrics.jsonl (required)", NULL},
         {"--field", FLAG_STRING, &o.field, "NAME", "the answer's field in prompt records (default: response, else text)", NULL},
         {"--min-score", FLAG_FLOAT, &min_score, "S", "keep only records judged >= S (strap judge output; rejection sampling)", NULL},
+        {"--score-field", FLAG_STRING, &o.score_field, "NAME", "the score --min-score reads (default score; verify_score: strap verify)", NULL},
+        {"--ended-only", FLAG_BOOL, &o.ended_only, NULL, "drop answers whose \"finish\" says they were cut off", NULL},
         {"--lr", FLAG_FLOAT, &o.lr, "LR", "peak learning rate", NULL},
         {"--min-lr", FLAG_FLOAT, &o.min_lr, "LR", "final learning rate of the cosine (default lr / 10)", NULL},
         {"--warmup", FLAG_INT, &o.warmup, "N", "warmup steps (default min(100, steps / 10))", NULL},

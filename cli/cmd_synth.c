@@ -13,6 +13,7 @@
 #include "../data/records_writer.h"
 #include "../data/synth.h"
 #include "../eval/text_utf8.h"
+#include "../eval/constraints.h"
 #include "../kernels/check.h"
 #include "../model/chat_io.h"
 #include "../model/generate.h"
@@ -68,7 +69,8 @@ static void pool_read(PromptPool *p, const char *paths) {
         JsonlReader *r = jsonl_open(path);
         json_t *o;
         while (jsonl_next(r, &o)) {
-            json_t *text = json_object_get(o, "prompt"), *id = json_object_get(o, "id");
+            json_t *text = json_object_get(o, "prompt"), *id = json_object_get(o, "id"), *base = json_object_get(o, "base_prompt");
+            if (json_is_string(base)) text = base; // a prompt with constraints: the request without them
             if (!json_is_string(text)) fail("%s:%ld: a prompt record needs a string field 'prompt'", path, jsonl_line(r));
             char idbuf[64];
             snprintf(idbuf, sizeof idbuf, "%s", json_is_string(id) ? json_string_value(id) : "");
@@ -165,12 +167,42 @@ static void idea_push(IdeaQueue *q, const char *role, const char *task) {
     q->items[q->n++] = (Idea){strdup(role), strdup(task)};
 }
 
+// Writes D copies of an accepted prompt record, copy d with its own draw of 1..k constraints
+// (seeded by the run's seed and the prompt's and the copy's number): "prompt" becomes the
+// request followed by the instructions, "base_prompt" keeps the request, "constraints" the
+// list; with D > 1 the ids get "-c<d>".
+static void write_with_constraints(RecordsWriter *out, json_t *rec, const ConstraintCatalog *c, int k, int draws,
+                                   int seed, int accepted) {
+    const char *base = json_string_value(json_object_get(rec, "prompt"));
+    const char *id = json_string_value(json_object_get(rec, "id"));
+    for (int d = 0; d < draws; d++) {
+        Rng rng;
+        rng_seed(&rng, ((uint64_t)seed * 1000003u + (uint64_t)accepted) * 101u + (uint64_t)d + 0x434f4e53ull);
+        int n = 1 + (int)(rng_u64(&rng) % (uint64_t)k);
+        json_t *cons = constraints_draw(c, n, &rng, NULL, 0), *copy = json_deep_copy(rec);
+        char *prompt = constraints_prompt(base, cons);
+        if (draws > 1) {
+            char copy_id[128];
+            snprintf(copy_id, sizeof copy_id, "%s-c%d", id, d);
+            json_object_set_new(copy, "id", json_string(copy_id));
+        }
+        json_object_set_new(copy, "prompt", json_string(prompt));
+        json_object_set_new(copy, "base_prompt", json_string(base));
+        json_object_set_new(copy, "constraints", cons);
+        records_writer_write(out, copy);
+        json_decref(copy);
+        free(prompt);
+    }
+}
+
 int cmd_synth(int argc, char **argv) {
     const char *model_dir = NULL, *out_path = NULL, *mode = "self-instruct", *catalog_dir = NULL;
     const char *seed_path = NULL, *existing = NULL, *report_path = NULL, *rejects_path = NULL, *id_prefix = "synth";
     const char *template_name = NULL, *device = "auto";
     int count = 0, n_examples = 3, batch = 8, max_new = 160, seed = 0, min_words = 4, max_words = 150;
     int no_blacklist = 0, keep_truncated = 0, max_attempts = 0, n_ideas = 8, iteration = -1, threads = 0;
+    int n_constraints = 0, constraint_draws = 1;
+    const char *constraints_path = NULL;
     float threshold = 0.7f;
     SampleOptions sample;
     sample_options_default(&sample);
@@ -198,6 +230,10 @@ int cmd_synth(int argc, char **argv) {
         {"--max-attempts", FLAG_INT, &max_attempts, "N", "generations at most (default 4 x count + 16)", NULL},
         {"--id-prefix", FLAG_STRING, &id_prefix, "P", "ids are P-00000, P-00001, ...", NULL},
         {"--iteration", FLAG_INT, &iteration, "K", "self-rewarding iteration recorded with each prompt", NULL},
+        {"--constraints", FLAG_INT, &n_constraints, "K",
+         "attach 1..K verifiable constraints (strap verify) to every prompt (0: none; at most 3)", NULL},
+        {"--constraint-draws", FLAG_INT, &constraint_draws, "D", "with --constraints: D records per accepted prompt, each with its own constraints", NULL},
+        {"--constraints-catalog", FLAG_STRING, &constraints_path, "F", "the constraint families (default: CATALOG/constraints.json)", NULL},
         {"--report", FLAG_STRING, &report_path, "F", "counts per filter as JSON", NULL},
         {"--rejects", FLAG_STRING, &rejects_path, "F", "the dropped generations, each with its reason (.jsonl(.zst))", NULL},
         {"--chat-template", FLAG_STRING, &template_name, "NAME", "chatml, llama3 or plain (default: from the model's files)", NULL},
@@ -222,10 +258,18 @@ int cmd_synth(int argc, char **argv) {
     if (batch < 1 || max_new < 1 || n_examples < 0 || n_ideas < 1) args_error(&cmd, "--batch, --max-new, --ideas must be positive");
     if (threshold <= 0 || threshold > 1) args_error(&cmd, "--dedup-threshold must be in (0, 1]");
     if (max_attempts <= 0) max_attempts = 4 * count + 16;
+    if (n_constraints < 0 || n_constraints > 3) args_error(&cmd, "--constraints must be 0..3");
+    if (constraint_draws < 1 || constraint_draws > 100) args_error(&cmd, "--constraint-draws must be 1..100");
 
     char *catalog = catalog_dir ? strdup(catalog_dir) : default_catalog();
     SynthCatalog cat;
     synth_catalog_load(&cat, catalog);
+    ConstraintCatalog *constraints = NULL;
+    if (n_constraints > 0) {
+        char *path = constraints_path ? strdup(constraints_path) : path_join(catalog, "constraints.json");
+        constraints = constraints_load(path);
+        free(path);
+    }
     char *seeds_file = seed_path ? strdup(seed_path) : path_join(catalog, "seed_prompts.jsonl");
     PromptPool seeds = {0}, synthetic = {0};
     pool_read(&seeds, seeds_file);
@@ -365,7 +409,8 @@ int cmd_synth(int argc, char **argv) {
                 if (iteration >= 0) json_object_set_new(rec, "iteration", json_integer(iteration));
                 json_object_set_new(rec, "seed", json_integer((json_int_t)gen_seeds[b]));
                 json_object_set_new(rec, "source", json_string("synth"));
-                records_writer_write(out, rec);
+                if (constraints) write_with_constraints(out, rec, constraints, n_constraints, constraint_draws, seed, accepted);
+                else records_writer_write(out, rec);
                 json_decref(rec);
                 pool_add(&synthetic, clean, id); // self-instruct: accepted prompts become examples
                 accepted++;
@@ -385,6 +430,7 @@ int cmd_synth(int argc, char **argv) {
 
     json_t *report = json_object(), *drops = json_object();
     json_object_set_new(report, "accepted", json_integer(accepted));
+    if (constraints) json_object_set_new(report, "records", json_integer((json_int_t)accepted * constraint_draws));
     json_object_set_new(report, "requested", json_integer(count));
     json_object_set_new(report, "generated", json_integer(attempts));
     for (int r = 1; r < SYNTH_N_REASONS; r++) json_object_set_new(drops, synth_reason_name((SynthReason)r), json_integer(dropped[r]));
@@ -433,6 +479,7 @@ int cmd_synth(int argc, char **argv) {
     writer_free(&w);
     pool_free(&seeds), pool_free(&synthetic);
     synth_catalog_free(&cat);
+    if (constraints) constraints_free(constraints);
     free(catalog), free(seeds_file);
     return 0;
 }

@@ -95,6 +95,32 @@ static void make_plots(const char *workdir) {
     free(script);
 }
 
+// The held-out verifiable-instruction accuracy of M0 and every M(t) (eval constraints, each
+// against M0), when the run has it.
+static void constraints_table(Text *t, const char *workdir, int iterations) {
+    json_t *first = load(workdir, 1, "constraints.json");
+    if (!first) return;
+    json_t *m0 = json_object_get(first, "baseline");
+    text_printf(t, "\n**Verifiable instructions on held-out prompts** (`iter-NN/constraints.md`: %.0f prompts, %.0f "
+                   "constraints, greedy answers checked by program; each model against M0, exact McNemar test):\n\n",
+                num(first, "prompts"), num(first, "instructions"));
+    text_printf(t, "| model | prompt-level | instruction-level | vs M0 (points) | passes only M(t) / only M0 | McNemar p | "
+                   "cut off | loops |\n|---|---|---|---|---|---|---|---|\n");
+    text_printf(t, "| M0 | %.3f | %.3f | | | | %.0f | %.0f |\n", num(m0, "prompt_accuracy"), num(m0, "instruction_accuracy"),
+                num(m0, "cut_off"), num(m0, "loops"));
+    json_decref(first);
+    for (int i = 1; i <= iterations; i++) {
+        json_t *c = load(workdir, i, "constraints.json");
+        if (!c) continue;
+        json_t *m = json_object_get(c, "model");
+        text_printf(t, "| M%d | %.3f | %.3f | %+.1f | %.0f / %.0f | %.4g | %.0f | %.0f |\n", i, num(m, "prompt_accuracy"),
+                    num(m, "instruction_accuracy"), 100 * num(c, "prompt_accuracy_delta"), num(c, "model_only_passes"),
+                    num(c, "baseline_only_passes"), num(c, "mcnemar_p"), num(m, "cut_off"), num(m, "loops"));
+        json_decref(c);
+    }
+    text_printf(t, "\n![Held-out verifiable instructions](plots/constraints.png)\n");
+}
+
 void loop_report_write(const char *workdir, int iterations) {
     Text t = {0};
     text_printf(&t, "# Self-rewarding run: %s\n\n", workdir);
@@ -130,10 +156,11 @@ void loop_report_write(const char *workdir, int iterations) {
         json_decref(synth), json_decref(clean), json_decref(pairs), json_decref(ev), json_decref(wr);
         json_decref(d.first), json_decref(d.last);
     }
+    constraints_table(&t, workdir, iterations);
     for (int i = 1; i <= iterations; i++) {
         json_t *synth = load(workdir, i, "synth.json"), *clean = load(workdir, i, "clean.json");
         json_t *pairs = load(workdir, i, "pairs.json"), *ev = load(workdir, i, "eval_pairs.json");
-        json_t *wr = load(workdir, i, "winrate.json");
+        json_t *wr = load(workdir, i, "winrate.json"), *verify = load(workdir, i, "verify.json");
         DpoSummary d = load_dpo(workdir, i);
         text_printf(&t, "\n## Iteration %d\n\n", i);
         if (synth) {
@@ -151,6 +178,17 @@ void loop_report_write(const char *workdir, int iterations) {
         if (clean)
             text_printf(&t, "**Cleaning** (`cleaned.jsonl.zst`): %.0f of %.0f judged answers kept.\n\n", num(clean, "records_out"),
                 num(clean, "records_in"));
+        if (verify)
+            text_printf(&t, "**Verified** (`verified.jsonl.zst`): %.0f answers, %.1f%% pass all their constraints, %.1f%% of "
+                    "the constraints pass.\n\n",
+                num(verify, "records"), 100 * num(verify, "prompt_accuracy"), 100 * num(verify, "instruction_accuracy"));
+        if (has(pairs, "decided_by")) {
+            json_t *by = json_object_get(pairs, "decided_by");
+            text_printf(&t, "**Reward** %s: pairs decided by a looping rejected answer %.0f, by verified constraints %.0f, "
+                    "by the judge %.0f; chosen answers passing every constraint: %.0f; looping answers: %.0f.\n\n",
+                json_string_value(json_object_get(pairs, "reward")), num(by, "loop"), num(by, "verify"), num(by, "judge"),
+                num(pairs, "chosen_passes_all"), num(pairs, "looping_answers"));
+        }
         if (pairs) {
             json_t *h = json_object_get(pairs, "score_histogram");
             text_printf(&t, "**Pairs** (`pairs.jsonl.zst`): %.0f pairs from %.0f prompts; %.0f ties and %.0f under the margin "
@@ -179,10 +217,11 @@ void loop_report_write(const char *workdir, int iterations) {
                     "from): %.3f, mean reward margin %.4f, log-prob accuracy %.3f.\n\n",
                 num(ev, "accuracy"), num(ev, "margin"), num(ev, "logp_accuracy"));
         // stage times (from the .done markers) and throughput
-        static const char *stages[] = {"synth", "gen", "judge", "clean", "pairs", "sft", "dpo", "eval-pairs", "winrate"};
+        static const char *stages[] = {"synth", "gen", "judge", "clean", "verify", "pairs", "sft", "dpo", "eval-pairs",
+                                       "winrate", "eval-constraints", "eval-ppl"};
         double total = 0, gen_judge = 0;
         int any_time = 0;
-        for (int k = 0; k < 9; k++) {
+        for (int k = 0; k < (int)(sizeof stages / sizeof stages[0]); k++) {
             char name[64];
             snprintf(name, sizeof name, ".done/%s", stages[k]);
             json_t *m = load(workdir, i, name);
@@ -211,7 +250,7 @@ void loop_report_write(const char *workdir, int iterations) {
                     num(wr, "mean_rubric_baseline"));
             text_printf(&t, ".\n");
         }
-        json_decref(synth), json_decref(clean), json_decref(pairs), json_decref(ev), json_decref(wr);
+        json_decref(synth), json_decref(clean), json_decref(pairs), json_decref(ev), json_decref(wr), json_decref(verify);
         json_decref(d.first), json_decref(d.last);
     }
     json_decref(init_ppl);

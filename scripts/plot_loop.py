@@ -3,7 +3,9 @@
 
 usage: python3 scripts/plot_loop.py W [--quiet]
 writes W/plots/dpo-iter-NN.png (loss, reward accuracy, reward margin, chosen and rejected
-rewards per step) and W/plots/iterations.png (pair accuracy and win rate per iteration).
+rewards per step), W/plots/iterations.png (pair accuracy and win rate per iteration) and,
+when the run evaluates held-out constraint prompts, W/plots/constraints.png (prompt- and
+instruction-level accuracy of M0, M1, ... with the McNemar p-value of each against M0).
 needs: matplotlib (pip install matplotlib, or apt-get install python3-matplotlib)
 """
 import argparse
@@ -98,6 +100,38 @@ def main():
         plt.close(fig)
         if not args.quiet:
             print(out)
+    plot_constraints(plt, args, iters)
+
+
+def plot_constraints(plt, args, iters):
+    rows = []
+    for d in iters:
+        c = read_json(os.path.join(d, "constraints.json"))
+        if c:
+            rows.append((int(d.rsplit("-", 1)[1]), c))
+    if not rows:
+        return
+    m0 = rows[0][1]["baseline"]
+    xs = [0] + [n for n, _ in rows]
+    prompt = [m0["prompt_accuracy"]] + [c["model"]["prompt_accuracy"] for _, c in rows]
+    instr = [m0["instruction_accuracy"]] + [c["model"]["instruction_accuracy"] for _, c in rows]
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.plot(xs, prompt, "o-", label="prompt-level")
+    ax.plot(xs, instr, "s-", label="instruction-level")
+    for (n, c), y in zip(rows, prompt[1:]):
+        ax.annotate(f"p={c['mcnemar_p']:.2g}", (n, y), textcoords="offset points", xytext=(4, -12), fontsize=8)
+    ax.set_xlabel("model M(t)")
+    ax.set_ylabel("accuracy on held-out prompts")
+    ax.set_xticks(xs)
+    ax.set_ylim(0, 1)
+    ax.legend()
+    ax.set_title("verifiable instructions (greedy)")
+    fig.tight_layout()
+    out = os.path.join(args.workdir, "plots", "constraints.png")
+    fig.savefig(out, dpi=90)
+    plt.close(fig)
+    if not args.quiet:
+        print(out)
 
 
 if __name__ == "__main__":

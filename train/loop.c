@@ -48,6 +48,10 @@ void loop_options_default(LoopOptions *o) {
     o->eval_text_batches = 16;
     o->batch = 8;
     o->device = "auto";
+    o->constraints = 0;
+    o->constraint_draws = 1;
+    o->reward = "judge";
+    o->eval_max_new = 256;
 }
 
 // ---- child processes ----
@@ -239,7 +243,7 @@ static void remove_tree(const char *path) {
 
 static json_t *options_json(const LoopOptions *o) {
     // what the data depends on (not: iterations, which may grow; threads, device)
-    return json_pack("{s:s, s:i, s:i, s:s, s:s, s:s, s:f, s:f, s:s, s:f, s:f, s:i, s:i, s:i, s:i, s:i, s:f, s:i, s:s?, s:i, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:s}",
+    json_t *j = json_pack("{s:s, s:i, s:i, s:s, s:s, s:s, s:f, s:f, s:s, s:f, s:f, s:i, s:i, s:i, s:i, s:i, s:f, s:i, s:s?, s:i, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:s}",
                      "init", o->init, "prompts", o->prompts, "candidates", o->candidates, "synth_mode", o->synth_mode,
                      "judge_method", o->judge_method, "dpo_loss", o->dpo_loss, "beta", (double)o->beta, "lr",
                      (double)o->lr, "seed_prompts", o->seed_prompts ? o->seed_prompts : "(catalogue)",
@@ -249,6 +253,12 @@ static json_t *options_json(const LoopOptions *o) {
                      o->judge_samples, "synth_args", o->synth_args, "gen_args", o->gen_args, "judge_args", o->judge_args,
                      "clean_args", o->clean_args, "dpo_args", o->dpo_args, "eval_text", o->eval_text,
                      "winrate_method", o->winrate_method);
+    // the verifiable-reward options, recorded only when used (work directories made before them resume)
+    if (o->constraints) json_object_set_new(j, "constraints", json_pack("{s:i, s:i}", "per_prompt", o->constraints, "draws", o->constraint_draws));
+    if (strcmp(o->reward, "judge") != 0) json_object_set_new(j, "reward", json_string(o->reward));
+    if (o->heldout) json_object_set_new(j, "heldout", json_pack("{s:s, s:i}", "prompts", o->heldout, "max_new", o->eval_max_new));
+    if (o->no_repeat_ngram) json_object_set_new(j, "no_repeat_ngram", json_integer(o->no_repeat_ngram));
+    return j;
 }
 
 static void check_or_write_options(const LoopOptions *o) {
@@ -409,6 +419,7 @@ int loop_run(const LoopOptions *o) {
         char *sft = path_join(dir, "sft");
         char *synth_report = path_join(dir, "synth.json"), *clean_report = path_join(dir, "clean.json");
         char *pairs_report = path_join(dir, "pairs.json"), *eval_pairs = path_join(dir, "eval_pairs.json");
+        char *verified = path_join(dir, "verified.jsonl.zst"), *verify_report = path_join(dir, "verify.json");
         char *winrate = path_join(dir, "winrate.json"), *winrate_md = path_join(dir, "winrate.md");
         uint64_t seed = (uint64_t)o->seed * 1000 + (uint64_t)t;
         ArgList a = {0};
@@ -424,6 +435,10 @@ int loop_run(const LoopOptions *o) {
             arg(&a, "--seed"), arg(&a, "%llu", (unsigned long long)seed), arg(&a, "--batch"), arg(&a, "%d", o->batch);
             arg(&a, "--report"), arg(&a, "%s", synth_report);
             arg(&a, "--rejects"), arg(&a, "%s/synth-rejects.jsonl.zst", dir); // what the filters dropped, and why
+            if (o->constraints > 0) {
+                arg(&a, "--constraints"), arg(&a, "%d", o->constraints);
+                arg(&a, "--constraint-draws"), arg(&a, "%d", o->constraint_draws);
+            }
             template_arg(&a, o), common_args(&a, o);
             extra_args(&a, o->synth_args);
             double secs = run_stage(&r, "synth", &a, NULL);
@@ -436,13 +451,15 @@ int loop_run(const LoopOptions *o) {
             arg(&a, "-n"), arg(&a, "%d", o->candidates), arg(&a, "--max-new"), arg(&a, "%d", o->max_new);
             arg(&a, "--temperature"), arg(&a, "%g", (double)o->temperature), arg(&a, "--top-p"), arg(&a, "0.95");
             arg(&a, "--seed"), arg(&a, "%llu", (unsigned long long)seed), arg(&a, "--batch"), arg(&a, "%d", o->batch);
+            if (o->no_repeat_ngram) arg(&a, "--no-repeat-ngram"), arg(&a, "%d", o->no_repeat_ngram);
             template_arg(&a, o), common_args(&a, o);
             extra_args(&a, o->gen_args);
             double secs = run_stage(&r, "gen", &a, NULL);
             args_free(&a);
             mark_done(dir, "gen", secs);
         }
-        if (!stage_done(dir, "judge")) {
+        int use_judge = strcmp(o->reward, "verify") != 0, use_verify = strcmp(o->reward, "judge") != 0;
+        if (use_judge && !stage_done(dir, "judge")) {
             stage_start(&a, o, exe), arg(&a, "judge"), arg(&a, "--model"), arg(&a, "%s", prev_model);
             arg(&a, "--in"), arg(&a, "%s", candidates), arg(&a, "--out"), arg(&a, "%s", judged);
             arg(&a, "--method"), arg(&a, "%s", o->judge_method);
@@ -455,7 +472,7 @@ int loop_run(const LoopOptions *o) {
             mark_done(dir, "judge", secs);
         }
         if (!stage_done(dir, "clean")) {
-            arg(&a, "%s", exe), arg(&a, "data"), arg(&a, "clean"), arg(&a, "--input"), arg(&a, "%s", judged);
+            arg(&a, "%s", exe), arg(&a, "data"), arg(&a, "clean"), arg(&a, "--input"), arg(&a, "%s", use_judge ? judged : candidates);
             arg(&a, "--out"), arg(&a, "%s", cleaned), arg(&a, "--report"), arg(&a, "%s", clean_report);
             arg(&a, "--min-chars"), arg(&a, "1"), arg(&a, "--quiet");
             if (o->threads) arg(&a, "--threads"), arg(&a, "%d", o->threads);
@@ -464,10 +481,19 @@ int loop_run(const LoopOptions *o) {
             args_free(&a);
             mark_done(dir, "clean", secs);
         }
+        // the checks run on the cleaned text: what the pairs and SFT train on
+        if (use_verify && !stage_done(dir, "verify")) {
+            arg(&a, "%s", exe), arg(&a, "verify"), arg(&a, "--in"), arg(&a, "%s", cleaned);
+            arg(&a, "--out"), arg(&a, "%s", verified), arg(&a, "--report"), arg(&a, "%s", verify_report);
+            double secs = run_stage(&r, "verify", &a, NULL);
+            args_free(&a);
+            mark_done(dir, "verify", secs);
+        }
+        const char *scored = use_verify ? verified : cleaned;
         if (!stage_done(dir, "pairs")) {
-            arg(&a, "%s", exe), arg(&a, "pairs"), arg(&a, "--in"), arg(&a, "%s", cleaned);
+            arg(&a, "%s", exe), arg(&a, "pairs"), arg(&a, "--in"), arg(&a, "%s", scored);
             arg(&a, "--out"), arg(&a, "%s", pairs), arg(&a, "--report"), arg(&a, "%s", pairs_report);
-            arg(&a, "--min-margin"), arg(&a, "%g", (double)o->min_margin);
+            arg(&a, "--min-margin"), arg(&a, "%g", (double)o->min_margin), arg(&a, "--reward"), arg(&a, "%s", o->reward);
             double secs = run_stage(&r, "pairs", &a, NULL);
             args_free(&a);
             if (count_records_of(pairs_report, "pairs") == 0)
@@ -481,7 +507,8 @@ int loop_run(const LoopOptions *o) {
             if (!stage_done(dir, "sft")) {
                 remove_tree(sft);
                 stage_start(&a, o, exe), arg(&a, "sft"), arg(&a, "--model"), arg(&a, "%s", prev_model);
-                arg(&a, "--data"), arg(&a, "%s", cleaned), arg(&a, "--min-score"), arg(&a, "%g", (double)o->sft_min_score);
+                arg(&a, "--data"), arg(&a, "%s", scored), arg(&a, "--min-score"), arg(&a, "%g", (double)o->sft_min_score);
+                if (use_verify) arg(&a, "--score-field"), arg(&a, "verify_score"), arg(&a, "--ended-only");
                 arg(&a, "--out"), arg(&a, "%s", sft), arg(&a, "--lr"), arg(&a, "%g", (double)o->lr);
                 if (o->sft_steps > 0) arg(&a, "--steps"), arg(&a, "%d", o->sft_steps);
                 arg(&a, "--seed"), arg(&a, "%llu", (unsigned long long)seed);
@@ -525,7 +552,7 @@ int loop_run(const LoopOptions *o) {
             args_free(&a);
             mark_done(dir, "eval-pairs", secs);
         }
-        if (!stage_done(dir, "winrate")) {
+        if (o->winrate_method[0] && strcmp(o->winrate_method, "none") != 0 && !stage_done(dir, "winrate")) {
             stage_start(&a, o, exe), arg(&a, "eval"), arg(&a, "winrate"), arg(&a, "--model"), arg(&a, "%s", model);
             arg(&a, "--baseline"), arg(&a, "%s", prev_model), arg(&a, "--judge"), arg(&a, "%s", prev_model);
             arg(&a, "--prompts"), arg(&a, "%s", eval_prompts);
@@ -537,6 +564,17 @@ int loop_run(const LoopOptions *o) {
             double secs = run_stage(&r, "winrate", &a, NULL);
             args_free(&a);
             mark_done(dir, "winrate", secs);
+        }
+        if (o->heldout && !stage_done(dir, "eval-constraints")) {
+            stage_start(&a, o, exe), arg(&a, "eval"), arg(&a, "constraints"), arg(&a, "--model"), arg(&a, "%s", model);
+            arg(&a, "--baseline"), arg(&a, "%s", o->init), arg(&a, "--prompts"), arg(&a, "%s", o->heldout);
+            arg(&a, "--max-new"), arg(&a, "%d", o->eval_max_new), arg(&a, "--batch"), arg(&a, "%d", o->batch);
+            arg(&a, "--out"), arg(&a, "%s/constraints.json", dir), arg(&a, "--markdown"), arg(&a, "%s/constraints.md", dir);
+            arg(&a, "--records"), arg(&a, "%s/constraints.jsonl.zst", dir);
+            template_arg(&a, o), common_args(&a, o);
+            double secs = run_stage(&r, "eval-constraints", &a, NULL);
+            args_free(&a);
+            mark_done(dir, "eval-constraints", secs);
         }
         if (o->eval_text && !stage_done(dir, "eval-ppl")) {
             char *out = path_join(dir, "ppl.json");
@@ -557,6 +595,7 @@ int loop_run(const LoopOptions *o) {
         prev_model = strdup(model);
         free(dir), free(prompts), free(candidates), free(judged), free(cleaned), free(pairs), free(model), free(sft);
         free(synth_report), free(clean_report), free(pairs_report), free(eval_pairs), free(winrate), free(winrate_md);
+        free(verified), free(verify_report);
     }
     char *report = path_join(o->workdir, "report.md");
     printf("\n==== %d iteration%s done: %s\n", o->iterations, o->iterations == 1 ? "" : "s", report);

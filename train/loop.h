@@ -3,14 +3,17 @@
 //
 //   synth   M writes prompts               prompts.jsonl.zst  (+ synth.json)
 //   gen     M answers each K times         candidates.jsonl.zst
-//   judge   M judges every answer          judged.jsonl.zst
+//   judge   M judges every answer          judged.jsonl.zst   (skipped with --reward verify)
 //   clean   repair / drop / dedup answers  cleaned.jsonl.zst  (+ clean.json)
 //   pairs   best vs worst per prompt       pairs.jsonl.zst    (+ pairs.json)
-//   sft     optional: answers judged >= S  sft/               (rejection-sampling SFT)
+//   verify  with --reward verify|mix: constraints checked  verified.jsonl.zst (+ verify.json)
+//   sft     optional: answers judged >= S  sft/               (rejection-sampling SFT; with a
+//           verify reward: answers passing a share >= S of their constraints that ended)
 //   dpo     M(t) = DPO(M, ref M)           model/
 //   eval    preference accuracy            eval_pairs.json
 //           win rate of M(t) against M     winrate.json (+ winrate.md)
 //           perplexity on held-out text    ppl.json (with --eval-text; M0's in W/seed/ppl-init.json)
+//           verifiable instructions        constraints.json, .md (with --heldout: M(t) against M0)
 //
 // Every stage is a strap subcommand run as a child process (the command line is printed
 // and appended to W/commands.log, so any stage can be re-run by hand). A stage is done
@@ -60,6 +63,14 @@ typedef struct {
     // split on spaces and put before the strap command, e.g. "mpirun -np 8" or "srun"; NULL:
     // every stage is one process. --dpo-batch is then per rank.
     const char *launch;
+    // verifiable rewards: synth attaches 1..constraints constraints to every prompt
+    // (constraint_draws records per synthesized request); the verify stage checks every
+    // answer; reward judge | verify | mix decides the pairs (strap pairs --reward)
+    int constraints, constraint_draws;
+    const char *reward;
+    const char *heldout;      // held-out prompts with constraints: eval constraints of M(t) against M0
+    int eval_max_new;         // answer tokens in eval constraints
+    int no_repeat_ngram;      // generation guard of the answers (gen), 0: off
     int seed, threads, batch;
     const char *device;
     const char *chat_template;

@@ -168,7 +168,7 @@ void sft_packed_free(SftPacked *p) {
 // ---- the records ----
 
 typedef struct {
-    int records, kept, below_score, unscored, truncated;
+    int records, kept, below_score, unscored, unended, truncated;
 } LoadStats;
 
 static SftExample *load_examples(const SftOptions *o, Tokenizer *tok, ChatFormat f, const char *default_system,
@@ -181,13 +181,23 @@ static SftExample *load_examples(const SftOptions *o, Tokenizer *tok, ChatFormat
     while (jsonl_next(r, &obj)) {
         long line = jsonl_line(r);
         st->records++;
+        if (o->ended_only) { // a generation cut off at its token limit teaches the model not to stop
+            const char *finish = json_string_value(json_object_get(obj, "finish"));
+            if (finish && strcmp(finish, "eos") != 0 && strcmp(finish, "stop") != 0) {
+                st->unended++;
+                json_decref(obj);
+                continue;
+            }
+        }
         if (o->use_min_score) {
-            json_t *score = json_object_get(obj, "score");
+            const char *field = o->score_field ? o->score_field : "score";
+            json_t *score = json_object_get(obj, field);
             if (!score)
-                fail("%s:%ld: no \"score\" field: --min-score needs judged records (the output of strap judge)", o->data,
-                     line);
+                fail("%s:%ld: no \"%s\" field: --min-score needs scored records (strap judge, or strap verify for "
+                     "verify_score)",
+                     o->data, line, field);
             if (!json_is_number(score)) {
-                if (!json_is_null(score)) fail("%s:%ld: \"score\" must be a number or null", o->data, line);
+                if (!json_is_null(score)) fail("%s:%ld: \"%s\" must be a number or null", o->data, line, field);
                 st->unscored++;
                 json_decref(obj);
                 continue;
@@ -252,8 +262,8 @@ static SftExample *load_examples(const SftOptions *o, Tokenizer *tok, ChatFormat
     jsonl_close(r);
     if (st->records == 0) fail("%s holds no records: give chat records ({\"prompt\", \"response\"} or {\"messages\"})", o->data);
     if (n == 0)
-        fail("%s: no record has a score >= %g (%d records: %d below, %d unscored); lower --min-score", o->data,
-             (double)o->min_score, st->records, st->below_score, st->unscored);
+        fail("%s: no record has a score >= %g (%d records: %d below, %d unscored, %d cut off); lower --min-score", o->data,
+             (double)o->min_score, st->records, st->below_score, st->unscored, st->unended);
     st->kept = n;
     *n_out = n;
     return ex;
@@ -377,7 +387,9 @@ int sft_run(const SftOptions *opts) {
     if (lead) {
         printf("sft: %d records, %d kept", st.records, n_ex);
         if (o.use_min_score)
-            printf(" (score >= %g; %d below, %d unscored)", (double)o.min_score, st.below_score, st.unscored);
+            printf(" (%s >= %g; %d below, %d unscored)", o.score_field ? o.score_field : "score", (double)o.min_score,
+                   st.below_score, st.unscored);
+        if (o.ended_only) printf(" (%d cut off dropped)", st.unended);
         printf(", %d cut to --seq %d | %lld tokens (%lld trained) packed in %d rows | %d steps of up to %d rows (%s chat "
                "format)\n",
                st.truncated, o.seq, all_tokens, answer_tokens, pk.rows, shape.total, global, chat_format_name(f));

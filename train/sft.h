@@ -43,8 +43,10 @@ typedef struct {
     const char *model_dir, *data, *out, *device;
     const char *chat_template; // NULL: from the model's files
     const char *field;         // the answer's field (NULL: "response", else "text")
-    int use_min_score;         // keep only records with "score" >= min_score
+    int use_min_score;         // keep only records with "score" (or score_field) >= min_score
     float min_score;
+    const char *score_field;   // NULL: "score"; "verify_score" for strap verify output
+    int ended_only;            // drop records whose "finish" says the generation was cut off
     int batch, seq, epochs, steps; // batch: rows per micro-batch and rank; steps 0: epochs x rows / global batch
     int grad_accum, zero;          // micro-batches per step; 1: ZeRO-1 (under mpirun)
     float lr, min_lr, weight_decay, grad_clip;
