@@ -115,17 +115,20 @@ static void gen_batch_file(Model *m, const ChatIO *io, const char *system, const
     generator_build(&g, m, batch, capacity);
     DistRecords w;
     dist_records_open(&w, out_path);
-    int **out = xmalloc((size_t)batch * sizeof(int *)), *n_out = xmalloc((size_t)batch * sizeof(int));
-    for (int b = 0; b < batch; b++) out[b] = xmalloc((size_t)o->max_new * sizeof(int));
-    FinishReason *fin = xmalloc((size_t)batch * sizeof(FinishReason));
-    int32_t **prompts = xcalloc((size_t)batch, sizeof(int32_t *));
-    int *lens = xmalloc((size_t)batch * sizeof(int));
-    uint64_t *seeds = xmalloc((size_t)batch * sizeof(uint64_t));
+    // jobs go to generate() in windows of several batches: inside a window a finished answer's
+    // slot takes the next job at once (continuous batching); records are written in job order
+    int window = 8 * batch;
+    int **out = xmalloc((size_t)window * sizeof(int *)), *n_out = xmalloc((size_t)window * sizeof(int));
+    for (int b = 0; b < window; b++) out[b] = xmalloc((size_t)o->max_new * sizeof(int));
+    FinishReason *fin = xmalloc((size_t)window * sizeof(FinishReason));
+    int32_t **prompts = xcalloc((size_t)window, sizeof(int32_t *));
+    int *lens = xmalloc((size_t)window * sizeof(int));
+    uint64_t *seeds = xmalloc((size_t)window * sizeof(uint64_t));
     Progress prog;
     if (lead) progress_start(&prog, "gen", n_mine);
     long long new_tokens = 0;
-    for (int j0 = 0; j0 < n_mine; j0 += batch) {
-        int nb = n_mine - j0 < batch ? n_mine - j0 : batch, max_len = 0;
+    for (int j0 = 0; j0 < n_mine; j0 += window) {
+        int nb = n_mine - j0 < window ? n_mine - j0 : window;
         for (int b = 0; b < nb; b++) {
             int job = mine[j0 + b], p = job / n_samples;
             json_t *sys = json_object_get(records[p], "system");
@@ -136,14 +139,10 @@ static void gen_batch_file(Model *m, const ChatIO *io, const char *system, const
             if ((int)n >= capacity)
                 fail("%s: prompt %d has %zu tokens, more than the model's context (%d)", in_path, p + 1, n, capacity);
             lens[b] = (int)n;
-            max_len = lens[b] > max_len ? lens[b] : max_len;
             seeds[b] = (uint64_t)seed * 1000003u + (uint64_t)job; // independent of the batching
         }
-        int keep_max = o->max_new;
-        if (max_len + o->max_new > capacity) o->max_new = capacity - max_len;
-        o->seeds = seeds;
+        o->seeds = seeds; // an answer that reaches the end of the cache stops there (finish "context")
         generate(&g, (const int *const *)prompts, lens, nb, o, out, n_out, fin, NULL, NULL);
-        o->max_new = keep_max;
         for (int b = 0; b < nb; b++) {
             int job = mine[j0 + b], p = job / n_samples;
             size_t tlen;
@@ -179,7 +178,7 @@ static void gen_batch_file(Model *m, const ChatIO *io, const char *system, const
     if (lead)
         printf("wrote %lld answers (%d prompts x %d) to %s: %.0f new tokens\n", (long long)written, n_prompts,
                n_samples, out_path, total_new);
-    for (int b = 0; b < batch; b++) free(out[b]), free(prompts[b]);
+    for (int b = 0; b < window; b++) free(out[b]), free(prompts[b]);
     free(out), free(n_out), free(fin), free(prompts), free(lens), free(seeds), free(mine);
     for (int i = 0; i < n_prompts; i++) json_decref(records[i]);
     free(records);

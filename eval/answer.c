@@ -43,23 +43,23 @@ void answers_generate(Answers *a, const char *model_dir, Backend *backend, json_
     a->tokens = xcalloc((size_t)n, sizeof(int));
     a->prompt_tokens = xcalloc((size_t)n, sizeof(int));
     a->finish = xcalloc((size_t)n, sizeof(char *));
-    int **out = xmalloc((size_t)batch * sizeof(int *)), *n_out = xmalloc((size_t)batch * sizeof(int));
-    for (int b = 0; b < batch; b++) out[b] = xmalloc((size_t)o->max_new * sizeof(int));
-    FinishReason *fin = xmalloc((size_t)batch * sizeof(FinishReason));
-    uint64_t *seeds = xmalloc((size_t)batch * sizeof(uint64_t));
+    // prompts go to generate() in windows of several batches: inside a window a finished
+    // answer's slot takes the next prompt at once (continuous batching)
+    int window = 8 * batch;
+    int **out = xmalloc((size_t)window * sizeof(int *)), *n_out = xmalloc((size_t)window * sizeof(int));
+    for (int b = 0; b < window; b++) out[b] = xmalloc((size_t)o->max_new * sizeof(int));
+    FinishReason *fin = xmalloc((size_t)window * sizeof(FinishReason));
+    uint64_t *seeds = xmalloc((size_t)window * sizeof(uint64_t));
     GenerateOptions go = {0};
     go.sample = o->sample;
     go.eos_ids = io.stop, go.n_eos = io.n_stop;
+    go.max_new = o->max_new; // an answer that reaches the end of the cache stops there (finish "context")
     Progress prog;
     if (o->progress) progress_start(&prog, o->progress, n);
-    for (int i0 = 0; i0 < n; i0 += batch) {
-        int nb = n - i0 < batch ? n - i0 : batch, longest = 0;
-        for (int b = 0; b < nb; b++) {
-            seeds[b] = o->seed * 1000003u + (uint64_t)(o->index ? o->index[i0 + b] : i0 + b);
-            longest = lens[i0 + b] > longest ? lens[i0 + b] : longest;
-        }
+    for (int i0 = 0; i0 < n; i0 += window) {
+        int nb = n - i0 < window ? n - i0 : window;
+        for (int b = 0; b < nb; b++) seeds[b] = o->seed * 1000003u + (uint64_t)(o->index ? o->index[i0 + b] : i0 + b);
         go.seeds = seeds;
-        go.max_new = longest + o->max_new > capacity ? capacity - longest : o->max_new;
         generate(&g, (const int *const *)(prompts + i0), lens + i0, nb, &go, out, n_out, fin, NULL, NULL);
         for (int b = 0; b < nb; b++) {
             int i = i0 + b;
@@ -74,7 +74,7 @@ void answers_generate(Answers *a, const char *model_dir, Backend *backend, json_
         if (o->progress) progress_update(&prog, i0 + nb, NULL);
     }
     if (o->progress) progress_finish(&prog, NULL);
-    for (int b = 0; b < batch; b++) free(out[b]);
+    for (int b = 0; b < window; b++) free(out[b]);
     for (int i = 0; i < n; i++) free(prompts[i]);
     free(out), free(n_out), free(fin), free(seeds), free(prompts), free(lens);
     generator_free(&g);

@@ -215,70 +215,88 @@ void generator_step(Generator *g, const int *tokens, const int *pos, int B) {
     b->download_f32(g->logits, g->logits_dev, (size_t)B * V);
 }
 
-void generate(Generator *g, const int *const *prompts, const int *prompt_lens, int B, const GenerateOptions *o,
+// The state of the sequence in each cache slot while generate() runs.
+typedef struct {
+    int seq;      // the prompt it answers (-1: the slot is free)
+    int pos;      // the position of its next token
+    int *history; // prompt + answer so far (repetition penalty), capacity prompt + max_new + 1
+    int n_hist;
+    Rng rng;
+} Slot;
+
+// Samples the next token of the sequence in slot s from logits row s; 1 if it goes on.
+static int slot_take(Generator *g, Slot *sl, int s, const GenerateOptions *o, float *row_logits, int **out, int *n_out,
+                     FinishReason *finish, TokenCallback cb, void *cb_ctx) {
+    int V = g->model->config.vocab_size, i = sl->seq;
+    memcpy(row_logits, g->logits + (size_t)s * V, (size_t)V * sizeof(float));
+    if (o->sample.no_repeat_ngram > 0) sample_ban_repeated_ngrams(row_logits, V, o->sample.no_repeat_ngram, out[i], n_out[i]);
+    int tok = sample_token(row_logits, V, &o->sample, sl->history, sl->n_hist, &sl->rng, g->sample_scratch);
+    out[i][n_out[i]++] = tok;
+    sl->history[sl->n_hist++] = tok;
+    int stop = cb ? cb(cb_ctx, i, tok) : 0;
+    for (int e = 0; e < o->n_eos; e++)
+        if (tok == o->eos_ids[e]) finish[i] = FINISH_EOS, stop = 1;
+    if (stop && finish[i] != FINISH_EOS) finish[i] = FINISH_STOP;
+    if (!stop && n_out[i] == o->max_new) stop = 1;
+    if (!stop && sl->pos >= g->capacity) finish[i] = FINISH_CONTEXT, stop = 1;
+    if (stop) sl->seq = -1;
+    return !stop;
+}
+
+// Puts prompt i into the free slot s: its RNG, history and prefill (logits land in row s).
+static void slot_start(Generator *g, Slot *sl, int s, int i, const int *const *prompts, const int *prompt_lens,
+                       const GenerateOptions *o, int *n_out, FinishReason *finish) {
+    sl->seq = i;
+    rng_seed(&sl->rng, o->seeds ? o->seeds[i] : o->seed + (uint64_t)i);
+    n_out[i] = 0;
+    finish[i] = FINISH_LENGTH;
+    sl->history = xrealloc(sl->history, (size_t)(prompt_lens[i] + o->max_new + 1) * sizeof(int));
+    memcpy(sl->history, prompts[i], (size_t)prompt_lens[i] * sizeof(int));
+    sl->n_hist = prompt_lens[i];
+    generator_prefill(g, s, prompts[i], prompt_lens[i]);
+    sl->pos = prompt_lens[i];
+}
+
+void generate(Generator *g, const int *const *prompts, const int *prompt_lens, int n, const GenerateOptions *o,
               int **out, int *n_out, FinishReason *finish, TokenCallback cb, void *cb_ctx) {
-    Model *m = g->model;
-    int V = m->config.vocab_size;
-    CHECK(B > 0 && B <= g->max_batch, "generate: batch %d out of range (max %d)", B, g->max_batch);
-    Rng *rngs = xmalloc((size_t)B * sizeof(Rng));
-    int *active = xmalloc((size_t)B * sizeof(int)), *pos = xmalloc((size_t)B * sizeof(int));
-    int *next = xmalloc((size_t)B * sizeof(int)), *rows = xmalloc((size_t)B * sizeof(int));
-    int *hist_cap = xmalloc((size_t)B * sizeof(int));
-    int **history = xmalloc((size_t)B * sizeof(int *)), *n_hist = xmalloc((size_t)B * sizeof(int));
+    CHECK(n > 0, "generate: no prompts");
+    int V = g->model->config.vocab_size, slots = n < g->max_batch ? n : g->max_batch, next = 0;
+    Slot *sl = xcalloc((size_t)slots, sizeof(Slot));
     float *row_logits = xmalloc((size_t)V * sizeof(float));
-    int *step_tokens = xmalloc((size_t)B * sizeof(int)), *step_pos = xmalloc((size_t)B * sizeof(int));
-    for (int b = 0; b < B; b++) {
-        rng_seed(&rngs[b], o->seeds ? o->seeds[b] : o->seed + (uint64_t)b);
-        n_out[b] = 0;
-        finish[b] = FINISH_LENGTH;
-        hist_cap[b] = prompt_lens[b] + o->max_new + 1;
-        history[b] = xmalloc((size_t)hist_cap[b] * sizeof(int));
-        memcpy(history[b], prompts[b], (size_t)prompt_lens[b] * sizeof(int));
-        n_hist[b] = prompt_lens[b];
-        generator_prefill(g, b, prompts[b], prompt_lens[b]);
-        pos[b] = prompt_lens[b];
-        active[b] = o->max_new > 0;
+    int *step_tokens = xmalloc((size_t)slots * sizeof(int)), *step_pos = xmalloc((size_t)slots * sizeof(int));
+    int *last = xmalloc((size_t)slots * sizeof(int));
+    for (int s = 0; s < slots; s++) sl[s].seq = -1;
+    if (o->max_new <= 0) { // nothing to generate: every answer is empty
+        for (int i = 0; i < n; i++) n_out[i] = 0, finish[i] = FINISH_LENGTH;
+        next = n;
     }
-    // the first new token of each sequence comes from its prefill logits (row b)
-    for (int step = 0; step < o->max_new; step++) {
-        int n_rows = 0;
-        for (int b = 0; b < B; b++) {
-            if (!active[b]) continue;
-            const float *src = g->logits + (size_t)(step == 0 ? b : rows[b]) * V;
-            memcpy(row_logits, src, (size_t)V * sizeof(float));
-            if (o->sample.no_repeat_ngram > 0)
-                sample_ban_repeated_ngrams(row_logits, V, o->sample.no_repeat_ngram, out[b], n_out[b]);
-            int tok = sample_token(row_logits, V, &o->sample, history[b], n_hist[b], &rngs[b], g->sample_scratch);
-            out[b][n_out[b]++] = tok;
-            history[b][n_hist[b]++] = tok;
-            int stop = cb ? cb(cb_ctx, b, tok) : 0;
-            for (int e = 0; e < o->n_eos; e++)
-                if (tok == o->eos_ids[e]) finish[b] = FINISH_EOS, stop = 1;
-            if (stop && finish[b] != FINISH_EOS) finish[b] = FINISH_STOP;
-            if (!stop && n_out[b] == o->max_new) stop = 1;
-            if (!stop && pos[b] >= g->capacity) finish[b] = FINISH_CONTEXT, stop = 1;
-            if (stop) {
-                active[b] = 0;
-                continue;
+    for (int s = 0; s < slots && next < n; s++) slot_start(g, &sl[s], s, next++, prompts, prompt_lens, o, n_out, finish);
+    for (;;) {
+        // every sequence in a slot takes its token from its logits row (a prefill's or the last step's)
+        for (int s = 0; s < slots; s++)
+            if (sl[s].seq >= 0 && slot_take(g, &sl[s], s, o, row_logits, out, n_out, finish, cb, cb_ctx))
+                last[s] = out[sl[s].seq][n_out[sl[s].seq] - 1];
+        // continuous batching: a slot freed by a finished sequence takes the next prompt at once
+        for (int s = 0; s < slots; s++)
+            while (sl[s].seq < 0 && next < n) {
+                slot_start(g, &sl[s], s, next++, prompts, prompt_lens, o, n_out, finish);
+                if (slot_take(g, &sl[s], s, o, row_logits, out, n_out, finish, cb, cb_ctx))
+                    last[s] = out[sl[s].seq][n_out[sl[s].seq] - 1];
             }
-            next[n_rows] = tok;
-            rows[b] = n_rows++;
-        }
-        if (n_rows == 0) break;
-        // decode row b is cache slot b: active sequences keep their own slots
+        // decode row s is cache slot s; free slots below the highest busy one recompute harmlessly at
+        // position 0 (a prefill rewrites a slot's cache before it is read again)
         int hi = 0;
-        for (int b = 0; b < B; b++) {
-            step_tokens[b] = active[b] ? next[rows[b]] : 0;
-            step_pos[b] = active[b] ? pos[b] : 0;
-            if (active[b]) hi = b + 1, rows[b] = b;
+        for (int s = 0; s < slots; s++) {
+            int busy = sl[s].seq >= 0;
+            step_tokens[s] = busy ? last[s] : 0;
+            step_pos[s] = busy ? sl[s].pos : 0;
+            if (busy) hi = s + 1;
         }
-        generator_step(g, step_tokens, step_pos, hi); // finished rows below hi recompute harmlessly at pos 0
-        for (int b = 0; b < B; b++)
-            if (active[b]) pos[b]++;
+        if (hi == 0) break;
+        generator_step(g, step_tokens, step_pos, hi);
+        for (int s = 0; s < slots; s++)
+            if (sl[s].seq >= 0) sl[s].pos++;
     }
-    free(step_tokens);
-    free(step_pos);
-    for (int b = 0; b < B; b++) free(history[b]);
-    free(history), free(n_hist), free(hist_cap), free(rngs), free(active), free(pos), free(next), free(rows);
-    free(row_logits);
+    for (int s = 0; s < slots; s++) free(sl[s].history);
+    free(sl), free(step_tokens), free(step_pos), free(last), free(row_logits);
 }

@@ -57,10 +57,13 @@ typedef struct {
     const uint64_t *seeds; // optional: seed of each sequence (else seed + b)
 } GenerateOptions;
 
-// Generates for B <= max_batch prompts. out[b] receives the new tokens (capacity max_new),
-// n_out[b] their count, finish[b] why it ended. Sequence b uses the RNG seeded with
-// seed + b, so results do not depend on the batch composition.
-void generate(Generator *g, const int *const *prompts, const int *prompt_lens, int B, const GenerateOptions *o,
+// Generates for n prompts, at most max_batch at a time: a cache slot freed by a finished
+// sequence takes the next prompt at once (continuous batching), so a batch never waits for
+// its longest answer. out[i] receives the new tokens of prompt i (capacity max_new),
+// n_out[i] their count, finish[i] why it ended. Sequence i uses the RNG seeded with
+// seeds[i] (or seed + i), so results do not depend on the batch composition. The callback
+// gets the prompt's index.
+void generate(Generator *g, const int *const *prompts, const int *prompt_lens, int n, const GenerateOptions *o,
               int **out, int *n_out, FinishReason *finish, TokenCallback cb, void *cb_ctx);
 
 // One decode step for rows b < B: token[b] at position pos[b] of sequence seq b; logits

@@ -166,6 +166,43 @@ static void test_no_repeat_ngram(void) {
     model_free(&m);
 }
 
+
+// Continuous batching: 6 prompts through 2 slots, sampled, some ending early on an EOS id,
+// give exactly what each prompt gives alone.
+static void test_continuous_batching(void) {
+    Model m;
+    tiny_model(&m);
+    Generator g2, g1;
+    generator_build(&g2, &m, 2, 48);
+    generator_build(&g1, &m, 1, 48);
+    int p0[] = {1, 2, 3}, p1[] = {7, 7, 7, 7, 7, 8}, p2[] = {4}, p3[] = {9, 10}, p4[] = {11, 3, 5, 2}, p5[] = {6};
+    const int *prompts[] = {p0, p1, p2, p3, p4, p5};
+    int lens[] = {3, 6, 1, 2, 4, 1}, n_all[6], n_one, *all[6], *one = xmalloc(16 * sizeof(int));
+    FinishReason fin_all[6], fin_one;
+    for (int i = 0; i < 6; i++) all[i] = xmalloc(16 * sizeof(int));
+    uint64_t seeds[6] = {11, 12, 13, 14, 15, 16};
+    int eos[] = {5};
+    GenerateOptions o = {0};
+    sample_options_default(&o.sample);
+    o.sample.temperature = 1.5f, o.sample.top_p = 1.0f;
+    o.max_new = 16, o.seeds = seeds, o.eos_ids = eos, o.n_eos = 1;
+    generate(&g2, prompts, lens, 6, &o, all, n_all, fin_all, NULL, NULL);
+    int differ = 0, ended = 0;
+    for (int i = 0; i < 6; i++) {
+        GenerateOptions alone = o;
+        alone.seeds = &seeds[i];
+        generate(&g1, &prompts[i], &lens[i], 1, &alone, &one, &n_one, &fin_one, NULL, NULL);
+        differ += n_one != n_all[i] || fin_one != fin_all[i] || memcmp(one, all[i], (size_t)n_one * sizeof(int)) != 0;
+        ended += fin_all[i] == FINISH_EOS;
+    }
+    EXPECT(differ == 0, "%d of 6 answers differ between 2 slots and one at a time", differ);
+    EXPECT(ended >= 1 && ended <= 5, "the test needs answers that end early and answers that do not (%d ended)", ended);
+    for (int i = 0; i < 6; i++) free(all[i]);
+    free(one);
+    generator_free(&g1), generator_free(&g2);
+    model_free(&m);
+}
+
 static void test_sampling_rules(void) {
     int V = 6;
     void *scratch = xmalloc(sample_scratch_bytes(V));
@@ -300,6 +337,7 @@ int main(void) {
     RUN(test_decode_matches_full_forward);
     RUN(test_greedy_matches_cache_free_loop);
     RUN(test_no_repeat_ngram);
+    RUN(test_continuous_batching);
     RUN(test_sampling_rules);
     RUN(test_sampling_large_vocab);
     return test_summary();

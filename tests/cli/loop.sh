@@ -88,7 +88,37 @@ loop --workdir "$TMP/sft" --iterations 1 --sft-min-score 0.5 --winrate-judge rub
 grep -q "== dpo: .*--model $TMP/sft/iter-01/sft " "$TMP/sft.log" || fail_test "DPO did not start from the SFT model"
 grep -q '"judge_method": "rubric"' "$TMP/sft/iter-01/winrate.json" && grep -q "judged by each answer's rubric score" "$TMP/sft/report.md" \
     || fail_test "--winrate-judge rubric did not reach eval winrate and the report"
-expect_error 2 "--winrate-judge must be logprob, text or rubric" -- "$STRAP" loop --init "$TMP/m0" --workdir "$TMP/x" --winrate-judge best
+expect_error 2 "--winrate-judge must be logprob, text, rubric or none" -- "$STRAP" loop --init "$TMP/m0" --workdir "$TMP/x" --winrate-judge best
+# verifiable rewards: prompts with constraints, a verify stage on the cleaned answers, pairs by
+# --reward mix (the judge breaks verify ties), SFT on verified answers that ended, held-out
+# constraint prompts evaluated against M0 every iteration, no win rate
+"$STRAP" verify --prompts-from data/synth/seed_prompts.jsonl --constraints 2 --count 6 --seed 5 --out "$TMP/heldout.jsonl" > /dev/null \
+    || fail_test "verify --prompts-from"
+loop --workdir "$TMP/ver" --iterations 1 --constraints 2 --constraint-draws 2 --reward mix --heldout "$TMP/heldout.jsonl" \
+    --eval-max-new 6 --winrate-judge none --no-repeat-ngram 3 > "$TMP/ver.log" 2>&1 || fail_test "loop --reward mix: $(tail -3 "$TMP/ver.log")"
+for s in synth gen judge clean verify pairs dpo eval-pairs eval-constraints eval-ppl; do
+    [ -f "$TMP/ver/iter-01/.done/$s" ] || fail_test "--reward mix: stage $s not done"
+done
+[ -f "$TMP/ver/iter-01/.done/winrate" ] && fail_test "--winrate-judge none ran the win rate"
+grep -q "== gen: .*--no-repeat-ngram 3" "$TMP/ver.log" || fail_test "--no-repeat-ngram did not reach gen"
+python3 - "$TMP/ver" <<'PY' || fail_test "loop --reward mix records"
+import json, subprocess, sys
+w = sys.argv[1]
+def records(p):
+    return [json.loads(l) for l in subprocess.run(["zstd", "-dc", p], capture_output=True, check=True).stdout.splitlines()]
+prompts = records(w + "/iter-01/prompts.jsonl.zst")
+assert len(prompts) == 6 and all(1 <= len(r["constraints"]) <= 2 and r["prompt"].startswith(r["base_prompt"]) for r in prompts), prompts[0]
+assert all(r["id"].endswith(("-c0", "-c1")) for r in prompts), [r["id"] for r in prompts]
+v = records(w + "/iter-01/verified.jsonl.zst")
+assert v and all("verify_score" in r and "score" in r for r in v), v[0]
+pairs = json.load(open(w + "/iter-01/pairs.json"))
+assert pairs["reward"] == "mix" and pairs["pairs"] > 0, pairs
+c = json.load(open(w + "/iter-01/constraints.json"))
+assert c["prompts"] == 6 and c["baseline"]["model"].endswith("/m0") and 0 <= c["mcnemar_p"] <= 1, c
+report = open(w + "/report.md").read()
+assert "Verifiable instructions on held-out prompts" in report and "| M1 |" in report, report
+PY
+expect_error 2 "--reward verify checks constraints: give --constraints" -- "$STRAP" loop --init "$TMP/m0" --workdir "$TMP/x" --reward verify
 # --launch: gen, judge, dpo and the evals under mpirun -np 2 (CPU ranks): prompts, answers
 # and judgements are byte for byte those of one process; those stages start with the launcher
 if have_mpi; then

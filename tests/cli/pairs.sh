@@ -36,5 +36,36 @@ printf '{"prompt_id": 1, "prompt": "a", "text": "x", "score": null}\n{"prompt_id
 expect_error 1 "unparsed.jsonl: none of its 2 answers has a score" -- "$STRAP" pairs --in "$TMP/unparsed.jsonl" --out "$TMP/bad_out.jsonl"
 printf '{"prompt_id": 7, "prompt": "a", "text": "x", "score": 1}\n{"prompt_id": 7, "prompt": "b", "text": "y", "score": 4}\n' > "$TMP/mixed.jsonl"
 expect_error 1 "mixed.jsonl:2: prompt_id 7 is the id of another prompt on line 1" -- "$STRAP" pairs --in "$TMP/mixed.jsonl" --out "$TMP/bad_out.jsonl"
+# --reward verify | mix: verified constraints decide, the judge breaks ties (mix); an answer
+# that loops (cut off, repeated 4-grams) is never chosen whatever its scores
+LOOP="the cat sat down the cat sat down the cat sat down the cat sat down the cat sat down"
+cat > "$TMP/verified.jsonl" <<J
+{"prompt_id": "v", "prompt": "pv", "text": "v0", "score": 5, "verify_score": 0.5, "finish": "eos"}
+{"prompt_id": "v", "prompt": "pv", "text": "v1", "score": 1, "verify_score": 1.0, "finish": "eos"}
+{"prompt_id": "v", "prompt": "pv", "text": "v2", "score": 3, "verify_score": 0.0, "finish": "eos"}
+{"prompt_id": "w", "prompt": "pw", "text": "w0", "score": 2, "verify_score": 1.0, "finish": "eos"}
+{"prompt_id": "w", "prompt": "pw", "text": "w1", "score": 4, "verify_score": 1.0, "finish": "eos"}
+{"prompt_id": "l", "prompt": "pl", "text": "$LOOP", "score": 5, "verify_score": 1.0, "finish": "length"}
+{"prompt_id": "l", "prompt": "pl", "text": "l1", "score": 1, "verify_score": 1.0, "finish": "eos"}
+J
+"$STRAP" pairs --in "$TMP/verified.jsonl" --out "$TMP/pv.jsonl" --reward verify --report "$TMP/rv.json" > /dev/null || fail_test "pairs --reward verify"
+"$STRAP" pairs --in "$TMP/verified.jsonl" --out "$TMP/pm.jsonl" --reward mix --report "$TMP/rm.json" > /dev/null || fail_test "pairs --reward mix"
+"$STRAP" pairs --in "$TMP/verified.jsonl" --out "$TMP/pj.jsonl" --reward judge --report "$TMP/rj.json" > /dev/null || fail_test "pairs --reward judge"
+python3 - "$TMP" <<'PY' || fail_test "pairs by reward"
+import json, sys
+t = sys.argv[1]
+def pairs(name): return {p["prompt_id"]: (p["chosen"], p["rejected"]) for p in map(json.loads, open(f"{t}/{name}.jsonl"))}
+v, m, j = pairs("pv"), pairs("pm"), pairs("pj")
+assert v == {"v": ("v1", "v2"), "l": ("l1", v["l"][1])}, v          # w: equal verify scores, a tie
+assert v["l"][1].startswith("the cat sat"), v
+assert m == {"v": ("v1", "v2"), "w": ("w1", "w0"), "l": v["l"]}, m  # the judge breaks w's tie
+assert j["v"] == ("v0", "v1") and j["w"] == ("w1", "w0") and j["l"] == v["l"], j  # judge: the looping answer still loses
+rv, rm = json.load(open(f"{t}/rv.json")), json.load(open(f"{t}/rm.json"))
+assert rv["reward"] == "verify" and rv["pairs"] == 2 and rv["ties_dropped"] == 1 and rv["looping_answers"] == 1, rv
+assert rv["decided_by"] == {"loop": 1, "verify": 1, "judge": 0} and rv["chosen_passes_all"] == 2, rv
+assert rm["decided_by"] == {"loop": 1, "verify": 1, "judge": 1}, rm
+PY
+expect_error 1 "judged.jsonl:1: --reward verify needs \"verify_score\"" -- "$STRAP" pairs --in "$TMP/judged.jsonl" --out "$TMP/bad_out.jsonl" --reward verify
+expect_error 2 "--reward must be judge, verify or mix" -- "$STRAP" pairs --in "$TMP/judged.jsonl" --out "$TMP/bad_out.jsonl" --reward best
 [ ! -e "$TMP/bad_out.jsonl" ] || fail_test "a failed run wrote its output"
 finish
