@@ -1,4 +1,4 @@
-# strap: make | make test | make test-gpu | make bench | make demo | make demo-pretrain
+# strap: make | make test | make test-gpu | make bench | make demo | make demo-pretrain | make demo-verify
 #
 # Options:
 #   CUDA=0     skip the CUDA backend even when nvcc is found (default: build it if found)
@@ -122,7 +122,7 @@ CFLAGS += -DSTRAP_VERSION='"$(VERSION)"' -DSTRAP_GIT_REV='"$(GIT_REV)"'
 
 STRAP_BIN ?= strap
 
-.PHONY: all test test-gpu bench demo demo-pretrain clean
+.PHONY: all test test-gpu bench demo demo-pretrain demo-verify clean
 all: $(STRAP_BIN)
 
 $(STRAP_BIN): $(CLI_OBJ) $(BUILD)/libstrap.a
@@ -158,6 +158,9 @@ demo: strap
 
 demo-pretrain: strap
 	bash scripts/demo_pretrain.sh
+
+demo-verify: strap
+	bash scripts/demo_verify.sh
 
 clean:
 	rm -rf $(BUILD) strap

@@ -28,6 +28,7 @@ int cmd_loop(int argc, char **argv) {
         {"--min-margin", FLAG_FLOAT, &o.min_margin, "M", "drop pairs whose scores differ by less", NULL},
         {"--sft-min-score", FLAG_FLOAT, &o.sft_min_score, "S", "> 0: SFT on answers judged >= S before DPO", NULL},
         {"--sft-steps", FLAG_INT, &o.sft_steps, "N", "SFT optimizer steps (default: one epoch)", NULL},
+        {"--sft-lr", FLAG_FLOAT, &o.sft_lr, "LR", "SFT learning rate (default: --lr)", NULL},
         {"--loss", FLAG_STRING, &o.dpo_loss, "L", "DPO loss: sigmoid, ipo or robust", NULL},
         {"--beta", FLAG_FLOAT, &o.beta, "B", "DPO beta", NULL},
         {"--lr", FLAG_FLOAT, &o.lr, "LR", "DPO (and SFT) learning rate", NULL},

@@ -197,7 +197,7 @@ static void write_with_constraints(RecordsWriter *out, json_t *rec, const Constr
 
 int cmd_synth(int argc, char **argv) {
     const char *model_dir = NULL, *out_path = NULL, *mode = "self-instruct", *catalog_dir = NULL;
-    const char *seed_path = NULL, *existing = NULL, *report_path = NULL, *rejects_path = NULL, *id_prefix = "synth";
+    const char *seed_path = NULL, *existing = NULL, *avoid = NULL, *report_path = NULL, *rejects_path = NULL, *id_prefix = "synth";
     const char *template_name = NULL, *device = "auto";
     int count = 0, n_examples = 3, batch = 8, max_new = 160, seed = 0, min_words = 4, max_words = 150;
     int no_blacklist = 0, keep_truncated = 0, max_attempts = 0, n_ideas = 8, iteration = -1, threads = 0;
@@ -215,6 +215,7 @@ int cmd_synth(int argc, char **argv) {
         {"--catalog", FLAG_STRING, &catalog_dir, "DIR", "roles.txt, tasks.txt, attributes.json (default: data/synth)", NULL},
         {"--seed-prompts", FLAG_STRING, &seed_path, "F", "human-written examples (default: CATALOG/seed_prompts.jsonl)", NULL},
         {"--existing", FLAG_STRING, &existing, "F[,F]", "earlier prompt files: few-shot examples and dedup against them", NULL},
+        {"--avoid", FLAG_STRING, &avoid, "F[,F]", "prompt files to dedup against, never shown as examples (held-out prompts)", NULL},
         {"--examples", FLAG_INT, &n_examples, "K", "few-shot examples per instruction (self-instruct)", NULL},
         {"--ideas", FLAG_INT, &n_ideas, "K", "tasks asked for per brainstorm list", NULL},
         {"--batch", FLAG_INT, &batch, "B", "instructions generated together", NULL},
@@ -271,14 +272,15 @@ int cmd_synth(int argc, char **argv) {
         free(path);
     }
     char *seeds_file = seed_path ? strdup(seed_path) : path_join(catalog, "seed_prompts.jsonl");
-    PromptPool seeds = {0}, synthetic = {0};
+    PromptPool seeds = {0}, synthetic = {0}, avoided = {0};
     pool_read(&seeds, seeds_file);
     if (existing) pool_read(&synthetic, existing);
+    if (avoid) pool_read(&avoided, avoid);
     SynthFilter filter;
     synth_filter_build(&filter, min_words, max_words, threshold, !no_blacklist);
     int64_t dropped[SYNTH_N_REASONS] = {0};
-    for (int s = 0; s < 2; s++) { // earlier prompts are in the index, so new ones are checked against them
-        PromptPool *p = s ? &synthetic : &seeds;
+    for (int s = 0; s < 3; s++) { // earlier prompts are in the index, so new ones are checked against them
+        PromptPool *p = s == 0 ? &seeds : s == 1 ? &synthetic : &avoided;
         for (int i = 0; i < p->n; i++) {
             char *clean;
             synth_filter_check(&filter, p->texts[i], &clean);
@@ -477,7 +479,7 @@ int cmd_synth(int argc, char **argv) {
     synth_filter_free(&idea_filter);
     synth_filter_free(&filter);
     writer_free(&w);
-    pool_free(&seeds), pool_free(&synthetic);
+    pool_free(&seeds), pool_free(&synthetic), pool_free(&avoided);
     synth_catalog_free(&cat);
     if (constraints) constraints_free(constraints);
     free(catalog), free(seeds_file);

@@ -258,6 +258,7 @@ static json_t *options_json(const LoopOptions *o) {
     if (strcmp(o->reward, "judge") != 0) json_object_set_new(j, "reward", json_string(o->reward));
     if (o->heldout) json_object_set_new(j, "heldout", json_pack("{s:s, s:i}", "prompts", o->heldout, "max_new", o->eval_max_new));
     if (o->no_repeat_ngram) json_object_set_new(j, "no_repeat_ngram", json_integer(o->no_repeat_ngram));
+    if (o->sft_lr > 0) json_object_set_new(j, "sft_lr", json_real(o->sft_lr));
     return j;
 }
 
@@ -429,6 +430,7 @@ int loop_run(const LoopOptions *o) {
             arg(&a, "--out"), arg(&a, "%s", prompts), arg(&a, "--count"), arg(&a, "%d", o->prompts);
             arg(&a, "--mode"), arg(&a, "%s", o->synth_mode), arg(&a, "--seed-prompts"), arg(&a, "%s", seed_prompts);
             if (earlier_prompts) arg(&a, "--existing"), arg(&a, "%s", earlier_prompts);
+            if (o->heldout) arg(&a, "--avoid"), arg(&a, "%s", o->heldout); // held-out requests never come back as training prompts
             if (o->catalog) arg(&a, "--catalog"), arg(&a, "%s", o->catalog);
             arg(&a, "--max-new"), arg(&a, "%d", o->synth_max_new), arg(&a, "--max-attempts"), arg(&a, "%d", 8 * o->prompts + 16);
             arg(&a, "--id-prefix"), arg(&a, "it%02d", t), arg(&a, "--iteration"), arg(&a, "%d", t);
@@ -509,7 +511,7 @@ int loop_run(const LoopOptions *o) {
                 stage_start(&a, o, exe), arg(&a, "sft"), arg(&a, "--model"), arg(&a, "%s", prev_model);
                 arg(&a, "--data"), arg(&a, "%s", scored), arg(&a, "--min-score"), arg(&a, "%g", (double)o->sft_min_score);
                 if (use_verify) arg(&a, "--score-field"), arg(&a, "verify_score"), arg(&a, "--ended-only");
-                arg(&a, "--out"), arg(&a, "%s", sft), arg(&a, "--lr"), arg(&a, "%g", (double)o->lr);
+                arg(&a, "--out"), arg(&a, "%s", sft), arg(&a, "--lr"), arg(&a, "%g", (double)(o->sft_lr > 0 ? o->sft_lr : o->lr));
                 if (o->sft_steps > 0) arg(&a, "--steps"), arg(&a, "%d", o->sft_steps);
                 arg(&a, "--seed"), arg(&a, "%llu", (unsigned long long)seed);
                 template_arg(&a, o), common_args(&a, o);

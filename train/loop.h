@@ -49,6 +49,7 @@ typedef struct {
     float min_margin;
     float sft_min_score;      // > 0: rejection-sampling SFT stage before DPO
     int sft_steps;
+    float sft_lr;             // 0: lr
     const char *dpo_loss;
     float beta, lr;
     int dpo_batch, epochs, max_len;
