@@ -7,6 +7,7 @@ int cmd_train(int argc, char **argv); // cli/cmd_train.c
 int cmd_dpo(int argc, char **argv);   // cli/cmd_dpo.c
 int cmd_sft(int argc, char **argv);   // cli/cmd_sft.c
 int cmd_pairs(int argc, char **argv); // cli/cmd_pairs.c
+int cmd_verify(int argc, char **argv); // cli/cmd_verify.c
 int cmd_synth(int argc, char **argv); // cli/cmd_synth.c
 int cmd_loop(int argc, char **argv);  // cli/cmd_loop.c
 int cmd_judge(int argc, char **argv); // cli/cmd_judge.c

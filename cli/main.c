@@ -23,6 +23,7 @@ static const Subcommand SUBCOMMANDS[] = {
     {"chat", cmd_chat, "chat with a model on the terminal"},
     {"synth", cmd_synth, "the model writes prompts for itself (roles x tasks x attributes, or brainstorm)"},
     {"judge", cmd_judge, "score answers with the model as judge (additive 5-point rubric)"},
+    {"verify", cmd_verify, "check answers against verifiable constraints; make prompts with constraints"},
     {"pairs", cmd_pairs, "judged answers -> (chosen, rejected) preference pairs"},
     {"sft", cmd_sft, "supervised fine-tuning on chat records (assistant tokens only, packed rows)"},
     {"dpo", cmd_dpo, "preference training (DPO, IPO, robust DPO) on chosen/rejected pairs"},
