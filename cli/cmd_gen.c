@@ -152,6 +152,9 @@ static void gen_batch_file(Model *m, const ChatIO *io, const char *system, const
             json_object_set_new(rec, "prompt_id", id ? json_deep_copy(id) : json_integer(p));
             json_object_set_new(rec, "sample", json_integer(job % n_samples));
             json_object_set(rec, "prompt", json_object_get(records[p], field));
+            static const char *const carried[] = {"base_prompt", "constraints"}; // what strap verify checks against
+            for (int k = 0; k < 2; k++)
+                if (json_object_get(records[p], carried[k])) json_object_set(rec, carried[k], json_object_get(records[p], carried[k]));
             size_t vlen;
             char *valid = utf8_valid_copy(text, tlen, &vlen);
             json_object_set_new(rec, "text", json_stringn(valid, vlen));

@@ -95,7 +95,7 @@ expect_error 2 "--winrate-judge must be logprob, text, rubric or none" -- "$STRA
 "$STRAP" verify --prompts-from data/synth/seed_prompts.jsonl --constraints 2 --count 6 --seed 5 --out "$TMP/heldout.jsonl" > /dev/null \
     || fail_test "verify --prompts-from"
 loop --workdir "$TMP/ver" --iterations 1 --constraints 2 --constraint-draws 2 --reward mix --heldout "$TMP/heldout.jsonl" \
-    --eval-max-new 6 --winrate-judge none --no-repeat-ngram 3 > "$TMP/ver.log" 2>&1 || fail_test "loop --reward mix: $(tail -3 "$TMP/ver.log")"
+    --eval-max-new 6 --winrate-judge none --no-repeat-ngram 3 --max-len 256 > "$TMP/ver.log" 2>&1 || fail_test "loop --reward mix: $(tail -3 "$TMP/ver.log")"
 for s in synth gen judge clean verify pairs dpo eval-pairs eval-constraints eval-ppl; do
     [ -f "$TMP/ver/iter-01/.done/$s" ] || fail_test "--reward mix: stage $s not done"
 done
