@@ -193,8 +193,8 @@ static SftExample *load_examples(const SftOptions *o, Tokenizer *tok, ChatFormat
             const char *field = o->score_field ? o->score_field : "score";
             json_t *score = json_object_get(obj, field);
             if (!score)
-                fail("%s:%ld: no \"%s\" field: --min-score needs scored records (strap judge, or strap verify for "
-                     "verify_score)",
+                fail("%s:%ld: no \"%s\" field: --min-score needs judged records (strap judge; or strap verify with "
+                     "--score-field verify_score)",
                      o->data, line, field);
             if (!json_is_number(score)) {
                 if (!json_is_null(score)) fail("%s:%ld: \"%s\" must be a number or null", o->data, line, field);
