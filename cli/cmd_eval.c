@@ -53,6 +53,7 @@ static int *read_tokens_file(const char *path, int64_t *n_out) {
 // Prints an eval's result (one JSON line with --json, else "key value | ..."), and writes it
 // as JSON (--out) and as a two-column Markdown table (--markdown), each atomically.
 static void eval_report(json_t *res, const char *title, int json, const char *out, const char *markdown) {
+    CHECK(res != NULL, "%s: no result to report (a value was not a finite number)", title);
     char *line = json_dumps(res, JSON_REAL_PRECISION(10)); // one line, "key": value
     if (json) {
         printf("%s\n", line);
@@ -134,6 +135,10 @@ static int eval_ppl(int argc, char **argv) {
         loader_close(l);
         free_string_list(files);
     }
+    if (!isfinite(r.loss))
+        fail("eval ppl: the loss of %s on %s is not a finite number (%g): its weights or activations overflow; nothing "
+             "is reported",
+             model_dir, data ? data : tokens_file, r.loss);
     json_t *res = json_pack("{s:f, s:f, s:I}", "loss", r.loss, "ppl", r.ppl, "tokens", (json_int_t)r.tokens);
     char title[512];
     snprintf(title, sizeof title, "Perplexity of %s on %s", model_dir, data ? data : tokens_file);

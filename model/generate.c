@@ -229,6 +229,11 @@ static int slot_take(Generator *g, Slot *sl, int s, const GenerateOptions *o, fl
                      FinishReason *finish, TokenCallback cb, void *cb_ctx) {
     int V = g->model->config.vocab_size, i = sl->seq;
     memcpy(row_logits, g->logits + (size_t)s * V, (size_t)V * sizeof(float));
+    for (int v = 0; v < V; v++)
+        if (!isfinite(row_logits[v]))
+            fail("generation: the model's logits for token %d of answer %d are not finite (logit %d is %g): its "
+                 "weights or activations overflow; nothing more is generated",
+                 n_out[i] + 1, i + 1, v, row_logits[v]);
     if (o->sample.no_repeat_ngram > 0) sample_ban_repeated_ngrams(row_logits, V, o->sample.no_repeat_ngram, out[i], n_out[i]);
     int tok = sample_token(row_logits, V, &o->sample, sl->history, sl->n_hist, &sl->rng, g->sample_scratch);
     out[i][n_out[i]++] = tok;

@@ -233,6 +233,15 @@ void model_read_weights(const Model *m, const char *dir, float *host) {
                  st->path, t->name, got, (long long)t->shape[0]);
         }
         st_read_f32(st, s, host + t->offset);
+        // a NaN or an infinity in a weight poisons every output: name it here, not as garbage later
+        size_t count = (size_t)t->shape[0] * (size_t)(t->ndim == 2 ? t->shape[1] : 1);
+        const float *w = host + t->offset;
+        for (size_t k = 0; k < count; k++)
+            if (!isfinite(w[k]))
+                fail("%s: tensor '%s' holds %s at element %zu (row %zu, column %zu): the checkpoint is corrupt or "
+                     "came from a run that diverged; use an earlier checkpoint",
+                     st->path, t->name, isnan(w[k]) ? "NaN" : "an infinity", k,
+                     t->ndim == 2 ? k / (size_t)t->shape[1] : k, t->ndim == 2 ? k % (size_t)t->shape[1] : (size_t)0);
     }
     int unknown = 0;
     for (int f = 0; f < n_files; f++)

@@ -193,6 +193,11 @@ json_t *dpo_eval(const DpoOptions *opts) {
     }
     dist_sum(sums, 6);
     double n = n_pairs;
+    for (int k = 0; k < 6; k++)
+        if (!isfinite(sums[k]))
+            fail("eval pairs: %s or %s gives log-probabilities that are not finite numbers (NaN or infinity) on %s: "
+                 "its weights or activations overflow; nothing is reported",
+                 o.model_dir, o.ref_dir ? o.ref_dir : o.model_dir, o.pairs);
     json_t *res = json_pack("{s:i, s:f, s:f, s:f, s:f, s:f, s:f, s:f}", "pairs", n_pairs, "accuracy", sums[0] / n,
                             "margin", sums[1] / n, "rewards_chosen", sums[3] / n, "rewards_rejected", sums[4] / n,
                             "loss", sums[2] / n, "logp_accuracy", sums[5] / n, "beta", o.loss.beta);
