@@ -1,4 +1,5 @@
 // cmd_tok.c: strap tok train | encode | decode.
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,15 +11,15 @@
 #include "args.h"
 #include "commands.h"
 
-// The whole of stdin.
+// The whole of stdin, NUL-terminated (len excludes the NUL).
 static char *read_stdin(size_t *len) {
     size_t cap = 1 << 16, n = 0;
-    char *buf = xmalloc(cap);
+    char *buf = xmalloc(cap + 1);
     for (size_t got; (got = fread(buf + n, 1, cap - n, stdin)) > 0;) {
         n += got;
-        if (n == cap) buf = realloc(buf, cap *= 2);
-        CHECK(buf != NULL, "out of memory");
+        if (n == cap) buf = xrealloc(buf, (cap *= 2) + 1);
     }
+    buf[n] = 0;
     *len = n;
     return buf;
 }
@@ -125,15 +126,23 @@ static int tok_decode(int argc, char **argv) {
     else ids_text = owned = read_stdin(&len);
     size_t n = 0, cap = 64;
     int32_t *ids = xmalloc(cap * sizeof(int32_t));
-    for (const char *p = ids_text; *p;) {
+    const char *source = owned ? "standard input" : "--ids";
+    int vocab = tokenizer_vocab_size(t);
+    for (const char *p = ids_text; p < ids_text + len && *p;) {
         if (strchr(" ,\t\n\r[]", *p)) {
             p++;
             continue;
         }
         char *end;
-        long v = strtol(p, &end, 10);
-        if (end == p || v < 0) fail("--ids: '%.20s' is not a token id", p);
-        if (n == cap) ids = realloc(ids, (cap *= 2) * sizeof(int32_t));
+        errno = 0;
+        long long v = strtoll(p, &end, 10);
+        if (end == p || v < 0)
+            fail("%s: '%.*s' (byte %td) is not a token id: give non-negative integers separated by spaces or commas",
+                 source, (int)(strcspn(p, " ,\t\n\r[]") < 20 ? strcspn(p, " ,\t\n\r[]") : 20), p, p - ids_text + 1);
+        if (errno == ERANGE || v >= vocab)
+            fail("%s: id %.*s (id %zu, byte %td) is outside the vocabulary of %s (ids 0..%d)", source, (int)(end - p), p,
+                 n + 1, p - ids_text + 1, tokenizer, vocab - 1);
+        if (n == cap) ids = xrealloc(ids, (cap *= 2) * sizeof(int32_t));
         ids[n++] = (int32_t)v;
         p = end;
     }

@@ -31,4 +31,12 @@ expect_error 1 "model type 'Unigram' is not supported" -- "$STRAP" tok encode --
 expect_error 1 "is not an added token" -- "$STRAP" data pack --tokenizer "$TMP/tok.json" --input "$TMP/text.txt" --out "$TMP/d2" --eos '<|nope|>'
 expect_error 1 "leaves no room for merges" -- "$STRAP" tok train --input "$TMP/text.txt" --vocab 100 --out "$TMP/t2.json"
 expect_error 2 "--vocab is required" -- "$STRAP" tok train --input "$TMP/text.txt" --out "$TMP/t3.json"
+# ids on standard input without a trailing separator (read up to the input's end, no further),
+# ids past the vocabulary or past 32 bits, and words that are not ids: a clear error
+T=tests/ref/fixtures/tok/llama3.tokenizer.json
+[ "$(printf '72 105' | "$STRAP" tok decode --tokenizer $T | od -An -c | tr -d ' ')" = "$("$STRAP" tok decode --tokenizer $T --ids '72 105' | od -An -c | tr -d ' ')" ] \
+    || fail_test "decoding ids from standard input differs from --ids"
+expect_error 1 "--ids: id 4294967373 \(id 1, byte 1\) is outside the vocabulary" -- "$STRAP" tok decode --tokenizer $T --ids 4294967373
+expect_error 1 "--ids: id 700 \(id 2, byte 4\) is outside the vocabulary .*ids 0..699" -- "$STRAP" tok decode --tokenizer $T --ids "72 700"
+expect_error 1 "standard input: 'abc' \(byte 4\) is not a token id" -- bash -c "echo '12 abc' | '$STRAP' tok decode --tokenizer $T"
 finish
