@@ -254,6 +254,18 @@ Tokenizer *tokenizer_load(const char *path_or_dir) {
     const char *unk = json_string_value(json_object_get(model, "unk_token"));
     t->unk_id = unk ? strmap_get(&t->by_text, unk, strlen(unk)) : -1;
     for (int b = 0; b < 256; b++) t->byte_id[b] = strmap_get(&t->by_text, t->byte_char[b], strlen(t->byte_char[b]));
+    // Bytes of ordinary text (tab, newline, printable ASCII, UTF-8 lead and continuation bytes
+    // of the common planes) must have a token, or text would vanish silently on encode.
+    if (t->unk_id < 0)
+        for (int b = 0; b < 256; b++) {
+            int ordinary = b == '\t' || b == '\n' || b == '\r' || (b >= 0x20 && b <= 0x7E) || (b >= 0x80 && b <= 0xBF) ||
+                           (b >= 0xC2 && b <= 0xF0);
+            if (ordinary && t->byte_id[b] < 0)
+                fail("%s: the byte-level vocabulary has no token for byte 0x%02X ('%s') and no unk_token: text with "
+                     "that byte could not be encoded. A byte-level BPE vocabulary holds the 256 byte characters "
+                     "(strap tok train writes them all)",
+                     t->path, b, t->byte_char[b]);
+        }
     json_t *merges = json_object_get(model, "merges");
     pairmap_init(&t->merges, json_array_size(merges));
     json_array_foreach(merges, i, val) {
@@ -410,7 +422,7 @@ static void bpe_piece(Tokenizer *t, const char *s, size_t len, int32_t **ids, si
         *ids = realloc(*ids, *cap * sizeof(int32_t));
         CHECK(*ids != NULL, "out of memory");
     }
-    memcpy(*ids + *n, sym, ns * sizeof(int32_t));
+    if (ns) memcpy(*ids + *n, sym, ns * sizeof(int32_t));
     *n += ns;
 }
 

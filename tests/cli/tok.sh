@@ -39,4 +39,15 @@ T=tests/ref/fixtures/tok/llama3.tokenizer.json
 expect_error 1 "--ids: id 4294967373 \(id 1, byte 1\) is outside the vocabulary" -- "$STRAP" tok decode --tokenizer $T --ids 4294967373
 expect_error 1 "--ids: id 700 \(id 2, byte 4\) is outside the vocabulary .*ids 0..699" -- "$STRAP" tok decode --tokenizer $T --ids "72 700"
 expect_error 1 "standard input: 'abc' \(byte 4\) is not a token id" -- bash -c "echo '12 abc' | '$STRAP' tok decode --tokenizer $T"
+# a byte-level vocabulary without the byte characters of ordinary text is refused at load
+# (encode used to drop the bytes it could not cover)
+python3 - $T "$TMP/nobyte.json" <<'PY'
+import json, sys
+t = json.load(open(sys.argv[1]))
+del t["model"]["vocab"]["a"]
+t["model"]["merges"] = [m for m in t["model"]["merges"] if "a" not in (m.split(" ") if isinstance(m, str) else m)]
+json.dump(t, open(sys.argv[2], "w"))
+PY
+expect_error 1 "nobyte.json: the byte-level vocabulary has no token for byte 0x61 \('a'\)" -- "$STRAP" tok encode --tokenizer "$TMP/nobyte.json" --text banana
+expect_error 1 "nobyte.json: the byte-level vocabulary has no token for byte 0x61" -- "$STRAP" data pack --tokenizer "$TMP/nobyte.json" --input "$TMP/text.txt" --out "$TMP/d3"
 finish
