@@ -34,6 +34,21 @@ int ckpt_stop_reason(int step, int start_step, int total, int stop_after) {
     return stop_after > 0 && step - start_step >= stop_after && step < total ? CKPT_STOP_AFTER : 0;
 }
 
+void ckpt_diverged(const char *what, int step, int first_step, double loss, double norm, const char *out,
+                   const char *hint) {
+    char *state = path_join(out, "trainer_state.json");
+    int saved = path_exists(state);
+    free(state);
+    char where[1024];
+    if (saved) snprintf(where, sizeof where, "the last checkpoint in %s is intact", out);
+    else snprintf(where, sizeof where, "%s holds no checkpoint of this run", out);
+    if (step == first_step)
+        fail("%s step %d: loss %g, grad norm %g before any update of this run: the starting model or the data gives "
+             "non-finite numbers, so the learning rate is not the cause (check the model with strap eval ppl); %s",
+             what, step, loss, norm, where);
+    fail("%s step %d: loss %g, grad norm %g: training diverged; %s (%s)", what, step, loss, norm, hint, where);
+}
+
 int ckpt_stopped(int reason, int step, int stop_after, const char *out) {
     if (comm_rank() == 0) {
         if (reason == CKPT_STOP_AFTER)

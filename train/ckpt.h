@@ -30,6 +30,13 @@ int ckpt_stop_reason(int step, int start_step, int total, int stop_after);
 // returns the exit status: 128 + the signal, 0 for --stop-after.
 int ckpt_stopped(int reason, int step, int stop_after, const char *out);
 
+// Ends a run whose loss or gradient norm is not finite at `step` (`first_step`: the first
+// step of this invocation), saying what is to blame (at the first step, before any update:
+// the starting model or the data, not the learning rate; later: `hint`, e.g. "lower --lr")
+// and whether `out` holds a checkpoint to go back to. `what` names the command ("sft").
+void ckpt_diverged(const char *what, int step, int first_step, double loss, double norm, const char *out,
+                   const char *hint) __attribute__((noreturn));
+
 // The first SIGINT/SIGTERM only records the signal (the loop saves a checkpoint and exits
 // with 128+signal); a second one ends the process at once.
 void stop_signals_install(void);

@@ -377,9 +377,7 @@ int dpo_run(const DpoOptions *opts) {
         double loss = sums[0] / n_step, acc = sums[1] / n_step, rc = sums[2] / n_step, rr = sums[3] / n_step;
         double tok_s = sums[6] / (now_seconds() - t0);
         if (!isfinite(loss) || !isfinite(norm))
-            fail("dpo step %d: loss %g, grad norm %g: training diverged; lower --lr or --beta (the last checkpoint in "
-                 "%s is intact)",
-                 step, loss, norm, o.out);
+            ckpt_diverged("dpo", step, start_step + 1, loss, norm, o.out, "lower --lr or --beta");
         if (lead) {
             // the names of TRL's DPO logs, with '_' for '/': rewards_*, logps_* (mean sequence
             // log-probability of the answers under the policy), tokens (prompt + answer, all ranks)

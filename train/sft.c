@@ -481,8 +481,7 @@ int sft_run(const SftOptions *opts) {
         backend->synchronize();
         double dt = now_seconds() - t0, tok_s = (double)n_step * T / dt;
         if (!isfinite(loss) || !isfinite(norm))
-            fail("sft step %d: loss %g, grad norm %g: training diverged; lower --lr (the last checkpoint in %s is intact)",
-                 step, loss, norm, o.out);
+            ckpt_diverged("sft", step, start_step + 1, loss, norm, o.out, "lower --lr");
         if (lead) {
             char line[384];
             int len = snprintf(line, sizeof line,

@@ -264,9 +264,7 @@ int train_run(const TrainOptions *opts) {
         backend->synchronize();
         double dt = now_seconds() - t0;
         if (!isfinite(loss) || !isfinite(norm))
-            fail("step %d: loss %g, grad norm %g: training diverged; lower --lr or raise --warmup "
-                 "(the last checkpoint in %s is intact)",
-                 step, loss, norm, o.out);
+            ckpt_diverged("train", step, start_step + 1, loss, norm, o.out, "lower --lr or raise --warmup");
 
         s.step = step;
         s.tokens_seen += tokens_per_step;

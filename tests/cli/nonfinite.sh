@@ -38,4 +38,11 @@ for i in $(seq 0 31); do poke "$TMP/huge" model.norm.weight $i 3e38; done
 expect_error 1 "not a finite number" -- "$STRAP" eval ppl --model "$TMP/huge" --data "$TMP/data" --seq 32 --batch 1 --json
 expect_error 1 "not finite" -- "$STRAP" eval pairs --model "$TMP/huge" --ref "$TMP/m" --pairs "$TMP/pairs.jsonl" --json
 expect_error 1 "logits for token 1 of answer 1 are not finite" -- "$STRAP" gen --model "$TMP/huge" --prompt "hello" --max-new 4
+# divergence: at the first step the starting model is to blame, not the learning rate; a
+# later one names the learning rate; both say whether OUT holds a checkpoint
+expect_error 1 "train step 1: loss .* before any update of this run: the starting model or the data.*$TMP/o1 holds no checkpoint" -- \
+    "$STRAP" train --model "$TMP/huge" --data "$TMP/data" --out "$TMP/o1" --steps 3 --batch 1 --seq 32 --threads 1
+"$STRAP" train --model "$TMP/m" --data "$TMP/data" --out "$TMP/o2" --steps 2 --batch 1 --seq 32 --threads 1 > /dev/null || fail_test "train 2 steps"
+expect_error 1 "train step [0-9]+: loss .* training diverged; lower --lr or raise --warmup \(the last checkpoint in $TMP/o2 is intact\)" -- \
+    "$STRAP" train --model "$TMP/m" --data "$TMP/data" --out "$TMP/o2" --steps 6 --batch 1 --seq 32 --threads 1 --resume --lr 1e30 --warmup 0 --grad-clip 0
 finish
