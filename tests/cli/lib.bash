@@ -49,12 +49,15 @@ have_mpi() {
         OMPI_MCA_btl_vader_single_copy_mechanism=none OMPI_MCA_rmaps_base_oversubscribe=1
 }
 
+# skip_test REASON: ends the test as skipped (exit 77, counted apart by tests/run.sh).
+skip_test() {
+    echo "skipped: $*"
+    exit 77
+}
+
 # need_mpi: ends the test as skipped without mpirun or with a strap built with MPI=0.
 need_mpi() {
-    if ! have_mpi; then
-        echo "skipped: needs mpirun (apt-get install openmpi-bin libopenmpi-dev) and a strap built with MPI"
-        exit 0
-    fi
+    have_mpi || skip_test "needs mpirun (apt-get install openmpi-bin libopenmpi-dev) and a strap built with MPI"
 }
 
 # expect_sigterm_checkpoint NAME OUT -- command...: starts the (long) training command in

@@ -5,10 +5,7 @@
 # and 32 greedy tokens. Skipped, saying so, when the model has not been fetched.
 source "$(dirname "$0")/lib.bash"
 MODEL=${SMOLLM2_DIR:-models/smollm2-135m-instruct}
-if [ ! -f "$MODEL/model.safetensors" ]; then
-    echo "skipped: $MODEL is not there (run: bash scripts/get-smollm2.sh)"
-    exit 0
-fi
+[ -f "$MODEL/model.safetensors" ] || skip_test "$MODEL is not there (run: bash scripts/get-smollm2.sh)"
 python3 - "$STRAP" "$MODEL" tests/ref/fixtures/smollm2.json "$TMP" <<'PY' || fail_test "SmolLM2 differs from transformers"
 import json, subprocess, sys
 strap, model, fixture, tmp = sys.argv[1:5]
