@@ -22,6 +22,11 @@ ifeq ($(DEBUG),1)
   CFLAGS := $(filter-out -O3 -march=native,$(CFLAGS)) -O0 -g -fsanitize=address,undefined
   LDFLAGS += -fsanitize=address,undefined
 endif
+# FUZZ=1 (used by make fuzz, with CC=clang): the library instrumented for libFuzzer, fail()
+# returning to the fuzz harness (kernels/check.h)
+ifeq ($(FUZZ),1)
+  CFLAGS := $(filter-out -O3 -march=native,$(CFLAGS)) -O1 -g -fsanitize=fuzzer-no-link,address,undefined -DSTRAP_FUZZ
+endif
 
 ifneq ($(OMP),0)
   CFLAGS += -fopenmp
@@ -122,7 +127,7 @@ CFLAGS += -DSTRAP_VERSION='"$(VERSION)"' -DSTRAP_GIT_REV='"$(GIT_REV)"'
 
 STRAP_BIN ?= strap
 
-.PHONY: all test test-gpu bench demo demo-pretrain demo-verify clean
+.PHONY: all test test-gpu bench demo demo-pretrain demo-verify fuzz clean
 all: $(STRAP_BIN)
 
 $(STRAP_BIN): $(CLI_OBJ) $(BUILD)/libstrap.a
@@ -162,8 +167,23 @@ demo-pretrain: strap
 demo-verify: strap
 	bash scripts/demo_verify.sh
 
+# ---- fuzzing (clang + libFuzzer): every reader of outside data, tests/fuzz/*.c ----
+# make fuzz                      each target for FUZZ_SECONDS (default 20), seeds from the fixtures
+# make fuzz FUZZ_SECONDS=3600    the long run (docs/testing.md); corpora grow in build-fuzz/corpus/
+FUZZ_SECONDS ?= 20
+FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+fuzz: strap
+	$(MAKE) BUILD=build-fuzz CC=clang CUDA=0 MPI=0 OMP=0 BLAS=0 FUZZ=1 build-fuzz/libstrap.a
+	@for t in $(FUZZ_TARGETS); do \
+	    echo "clang $(FUZZ_FLAGS) -o build-fuzz/$$t tests/fuzz/$$t.c"; \
+	    clang $(FUZZ_FLAGS) -DSTRAP_FUZZ -o build-fuzz/$$t tests/fuzz/$$t.c build-fuzz/libstrap.a \
+	        -lzstd -ljansson -lpcre2-8 -lutf8proc -lm || exit 1; \
+	done
+	bash tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
 clean:
-	rm -rf $(BUILD) strap
+	rm -rf $(BUILD) strap build-fuzz
 
 -include $(CORE_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(CU_OBJ:.o=.d)
 

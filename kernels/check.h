@@ -19,7 +19,23 @@
 #define STRAP_PRINTF(a, b)
 #endif
 
+#ifdef STRAP_FUZZ
+// Fuzz builds (make fuzz): an orderly error on bad input returns to the fuzz harness
+// (tests/fuzz/fuzz.h) instead of ending the process; CHECK, which marks an internal
+// invariant, aborts: a finding.
+STRAP_NORETURN void strap_fuzz_fail(void);
+#define STRAP_FAIL_EXIT() strap_fuzz_fail()
+#define STRAP_CHECK_EXIT() abort()
+#else
+#define STRAP_FAIL_EXIT() exit(1)
+#define STRAP_CHECK_EXIT() exit(1)
+#endif
+
 STRAP_NORETURN STRAP_PRINTF(1, 2) static inline void fail(const char *fmt, ...) {
+#ifdef STRAP_FUZZ
+    (void)fmt;
+    STRAP_FAIL_EXIT();
+#endif
     fflush(stdout);
     fprintf(stderr, "strap: error: ");
     va_list ap;
@@ -27,7 +43,7 @@ STRAP_NORETURN STRAP_PRINTF(1, 2) static inline void fail(const char *fmt, ...) 
     vfprintf(stderr, fmt, ap);
     va_end(ap);
     fprintf(stderr, "\n");
-    exit(1);
+    STRAP_FAIL_EXIT();
 }
 
 STRAP_NORETURN STRAP_PRINTF(3, 4) static inline void check_failed(const char *file, int line,
@@ -39,7 +55,7 @@ STRAP_NORETURN STRAP_PRINTF(3, 4) static inline void check_failed(const char *fi
     vfprintf(stderr, fmt, ap);
     va_end(ap);
     fprintf(stderr, " (%s:%d)\n", file, line);
-    exit(1);
+    STRAP_CHECK_EXIT();
 }
 
 #define CHECK(cond, ...)                                     \

@@ -268,6 +268,7 @@ void cpu_attention_decode(void *out_, const void *qkv_, const void *k_cache_, co
         CHECK(len[b] >= 1 && len[b] <= S, "attention_decode: length %d (cache %d)", len[b], S);
         keys += (size_t)len[b];
     }
+    (void)keys; // read only by the OpenMP clause
 #pragma omp parallel for collapse(2) schedule(static, 1) if (keys * H * D >= CPU_PAR_MIN)
     for (int b = 0; b < B; b++)
         for (int h = 0; h < H; h++) {
