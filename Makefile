@@ -127,7 +127,7 @@ CFLAGS += -DSTRAP_VERSION='"$(VERSION)"' -DSTRAP_GIT_REV='"$(GIT_REV)"'
 
 STRAP_BIN ?= strap
 
-.PHONY: all test test-gpu bench demo demo-pretrain demo-verify fuzz clean
+.PHONY: all test test-bins test-gpu bench demo demo-pretrain demo-verify fuzz clean
 all: $(STRAP_BIN)
 
 $(STRAP_BIN): $(CLI_OBJ) $(BUILD)/libstrap.a
@@ -152,6 +152,9 @@ $(BUILD)/tests/%: tests/%.c $(BUILD)/libstrap.a $(wildcard tests/*.h) $(FLAGS_ST
 test: strap $(TEST_BIN)
 	bash tests/run.sh
 
+# the C test binaries alone (e.g. make BUILD=build-asan DEBUG=1 test-bins)
+test-bins: $(TEST_BIN)
+
 test-gpu: strap
 	bash tests/gpu/run.sh
 
@@ -169,8 +172,10 @@ demo-verify: strap
 
 # ---- fuzzing (clang + libFuzzer): every reader of outside data, tests/fuzz/*.c ----
 # make fuzz                      each target for FUZZ_SECONDS (default 20), seeds from the fixtures
+# make fuzz FUZZ_RUNS=20000      each target for 20000 inputs from a fixed seed (repeatable; CI)
 # make fuzz FUZZ_SECONDS=3600    the long run (docs/testing.md); corpora grow in build-fuzz/corpus/
 FUZZ_SECONDS ?= 20
+FUZZ_RUNS ?= 0
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 fuzz: strap
@@ -180,7 +185,7 @@ fuzz: strap
 	    clang $(FUZZ_FLAGS) -DSTRAP_FUZZ -o build-fuzz/$$t tests/fuzz/$$t.c build-fuzz/libstrap.a \
 	        -lzstd -ljansson -lpcre2-8 -lutf8proc -lm || exit 1; \
 	done
-	bash tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+	FUZZ_RUNS=$(FUZZ_RUNS) bash tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 clean:
 	rm -rf $(BUILD) strap build-fuzz

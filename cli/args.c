@@ -128,6 +128,7 @@ static const FlagRange RANGES[] = {
     {"--no-repeat-ngram", 0, BIG, 0, 0}, {"--sft-steps", 0, BIG, 0, 0}, {"--iteration", 0, BIG, 0, 0},
     {"--constraints", 0, 3, 0, 0}, {"--zero", 0, 1, 0, 0}, {"--seed", 0, 2147483647, 0, 0},
     {"--bos-id", -1, BIG, 0, 0}, {"--eos-id", -1, BIG, 0, 0},
+    {"data inspect --tokens", 0, BIG, 0, 0}, {"data inspect --records", 0, BIG, 0, 0},
     // rates, scales and probabilities
     {"--lr", 0, BIG, 1, 0}, {"--sft-lr", 0, BIG, 0, 0}, {"--min-lr", 0, BIG, 0, 0}, {"--weight-decay", 0, BIG, 0, 0},
     {"--grad-clip", 0, BIG, 0, 0}, {"--beta", 0, BIG, 1, 0}, {"--beta1", 0, 1, 0, 1}, {"--beta2", 0, 1, 0, 1},
@@ -144,7 +145,9 @@ static void command_name(const Command *cmd, char *out, size_t size) {
     const char *u = cmd->usage ? cmd->usage : "";
     if (strncmp(u, "strap ", 6) == 0) u += 6;
     size_t n = 0;
-    while (u[n] && u[n] != '\n' && !(u[n] == ' ' && (u[n + 1] == '-' || u[n + 1] == '[' || u[n + 1] == '<'))) n++;
+    while (u[n] && u[n] != '\n' &&
+           !(u[n] == ' ' && (strchr("-[<(", u[n + 1]) || (u[n + 1] >= 'A' && u[n + 1] <= 'Z'))))
+        n++;
     snprintf(out, size, "%.*s", (int)n, u);
 }
 

@@ -3,10 +3,20 @@
 # (tests/cli/*.sh), then prints one summary line "N passed, N failed, N skipped". A CLI
 # script that cannot run here (no model fetched, no mpirun) exits 77 (skip_test in
 # tests/cli/lib.bash): counted as skipped, never as passed.
-# Usage: bash tests/run.sh [FILTER]   (FILTER: run only tests whose name contains it)
+# Usage: bash tests/run.sh [FILTER...]   (run only tests whose name contains one of the FILTERs;
+#        =NAME selects the test NAME alone, e.g. =gen but not bench_gen)
 set -u
 cd "$(dirname "$0")/.."
-filter=${1:-}
+filters=("$@")
+# 0 when the test's name contains one of the filters (or none was given)
+selected() {
+    [ ${#filters[@]} -eq 0 ] && return 0
+    for f in "${filters[@]}"; do
+        if [[ "$f" == =* ]]; then [[ "$1" == "${f#=}" ]] && return 0; # =NAME: that test alone
+        elif [[ "$1" == *"$f"* ]]; then return 0; fi
+    done
+    return 1
+}
 passed=0
 failed=0
 skipped=0
@@ -18,7 +28,7 @@ build=${TEST_BUILD:-build}
 for bin in "$build"/tests/test_*; do
     [ -x "$bin" ] || continue
     name=$(basename "$bin")
-    [[ -n "$filter" && "$name" != *"$filter"* ]] && continue
+    selected "$name" || continue
     echo "== $name"
     out=$("$bin" 2>&1)
     rc=$?
@@ -42,7 +52,7 @@ done
 for script in tests/cli/*.sh; do
     [ -f "$script" ] || continue
     name=$(basename "$script" .sh)
-    [[ -n "$filter" && "$name" != *"$filter"* ]] && continue
+    selected "$name" || continue
     echo "== cli/$name"
     start=$(date +%s)
     out=$(bash "$script" 2>&1)

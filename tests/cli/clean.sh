@@ -135,8 +135,8 @@ expect_no_tmp "$TMP/bad"
 # usage errors: exit 2
 expect_error 2 "--out is required" -- "$STRAP" data clean --input "$TMP/in.jsonl.zst"
 expect_error 2 "--input is required" -- "$STRAP" data clean --out "$TMP/o.jsonl"
-expect_error 2 "--perm must lie in" -- "$STRAP" data clean --input "$TMP/in.jsonl.zst" --out "$TMP/o.jsonl" --perm 300
-expect_error 2 "--threshold must lie in" -- "$STRAP" data clean --input "$TMP/in.jsonl.zst" --out "$TMP/o.jsonl" --threshold 1.5
+expect_error 2 "--perm 300 is out of range: it must be in \\[1, 256\\]" -- "$STRAP" data clean --input "$TMP/in.jsonl.zst" --out "$TMP/o.jsonl" --perm 300
+expect_error 2 "--threshold 1.5 is out of range: it must be in \\(0, 1\\]" -- "$STRAP" data clean --input "$TMP/in.jsonl.zst" --out "$TMP/o.jsonl" --threshold 1.5
 expect_error 2 "name it .jsonl or .jsonl.zst" -- "$STRAP" data clean --input "$TMP/in.jsonl.zst" --out "$TMP/o.txt"
 expect_error 2 "must be different files" -- "$STRAP" data clean --input "$TMP/in.jsonl.zst" --out "$TMP/o.jsonl" --dropped "$TMP/o.jsonl"
 expect_error 2 "unknown flag" -- "$STRAP" data clean --input "$TMP/in.jsonl.zst" --out "$TMP/o.jsonl" --bogus

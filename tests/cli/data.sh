@@ -80,7 +80,7 @@ expect_error 2 "unknown flag '--bogus'" -- "$STRAP" data pack --bogus --tokenize
 "$STRAP" data pack --bogus 2>&1 | grep -q "usage: strap data pack" || fail_test "unknown flag does not print the usage"
 expect_error 2 "--shard-tokens expects an integer" -- "$STRAP" data pack --tokenizer bytes --input "$TMP/one.txt" --out "$TMP/x" --shard-tokens ten
 expect_error 2 "--val-fraction must lie in" -- "$STRAP" data pack --tokenizer bytes --input "$TMP/one.txt" --out "$TMP/x" --val-fraction 0.9
-expect_error 2 "--tokens and --records must not be negative" -- "$STRAP" data inspect "$shard" --tokens -1
+expect_error 2 "--tokens -1 is out of range: it must be at least 0" -- "$STRAP" data inspect "$shard" --tokens -1
 expect_error 2 "FILE is required" -- "$STRAP" data inspect
 "$STRAP" data > /dev/null 2>&1
 [ $? = 2 ] || fail_test "'strap data' without a subcommand should exit 2"

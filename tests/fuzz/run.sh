@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # tests/fuzz/run.sh SECONDS TARGET...: seeds each target's corpus from the project's fixtures
-# (build-fuzz/seeds/TARGET), runs it for SECONDS with the corpus growing in
+# (build-fuzz/seeds/TARGET), runs it for SECONDS (or, with FUZZ_RUNS=N, for N inputs from the
+# fixed seed 1 and a fresh corpus: the same inputs every time) with the corpus growing in
 # build-fuzz/corpus/TARGET, and fails on the first crash, sanitizer report, abort (CHECK) or
 # hang; the input that found it is written to build-fuzz/crash-* (reproduce:
 # build-fuzz/TARGET build-fuzz/crash-...). Ends with "N passed, N failed".
@@ -29,11 +30,18 @@ export ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_erro
 passed=0
 failed=0
 for t in "$@"; do
-    mkdir -p "build-fuzz/corpus/$t"
+    corpus="build-fuzz/corpus/$t"
+    limit=(-max_total_time="$seconds")
+    if [ "${FUZZ_RUNS:-0}" -gt 0 ]; then # repeatable: a fresh corpus, a fixed seed, a number of inputs
+        corpus="build-fuzz/corpus-runs/$t"
+        rm -rf "$corpus"
+        limit=(-runs="$FUZZ_RUNS" -seed=1 -max_total_time=600)
+    fi
+    mkdir -p "$corpus"
     log="build-fuzz/$t.log"
-    echo "== $t ($seconds s)"
-    if "build-fuzz/$t" -max_total_time="$seconds" -detect_leaks=0 -rss_limit_mb=4096 -timeout=20 -max_len=262144 \
-        -artifact_prefix=build-fuzz/crash-"$t"- "build-fuzz/corpus/$t" "$S/$t" > "$log" 2>&1; then
+    echo "== $t (${FUZZ_RUNS:-0} inputs or $seconds s)"
+    if "build-fuzz/$t" "${limit[@]}" -detect_leaks=0 -rss_limit_mb=4096 -timeout=20 -max_len=262144 \
+        -artifact_prefix=build-fuzz/crash-"$t"- "$corpus" "$S/$t" > "$log" 2>&1; then
         passed=$((passed + 1))
         grep -E "^#[0-9]+.*DONE|Done [0-9]+ runs" "$log" | tail -n 1 | sed 's/^/   /'
     else
