@@ -329,6 +329,8 @@ static int eval_constraints(int argc, char **argv) {
     Flag flags[] = {
         {"--model", FLAG_STRING, &o.model_dir, "DIR", "the model under test (required)", NULL},
         {"--baseline", FLAG_STRING, &o.baseline_dir, "DIR", "the model it is compared with (McNemar test)", NULL},
+        {"--baseline-answers", FLAG_STRING, &o.baseline_answers, "F",
+         "the baseline's answers from an earlier run's --records on the same prompts (not generated again)", NULL},
         {"--prompts", FLAG_STRING, &o.prompts, "F",
          ".jsonl(.zst) of held-out prompts with constraints (strap verify --prompts-from) (required)", NULL},
         {"--limit", FLAG_INT, &o.limit, "N", "the first N prompts only (0: all)", "-n"},
@@ -355,6 +357,7 @@ static int eval_constraints(int argc, char **argv) {
     args_parse(&cmd, argc, argv);
     args_require(&cmd, "--model", o.model_dir != NULL);
     args_require(&cmd, "--prompts", o.prompts != NULL);
+    if (o.baseline_answers && !o.baseline_dir) args_error(&cmd, "--baseline-answers needs --baseline (the model that wrote them)");
     if (o.max_new < 1 || o.batch < 1 || o.limit < 0 || o.no_repeat_ngram < 0 || o.temperature < 0)
         args_error(&cmd, "--max-new and --batch must be positive; --limit, --no-repeat-ngram and --temperature not negative");
     return constraint_eval_run(&o);

@@ -84,6 +84,40 @@ static json_t *side_json(const Side *s, int n, double n_instructions, const char
                      (int)s->t.cut_off, "loops", (int)s->t.loops, "mean_tokens", s->t.tokens / n, "families", fam);
 }
 
+// The baseline's answers to this rank's prompts from an earlier run's --records: record i
+// must answer prompt i (the same id and prompt text).
+static void reuse_answers(Answers *a, const char *path, json_t **recs, const int *mine, int n_mine, int n) {
+    JsonlReader *r = jsonl_open(path);
+    json_t **old = xcalloc((size_t)n, sizeof(json_t *)), *obj;
+    int k = 0;
+    while (k < n && jsonl_next(r, &obj)) {
+        json_t *id = json_object_get(recs[k], "id");
+        if (!json_is_string(json_object_get(obj, "answer_baseline")) || !json_is_string(json_object_get(obj, "finish_baseline")) ||
+            !json_equal(json_object_get(obj, "prompt"), json_object_get(recs[k], "prompt")) ||
+            (id && !json_equal(json_object_get(obj, "prompt_id"), id)))
+            fail("%s:%ld: not the baseline's answer to prompt %d of the prompts file (--baseline-answers takes the "
+                 "--records of an eval constraints run on the same prompts)",
+                 path, jsonl_line(r), k + 1);
+        old[k++] = obj;
+    }
+    jsonl_close(r);
+    if (k < n) fail("%s holds %d answers, the prompts file %d", path, k, n);
+    a->n = n_mine;
+    a->text = xcalloc((size_t)n_mine, sizeof(char *));
+    a->tokens = xcalloc((size_t)n_mine, sizeof(int));
+    a->prompt_tokens = xcalloc((size_t)n_mine, sizeof(int));
+    a->finish = xcalloc((size_t)n_mine, sizeof(char *));
+    for (int j = 0; j < n_mine; j++) {
+        json_t *rec = old[mine[j]];
+        a->text[j] = strdup(json_string_value(json_object_get(rec, "answer_baseline")));
+        a->tokens[j] = (int)json_integer_value(json_object_get(rec, "tokens_baseline"));
+        const char *f = json_string_value(json_object_get(rec, "finish_baseline"));
+        a->finish[j] = !strcmp(f, "eos") ? "eos" : !strcmp(f, "stop") ? "stop" : !strcmp(f, "context") ? "context" : "length";
+    }
+    for (int i = 0; i < n; i++) json_decref(old[i]);
+    free(old);
+}
+
 int constraint_eval_run(const ConstraintEvalOptions *o) {
     if (o->max_new < 1 || o->batch < 1) fail("--max-new and --batch must be positive");
     if (o->records && !jsonl_is_jsonl_path(o->records)) fail("--records %s: name it .jsonl or .jsonl.zst", o->records);
@@ -142,7 +176,8 @@ int constraint_eval_run(const ConstraintEvalOptions *o) {
         fflush(stdout);
     }
     for (int s = 0; s < n_sides; s++) {
-        if (n_mine) {
+        if (n_mine && s == 1 && o->baseline_answers) reuse_answers(&side[1].answers, o->baseline_answers, recs, mine, n_mine, n);
+        else if (n_mine) {
             ao.progress = lead ? (s ? "eval constraints: the baseline answers" : "eval constraints: the model answers") : NULL;
             answers_generate(&side[s].answers, side[s].dir, backend, my_recs, n_mine, o->prompts, &ao);
         }
@@ -216,6 +251,7 @@ int constraint_eval_run(const ConstraintEvalOptions *o) {
         json_object_set_new(j, "max_new", json_integer(o->max_new));
         json_object_set_new(j, "temperature", json_real(o->temperature));
         json_object_set_new(j, "no_repeat_ngram", json_integer(o->no_repeat_ngram));
+        if (o->baseline_answers) json_object_set_new(j, "baseline_answers", json_string(o->baseline_answers));
         json_object_set_new(j, "seed", json_integer(o->seed));
 
         Text md = {0};

@@ -19,6 +19,9 @@ typedef struct {
     int max_new, batch, threads, seed;
     float temperature;                    // 0: greedy
     int no_repeat_ngram;                  // generation guard, 0: off (both models)
+    // the baseline's answers from an earlier run's --records (answer_baseline, finish_baseline,
+    // tokens_baseline of the same prompts in the same order) instead of generating them again
+    const char *baseline_answers;
 } ConstraintEvalOptions;
 
 void constraint_eval_options_default(ConstraintEvalOptions *o);

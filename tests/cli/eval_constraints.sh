@@ -60,6 +60,14 @@ p = min(1.0, 2 * sum(comb(b + c, i) for i in range(min(b, c) + 1)) / 2 ** (b + c
 assert abs(rep["mcnemar_p"] - p) < 1e-12, (rep["mcnemar_p"], p)
 assert abs(rep["prompt_accuracy_delta"] - (b - c) / 24) < 1e-12
 PY
+# the baseline's answers taken from the records of the run above: the same report and records
+ev --baseline-answers "$TMP/rec.jsonl" --out "$TMP/reuse.json" --records "$TMP/reuse.jsonl" > /dev/null 2>&1 || fail_test "--baseline-answers"
+cmp -s "$TMP/rec.jsonl" "$TMP/reuse.jsonl" || fail_test "--baseline-answers: the records differ"
+python3 -c 'import json,sys; a=json.load(open(sys.argv[1])); b=json.load(open(sys.argv[2])); b.pop("baseline_answers"); assert a == b, (a, b)' \
+    "$TMP/r.json" "$TMP/reuse.json" || fail_test "--baseline-answers: the report differs"
+head -n 3 "$TMP/rec.jsonl" > "$TMP/short.jsonl"
+expect_error 1 "short.jsonl holds 3 answers, the prompts file 24" -- "$STRAP" eval constraints --model "$TMP/m3" --baseline "$TMP/m4" \
+    --prompts "$TMP/held.jsonl" --baseline-answers "$TMP/short.jsonl"
 # the model alone: no baseline fields
 ev --baseline "$TMP/m3" --out "$TMP/self.json" > /dev/null 2>&1 || fail_test "eval against itself"
 python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); assert r["mcnemar_p"] == 1 and r["model_only_passes"] == r["baseline_only_passes"] == 0, r' "$TMP/self.json" \
