@@ -84,13 +84,16 @@ static void make_plots(const char *workdir) {
         if (!path_exists(script)) free(script), script = NULL;
     }
     if (!script) script = strdup("scripts/plot_loop.py");
-    if (path_exists(script)) {
-        char *argv[] = {"python3", script, (char *)workdir, "--quiet", NULL};
+    // the python3 on PATH, else the system's (where Debian's python3-matplotlib lives when PATH
+    // leads to another Python); the script exits 3 when it finds no matplotlib
+    static const char *pythons[] = {"python3", "/usr/bin/python3"};
+    for (int k = 0; k < 2 && path_exists(script); k++) {
+        char *argv[] = {(char *)pythons[k], script, (char *)workdir, "--quiet", NULL};
         pid_t pid;
-        if (posix_spawnp(&pid, "python3", NULL, NULL, argv, environ) == 0) {
-            int status;
-            waitpid(pid, &status, 0);
-        }
+        int status = -1;
+        if (posix_spawnp(&pid, pythons[k], NULL, NULL, argv, environ) != 0) continue;
+        waitpid(pid, &status, 0);
+        if (!(WIFEXITED(status) && WEXITSTATUS(status) == 3)) break;
     }
     free(script);
 }

@@ -48,7 +48,7 @@ def main():
         import matplotlib.pyplot as plt
     except ImportError:
         if args.quiet:
-            return
+            sys.exit(3)  # strap loop then tries the system's python3
         sys.exit("plot_loop.py needs matplotlib: pip install matplotlib")
     iters = sorted(glob.glob(os.path.join(args.workdir, "iter-[0-9][0-9]")))
     os.makedirs(os.path.join(args.workdir, "plots"), exist_ok=True)
