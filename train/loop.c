@@ -573,6 +573,11 @@ int loop_run(const LoopOptions *o) {
             arg(&a, "--max-new"), arg(&a, "%d", o->eval_max_new), arg(&a, "--batch"), arg(&a, "%d", o->batch);
             arg(&a, "--out"), arg(&a, "%s/constraints.json", dir), arg(&a, "--markdown"), arg(&a, "%s/constraints.md", dir);
             arg(&a, "--records"), arg(&a, "%s/constraints.jsonl.zst", dir);
+            if (t > 1) { // M0 answered the same prompts in iteration 1: its answers are reused
+                char *first = iter_dir(o->workdir, 1);
+                arg(&a, "--baseline-answers"), arg(&a, "%s/constraints.jsonl.zst", first);
+                free(first);
+            }
             template_arg(&a, o), common_args(&a, o);
             double secs = run_stage(&r, "eval-constraints", &a, NULL);
             args_free(&a);

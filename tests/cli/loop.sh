@@ -90,11 +90,11 @@ grep -q '"judge_method": "rubric"' "$TMP/sft/iter-01/winrate.json" && grep -q "j
     || fail_test "--winrate-judge rubric did not reach eval winrate and the report"
 expect_error 2 "--winrate-judge must be logprob, text, rubric or none" -- "$STRAP" loop --init "$TMP/m0" --workdir "$TMP/x" --winrate-judge best
 # verifiable rewards: prompts with constraints, a verify stage on the cleaned answers, pairs by
-# --reward mix (the judge breaks verify ties), SFT on verified answers that ended, held-out
-# constraint prompts evaluated against M0 every iteration, no win rate
+# --reward mix (the judge breaks verify ties), held-out constraint prompts evaluated against M0
+# every iteration (M0's answers of iteration 1 reused in iteration 2), no win rate
 "$STRAP" verify --prompts-from data/synth/seed_prompts.jsonl --constraints 2 --count 6 --seed 5 --out "$TMP/heldout.jsonl" > /dev/null \
     || fail_test "verify --prompts-from"
-loop --workdir "$TMP/ver" --iterations 1 --constraints 2 --constraint-draws 2 --reward mix --heldout "$TMP/heldout.jsonl" \
+loop --workdir "$TMP/ver" --iterations 2 --constraints 2 --constraint-draws 2 --reward mix --heldout "$TMP/heldout.jsonl" \
     --eval-max-new 6 --winrate-judge none --no-repeat-ngram 3 --max-len 256 > "$TMP/ver.log" 2>&1 || fail_test "loop --reward mix: $(tail -3 "$TMP/ver.log")"
 for s in synth gen judge clean verify pairs dpo eval-pairs eval-constraints eval-ppl; do
     [ -f "$TMP/ver/iter-01/.done/$s" ] || fail_test "--reward mix: stage $s not done"
@@ -116,7 +116,9 @@ assert pairs["reward"] == "mix" and pairs["pairs"] > 0, pairs
 c = json.load(open(w + "/iter-01/constraints.json"))
 assert c["prompts"] == 6 and c["baseline"]["model"].endswith("/m0") and 0 <= c["mcnemar_p"] <= 1, c
 report = open(w + "/report.md").read()
-assert "Verifiable instructions on held-out prompts" in report and "| M1 |" in report, report
+assert "Verifiable instructions on held-out prompts" in report and "| M1 |" in report and "| M2 |" in report, report
+c2 = json.load(open(w + "/iter-02/constraints.json"))
+assert c2["baseline_answers"] == w + "/iter-01/constraints.jsonl.zst" and c2["baseline"] == c["baseline"], c2
 PY
 expect_error 2 "--reward verify checks constraints: give --constraints" -- "$STRAP" loop --init "$TMP/m0" --workdir "$TMP/x" --reward verify
 # --launch: gen, judge, dpo and the evals under mpirun -np 2 (CPU ranks): prompts, answers
