@@ -131,7 +131,10 @@ void loop_report_write(const char *workdir, int iterations) {
             "judges its answers with the additive 5-point rubric (judge), the answers are cleaned, the best and "
             "worst answer of each prompt become a preference pair, and DPO against the current model gives the "
             "next one, which is then evaluated: preference accuracy on the pairs and win rate against the model "
-            "it started from (judged by that model: pairwise in both answer orders, or each answer by the rubric).\n\n");
+            "it started from (judged by that model: pairwise in both answer orders, or each answer by the rubric). "
+            "With verifiable rewards (--reward verify or mix) every cleaned answer is also checked against its "
+            "prompt's constraints, the pairs follow the reward (the Reward line of each iteration), and with "
+            "--heldout every model answers held-out prompts with constraints against M0.\n\n");
     text_printf(&t, "| iteration | prompts (generated) | answers judged | kept after cleaning | pairs | DPO steps | DPO loss "
             "(first -> last) | reward accuracy (last step) | pair accuracy | win rate vs previous (95%% CI) | held-out ppl |\n");
     text_printf(&t, "|---|---|---|---|---|---|---|---|---|---|---|\n");
