@@ -21,26 +21,6 @@
 #include "args.h"
 #include "commands.h"
 
-// The catalogue next to the binary (a build tree), else ./data/synth.
-static char *default_catalog(void) {
-    char exe[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n > 0) {
-        exe[n] = 0;
-        char *slash = strrchr(exe, '/');
-        if (slash) {
-            *slash = 0;
-            char *dir = path_join(exe, "data/synth");
-            char *roles = path_join(dir, "roles.txt");
-            int ok = path_exists(roles);
-            free(roles);
-            if (ok) return dir;
-            free(dir);
-        }
-    }
-    return strdup("data/synth");
-}
-
 // Prompts the model has seen or written: the few-shot pool and the dedup index.
 typedef struct {
     char **texts, **ids;
@@ -262,7 +242,7 @@ int cmd_synth(int argc, char **argv) {
     if (n_constraints < 0 || n_constraints > 3) args_error(&cmd, "--constraints must be 0..3");
     if (constraint_draws < 1 || constraint_draws > 100) args_error(&cmd, "--constraint-draws must be 1..100");
 
-    char *catalog = catalog_dir ? strdup(catalog_dir) : default_catalog();
+    char *catalog = catalog_dir ? strdup(catalog_dir) : path_near_exe("data/synth"); // a build tree's, else ./data/synth
     SynthCatalog cat;
     synth_catalog_load(&cat, catalog);
     ConstraintCatalog *constraints = NULL;

@@ -1,11 +1,9 @@
 // cmd_verify.c: strap verify: checks answers against the verifiable constraints of their
 // prompts (eval/constraints.h), or makes prompts with constraints from plain requests.
 #include <jansson.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "../data/io.h"
 #include "../data/jsonl.h"
@@ -14,23 +12,6 @@
 #include "../kernels/check.h"
 #include "args.h"
 #include "commands.h"
-
-// data/synth/constraints.json next to the binary (a build tree), else under the working directory.
-static char *default_catalog(void) {
-    char exe[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n > 0) {
-        exe[n] = 0;
-        char *slash = strrchr(exe, '/');
-        if (slash) {
-            *slash = 0;
-            char *path = path_join(exe, "data/synth/constraints.json");
-            if (path_exists(path)) return path;
-            free(path);
-        }
-    }
-    return strdup("data/synth/constraints.json");
-}
 
 static void write_report(const char *path, json_t *rep) {
     char *text = json_dumps(rep, JSON_INDENT(2) | JSON_REAL_PRECISION(12));
@@ -107,7 +88,7 @@ static int verify_answers(const char *in, const char *out, const char *text_fiel
 // strap verify --prompts-from requests --out prompts
 static int make_prompts(const char *from, const char *out, const char *catalog_path, int k, int count, int seed,
                         const char *families) {
-    char *path = catalog_path ? strdup(catalog_path) : default_catalog();
+    char *path = catalog_path ? strdup(catalog_path) : path_near_exe("data/synth/constraints.json");
     ConstraintCatalog *cat = constraints_load(path);
     const char *names[64];
     int n_names = 0;

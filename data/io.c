@@ -185,3 +185,19 @@ void free_string_list(char **list) {
     for (char **p = list; *p; p++) free(*p);
     free(list);
 }
+
+char *path_near_exe(const char *rel) {
+    char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n > 0) {
+        exe[n] = 0;
+        char *slash = strrchr(exe, '/');
+        if (slash) {
+            *slash = 0;
+            char *path = path_join(exe, rel);
+            if (path_exists(path)) return path;
+            free(path);
+        }
+    }
+    return xstrdup(rel);
+}

@@ -37,6 +37,9 @@ void make_dirs(const char *path);
 void fsync_dir(const char *dir);
 // Joins dir and name into a malloc'd string.
 char *path_join(const char *dir, const char *name);
+// rel under the directory of the running binary when it exists there (a build tree holding
+// data/ and scripts/), else rel itself (under the working directory). malloc'd.
+char *path_near_exe(const char *rel);
 // Expands a directory (all *.tok.zst inside, sorted) or a glob pattern (sorted) into a
 // NULL-terminated malloc'd list; *count receives the number. Fails if nothing matches.
 char **expand_inputs(const char *spec, const char *suffix, int *count);

@@ -74,16 +74,7 @@ static int has(json_t *o, const char *key) { return o && json_object_get(o, key)
 // Runs scripts/plot_loop.py (next to the binary, else ./scripts) with python3 when both
 // are there; the script itself says when matplotlib is missing.
 static void make_plots(const char *workdir) {
-    char exe[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    char *script = NULL;
-    if (n > 0) {
-        exe[n] = 0;
-        *strrchr(exe, '/') = 0;
-        script = path_join(exe, "scripts/plot_loop.py");
-        if (!path_exists(script)) free(script), script = NULL;
-    }
-    if (!script) script = strdup("scripts/plot_loop.py");
+    char *script = path_near_exe("scripts/plot_loop.py");
     // the python3 on PATH, else the system's (where Debian's python3-matplotlib lives when PATH
     // leads to another Python); the script exits 3 when it finds no matplotlib
     static const char *pythons[] = {"python3", "/usr/bin/python3"};
