@@ -49,6 +49,10 @@ int cmd_loop(int argc, char **argv) {
         {"--reward", FLAG_STRING, &o.reward, "R",
          "what makes the pairs: judge (the rubric judge), verify (constraints passed, needs --constraints) or mix "
          "(verified constraints first, the judge breaks ties); looping answers are always rejected", NULL},
+        {"--repair", FLAG_BOOL, &o.repair, NULL,
+         "verify --repair: a failing answer whose failed constraints have an exact edit (letter case, commas, cut to n "
+         "sentences, phrase or request first, phrase last, title, quotes, JSON, two answers) is edited, kept when all "
+         "then pass, and trained on (SFT, chosen in the pairs)", NULL},
         {"--heldout", FLAG_STRING, &o.heldout, "F",
          "held-out prompts with constraints (strap verify --prompts-from): eval constraints of every M(t) against M0", NULL},
         {"--eval-max-new", FLAG_INT, &o.eval_max_new, "N", "answer tokens in eval constraints", NULL},
@@ -85,6 +89,8 @@ int cmd_loop(int argc, char **argv) {
         args_error(&cmd, "--reward must be judge, verify or mix");
     if (strcmp(o.reward, "judge") != 0 && o.constraints < 1)
         args_error(&cmd, "--reward %s checks constraints: give --constraints K (1..3) too", o.reward);
+    if (o.repair && strcmp(o.reward, "judge") == 0)
+        args_error(&cmd, "--repair edits answers in the verify stage: give --reward verify or mix too");
     if (o.constraints < 0 || o.constraints > 3 || o.constraint_draws < 1 || o.eval_max_new < 1 || o.no_repeat_ngram < 0)
         args_error(&cmd, "--constraints is 0..3, --constraint-draws and --eval-max-new positive, --no-repeat-ngram not negative");
     return loop_run(&o);

@@ -8,6 +8,7 @@
 #include "../data/io.h"
 #include "../data/jsonl.h"
 #include "../data/records_writer.h"
+#include "../eval/constraint_repair.h"
 #include "../eval/constraints.h"
 #include "../kernels/check.h"
 #include "args.h"
@@ -24,15 +25,16 @@ static void write_report(const char *path, json_t *rep) {
     free(text);
 }
 
-// strap verify --in answers --out scored
-static int verify_answers(const char *in, const char *out, const char *text_field, const char *report_path) {
+// strap verify --in answers --out scored [--repair]
+static int verify_answers(const char *in, const char *out, const char *text_field, const char *report_path, int repair) {
     const char *const *kinds = constraints_known_kinds();
     int n_kinds = 0;
     while (kinds[n_kinds]) n_kinds++;
     int *kind_n = xcalloc((size_t)n_kinds, sizeof(int)), *kind_pass = xcalloc((size_t)n_kinds, sizeof(int));
     JsonlReader *r = jsonl_open(in);
     RecordsWriter *w = records_writer_open(out);
-    long records = 0, all_pass = 0, instructions = 0, passed = 0, malformed = 0;
+    long records = 0, all_pass = 0, instructions = 0, passed = 0, malformed = 0, repaired = 0;
+    char *prev_id = NULL, *prev_text = NULL; // --repair: the last answer, another answer to the same prompt
     json_t *obj;
     while (jsonl_next(r, &obj)) {
         long line = jsonl_line(r);
@@ -44,9 +46,31 @@ static int verify_answers(const char *in, const char *out, const char *text_fiel
         if (!json_is_string(text)) fail("%s:%ld: the answer field \"%s\" is missing or not a string (--text-field)", in, line, text_field);
         json_t *base = json_object_get(obj, "base_prompt");
         if (!json_is_string(base)) base = json_object_get(obj, "prompt");
-        int n_pass = 0;
+        int n_pass = 0, total = (int)json_array_size(cons);
         json_t *res = constraints_check(cons, json_string_value(base), json_string_value(text), &n_pass);
-        int total = (int)json_array_size(cons);
+        if (repair) {
+            const char *id = json_string_value(json_object_get(obj, "prompt_id"));
+            const char *answer = json_string_value(text);
+            int same_prompt = id && prev_id && strcmp(id, prev_id) == 0;
+            char *keep = strdup(answer);
+            if (n_pass < total) {
+                json_t *edits = json_array();
+                char *fixed = constraints_repair(cons, json_string_value(base), answer, same_prompt ? prev_text : NULL, edits);
+                if (fixed) {
+                    json_object_set_new(obj, "original_text", json_string(answer));
+                    json_object_set_new(obj, text_field, json_string(fixed));
+                    json_object_set(obj, "repaired", edits);
+                    json_decref(res);
+                    res = constraints_check(cons, json_string_value(base), fixed, &n_pass);
+                    text = json_object_get(obj, text_field);
+                    repaired++;
+                    free(fixed);
+                }
+                json_decref(edits);
+            }
+            free(prev_id), free(prev_text);
+            prev_id = id ? strdup(id) : NULL, prev_text = keep;
+        }
         size_t i;
         json_t *v;
         json_array_foreach(res, i, v) {
@@ -65,6 +89,7 @@ static int verify_answers(const char *in, const char *out, const char *text_fiel
         records++, all_pass += n_pass == total, instructions += total, passed += n_pass;
     }
     jsonl_close(r);
+    free(prev_id), free(prev_text);
     if (records == 0) fail("%s holds no answers", in);
     records_writer_close(w);
     json_t *fam = json_object();
@@ -76,9 +101,12 @@ static int verify_answers(const char *in, const char *out, const char *text_fiel
                             "prompt_accuracy", (double)all_pass / records, "instructions", (int)instructions,
                             "instructions_passed", (int)passed, "instruction_accuracy",
                             instructions ? (double)passed / instructions : 1.0, "malformed", (int)malformed, "families", fam);
-    printf("verify: %ld answers, %ld pass all their constraints (%.1f%%), %ld of %ld constraints pass (%.1f%%)%s\n", records,
-           all_pass, 100.0 * all_pass / records, passed, instructions, instructions ? 100.0 * passed / instructions : 100.0,
+    if (repair) json_object_set_new(rep, "repaired", json_integer(repaired));
+    printf("verify: %ld answers, %ld pass all their constraints (%.1f%%%s), %ld of %ld constraints pass (%.1f%%)%s\n", records,
+           all_pass, 100.0 * all_pass / records, repair ? ", repaired ones included" : "", passed, instructions,
+           instructions ? 100.0 * passed / instructions : 100.0,
            malformed ? " (some constraints malformed: see \"error\" in the records)" : "");
+    if (repair) printf("verify: %ld answers repaired (eval/constraint_repair.h)\n", repaired);
     if (report_path) write_report(report_path, rep);
     json_decref(rep);
     free(kind_n), free(kind_pass);
@@ -140,12 +168,16 @@ static int make_prompts(const char *from, const char *out, const char *catalog_p
 
 int cmd_verify(int argc, char **argv) {
     const char *in = NULL, *out = NULL, *text_field = "text", *report = NULL, *from = NULL, *catalog = NULL, *families = NULL;
-    int k = 3, count = 0, seed = 0;
+    int k = 3, count = 0, seed = 0, repair = 0;
     Flag flags[] = {
         {"--in", FLAG_STRING, &in, "F", "answers .jsonl(.zst) whose records carry \"constraints\" (strap gen output)", NULL},
         {"--out", FLAG_STRING, &out, "F", "the checked records, or the prompts made (required)", NULL},
         {"--text-field", FLAG_STRING, &text_field, "NAME", "the answer's field (default text)", NULL},
         {"--report", FLAG_STRING, &report, "F", "prompt- and instruction-level accuracy, per family, as JSON", NULL},
+        {"--repair", FLAG_BOOL, &repair, NULL,
+         "edit a failing answer whose failed constraints say exactly what to do (case, commas, cut to n sentences, "
+         "phrase or request first, phrase last, title, quotes, JSON, two answers) and keep it when all then pass; "
+         "the record gets original_text and repaired (the kinds edited)", NULL},
         {"--prompts-from", FLAG_STRING, &from, "F", "make prompts: requests .jsonl(.zst) with \"prompt\" (and \"id\")", NULL},
         {"--constraints", FLAG_INT, &k, "K", "with --prompts-from: 1..K constraints per prompt (K <= 3)", NULL},
         {"--count", FLAG_INT, &count, "N", "with --prompts-from: prompts to make, cycling the requests (0: one each)", NULL},
@@ -166,10 +198,11 @@ int cmd_verify(int argc, char **argv) {
     args_require(&cmd, "--out", out != NULL);
     if (!in == !from) args_error(&cmd, "give either --in (check answers) or --prompts-from (make prompts)");
     if (!jsonl_is_jsonl_path(out)) args_error(&cmd, "--out %s: name it .jsonl or .jsonl.zst", out);
+    if (repair && from) args_error(&cmd, "--repair goes with --in (checking answers)");
     if (from) {
         if (k < 1 || k > 3) args_error(&cmd, "--constraints must be 1..3");
         if (count < 0) args_error(&cmd, "--count must not be negative");
         return make_prompts(from, out, catalog, k, count, seed, families);
     }
-    return verify_answers(in, out, text_field, report);
+    return verify_answers(in, out, text_field, report, repair);
 }

@@ -662,7 +662,15 @@ int constraint_check_one(const json_t *constraint, const char *prompt, const cha
         snprintf(detail, detail_size, "unknown or missing \"kind\"%s%s", kind ? ": " : "", kind ? kind : "");
         return -1;
     }
-    return f->check(constraint, prompt, answer ? answer : "", detail, detail_size);
+    if (!answer) answer = "";
+    int r = f->check(constraint, prompt, answer, detail, detail_size);
+    // An answer without a word satisfies no instruction: "no commas" or "at most 3
+    // sentences" must not be a reward for saying nothing.
+    if (r == 1 && count_words(answer, strlen(answer)) == 0) {
+        snprintf(detail, detail_size, "an empty answer (no words)");
+        return 0;
+    }
+    return r;
 }
 
 json_t *constraints_check(const json_t *constraints, const char *prompt, const char *answer, int *n_pass) {

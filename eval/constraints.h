@@ -17,7 +17,8 @@
 //   paragraph  blocks separated by one or more blank lines (lines of only whitespace)
 //   bullet     a line starting (after spaces) with "* ", "- " or "+ "
 //   Trailing whitespace of the answer is ignored everywhere; letter case checks ignore
-//   characters without case.
+//   characters without case. An answer without a word fails every constraint (saying
+//   nothing must not earn "no commas" or "at most 3 sentences").
 #pragma once
 #include <jansson.h>
 

@@ -186,6 +186,21 @@ static void test_check_array(void) {
     EXPECT(json_is_false(json_object_get(bad, "pass")) && json_is_string(json_object_get(bad, "error")),
            "an unknown kind is a failed check with an error");
     json_decref(res), json_decref(cons);
+    // saying nothing earns nothing: an answer without a word fails even "no commas" and
+    // "at most 3 words", and a malformed constraint stays malformed
+    const char *empty_ok[] = {"{\"kind\":\"no_commas\"}", "{\"kind\":\"word_count\",\"relation\":\"at most\",\"n\":3}",
+                              "{\"kind\":\"forbidden_words\",\"words\":[\"x\"]}", "{\"kind\":\"letter_frequency\",\"letter\":\"a\",\"relation\":\"at most\",\"n\":1}"};
+    for (size_t i = 0; i < sizeof empty_ok / sizeof empty_ok[0]; i++) {
+        json_t *c = json_loads(empty_ok[i], 0, NULL);
+        char detail[160];
+        EXPECT(constraint_check_one(c, NULL, " \n* ", detail, sizeof detail) == 0 && strstr(detail, "empty"),
+               "%s on an empty answer: %s", empty_ok[i], detail);
+        EXPECT(constraint_check_one(c, NULL, "fine", NULL, 0) == 1, "%s on a word", empty_ok[i]);
+        json_decref(c);
+    }
+    json_t *bad_n = json_loads("{\"kind\":\"word_count\",\"relation\":\"at most\"}", 0, NULL);
+    EXPECT(constraint_check_one(bad_n, NULL, "", NULL, 0) == -1, "malformed on an empty answer stays malformed");
+    json_decref(bad_n);
 }
 
 static void test_catalogue_and_draws(void) {

@@ -259,6 +259,7 @@ static json_t *options_json(const LoopOptions *o) {
     if (o->heldout) json_object_set_new(j, "heldout", json_pack("{s:s, s:i}", "prompts", o->heldout, "max_new", o->eval_max_new));
     if (o->no_repeat_ngram) json_object_set_new(j, "no_repeat_ngram", json_integer(o->no_repeat_ngram));
     if (o->sft_lr > 0) json_object_set_new(j, "sft_lr", json_real(o->sft_lr));
+    if (o->repair) json_object_set_new(j, "repair", json_true());
     return j;
 }
 
@@ -487,6 +488,7 @@ int loop_run(const LoopOptions *o) {
         if (use_verify && !stage_done(dir, "verify")) {
             arg(&a, "%s", exe), arg(&a, "verify"), arg(&a, "--in"), arg(&a, "%s", cleaned);
             arg(&a, "--out"), arg(&a, "%s", verified), arg(&a, "--report"), arg(&a, "%s", verify_report);
+            if (o->repair) arg(&a, "--repair");
             double secs = run_stage(&r, "verify", &a, NULL);
             args_free(&a);
             mark_done(dir, "verify", secs);

@@ -72,6 +72,7 @@ typedef struct {
     const char *heldout;      // held-out prompts with constraints: eval constraints of M(t) against M0
     int eval_max_new;         // answer tokens in eval constraints
     int no_repeat_ngram;      // generation guard of the answers (gen), 0: off
+    int repair;               // verify --repair: edit failing answers whose failed constraints have an edit
     int seed, threads, batch;
     const char *device;
     const char *chat_template;

@@ -43,6 +43,31 @@ rep = json.load(open(f"{t}/report.json"))
 assert rep["records"] == 4 and rep["all_passed"] == 2 and rep["instructions"] == 7 and rep["instructions_passed"] == 5, rep
 assert rep["malformed"] == 1 and rep["families"]["lowercase"] == {"n": 2, "passed": 1, "accuracy": 0.5}, rep
 PY
+# --repair: failing answers with an edit for every failed constraint are edited and re-checked;
+# the others stay as they were; the record keeps the original
+cat > "$TMP/rep.jsonl" <<'J'
+{"prompt_id": "a", "base_prompt": "Say hi.", "constraints": [{"kind": "lowercase"}, {"kind": "end_with", "phrase": "Bye."}], "text": "Hi there."}
+{"prompt_id": "a", "base_prompt": "Say hi.", "constraints": [{"kind": "two_responses"}], "text": "Hello."}
+{"prompt_id": "b", "base_prompt": "Say hi.", "constraints": [{"kind": "two_responses"}], "text": "Alone."}
+{"prompt_id": "b", "base_prompt": "Say hi.", "constraints": [{"kind": "bullet_count", "n": 2}, {"kind": "quotes"}], "text": "No bullets."}
+{"prompt_id": "b", "base_prompt": "Say hi.", "constraints": [{"kind": "quotes"}], "text": "\"Already.\""}
+J
+"$STRAP" verify --in "$TMP/rep.jsonl" --out "$TMP/rep-out.jsonl" --report "$TMP/rep.json" --repair > "$TMP/log" || fail_test "verify --repair"
+grep -q "2 answers repaired" "$TMP/log" || fail_test "repair summary: $(cat "$TMP/log")"
+python3 - "$TMP" <<'PY' || fail_test "verify --repair records"
+import json, sys
+t = sys.argv[1]
+recs = [json.loads(l) for l in open(f"{t}/rep-out.jsonl")]
+assert recs[0]["text"] == "hi there. bye." and recs[0]["original_text"] == "Hi there." and recs[0]["repaired"] == ["end_with", "lowercase"], recs[0]
+assert recs[0]["verify_all"] is True
+assert recs[1]["text"] == "Hello.\n\n******\n\nHi there." and recs[1]["repaired"] == ["two_responses"], recs[1]
+assert "repaired" not in recs[2] and recs[2]["verify_all"] is False, recs[2]          # no other answer to this prompt before it
+assert "repaired" not in recs[3] and recs[3]["text"] == "No bullets." and recs[3]["verify_pass"] == 0, recs[3]
+assert "repaired" not in recs[4] and recs[4]["verify_all"] is True
+rep = json.load(open(f"{t}/rep.json"))
+assert rep["repaired"] == 2 and rep["all_passed"] == 3, rep
+PY
+expect_error 2 "--repair goes with --in" -- "$STRAP" verify --prompts-from data/synth/heldout_requests.jsonl --repair --out "$TMP/bad.jsonl"
 # --text-field reads another field
 "$STRAP" verify --in "$TMP/answers.jsonl" --out "$TMP/s2.jsonl" --text-field answer > /dev/null 2>&1 && fail_test "a record without the --text-field field must fail"
 echo '{"prompt": "p", "text": "no constraints"}' > "$TMP/plain.jsonl"
