@@ -23,7 +23,7 @@ ifeq ($(DEBUG),1)
   LDFLAGS += -fsanitize=address,undefined
 endif
 # FUZZ=1 (used by make fuzz, with CC=clang): the library instrumented for libFuzzer, fail()
-# returning to the fuzz harness (kernels/check.h)
+# returning to the fuzz harness (base/check.h)
 ifeq ($(FUZZ),1)
   CFLAGS := $(filter-out -O3 -march=native,$(CFLAGS)) -O1 -g -fsanitize=fuzzer-no-link,address,undefined -DSTRAP_FUZZ
 endif
@@ -104,7 +104,7 @@ ifneq ($(CU_SRC),)
 endif
 endif
 
-CORE_SRC := $(wildcard kernels/*.c kernels/cpu/*.c model/*.c data/*.c train/*.c eval/*.c)
+CORE_SRC := $(wildcard base/*.c dist/*.c kernels/*.c kernels/cpu/*.c model/*.c data/*.c train/*.c eval/*.c)
 CLI_SRC  := $(wildcard cli/*.c)
 TEST_SRC := $(wildcard tests/test_*.c)
 CORE_OBJ := $(CORE_SRC:%.c=$(BUILD)/%.o) $(CU_OBJ)

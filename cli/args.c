@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../kernels/check.h"
+#include "../base/check.h"
 
 void args_usage(const Command *cmd) {
     fprintf(stderr, "usage: %s\n", cmd->usage);

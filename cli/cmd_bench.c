@@ -4,14 +4,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../kernels/check.h"
+#include "../base/check.h"
 #include "../model/generate.h"
 #include "../model/llama.h"
 #include "../model/presets.h"
-#include "../model/rng.h"
+#include "../base/rng.h"
 #include "../train/adamw.h"
-#include "../train/dist.h"
-#include "../train/progress.h"
+#include "../train/dist_opt.h"
+#include "../base/progress.h"
 #include "args.h"
 #include "cmd_bench_comm.h"
 #include "cmd_bench_gpu.h"

@@ -1,4 +1,4 @@
-// cmd_bench_comm.c: strap bench comm: the bandwidth of strap's own collectives (train/comm.h)
+// cmd_bench_comm.c: strap bench comm: the bandwidth of strap's own collectives (dist/comm.h)
 // on the buffers training uses: MPI on CPU ranks, NCCL on GPUs. Run under mpirun, one rank
 // per GPU; sizes double from --min-bytes to --max-bytes.
 //
@@ -15,10 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../kernels/check.h"
-#include "../train/comm.h"
-#include "../train/dist.h"
-#include "../train/progress.h"
+#include "../base/check.h"
+#include "../dist/comm.h"
+#include "../dist/dist.h"
+#include "../base/progress.h"
 #include "args.h"
 #include "cmd_bench_comm.h"
 

@@ -21,7 +21,7 @@
 #include <string.h>
 
 #include "../kernels/backend.h"
-#include "../kernels/check.h"
+#include "../base/check.h"
 #include "../model/presets.h"
 #include "args.h"
 #include "cmd_bench_gpu.h"

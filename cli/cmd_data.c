@@ -8,11 +8,11 @@
 #include <string.h>
 #include <utf8proc.h>
 
-#include "../data/io.h"
+#include "../base/io.h"
 #include "../data/jsonl.h"
 #include "../data/pack.h"
 #include "../data/shard.h"
-#include "../kernels/check.h"
+#include "../base/check.h"
 #include "args.h"
 #include "cmd_clean.h"
 #include "commands.h"
@@ -93,7 +93,7 @@ static int data_pack(int argc, char **argv) {
             fail("--input: %s does not exist", item);
         }
         for (int i = 0; i < count; i++) {
-            if (n == cap) inputs = realloc(inputs, (size_t)(cap *= 2) * sizeof(char *));
+            if (n == cap) inputs = xrealloc(inputs, (size_t)(cap *= 2) * sizeof(char *));
             inputs[n++] = strdup(matched[i]);
         }
         free_string_list(matched);

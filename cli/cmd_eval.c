@@ -6,13 +6,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../data/io.h"
+#include "../base/io.h"
 #include "../eval/compare.h"
 #include "../eval/constraint_eval.h"
 #include "../eval/ppl.h"
-#include "../eval/text.h"
-#include "../kernels/check.h"
-#include "../train/dist.h"
+#include "../base/text.h"
+#include "../base/check.h"
+#include "../dist/dist.h"
 #include "../train/dpo.h"
 #include "args.h"
 #include "commands.h"
@@ -40,7 +40,7 @@ static int *read_tokens_file(const char *path, int64_t *n_out) {
                  "non-negative integers)",
                  path, line, len, p);
         }
-        if (n == cap) ids = realloc(ids, (size_t)(cap *= 2) * sizeof(int));
+        if (n == cap) ids = xrealloc(ids, (size_t)(cap *= 2) * sizeof(int));
         CHECK(ids != NULL, "out of memory");
         ids[n++] = (int)v;
         p = end;
@@ -71,7 +71,7 @@ static void eval_report(json_t *res, const char *title, int json, const char *ou
     }
     if (out) {
         size_t n = strlen(line);
-        line = realloc(line, n + 2);
+        line = xrealloc(line, n + 2);
         line[n] = '\n', line[n + 1] = 0;
         write_file_atomic(out, line, n + 1);
     }

@@ -5,16 +5,16 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../data/io.h"
+#include "../base/io.h"
 #include "../data/jsonl.h"
 #include "../data/records_writer.h"
 #include "../eval/text_utf8.h"
-#include "../kernels/check.h"
+#include "../base/check.h"
 #include "../model/chat_io.h"
 #include "../model/generate.h"
-#include "../train/dist.h"
-#include "../train/dist_records.h"
-#include "../train/progress.h"
+#include "../dist/dist.h"
+#include "../dist/dist_records.h"
+#include "../base/progress.h"
 #include "args.h"
 #include "commands.h"
 
@@ -35,7 +35,7 @@ static size_t decode_all(Stream *s) {
     if (s->tok) return tokenizer_decode(s->tok, (const int32_t *)s->ids, (size_t)s->n, &s->text, &s->text_cap);
     if ((size_t)s->n + 1 > s->text_cap) {
         s->text_cap = 2 * (size_t)s->n + 16;
-        s->text = realloc(s->text, s->text_cap);
+        s->text = xrealloc(s->text, s->text_cap);
     }
     size_t len = 0;
     for (int i = 0; i < s->n; i++)
@@ -69,7 +69,7 @@ static int on_token(void *ctx, int b, int token) {
 
 // --prompts mode: every record's prompt, -n samples each, in batches; records out in
 // (prompt, sample) order whatever the batch size. Under mpirun prompt p is rank p % world's
-// (train/dist_records.h); the seed of each answer depends on its global (prompt, sample)
+// (dist/dist_records.h); the seed of each answer depends on its global (prompt, sample)
 // only, so the output is the same on any number of ranks.
 // `system`: for records without a "system" field (NULL: the template's default).
 static void gen_batch_file(Model *m, const ChatIO *io, const char *system, const char *model_dir, const char *in_path,
@@ -84,7 +84,7 @@ static void gen_batch_file(Model *m, const ChatIO *io, const char *system, const
         json_t *text = json_object_get(obj, field);
         if (!json_is_string(text))
             fail("%s:%ld: field '%s' missing or not a string (choose it with --field)", in_path, jsonl_line(r), field);
-        if (n_prompts == cap) records = realloc(records, (size_t)(cap *= 2) * sizeof(json_t *));
+        if (n_prompts == cap) records = xrealloc(records, (size_t)(cap *= 2) * sizeof(json_t *));
         records[n_prompts++] = obj;
     }
     jsonl_close(r);
@@ -350,7 +350,7 @@ int cmd_chat(int argc, char **argv) {
             n_msgs = first_user;
             continue;
         }
-        if (n_msgs + 2 > cap_msgs) msgs = realloc(msgs, (size_t)(cap_msgs *= 2) * sizeof(ChatMessage));
+        if (n_msgs + 2 > cap_msgs) msgs = xrealloc(msgs, (size_t)(cap_msgs *= 2) * sizeof(ChatMessage));
         msgs[n_msgs++] = (ChatMessage){"user", strdup(line)};
         int32_t *ids = NULL;
         size_t n = 0, cap = 0;

@@ -2,8 +2,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../data/io.h"
-#include "../kernels/check.h"
+#include "../base/io.h"
+#include "../base/check.h"
 #include "../model/llama.h"
 #include "../model/presets.h"
 #include "args.h"

@@ -3,7 +3,7 @@
 //                     each, average the parsed ones (unparseable ones are missing, not 0);
 //   --method logprob: one forward to the position after "Score: " in the assistant's turn;
 //                     score = sum_k p(k) k with p renormalised over the tokens "0".."5".
-// Under mpirun answer i is rank i % world's (train/dist_records.h); judgement seeds depend
+// Under mpirun answer i is rank i % world's (dist/dist_records.h); judgement seeds depend
 // on the answer's place in the file, so the output is the same on any number of ranks.
 #include <jansson.h>
 #include <math.h>
@@ -11,17 +11,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../data/io.h"
+#include "../base/io.h"
 #include "../data/jsonl.h"
 #include "../data/records_writer.h"
 #include "../data/tokenizer.h"
 #include "../eval/judge.h"
-#include "../kernels/check.h"
+#include "../base/check.h"
 #include "../model/chat_io.h"
 #include "../model/generate.h"
-#include "../train/dist.h"
-#include "../train/dist_records.h"
-#include "../train/progress.h"
+#include "../dist/dist.h"
+#include "../dist/dist_records.h"
+#include "../base/progress.h"
 #include "args.h"
 #include "commands.h"
 

@@ -12,11 +12,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../data/io.h"
+#include "../base/io.h"
 #include "../data/jsonl.h"
 #include "../data/records_writer.h"
 #include "../eval/stats.h"
-#include "../kernels/check.h"
+#include "../base/check.h"
 #include "args.h"
 #include "commands.h"
 

@@ -8,16 +8,16 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../data/io.h"
+#include "../base/io.h"
 #include "../data/jsonl.h"
 #include "../data/records_writer.h"
 #include "../data/synth.h"
 #include "../eval/text_utf8.h"
 #include "../eval/constraints.h"
-#include "../kernels/check.h"
+#include "../base/check.h"
 #include "../model/chat_io.h"
 #include "../model/generate.h"
-#include "../train/progress.h"
+#include "../base/progress.h"
 #include "args.h"
 #include "commands.h"
 
@@ -30,8 +30,8 @@ typedef struct {
 static void pool_add(PromptPool *p, const char *text, const char *id) {
     if (p->n == p->cap) {
         p->cap = 2 * p->cap + 64;
-        p->texts = realloc(p->texts, (size_t)p->cap * sizeof(char *));
-        p->ids = realloc(p->ids, (size_t)p->cap * sizeof(char *));
+        p->texts = xrealloc(p->texts, (size_t)p->cap * sizeof(char *));
+        p->ids = xrealloc(p->ids, (size_t)p->cap * sizeof(char *));
     }
     p->texts[p->n] = strdup(text), p->ids[p->n] = strdup(id);
     p->n++;
@@ -142,7 +142,7 @@ typedef struct {
 static void idea_push(IdeaQueue *q, const char *role, const char *task) {
     if (q->n == q->cap) {
         q->cap = 2 * q->cap + 32;
-        q->items = realloc(q->items, (size_t)q->cap * sizeof(Idea));
+        q->items = xrealloc(q->items, (size_t)q->cap * sizeof(Idea));
     }
     q->items[q->n++] = (Idea){strdup(role), strdup(task)};
 }
@@ -439,7 +439,7 @@ int cmd_synth(int argc, char **argv) {
     if (report_path) {
         char *text = json_dumps(report, JSON_INDENT(2));
         size_t len = strlen(text);
-        text = realloc(text, len + 2);
+        text = xrealloc(text, len + 2);
         text[len] = '\n', text[len + 1] = 0;
         write_file_atomic(report_path, text, len + 1);
         free(text);

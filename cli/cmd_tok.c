@@ -5,9 +5,9 @@
 #include <string.h>
 
 #include "../data/bpe_train.h"
-#include "../data/io.h"
+#include "../base/io.h"
 #include "../data/tokenizer.h"
-#include "../kernels/check.h"
+#include "../base/check.h"
 #include "args.h"
 #include "commands.h"
 
@@ -35,7 +35,7 @@ static char **split_list(const char *list, int glob_inputs, int *count) {
         if (glob_inputs && !path_exists(item) && strpbrk(item, "*?[")) matched = expand_inputs(item, "", &k);
         else if (glob_inputs && !path_exists(item)) fail("--input: %s does not exist", item);
         for (int i = 0; i < k; i++) {
-            if (n + 1 >= cap) out = realloc(out, (size_t)(cap *= 2) * sizeof(char *) + sizeof(char *));
+            if (n + 1 >= cap) out = xrealloc(out, (size_t)(cap *= 2) * sizeof(char *) + sizeof(char *));
             out[n++] = strdup(matched ? matched[i] : item);
         }
         free_string_list(matched);

@@ -5,25 +5,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../data/io.h"
+#include "../base/io.h"
+#include "../base/json_file.h"
 #include "../data/jsonl.h"
 #include "../data/records_writer.h"
 #include "../eval/constraint_repair.h"
 #include "../eval/constraints.h"
-#include "../kernels/check.h"
+#include "../base/check.h"
 #include "args.h"
 #include "commands.h"
-
-static void write_report(const char *path, json_t *rep) {
-    char *text = json_dumps(rep, JSON_INDENT(2) | JSON_REAL_PRECISION(12));
-    CHECK(text != NULL, "json_dumps failed");
-    size_t n = strlen(text);
-    text = xrealloc(text, n + 2);
-    text[n] = '\n', text[n + 1] = 0;
-    if (path) write_file_atomic(path, text, n + 1);
-    else fputs(text, stdout);
-    free(text);
-}
 
 // strap verify --in answers --out scored [--repair]
 static int verify_answers(const char *in, const char *out, const char *text_field, const char *report_path, int repair) {
@@ -107,7 +97,7 @@ static int verify_answers(const char *in, const char *out, const char *text_fiel
            instructions ? 100.0 * passed / instructions : 100.0,
            malformed ? " (some constraints malformed: see \"error\" in the records)" : "");
     if (repair) printf("verify: %ld answers repaired (eval/constraint_repair.h)\n", repaired);
-    if (report_path) write_report(report_path, rep);
+    if (report_path) json_write_atomic(report_path, rep, JSON_INDENT(2) | JSON_REAL_PRECISION(12));
     json_decref(rep);
     free(kind_n), free(kind_pass);
     return 0;

@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "../kernels/backend.h"
-#include "../train/comm.h"
+#include "../dist/comm.h"
 #include "cmd_convert.h"
 #include "commands.h"
 

@@ -8,9 +8,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../kernels/check.h"
-#include "../train/progress.h"
-#include "io.h"
+#include "../base/check.h"
+#include "../base/hash64.h"
+#include "../base/progress.h"
+#include "../base/io.h"
 #include "records.h"
 #include "tokenizer.h"
 
@@ -18,12 +19,6 @@
     "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|" \
     "\\s+(?!\\S)|\\s+"
 
-static uint64_t hash_u64(uint64_t x) {
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdull;
-    x ^= x >> 33;
-    return x;
-}
 
 // ---- unique pieces and their counts ----
 
@@ -38,11 +33,6 @@ typedef struct {
     size_t cap, used;
 } PieceMap;
 
-static uint64_t hash_bytes(const char *s, size_t n) {
-    uint64_t h = 14695981039346656037ull;
-    for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
-    return h;
-}
 
 static void piecemap_add(PieceMap *m, const char *s, size_t n);
 static void piecemap_grow(PieceMap *m) {
@@ -50,7 +40,7 @@ static void piecemap_grow(PieceMap *m) {
     for (size_t i = 0; i < m->cap; i++) {
         Piece *p = &m->slots[i];
         if (!p->key) continue;
-        size_t j = hash_bytes(p->key, p->len) & (bigger.cap - 1);
+        size_t j = fnv1a64(p->key, p->len) & (bigger.cap - 1);
         while (bigger.slots[j].key) j = (j + 1) & (bigger.cap - 1);
         bigger.slots[j] = *p;
         bigger.used++;
@@ -60,7 +50,7 @@ static void piecemap_grow(PieceMap *m) {
 }
 static void piecemap_add(PieceMap *m, const char *s, size_t n) {
     if (2 * (m->used + 1) > m->cap) piecemap_grow(m);
-    size_t i = hash_bytes(s, n) & (m->cap - 1);
+    size_t i = fnv1a64(s, n) & (m->cap - 1);
     for (;; i = (i + 1) & (m->cap - 1)) {
         Piece *p = &m->slots[i];
         if (!p->key) {
@@ -122,7 +112,7 @@ static void pair_add_word(Pair *p, int32_t w) {
     if (p->n_words && p->words[p->n_words - 1] == w) return;
     if (p->n_words == p->cap_words) {
         p->cap_words = p->cap_words ? 2 * p->cap_words : 4;
-        p->words = realloc(p->words, (size_t)p->cap_words * sizeof(int32_t));
+        p->words = xrealloc(p->words, (size_t)p->cap_words * sizeof(int32_t));
         CHECK(p->words != NULL, "out of memory");
     }
     p->words[p->n_words++] = w;
@@ -142,7 +132,7 @@ static int heap_before(HeapItem a, HeapItem b) { return a.count > b.count || (a.
 static void heap_push(Heap *h, long long count, uint64_t key) {
     if (h->n == h->cap) {
         h->cap = h->cap ? 2 * h->cap : 1024;
-        h->items = realloc(h->items, h->cap * sizeof(HeapItem));
+        h->items = xrealloc(h->items, h->cap * sizeof(HeapItem));
         CHECK(h->items != NULL, "out of memory");
     }
     size_t i = h->n++;
@@ -334,7 +324,7 @@ BpeTrainStats bpe_train(const BpeTrainOptions *o) {
             if (!has) continue;
             if ((size_t)len > scratch_cap) {
                 scratch_cap = 2 * (size_t)len;
-                scratch = realloc(scratch, scratch_cap * sizeof(int32_t));
+                scratch = xrealloc(scratch, scratch_cap * sizeof(int32_t));
                 CHECK(scratch != NULL, "out of memory");
             }
             for (int k = 0; k + 1 < len; k++) pair_get(&pairs, pair_key(s[k], s[k + 1]))->count -= word_count[wi];

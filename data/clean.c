@@ -7,10 +7,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../kernels/check.h"
-#include "../train/progress.h"
-#include "hash64.h"
-#include "io.h"
+#include "../base/check.h"
+#include "../base/progress.h"
+#include "../base/hash64.h"
+#include "../base/io.h"
 #include "jsonl.h"
 #include "minhash.h"
 #include "records_writer.h"
@@ -107,7 +107,7 @@ typedef struct {
 static void line_put(Line *l, const void *s, size_t k) {
     if (l->n + k + 1 > l->cap) {
         l->cap = (l->n + k + 1) * 2;
-        l->p = realloc(l->p, l->cap);
+        l->p = xrealloc(l->p, l->cap);
         CHECK(l->p != NULL, "out of memory");
     }
     memcpy(l->p + l->n, s, k);
@@ -143,7 +143,7 @@ static int read_batch(JsonlReader *r, Batch *b) {
     while (b->n < BATCH && jsonl_next_line(r, &line, &n)) {
         if (b->lines_len + n + 1 > b->lines_cap) {
             b->lines_cap = (b->lines_len + n + 1) * 2;
-            b->lines = realloc(b->lines, b->lines_cap);
+            b->lines = xrealloc(b->lines, b->lines_cap);
             CHECK(b->lines != NULL, "out of memory");
         }
         int k = b->n++;
@@ -391,7 +391,7 @@ PARALLEL_FOR_RECORDS
             const int64_t index = st->records_in++;
             if (index == fates_cap) {
                 fates_cap = fates_cap ? 2 * fates_cap : 4096;
-                fates = realloc(fates, (size_t)fates_cap * sizeof *fates);
+                fates = xrealloc(fates, (size_t)fates_cap * sizeof *fates);
                 CHECK(fates != NULL, "out of memory (%lld records)", (long long)fates_cap);
             }
             const CleanResult *res = &b->res[k];
@@ -405,7 +405,7 @@ PARALLEL_FOR_RECORDS
                 f.item = near_dup_add(nd, b->sigs + (size_t)k * o->perm);
                 if (f.item == items_cap) {
                     items_cap = items_cap ? 2 * items_cap : 4096;
-                    item_record = realloc(item_record, (size_t)items_cap * sizeof *item_record);
+                    item_record = xrealloc(item_record, (size_t)items_cap * sizeof *item_record);
                     CHECK(item_record != NULL, "out of memory");
                 }
                 item_record[f.item] = index;

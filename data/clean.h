@@ -18,7 +18,7 @@
 // reaches near-dedup (1 KiB at 128 permutations) plus 24 bytes per record.
 //
 // All input errors (bad JSON, a missing text field) are found in the first pass, before
-// any output file is opened; outputs are written atomically (data/io.h), so a failed run
+// any output file is opened; outputs are written atomically (base/io.h), so a failed run
 // leaves nothing behind. The result is deterministic: the same input and options give the
 // same output bytes for any thread count.
 #pragma once

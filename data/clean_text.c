@@ -5,8 +5,8 @@
 #include <string.h>
 #include <utf8proc.h>
 
-#include "../kernels/check.h"
-#include "hash64.h"
+#include "../base/check.h"
+#include "../base/hash64.h"
 
 static const char *const REASON_NAMES[CLEAN_N_REASONS] = {
     "kept", "invalid_utf8", "unrepairable", "too_short", "too_long", "too_few_words",
@@ -37,7 +37,7 @@ static void buf_reserve(Buf *b, size_t extra) {
     size_t need = b->n + extra + 1;
     if (b->p && need <= b->cap) return;
     b->cap = need * 2;
-    b->p = realloc(b->p, b->cap);
+    b->p = xrealloc(b->p, b->cap);
     CHECK(b->p != NULL, "out of memory (%zu bytes)", b->cap);
 }
 
@@ -479,12 +479,12 @@ static size_t scan_words(const char *s, size_t len, uint64_t **ids, int64_t *cha
         int w = cp != 0 && is_word_char(cp);
         if (w) {
             int32_t lower = cp < 0x80 ? (cp >= 'A' && cp <= 'Z' ? cp + 32 : cp) : utf8proc_tolower(cp);
-            if (!in_word) h = 0xcbf29ce484222325ULL;
-            h = (h ^ (uint64_t)lower) * 0x100000001b3ULL; // FNV-1a over code points
+            if (!in_word) h = FNV64_OFFSET;
+            h = (h ^ (uint64_t)lower) * FNV64_PRIME; // FNV-1a over code points
             in_word = 1;
         } else if (in_word) {
             if (n == cap) {
-                out = realloc(out, (cap *= 2) * sizeof *out);
+                out = xrealloc(out, (cap *= 2) * sizeof *out);
                 CHECK(out != NULL, "out of memory");
             }
             out[n++] = mix64(h);

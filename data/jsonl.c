@@ -1,33 +1,18 @@
-// jsonl.c: see jsonl.h. The buffering follows data/records.c: decoded bytes accumulate in
-// a growing buffer and lines are cut out of it in place.
+// jsonl.c: see jsonl.h. The lines come from base/line_reader.h (plain or zstd).
 #include "jsonl.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <utf8proc.h>
-#include <zstd.h>
 
-#include "../kernels/check.h"
+#include "../base/check.h"
+#include "../base/io.h"
+#include "../base/line_reader.h"
 
 struct JsonlReader {
     char *path;
-    int zst;
-    FILE *f;
-    int64_t file_size, bytes_read;
-    long line;
-    // decoded bytes not yet consumed: buf[buf_pos, buf_len)
-    char *buf;
-    size_t buf_len, buf_pos, buf_cap;
-    int eof;
-    // zstd input
-    ZSTD_DCtx *dctx;
-    void *zin;
-    size_t zin_cap;
-    ZSTD_inBuffer in;
-    size_t last_ret;
+    LineReader *lines;
     // the last record
     const char *raw;
     size_t raw_len;
@@ -35,116 +20,19 @@ struct JsonlReader {
     char *fixed; // the line with invalid UTF-8 replaced (when invalid_utf8)
 };
 
-static int ends_with(const char *s, const char *suffix) {
-    size_t a = strlen(s), b = strlen(suffix);
-    return a >= b && strcmp(s + a - b, suffix) == 0;
-}
-
-static int is_zst_path(const char *path) { return ends_with(path, ".jsonl.zst") || ends_with(path, ".json.zst"); }
+static int is_zst_path(const char *path) { return str_ends_with(path, ".jsonl.zst") || str_ends_with(path, ".json.zst"); }
 
 int jsonl_is_jsonl_path(const char *path) {
-    return is_zst_path(path) || ends_with(path, ".jsonl") || ends_with(path, ".json");
+    return is_zst_path(path) || str_ends_with(path, ".jsonl") || str_ends_with(path, ".json");
 }
 
 JsonlReader *jsonl_open(const char *path) {
     if (!jsonl_is_jsonl_path(path))
         fail("%s: expected a .jsonl or .jsonl.zst file (one JSON object per line)", path);
     JsonlReader *r = xcalloc(1, sizeof *r);
-    r->path = strdup(path);
-    CHECK(r->path != NULL, "out of memory");
-    r->zst = is_zst_path(path);
-    r->f = fopen(path, "rb");
-    if (!r->f) fail("cannot read %s: %s", path, strerror(errno));
-    struct stat st;
-    if (fstat(fileno(r->f), &st) == 0) r->file_size = (int64_t)st.st_size;
-    r->buf_cap = 1 << 20;
-    r->buf = xmalloc(r->buf_cap);
-    if (r->zst) {
-        r->dctx = ZSTD_createDCtx();
-        CHECK(r->dctx != NULL, "out of memory (zstd)");
-        r->zin_cap = ZSTD_DStreamInSize();
-        r->zin = xmalloc(r->zin_cap);
-        r->in = (ZSTD_inBuffer){r->zin, 0, 0};
-    }
+    r->path = xstrdup(path);
+    r->lines = line_reader_open(path, is_zst_path(path));
     return r;
-}
-
-// Appends more decoded bytes to buf; 0 at the end of the input.
-static int fill(JsonlReader *r) {
-    if (r->eof) return 0;
-    if (r->buf_pos > 0) { // compact
-        memmove(r->buf, r->buf + r->buf_pos, r->buf_len - r->buf_pos);
-        r->buf_len -= r->buf_pos;
-        r->buf_pos = 0;
-    }
-    if (r->buf_cap - r->buf_len < (1 << 16)) {
-        r->buf_cap *= 2;
-        r->buf = realloc(r->buf, r->buf_cap);
-        CHECK(r->buf != NULL, "out of memory");
-    }
-    if (!r->zst) {
-        size_t got = fread(r->buf + r->buf_len, 1, r->buf_cap - r->buf_len, r->f);
-        if (got == 0) {
-            if (ferror(r->f)) fail("cannot read %s: %s", r->path, strerror(errno));
-            r->eof = 1;
-            return 0;
-        }
-        r->bytes_read += (int64_t)got;
-        r->buf_len += got;
-        return 1;
-    }
-    for (;;) {
-        if (r->in.pos == r->in.size) {
-            size_t got = fread(r->zin, 1, r->zin_cap, r->f);
-            if (got == 0) {
-                if (ferror(r->f)) fail("cannot read %s: %s", r->path, strerror(errno));
-                if (r->last_ret != 0)
-                    fail("%s: truncated zstd stream (the file ends inside a frame after line %ld)", r->path, r->line);
-                r->eof = 1;
-                return 0;
-            }
-            r->bytes_read += (int64_t)got;
-            r->in = (ZSTD_inBuffer){r->zin, got, 0};
-        }
-        ZSTD_outBuffer out = {r->buf + r->buf_len, r->buf_cap - r->buf_len, 0};
-        size_t ret = ZSTD_decompressStream(r->dctx, &out, &r->in);
-        if (ZSTD_isError(ret))
-            fail("%s: corrupt zstd data near line %ld (%s)", r->path, r->line + 1, ZSTD_getErrorName(ret));
-        r->last_ret = ret;
-        r->buf_len += out.pos;
-        if (out.pos > 0) return 1;
-    }
-}
-
-// The next line without its '\n', NUL-terminated in place; 0 at the end.
-static int next_line(JsonlReader *r, char **line, size_t *len) {
-    for (;;) {
-        char *start = r->buf + r->buf_pos;
-        char *nl = memchr(start, '\n', r->buf_len - r->buf_pos);
-        if (nl) {
-            *nl = '\0';
-            *line = start;
-            *len = (size_t)(nl - start);
-            r->buf_pos += *len + 1;
-            r->line++;
-            return 1;
-        }
-        if (!fill(r)) {
-            if (r->buf_pos < r->buf_len) { // the last line has no '\n'
-                if (r->buf_len == r->buf_cap) {
-                    r->buf = realloc(r->buf, ++r->buf_cap);
-                    CHECK(r->buf != NULL, "out of memory");
-                }
-                r->buf[r->buf_len] = '\0';
-                *line = r->buf + r->buf_pos;
-                *len = r->buf_len - r->buf_pos;
-                r->buf_pos = r->buf_len;
-                r->line++;
-                return 1;
-            }
-            return 0;
-        }
-    }
 }
 
 typedef struct {
@@ -155,7 +43,7 @@ typedef struct {
 static void buf_put(Buf *b, const void *data, size_t k) {
     if (b->n + k + 1 > b->cap) {
         b->cap = (b->n + k + 1) * 2;
-        b->p = realloc(b->p, b->cap);
+        b->p = xrealloc(b->p, b->cap);
         CHECK(b->p != NULL, "out of memory");
     }
     memcpy(b->p + b->n, data, k);
@@ -271,7 +159,7 @@ int jsonl_next_line(JsonlReader *r, const char **out, size_t *out_len) {
     char *line;
     size_t n;
     for (;;) {
-        if (!next_line(r, &line, &n)) return 0;
+        if (!line_reader_next(r->lines, &line, &n)) return 0;
         while (n > 0 && is_space(line[n - 1])) line[--n] = '\0';
         while (n > 0 && is_space(line[0])) line++, n--;
         if (n > 0) break; // blank lines are skipped
@@ -289,18 +177,18 @@ int jsonl_next(JsonlReader *r, json_t **obj) {
     r->fixed = NULL;
     char err[256];
     json_t *o = jsonl_parse(line, n, &r->invalid_utf8, &r->fixed, &fixed_len, err, sizeof err);
-    if (!o) fail("%s:%ld: %s", r->path, r->line, err);
+    if (!o) fail("%s:%ld: %s", r->path, line_reader_line(r->lines), err);
     r->raw = r->fixed ? r->fixed : line;
     r->raw_len = r->fixed ? fixed_len : n;
     *obj = o;
     return 1;
 }
 
-long jsonl_line(const JsonlReader *r) { return r->line; }
+long jsonl_line(const JsonlReader *r) { return line_reader_line(r->lines); }
 const char *jsonl_path(const JsonlReader *r) { return r->path; }
 int jsonl_invalid_utf8(const JsonlReader *r) { return r->invalid_utf8; }
-int64_t jsonl_bytes_read(const JsonlReader *r) { return r->bytes_read; }
-int64_t jsonl_file_size(const JsonlReader *r) { return r->file_size; }
+int64_t jsonl_bytes_read(const JsonlReader *r) { return line_reader_bytes_read(r->lines); }
+int64_t jsonl_file_size(const JsonlReader *r) { return line_reader_file_size(r->lines); }
 
 const char *jsonl_raw(const JsonlReader *r, size_t *len) {
     *len = r->raw_len;
@@ -309,10 +197,7 @@ const char *jsonl_raw(const JsonlReader *r, size_t *len) {
 
 void jsonl_close(JsonlReader *r) {
     if (!r) return;
-    fclose(r->f);
-    if (r->dctx) ZSTD_freeDCtx(r->dctx);
-    free(r->zin);
-    free(r->buf);
+    line_reader_close(r->lines);
     free(r->fixed);
     free(r->path);
     free(r);

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../kernels/check.h"
+#include "../base/check.h"
 #include "shard.h"
 
 struct Loader {

@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../kernels/check.h"
+#include "../base/check.h"
 #include "clean_text.h"
-#include "hash64.h"
+#include "../base/hash64.h"
 
 #define SHINGLE_SEED 0x7368696e676c6573ULL // "shingles"
 #define BAND_SEED 0x62616e646b657973ULL    // "bandkeys"
@@ -164,7 +164,7 @@ static void grow_table(NearDupIndex *x) {
 }
 
 static void *grow(void *p, int64_t cap, size_t elem) {
-    p = realloc(p, (size_t)cap * elem);
+    p = xrealloc(p, (size_t)cap * elem);
     CHECK(p != NULL, "out of memory (near-duplicate index of %lld items)", (long long)cap);
     return p;
 }

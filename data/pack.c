@@ -9,9 +9,9 @@
 #include <omp.h>
 #endif
 
-#include "../kernels/check.h"
-#include "../train/progress.h"
-#include "io.h"
+#include "../base/check.h"
+#include "../base/progress.h"
+#include "../base/io.h"
 #include "records.h"
 #include "shard.h"
 
@@ -88,7 +88,7 @@ PackStats pack_documents(const PackOptions *o) {
             while (n < BATCH && (more = records_next(r, &text, &len))) {
                 if (len + 1 > text_caps[n]) {
                     text_caps[n] = 2 * len + 1;
-                    texts[n] = realloc(texts[n], text_caps[n]);
+                    texts[n] = xrealloc(texts[n], text_caps[n]);
                     CHECK(texts[n] != NULL, "out of memory");
                 }
                 memcpy(texts[n], text, len);
@@ -99,7 +99,7 @@ PackStats pack_documents(const PackOptions *o) {
                 size_t need = lens[d] + 2; // byte-level: one id per byte; BPE grows the buffer itself
                 if (need > id_caps[d]) {
                     id_caps[d] = need;
-                    ids[d] = realloc(ids[d], id_caps[d] * sizeof(int32_t));
+                    ids[d] = xrealloc(ids[d], id_caps[d] * sizeof(int32_t));
                     CHECK(ids[d] != NULL, "out of memory");
                 }
                 size_t k = 0;
@@ -113,7 +113,7 @@ PackStats pack_documents(const PackOptions *o) {
                     tokenizer_encode(t, texts[d], lens[d], 0, &ids[d], &k, &id_caps[d]); // user text: no control tokens
                     if (k + 1 > id_caps[d]) {
                         id_caps[d] = 2 * (k + 1);
-                        ids[d] = realloc(ids[d], id_caps[d] * sizeof(int32_t));
+                        ids[d] = xrealloc(ids[d], id_caps[d] * sizeof(int32_t));
                         CHECK(ids[d] != NULL, "out of memory");
                     }
                 } else {

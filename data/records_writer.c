@@ -6,8 +6,8 @@
 #include <unistd.h>
 #include <zstd.h>
 
-#include "../kernels/check.h"
-#include "io.h"
+#include "../base/check.h"
+#include "../base/io.h"
 
 struct RecordsWriter {
     AtomicFile af;
@@ -45,14 +45,10 @@ static void track(RecordsWriter *w, int add) {
     CHECK(!add, "more than %d record files open at once", MAX_OPEN);
 }
 
-static int ends_with(const char *s, const char *suffix) {
-    size_t a = strlen(s), b = strlen(suffix);
-    return a >= b && strcmp(s + a - b, suffix) == 0;
-}
 
 RecordsWriter *records_writer_open(const char *path) {
-    int zst = ends_with(path, ".jsonl.zst") || ends_with(path, ".json.zst");
-    if (!zst && !ends_with(path, ".jsonl") && !ends_with(path, ".json"))
+    int zst = str_ends_with(path, ".jsonl.zst") || str_ends_with(path, ".json.zst");
+    if (!zst && !str_ends_with(path, ".jsonl") && !str_ends_with(path, ".json"))
         fail("%s: record files are named .jsonl or .jsonl.zst", path);
     RecordsWriter *w = xcalloc(1, sizeof *w);
     if (!exit_handler_installed) {

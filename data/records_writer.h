@@ -3,7 +3,7 @@
 // readable (no \u escapes for non-ASCII).
 //
 // Nothing appears under the real name before records_writer_close: the records go to
-// "<path>.tmp.<pid>" (data/io.h) which close fsyncs and renames into place. If the process
+// "<path>.tmp.<pid>" (base/io.h) which close fsyncs and renames into place. If the process
 // exits before close (an error elsewhere calls fail()), an exit handler deletes the temp
 // file, so a failed run leaves neither a half-written file nor a stray temp.
 #pragma once

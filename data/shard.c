@@ -9,8 +9,9 @@
 #include <unistd.h>
 #include <zstd.h>
 
-#include "../kernels/check.h"
-#include "io.h"
+#include "../base/check.h"
+#include "../base/hash64.h"
+#include "../base/io.h"
 
 static void put_u32(uint8_t *p, uint32_t v) {
     for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
@@ -27,16 +28,6 @@ static uint64_t get_u64(const uint8_t *p) {
     uint64_t v = 0;
     for (int i = 7; i >= 0; i--) v = (v << 8) | p[i];
     return v;
-}
-static uint32_t fnv1a32(const uint8_t *p, size_t n) {
-    uint32_t h = 2166136261u;
-    for (size_t i = 0; i < n; i++) h = (h ^ p[i]) * 16777619u;
-    return h;
-}
-static uint64_t fnv1a64(const uint8_t *p, size_t n) {
-    uint64_t h = 14695981039346656037ull;
-    for (size_t i = 0; i < n; i++) h = (h ^ p[i]) * 1099511628211ull;
-    return h;
 }
 
 // ---- writer ----
@@ -124,7 +115,7 @@ static void flush_frame(ShardWriter *w) {
     atomic_write(&w->file, w->compressed, size);
     if (w->n_frames == w->frames_cap) {
         w->frames_cap = w->frames_cap ? 2 * w->frames_cap : 64;
-        w->frames = realloc(w->frames, w->frames_cap * sizeof(ShardFrame));
+        w->frames = xrealloc(w->frames, w->frames_cap * sizeof(ShardFrame));
         CHECK(w->frames != NULL, "out of memory");
     }
     w->frames[w->n_frames++] = (ShardFrame){w->offset, (uint32_t)size, (uint32_t)n, w->n_tokens - n};

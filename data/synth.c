@@ -8,10 +8,10 @@
 #include <string.h>
 #include <strings.h>
 
-#include "../kernels/check.h"
+#include "../base/check.h"
 #include "clean_text.h"
-#include "hash64.h"
-#include "io.h"
+#include "../base/hash64.h"
+#include "../base/io.h"
 
 // ---- catalogue ----
 
@@ -31,8 +31,8 @@ static char **read_lines(const char *path, int *count, int **line_numbers) {
         if (len && *p != '#') {
             if (n == cap) {
                 cap *= 2;
-                out = realloc(out, (size_t)cap * sizeof(char *));
-                *line_numbers = realloc(*line_numbers, (size_t)cap * sizeof(int));
+                out = xrealloc(out, (size_t)cap * sizeof(char *));
+                *line_numbers = xrealloc(*line_numbers, (size_t)cap * sizeof(int));
             }
             (*line_numbers)[n] = line;
             out[n++] = strndup(p, len);
@@ -161,7 +161,7 @@ static void buf_printf(Buf *b, const char *fmt, ...) {
             return;
         }
         b->cap = 2 * (b->cap + (size_t)n) + 64;
-        b->s = realloc(b->s, b->cap);
+        b->s = xrealloc(b->s, b->cap);
         if (!b->s) fail("out of memory");
     }
 }
@@ -356,7 +356,7 @@ static int exact_insert(SynthFilter *f, uint64_t h) {
     if (lo < f->n_exact && f->exact[lo] == h) return 0;
     if (f->n_exact == f->cap_exact) {
         f->cap_exact = 2 * f->cap_exact + 64;
-        f->exact = realloc(f->exact, (size_t)f->cap_exact * sizeof(uint64_t));
+        f->exact = xrealloc(f->exact, (size_t)f->cap_exact * sizeof(uint64_t));
     }
     memmove(f->exact + lo + 1, f->exact + lo, (size_t)(f->n_exact - lo) * sizeof(uint64_t));
     f->exact[lo] = h;

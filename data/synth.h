@@ -20,7 +20,7 @@
 #include <jansson.h>
 #include <stdint.h>
 
-#include "../model/rng.h"
+#include "../base/rng.h"
 #include "minhash.h"
 
 typedef struct {

@@ -8,24 +8,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../kernels/check.h"
-#include "io.h"
+#include "../base/check.h"
+#include "../base/hash64.h"
+#include "../base/io.h"
 
 #define GPT2_PATTERN "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+"
 
 // ---- hash maps (open addressing, power-of-two tables) ----
 
-static uint64_t hash_bytes(const char *s, size_t n) {
-    uint64_t h = 14695981039346656037ull;
-    for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
-    return h;
-}
-static uint64_t hash_u64(uint64_t x) {
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdull;
-    x ^= x >> 33;
-    return x;
-}
 
 typedef struct {
     const char **keys; // token strings (owned by the Tokenizer's token array)
@@ -40,14 +30,14 @@ static void strmap_init(StrMap *m, size_t n) {
     m->values = xcalloc(m->cap, sizeof(int32_t));
 }
 static int32_t strmap_get(const StrMap *m, const char *key, size_t len) {
-    for (size_t i = hash_bytes(key, len) & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
+    for (size_t i = fnv1a64(key, len) & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
         if (!m->keys[i]) return -1;
         if (strlen(m->keys[i]) == len && memcmp(m->keys[i], key, len) == 0) return m->values[i];
     }
 }
 static void strmap_put(StrMap *m, const char *key, int32_t value) {
     size_t len = strlen(key);
-    for (size_t i = hash_bytes(key, len) & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
+    for (size_t i = fnv1a64(key, len) & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
         if (!m->keys[i] || strcmp(m->keys[i], key) == 0) {
             m->keys[i] = key;
             m->values[i] = value;
@@ -338,8 +328,8 @@ static void push_piece(Tokenizer *t, size_t start, size_t len) {
     if (len == 0) return;
     if (t->n_pieces == t->next_cap) {
         t->next_cap = t->next_cap ? 2 * t->next_cap : 256;
-        t->next_start = realloc(t->next_start, t->next_cap * sizeof(size_t));
-        t->next_len = realloc(t->next_len, t->next_cap * sizeof(size_t));
+        t->next_start = xrealloc(t->next_start, t->next_cap * sizeof(size_t));
+        t->next_len = xrealloc(t->next_len, t->next_cap * sizeof(size_t));
         CHECK(t->next_start && t->next_len, "out of memory");
     }
     t->next_start[t->n_pieces] = start;
@@ -383,7 +373,7 @@ static void bpe_piece(Tokenizer *t, const char *s, size_t len, int32_t **ids, si
         if (id >= 0) {
             if (*n == *cap) {
                 *cap = *cap ? 2 * *cap : 256;
-                *ids = realloc(*ids, *cap * sizeof(int32_t));
+                *ids = xrealloc(*ids, *cap * sizeof(int32_t));
             }
             (*ids)[(*n)++] = id;
             return;
@@ -391,7 +381,7 @@ static void bpe_piece(Tokenizer *t, const char *s, size_t len, int32_t **ids, si
     }
     if (len > t->sym_cap) {
         t->sym_cap = 2 * len;
-        t->sym = realloc(t->sym, t->sym_cap * sizeof(int32_t));
+        t->sym = xrealloc(t->sym, t->sym_cap * sizeof(int32_t));
         CHECK(t->sym != NULL, "out of memory");
     }
     int32_t *sym = t->sym;
@@ -419,7 +409,7 @@ static void bpe_piece(Tokenizer *t, const char *s, size_t len, int32_t **ids, si
     }
     if (*n + ns > *cap) {
         while (*n + ns > *cap) *cap = *cap ? 2 * *cap : 256;
-        *ids = realloc(*ids, *cap * sizeof(int32_t));
+        *ids = xrealloc(*ids, *cap * sizeof(int32_t));
         CHECK(*ids != NULL, "out of memory");
     }
     if (ns) memcpy(*ids + *n, sym, ns * sizeof(int32_t));
@@ -435,8 +425,8 @@ static void pretokenize(Tokenizer *t, const char *text, size_t len) {
         size_t count = t->n_pieces;
         if (count > t->pieces_cap) {
             t->pieces_cap = count;
-            t->piece_start = realloc(t->piece_start, count * sizeof(size_t));
-            t->piece_len = realloc(t->piece_len, count * sizeof(size_t));
+            t->piece_start = xrealloc(t->piece_start, count * sizeof(size_t));
+            t->piece_len = xrealloc(t->piece_len, count * sizeof(size_t));
             CHECK(t->piece_start && t->piece_len, "out of memory");
         }
         memcpy(t->piece_start, t->next_start, count * sizeof(size_t));
@@ -480,7 +470,7 @@ void tokenizer_encode(Tokenizer *t, const char *text, size_t len, int allow_spec
         if (best < 0) break;
         if (*n == *cap) {
             *cap = *cap ? 2 * *cap : 256;
-            *ids = realloc(*ids, *cap * sizeof(int32_t));
+            *ids = xrealloc(*ids, *cap * sizeof(int32_t));
             CHECK(*ids != NULL, "out of memory");
         }
         (*ids)[(*n)++] = t->added[best].id;
@@ -508,7 +498,7 @@ size_t tokenizer_decode(const Tokenizer *t, const int32_t *ids, size_t n, char *
         size_t tl = strlen(tok);
         if (len + tl + 1 > *cap) {
             while (len + tl + 1 > *cap) *cap = *cap ? 2 * *cap : 256;
-            *out = realloc(*out, *cap);
+            *out = xrealloc(*out, *cap);
             CHECK(*out != NULL, "out of memory");
         }
         int is_added = 0;
@@ -528,7 +518,7 @@ size_t tokenizer_decode(const Tokenizer *t, const int32_t *ids, size_t n, char *
     }
     if (len + 1 > *cap) {
         *cap = len + 1;
-        *out = realloc(*out, *cap);
+        *out = xrealloc(*out, *cap);
     }
     (*out)[len] = 0;
     return len;

@@ -4,11 +4,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../data/io.h"
-#include "../kernels/check.h"
+#include "../base/io.h"
+#include "../base/check.h"
 #include "../model/chat_io.h"
 #include "../model/generate.h"
-#include "../train/progress.h"
+#include "../base/progress.h"
 #include "text_utf8.h"
 
 void answers_generate(Answers *a, const char *model_dir, Backend *backend, json_t *const *records, int n,

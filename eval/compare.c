@@ -6,14 +6,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../data/io.h"
+#include "../base/io.h"
+#include "../base/json_file.h"
 #include "../data/jsonl.h"
 #include "../data/records_writer.h"
-#include "../kernels/check.h"
-#include "../train/dist.h"
-#include "../train/dist_records.h"
+#include "../base/check.h"
+#include "../dist/dist.h"
+#include "../dist/dist_records.h"
 #include "answer.h"
-#include "text.h"
+#include "../base/text.h"
 
 void winrate_options_default(WinrateOptions *o) {
     memset(o, 0, sizeof *o);
@@ -40,22 +41,11 @@ static const char *method_name(JudgeMethod m) {
     return m == JUDGE_TEXT ? "text" : m == JUDGE_RUBRIC ? "rubric" : "logprob";
 }
 
-static void write_json(const char *path, json_t *j) {
-    char *text = json_dumps(j, JSON_INDENT(2) | JSON_REAL_PRECISION(12));
-    CHECK(text != NULL, "json_dumps failed");
-    size_t n = strlen(text);
-    text = realloc(text, n + 2);
-    CHECK(text != NULL, "out of memory");
-    text[n] = '\n', text[n + 1] = 0;
-    write_file_atomic(path, text, n + 1);
-    free(text);
-}
-
 // A comparison's report: the Markdown printed and written to `markdown` (if given), the JSON
 // written to `out` or, without it, printed; both released.
 static void report_emit(json_t *j, Text *md, const char *out, const char *markdown) {
     printf("%s\n", md->s);
-    if (out) write_json(out, j);
+    if (out) json_write_atomic(out, j, JSON_INDENT(2) | JSON_REAL_PRECISION(12));
     if (markdown) write_file_atomic(markdown, md->s, md->len);
     if (!out) {
         char *text = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(12));
@@ -78,7 +68,7 @@ static json_t **read_records(const char *path, const char *const *need, int n_ne
         for (int k = 0; k < n_need; k++)
             if (!json_is_string(json_object_get(obj, need[k])))
                 fail("%s:%ld: field '%s' missing or not a string (%s)", path, jsonl_line(r), need[k], what);
-        if (n == cap) recs = realloc(recs, (size_t)(cap *= 2) * sizeof(json_t *));
+        if (n == cap) recs = xrealloc(recs, (size_t)(cap *= 2) * sizeof(json_t *));
         CHECK(recs != NULL, "out of memory");
         recs[n++] = obj;
     }
@@ -99,7 +89,7 @@ static json_t *verdict_json(const PairVerdict *v) {
     return name ? json_string(name) : json_null();
 }
 
-// ---- under mpirun: each rank compares a share of the prompts (train/dist_records.h) ----
+// ---- under mpirun: each rank compares a share of the prompts (dist/dist_records.h) ----
 
 // The places in the file of this rank's inputs (all n without mpirun).
 static int *my_inputs(int n, int *n_mine) {

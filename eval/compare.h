@@ -2,7 +2,7 @@
 // both answer orders (winrate.h, judge_pairwise.h), reported as JSON and a Markdown table.
 // Under mpirun each rank answers and judges the prompts (pairs) i with i % world == rank;
 // the tallies are summed and rank 0 writes the records in input order and the reports, the
-// same bytes as one process with the same seed (train/dist_records.h).
+// same bytes as one process with the same seed (dist/dist_records.h).
 #pragma once
 #include "judge_pairwise.h"
 

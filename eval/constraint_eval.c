@@ -7,15 +7,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../data/io.h"
+#include "../base/io.h"
+#include "../base/json_file.h"
 #include "../data/jsonl.h"
-#include "../kernels/check.h"
-#include "../train/dist.h"
-#include "../train/dist_records.h"
+#include "../base/check.h"
+#include "../dist/dist.h"
+#include "../dist/dist_records.h"
 #include "answer.h"
 #include "constraints.h"
 #include "stats.h"
-#include "text.h"
+#include "../base/text.h"
 
 void constraint_eval_options_default(ConstraintEvalOptions *o) {
     memset(o, 0, sizeof *o);
@@ -281,14 +282,8 @@ int constraint_eval_run(const ConstraintEvalOptions *o) {
         }
         printf("%s\n", md.s);
         if (o->markdown) write_file_atomic(o->markdown, md.s, md.len);
-        char *text = json_dumps(j, JSON_INDENT(2) | JSON_REAL_PRECISION(12));
-        CHECK(text != NULL, "json_dumps failed");
-        size_t len = strlen(text);
-        text = xrealloc(text, len + 2);
-        text[len] = '\n', text[len + 1] = 0;
-        if (o->out) write_file_atomic(o->out, text, len + 1);
-        else printf("%s", text);
-        free(text), free(md.s);
+        json_write_atomic(o->out, j, JSON_INDENT(2) | JSON_REAL_PRECISION(12));
+        free(md.s);
         json_decref(j);
     }
     for (int s = 0; s < n_sides; s++) {

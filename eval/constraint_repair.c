@@ -7,9 +7,9 @@
 #include <string.h>
 #include <utf8proc.h>
 
-#include "../kernels/check.h"
+#include "../base/check.h"
 #include "constraints.h"
-#include "text.h"
+#include "../base/text.h"
 
 // the families with an edit, in the order the edits run: content first (joining, deleting,
 // cutting), then what goes before and after, then letter case over all of it, then wrappers

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <utf8proc.h>
 
-#include "../kernels/check.h"
+#include "../base/check.h"
 
 // ---- text helpers: the counting rules of constraints.h ----
 

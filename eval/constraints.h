@@ -22,7 +22,7 @@
 #pragma once
 #include <jansson.h>
 
-#include "../model/rng.h"
+#include "../base/rng.h"
 
 typedef struct ConstraintCatalog ConstraintCatalog;
 

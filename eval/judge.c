@@ -6,7 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "../kernels/check.h"
+#include "../base/check.h"
 
 const char *const JUDGE_DEFAULT_TEMPLATE =
     "Review the user's question and the corresponding response using the additive 5-point scoring system "

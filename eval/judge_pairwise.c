@@ -7,10 +7,10 @@
 #include <string.h>
 #include <strings.h>
 
-#include "../data/io.h"
-#include "../kernels/check.h"
+#include "../base/io.h"
+#include "../base/check.h"
 #include "judge.h"
-#include "../train/progress.h"
+#include "../base/progress.h"
 #include "text_utf8.h"
 
 const char *const PAIRWISE_DEFAULT_TEMPLATE =
@@ -136,7 +136,7 @@ void pair_judge_open(PairJudge *j, const char *dir, Backend *backend, const char
             fail("%s: the judge's tokenizer does not tell '%s A' from '%s B' by one token after a common prefix, "
                  "which the logprob verdict needs; use --judge-method text",
                  dir, VERDICT_PREFILL, VERDICT_PREFILL);
-        j->prefill = realloc(j->prefill, (j->n_prefill + k) * sizeof(int32_t));
+        j->prefill = xrealloc(j->prefill, (j->n_prefill + k) * sizeof(int32_t));
         CHECK(j->prefill != NULL, "out of memory");
         memcpy(j->prefill + j->n_prefill, ca, k * sizeof(int32_t));
         j->n_prefill += k;
@@ -180,7 +180,7 @@ static void ensure_generator(PairJudge *j, int batch, int capacity) {
 static int32_t *judge_input(PairJudge *j, const char *judge_prompt, const int32_t *tail, size_t n_tail, size_t *n) {
     int32_t *ids = chat_io_encode(&j->io, NULL, judge_prompt, n);
     if (n_tail) {
-        ids = realloc(ids, (*n + n_tail) * sizeof(int32_t));
+        ids = xrealloc(ids, (*n + n_tail) * sizeof(int32_t));
         CHECK(ids != NULL, "out of memory");
         memcpy(ids + *n, tail, n_tail * sizeof(int32_t));
         *n += n_tail;

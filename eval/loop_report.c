@@ -10,9 +10,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../data/io.h"
-#include "../kernels/check.h"
-#include "text.h"
+#include "../base/io.h"
+#include "../base/check.h"
+#include "../base/text.h"
 
 extern char **environ;
 

@@ -4,10 +4,10 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "../kernels/check.h"
-#include "../train/dist.h"
-#include "../train/dist_records.h"
-#include "../train/progress.h"
+#include "../base/check.h"
+#include "../dist/dist.h"
+#include "../dist/dist_records.h"
+#include "../base/progress.h"
 
 EvalResult eval_loader(Model *m, Loader *l, int B, int T, int max_batches) {
     uint64_t cursor, epoch;

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../kernels/check.h"
+#include "../base/check.h"
 
 double mcnemar_exact_p(int b, int c) {
     int n = b + c, k = b < c ? b : c;

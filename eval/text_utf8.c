@@ -4,7 +4,7 @@
 #include <string.h>
 #include <utf8proc.h>
 
-#include "../kernels/check.h"
+#include "../base/check.h"
 
 char *utf8_valid_copy(const char *s, size_t len, size_t *out_len) {
     char *out = xmalloc(3 * len + 1);

@@ -3,7 +3,7 @@
 
 #include <math.h>
 
-#include "../kernels/check.h"
+#include "../base/check.h"
 
 // From the model's point of view: +1 model preferred, -1 baseline preferred, 0 tie, -2 none.
 static int side(Verdict v, int model_first) {

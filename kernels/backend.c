@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "check.h"
+#include "../base/check.h"
 #include "cpu/gemm.h"
 
 #ifndef STRAP_CUDA

@@ -4,8 +4,8 @@
 #include <jansson.h>
 #include <string.h>
 
-#include "../data/io.h"
-#include "../kernels/check.h"
+#include "../base/io.h"
+#include "../base/check.h"
 
 ChatFormat chat_format_from_name(const char *name) {
     if (strcmp(name, "chatml") == 0) return CHAT_CHATML;

@@ -7,15 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../data/io.h"
-#include "../kernels/check.h"
-
-static char *xstrdup(const char *s) {
-    size_t n = strlen(s) + 1;
-    char *d = xmalloc(n);
-    memcpy(d, s, n);
-    return d;
-}
+#include "../base/io.h"
+#include "../base/json_file.h"
+#include "../base/check.h"
 
 static int get_int(json_t *root, const char *path, const char *key, int required, int fallback) {
     json_t *v = json_object_get(root, key);
@@ -232,14 +226,7 @@ void config_write(const LlamaConfig *c, const char *path, const char *torch_dtyp
     } else {
         json_object_set_new(root, "eos_token_id", json_null());
     }
-    char *text = json_dumps(root, JSON_INDENT(2) | JSON_SORT_KEYS | JSON_REAL_PRECISION(9));
-    CHECK(text != NULL, "json_dumps failed");
-    size_t n = strlen(text);
-    text = realloc(text, n + 2);
-    text[n] = '\n';
-    text[n + 1] = '\0';
-    write_file_atomic(path, text, n + 1);
-    free(text);
+    json_write_atomic(path, root, JSON_INDENT(2) | JSON_SORT_KEYS | JSON_REAL_PRECISION(9));
     json_decref(root);
 }
 

@@ -7,9 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../data/io.h"
+#include "../base/io.h"
+#include "../base/json_file.h"
 #include "../kernels/backend.h"
-#include "../kernels/check.h"
+#include "../base/check.h"
 #include "llama.h"
 
 // ---------------------------------------------------------------------------------------
@@ -228,21 +229,9 @@ static json_t *added_token(const char *content, int id, int special) {
                      0, "rstrip", 0, "normalized", !special, "special", special);
 }
 
-static char *dumps(json_t *root, int indent) {
-    char *text = json_dumps(root, JSON_INDENT(indent) | JSON_PRESERVE_ORDER);
-    CHECK(text != NULL, "json_dumps failed");
-    size_t n = strlen(text);
-    text = realloc(text, n + 2);
-    CHECK(text != NULL, "out of memory");
-    text[n] = '\n';
-    text[n + 1] = 0;
-    return text;
-}
-
 static void write_json(const char *dir, const char *name, json_t *root, int indent) {
-    char *path = path_join(dir, name), *text = dumps(root, indent);
-    write_file_atomic(path, text, strlen(text));
-    free(text);
+    char *path = path_join(dir, name);
+    json_write_atomic(path, root, JSON_INDENT(indent) | JSON_PRESERVE_ORDER);
     free(path);
 }
 

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../kernels/check.h"
+#include "../base/check.h"
 #include "safetensors.h"
 
 const char *finish_reason_name(FinishReason r) {
@@ -155,7 +155,7 @@ void generator_prefill(Generator *g, int slot, const int *prompt, int len) {
     int padded = ((len + 63) / 64) * 64;
     if (padded > c->max_seq) padded = len;
     if (padded > g->pad_cap) {
-        g->pad = realloc(g->pad, (size_t)padded * sizeof(int));
+        g->pad = xrealloc(g->pad, (size_t)padded * sizeof(int));
         CHECK(g->pad != NULL, "out of memory");
         g->pad_cap = padded;
     }

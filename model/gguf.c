@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../kernels/check.h"
+#include "../base/check.h"
 #include "safetensors.h" // f16_to_f32, bf16_to_f32
 
 // ---------------------------------------------------------------------------------------

@@ -6,9 +6,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../data/io.h"
-#include "../kernels/check.h"
-#include "rng.h"
+#include "../base/io.h"
+#include "../base/check.h"
+#include "../base/rng.h"
 #include "safetensors.h"
 
 // ---------------------------------------------------------------------------------------

@@ -96,7 +96,7 @@ typedef struct {
     // down to 0, then once with l = -1 when the whole backward is (embeddings too). From
     // layer l on, every gradient at offset >= layers[l].attn_norm is final (the final norm
     // and an untied lm_head come first in the backward). Data parallel training starts the
-    // reduce of finished gradient buckets here (train/dist.c).
+    // reduce of finished gradient buckets here (train/dist_opt.c).
     void (*on_layer_grads)(void *ctx, int layer);
     void *on_layer_grads_ctx;
 } Model;

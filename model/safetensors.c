@@ -10,8 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../data/io.h"
-#include "../kernels/check.h"
+#include "../base/io.h"
+#include "../base/check.h"
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "safetensors data is little-endian; strap reads it with memcpy on little-endian hosts only"
@@ -19,13 +19,6 @@
 
 // The safetensors reference implementation refuses headers above 100 MB; so does strap.
 #define ST_MAX_HEADER 100000000ull
-
-static char *xstrdup(const char *s) {
-    size_t n = strlen(s) + 1;
-    char *d = xmalloc(n);
-    memcpy(d, s, n);
-    return d;
-}
 
 // ---- 16-bit floats ----
 

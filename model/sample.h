@@ -4,7 +4,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "rng.h"
+#include "../base/rng.h"
 
 typedef struct {
     float temperature;        // 0: greedy

@@ -1,4 +1,4 @@
-// comm_check.h: every collective of a Comm (train/comm.h) checked against results computed
+// comm_check.h: every collective of a Comm (dist/comm.h) checked against results computed
 // here, on the buffers of a Backend: host memory with MPI (tests/test_comm.c, under mpirun),
 // GPU memory with NCCL (tests/gpu/test_comm_nccl.c). Every rank calls comm_check_all with
 // the same arguments.
@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "../kernels/backend.h"
-#include "../train/comm.h"
+#include "../dist/comm.h"
 #include "test.h"
 
 static const char *comm_type_name(CommType t) {

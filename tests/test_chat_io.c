@@ -8,9 +8,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../data/io.h"
+#include "../base/io.h"
 #include "../data/pack.h"
-#include "../kernels/check.h"
+#include "../base/check.h"
 #include "../model/chat_io.h"
 #include "test.h"
 

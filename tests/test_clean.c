@@ -16,12 +16,12 @@
 
 #include "../data/clean.h"
 #include "../data/clean_text.h"
-#include "../data/io.h"
+#include "../base/io.h"
 #include "../data/jsonl.h"
 #include "../data/minhash.h"
 #include "../data/records_writer.h"
-#include "../kernels/check.h"
-#include "../model/rng.h"
+#include "../base/check.h"
+#include "../base/rng.h"
 #include "test.h"
 
 static char tmpdir[64];

@@ -1,4 +1,4 @@
-// test_comm.c: the process group and the MPI collectives (train/comm.h).
+// test_comm.c: the process group and the MPI collectives (dist/comm.h).
 //
 // Run on its own (tests/run.sh) it is rank 0 of 1: no MPI, no Comm, and the host helpers of
 // dist.h are no-ops. Run under mpirun (tests/cli/mpi_comm.sh, 2 and 3 ranks) it checks every
@@ -8,8 +8,8 @@
 #include <stdio.h>
 
 #include "../kernels/backend.h"
-#include "../train/comm.h"
-#include "../train/dist.h"
+#include "../dist/comm.h"
+#include "../dist/dist.h"
 #include "comm_check.h"
 
 static void test_one_rank(void) {

@@ -3,7 +3,7 @@
 #include <jansson.h>
 #include <math.h>
 
-#include "../kernels/check.h"
+#include "../base/check.h"
 #include "../model/llama.h"
 #include "../model/safetensors.h"
 #include "../train/dpo_loss.h"

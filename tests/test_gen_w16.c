@@ -8,10 +8,10 @@
 #include <string.h>
 
 #include "../kernels/backend.h"
-#include "../kernels/check.h"
+#include "../base/check.h"
 #include "../model/generate.h"
 #include "../model/llama.h"
-#include "../model/rng.h"
+#include "../base/rng.h"
 #include "../model/safetensors.h"
 #include "test.h"
 

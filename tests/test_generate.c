@@ -4,10 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../kernels/check.h"
+#include "../base/check.h"
 #include "../model/generate.h"
 #include "../model/llama.h"
-#include "../model/rng.h"
+#include "../base/rng.h"
 #include "../model/sample.h"
 #include "test.h"
 

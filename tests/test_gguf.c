@@ -15,14 +15,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../data/io.h"
+#include "../base/io.h"
 #include "../data/tokenizer.h"
-#include "../kernels/check.h"
+#include "../base/check.h"
 #include "../model/config.h"
 #include "../model/convert_gguf.h"
 #include "../model/gguf.h"
 #include "../model/llama.h"
-#include "../model/rng.h"
+#include "../base/rng.h"
 #include "../model/safetensors.h"
 #include "test.h"
 

@@ -7,10 +7,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../data/io.h"
-#include "../kernels/check.h"
+#include "../base/io.h"
+#include "../base/check.h"
 #include "../model/llama.h"
-#include "../model/rng.h"
+#include "../base/rng.h"
 #include "../model/safetensors.h"
 #include "../train/adamw.h"
 #include "test.h"

@@ -27,10 +27,10 @@
 #include <string.h>
 
 #include "../kernels/backend.h"
-#include "../kernels/check.h"
+#include "../base/check.h"
 #include "../kernels/cpu/cpu.h"
 #include "../kernels/cpu/gemm.h"
-#include "../model/rng.h"
+#include "../base/rng.h"
 #include "test.h"
 
 static Rng rng;

@@ -10,7 +10,7 @@
 //   - bad input, each in a forked child: exit status 1 and a message naming the file
 //
 // Runs from the repository root (tests/run.sh does), built with only
-// model/safetensors.c model/config.c data/io.c -ljansson -lm.
+// model/safetensors.c model/config.c base/io.c -ljansson -lm.
 #include <fcntl.h>
 #include <float.h>
 #include <jansson.h>
@@ -22,8 +22,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../data/io.h"
-#include "../kernels/check.h"
+#include "../base/io.h"
+#include "../base/check.h"
 #include "../model/config.h"
 #include "../model/safetensors.h"
 #include "test.h"

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../kernels/check.h"
+#include "../base/check.h"
 #include "../model/llama.h"
 #include "../train/sft.h"
 #include "test.h"

@@ -17,14 +17,14 @@
 #include <unistd.h>
 #include <zstd.h>
 
-#include "../data/io.h"
+#include "../base/io.h"
 #include "../data/loader.h"
 #include "../data/pack.h"
 #include "../data/records.h"
 #include "../data/records_writer.h"
 #include "../data/shard.h"
-#include "../kernels/check.h"
-#include "../model/rng.h"
+#include "../base/check.h"
+#include "../base/rng.h"
 #include "test.h"
 
 static char tmpdir[64];

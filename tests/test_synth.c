@@ -5,7 +5,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "../data/io.h"
+#include "../base/io.h"
 #include "../data/synth.h"
 #include "test.h"
 

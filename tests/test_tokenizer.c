@@ -5,10 +5,10 @@
 #include <string.h>
 
 #include "../data/bpe_train.h"
-#include "../data/io.h"
+#include "../base/io.h"
 #include "../data/tokenizer.h"
-#include "../kernels/check.h"
-#include "../model/rng.h"
+#include "../base/check.h"
+#include "../base/rng.h"
 #include "test.h"
 
 static const char *STYLES[] = {"gpt2", "llama3", "smollm", "strap"};

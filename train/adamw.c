@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../kernels/check.h"
+#include "../base/check.h"
 #include "../model/safetensors.h"
 
 void adamw_build(AdamW *o, Model *model, const float *weights, float beta1, float beta2, float eps,

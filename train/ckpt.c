@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../data/io.h"
-#include "../kernels/check.h"
+#include "../base/io.h"
+#include "../base/check.h"
 
 static volatile sig_atomic_t stop_signal = 0;
 

@@ -3,7 +3,7 @@
 // resume, the files a checkpoint copies from the model it started from.
 #pragma once
 #include "../model/llama.h"
-#include "dist.h"
+#include "dist_opt.h"
 
 // Collective (every rank calls it: a sharded optimizer state is gathered); rank 0 writes
 // into out_dir, each file atomically:

@@ -9,17 +9,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../data/io.h"
+#include "../base/io.h"
 #include "../data/jsonl.h"
 #include "../data/tokenizer.h"
-#include "../kernels/check.h"
+#include "../base/check.h"
 #include "../model/chat.h"
 #include "../model/llama.h"
 #include "adamw.h"
 #include "ckpt.h"
-#include "dist.h"
-#include "dist_records.h"
-#include "progress.h"
+#include "dist_opt.h"
+#include "../dist/dist_records.h"
+#include "../base/progress.h"
 #include "schedule.h"
 
 void dpo_options_default(DpoOptions *o) {
@@ -56,7 +56,7 @@ static Seq make_seq(Tokenizer *t, ChatFormat f, const char *system, const char *
     size_t start = n;
     tokenizer_encode(t, answer, strlen(answer), 0, &ids, &n, &cap);
     if (end_id >= 0) {
-        if (n == cap) ids = realloc(ids, (cap = cap * 2 + 1) * sizeof(int32_t));
+        if (n == cap) ids = xrealloc(ids, (cap = cap * 2 + 1) * sizeof(int32_t));
         ids[n++] = end_id;
     }
     Seq s = {(int *)ids, (int)(n < (size_t)max_len ? n : (size_t)max_len), (int)start};
@@ -110,7 +110,7 @@ static Pair *load_pairs(const DpoOptions *o, int *n_out, int *max_T_out) {
             if (!v[k]) fail("%s:%ld: field '%s' missing or not a string (a pair needs prompt, chosen, rejected)", o->pairs,
                             jsonl_line(r), fields[k]);
         }
-        if (n_pairs == cap) pairs = realloc(pairs, (size_t)(cap *= 2) * sizeof(Pair));
+        if (n_pairs == cap) pairs = xrealloc(pairs, (size_t)(cap *= 2) * sizeof(Pair));
         Pair *p = &pairs[n_pairs++];
         p->chosen = make_seq(tok, f, system, v[0], v[1], end_id, o->max_len);
         p->rejected = make_seq(tok, f, system, v[0], v[2], end_id, o->max_len);

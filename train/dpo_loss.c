@@ -4,7 +4,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "../kernels/check.h"
+#include "../base/check.h"
 
 DpoLossType dpo_loss_type(const char *name) {
     if (strcmp(name, "sigmoid") == 0) return DPO_SIGMOID;

@@ -16,11 +16,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../data/io.h"
+#include "../base/io.h"
+#include "../base/json_file.h"
 #include "../eval/loop_report.h"
-#include "../kernels/check.h"
-#include "comm.h"
-#include "progress.h"
+#include "../base/check.h"
+#include "../dist/comm.h"
+#include "../base/progress.h"
 
 extern char **environ;
 
@@ -65,7 +66,7 @@ static void arg(ArgList *a, const char *fmt, ...) __attribute__((format(printf, 
 static void arg(ArgList *a, const char *fmt, ...) {
     if (a->n + 2 > a->cap) {
         a->cap = 2 * a->cap + 16;
-        a->argv = realloc(a->argv, (size_t)a->cap * sizeof(char *));
+        a->argv = xrealloc(a->argv, (size_t)a->cap * sizeof(char *));
     }
     va_list ap;
     va_start(ap, fmt);
@@ -105,7 +106,7 @@ static char *command_line(const ArgList *a) {
         for (const char *p = w; *p; p++)
             if (!(strchr("-_./=,:@%+", *p) || (*p >= '0' && *p <= '9') || ((*p | 32) >= 'a' && (*p | 32) <= 'z'))) plain = 0;
         size_t need = len + 4 * strlen(w) + 4;
-        if (need > cap) s = realloc(s, cap = 2 * need);
+        if (need > cap) s = xrealloc(s, cap = 2 * need);
         if (i) s[len++] = ' ';
         if (plain) {
             len += (size_t)sprintf(s + len, "%s", w);
@@ -283,12 +284,7 @@ static void check_or_write_options(const LoopOptions *o) {
         }
         json_decref(was);
     } else {
-        char *text = json_dumps(now, JSON_INDENT(2));
-        size_t len = strlen(text);
-        text = realloc(text, len + 2);
-        text[len] = '\n', text[len + 1] = 0;
-        write_file_atomic(path, text, len + 1);
-        free(text);
+        json_write_atomic(path, now, JSON_INDENT(2));
     }
     json_decref(now);
     free(path);

@@ -8,15 +8,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../data/io.h"
+#include "../base/io.h"
 #include "../data/jsonl.h"
-#include "../kernels/check.h"
+#include "../base/check.h"
 #include "../model/llama.h"
-#include "../model/rng.h"
+#include "../base/rng.h"
 #include "adamw.h"
 #include "ckpt.h"
-#include "dist.h"
-#include "progress.h"
+#include "dist_opt.h"
+#include "../base/progress.h"
 #include "schedule.h"
 
 void sft_options_default(SftOptions *o) {
@@ -45,8 +45,8 @@ typedef struct {
 static void push(Build *b, const int32_t *ids, size_t n, int train) {
     if (b->n + n > b->cap) {
         b->cap = 2 * (b->n + n) + 16;
-        b->ids = realloc(b->ids, b->cap * sizeof(int32_t));
-        b->train = realloc(b->train, b->cap);
+        b->ids = xrealloc(b->ids, b->cap * sizeof(int32_t));
+        b->train = xrealloc(b->train, b->cap);
         CHECK(b->ids != NULL && b->train != NULL, "out of memory");
     }
     memcpy(b->ids + b->n, ids, n * sizeof(int32_t));
@@ -245,7 +245,7 @@ static SftExample *load_examples(const SftOptions *o, Tokenizer *tok, ChatFormat
             msgs[n_msgs++] = (ChatMessage){"user", prompt};
             msgs[n_msgs++] = (ChatMessage){"assistant", answer};
         }
-        if (n == cap) ex = realloc(ex, (size_t)(cap *= 2) * sizeof(SftExample));
+        if (n == cap) ex = xrealloc(ex, (size_t)(cap *= 2) * sizeof(SftExample));
         CHECK(ex != NULL, "out of memory");
         SftExample *e = &ex[n];
         if (sft_encode(tok, f, bos, end_id, msgs, n_msgs, e, err, sizeof err) != 0) fail("%s:%ld: %s", o->data, line, err);

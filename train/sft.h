@@ -26,7 +26,7 @@
 // step takes --batch x --grad-accum x ranks rows; each epoch visits every row once in an
 // order shuffled with the seed and the epoch number; the loss of a step is the mean over its
 // assistant tokens. Under mpirun / srun the ranks train data-parallel as strap dpo does
-// (train/dist.h): micro-batch k of rank r takes the rows at (k x ranks + r) x batch of the
+// (train/dist_opt.h): micro-batch k of rank r takes the rows at (k x ranks + r) x batch of the
 // step, so a step holds the same rows at any world size; --zero 1 shards the optimizer.
 // OUT holds the latest complete checkpoint (ckpt.h: optimizer.safetensors first, then
 // model.safetensors and trainer_state.json, each written to a temp name and renamed; rank 0

@@ -8,16 +8,16 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../data/io.h"
+#include "../base/io.h"
 #include "../data/loader.h"
 #include "../eval/ppl.h"
-#include "../kernels/check.h"
+#include "../base/check.h"
 #include "../model/llama.h"
-#include "../model/rng.h"
+#include "../base/rng.h"
 #include "adamw.h"
 #include "ckpt.h"
-#include "dist.h"
-#include "progress.h"
+#include "dist_opt.h"
+#include "../base/progress.h"
 #include "schedule.h"
 
 void train_options_default(TrainOptions *o) {

@@ -1,7 +1,7 @@
 // trainer.h: pretraining / SFT on token shards: AdamW, warmup + cosine schedule, global
 // norm clipping, gradient accumulation, periodic evaluation, checkpoints that resume
 // bit-identically, and clean exits on SIGINT / SIGTERM. Under mpirun / srun, data parallel
-// over the ranks (train/dist.h): --batch is per rank, the global batch of a step is
+// over the ranks (train/dist_opt.h): --batch is per rank, the global batch of a step is
 // batch x grad_accum x world sequences, read in the same order at any world size.
 #pragma once
 

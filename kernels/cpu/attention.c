@@ -28,7 +28,7 @@
 #include <string.h>
 
 #include "../backend.h"
-#include "../check.h"
+#include "../../base/check.h"
 #include "cpu.h"
 #include "gemm.h"
 

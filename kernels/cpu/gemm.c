@@ -6,7 +6,7 @@
 
 #include <string.h>
 
-#include "../check.h"
+#include "../../base/check.h"
 #include "cpu.h"
 
 #ifdef STRAP_BLAS

@@ -25,7 +25,7 @@
 #endif
 
 #include "../backend.h"
-#include "../check.h"
+#include "../../base/check.h"
 #include "cpu.h"
 
 #if defined(__AVX512F__)

@@ -1,4 +1,4 @@
-// comm_nccl.cu: the Comm table (train/comm.h) for CUDA device buffers, on NCCL.
+// comm_nccl.cu: the Comm table (kernels/comm_ops.h) for CUDA device buffers, on NCCL.
 //
 // Collectives run on their own stream, ordered with the backend's compute stream by
 // events: a collective waits for the work enqueued on g_cuda.stream before it, and the
@@ -11,7 +11,7 @@
 #include "cuda_common.cuh"
 
 extern "C" {
-#include "../../train/comm.h"
+#include "../comm_ops.h"
 }
 
 static_assert(sizeof(ncclUniqueId) == COMM_NCCL_ID_BYTES, "NCCL unique id size changed");

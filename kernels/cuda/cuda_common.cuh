@@ -23,7 +23,7 @@
 
 extern "C" {
 #include "../backend.h"
-#include "../check.h"
+#include "../../base/check.h"
 }
 
 typedef __nv_bfloat16 bf16;

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The MPI collectives (train/comm.h) on 2 and 3 ranks: tests/test_comm.c under mpirun checks
+# The MPI collectives (dist/comm.h) on 2 and 3 ranks: tests/test_comm.c under mpirun checks
 # all-reduce (SUM, AVG, MAX), reduce-scatter, all-gather, broadcast and the started
 # reductions of the gradient buckets against sums it computes, in f32, f64 and i32; then
 # strap bench comm, whose every size is checked before it is timed.

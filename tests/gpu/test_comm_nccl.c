@@ -12,8 +12,8 @@
 #include <stdio.h>
 
 #include "../../kernels/backend.h"
-#include "../../train/comm.h"
-#include "../../train/dist.h"
+#include "../../dist/comm.h"
+#include "../../dist/dist.h"
 #ifdef STRAP_NCCL
 #include "../comm_check.h"
 #else

@@ -28,7 +28,7 @@
 #include <string.h>
 
 #include "../../kernels/backend.h"
-#include "../../kernels/check.h"
+#include "../../base/check.h"
 
 static Backend *CPU, *GPU;
 static int n_passed = 0, n_failed = 0;

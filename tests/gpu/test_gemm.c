@@ -33,7 +33,7 @@
 #include <string.h>
 
 #include "../../kernels/backend.h"
-#include "../../kernels/check.h"
+#include "../../base/check.h"
 #include "../../kernels/cuda/cuda_tools.h"
 
 static Backend *GPU, *CPU;

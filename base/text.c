@@ -17,7 +17,7 @@ void text_printf(Text *t, const char *fmt, ...) {
             return;
         }
         t->cap = 2 * (t->cap + (size_t)n) + 256;
-        t->s = realloc(t->s, t->cap);
+        t->s = xrealloc(t->s, t->cap);
         CHECK(t->s != NULL, "out of memory (%zu bytes of report text)", t->cap);
     }
 }

@@ -1,10 +1,6 @@
-// comm.h: the processes of a distributed run and the collectives between them.
-//
-// A run is `world` processes (ranks) started by mpirun or srun; a process started without a
-// launcher is rank 0 of 1 and never touches MPI. MPI starts the ranks, tells each its rank,
-// world size and local rank (its index among the ranks on the same node, which picks its
-// GPU), and does the collectives on host (CPU) buffers. On GPUs, NCCL does the collectives
-// on device buffers: rank 0 makes an NCCL unique id and MPI broadcasts it.
+// comm_ops.h: the op table of collectives (Comm), beside the Backend op table: what the
+// host (MPI, dist/comm.c) and a device's communicator (NCCL, kernels/cuda/comm_nccl.cu)
+// implement. The process group that picks a table is dist/comm.h.
 //
 // A Comm is an op table, like Backend: one for host buffers (MPI) and, per backend, one
 // for that backend's buffers (the same MPI table for the CPU backend, NCCL for CUDA).
@@ -22,7 +18,7 @@
 // with the backend's own work (no host synchronisation needed), and `synchronize` waits
 // for them. `what` names the data for error messages ("gradients", "loss", ...).
 //
-// Started reductions (gradient buckets overlapped with the backward, train/dist.c):
+// Started reductions (gradient buckets overlapped with the backward, train/dist_opt.c):
 //   reduce_start      begins an in-place reduction (SUM or MAX) of buf[n] and returns at
 //                     once: to every rank (root = COMM_ALL, an all-reduce) or into `root`'s
 //                     buf only (a reduce; the other ranks' buf is left as it was). Neither the
@@ -35,8 +31,6 @@
 //                     done; on a device the backend's later work waits for them.
 #pragma once
 #include <stddef.h>
-
-#include "../kernels/backend.h"
 
 typedef enum { COMM_F32, COMM_BF16, COMM_F64, COMM_I32 } CommType;
 typedef enum { COMM_SUM, COMM_AVG, COMM_MAX } CommOp;
@@ -56,32 +50,16 @@ struct Comm {
     void (*wait_started)(const char *what);
 };
 
-// ---- the process group (one per process) ----
-
-// Called first thing in main: joins the MPI job when launched by mpirun / srun (MPI_Init),
-// and makes every later failure of this process (exit with a non-zero status) abort the
-// whole job with a message naming the rank instead of leaving the other ranks waiting.
-void comm_init(int *argc, char ***argv);
-// Called when main returns normally: MPI_Finalize (no-op for a single process).
-void comm_finalize(void);
-int comm_rank(void);
-int comm_world(void);
-int comm_local_rank(void);  // index among the ranks on this node
-int comm_local_world(void); // ranks on this node
-// 1 when this strap was built with MPI (make MPI=0 builds a single-rank binary).
-int comm_have_mpi(void);
-// What this build can do across processes, e.g. "mpi, nccl" or "none (built with MPI=0)".
-const char *comm_compiled_list(void);
-
-// Collectives on host buffers (MPI); NULL when world == 1.
-Comm *comm_host(void);
-// Collectives on `backend`'s buffers: the host table for the CPU backend, NCCL for CUDA
-// (created on first use). NULL when world == 1. Fails when the backend has no collectives
-// in this build (CUDA without NCCL).
-Comm *comm_for_backend(const Backend *backend);
-
 // Size in bytes of one element of `type`.
-size_t comm_type_size(CommType type);
+static inline size_t comm_type_size(CommType type) {
+    switch (type) {
+    case COMM_F32: return 4;
+    case COMM_BF16: return 2;
+    case COMM_F64: return 8;
+    case COMM_I32: return 4;
+    }
+    return 0;
+}
 
 // ---- NCCL (kernels/cuda/comm_nccl.cu; only in builds with CUDA and NCCL) ----
 #define COMM_NCCL_ID_BYTES 128

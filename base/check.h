@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #if defined(__GNUC__)
 #define STRAP_NORETURN __attribute__((noreturn))
@@ -78,5 +79,12 @@ static inline void *xrealloc(void *old, size_t n) {
 static inline void *xcalloc(size_t count, size_t size) {
     void *p = calloc(count ? count : 1, size ? size : 1);
     CHECK(p != NULL, "out of memory allocating %zu x %zu bytes", count, size);
+    return p;
+}
+
+static inline char *xstrdup(const char *s) {
+    size_t n = strlen(s) + 1;
+    char *p = (char *)xmalloc(n);
+    memcpy(p, s, n);
     return p;
 }

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../kernels/check.h"
+#include "../base/check.h"
 
 #ifdef STRAP_MPI
 #include <mpi.h>
@@ -22,16 +22,6 @@ int comm_rank(void) { return g.rank; }
 int comm_world(void) { return g.world; }
 int comm_local_rank(void) { return g.local_rank; }
 int comm_local_world(void) { return g.local_world; }
-
-size_t comm_type_size(CommType type) {
-    switch (type) {
-    case COMM_F32: return 4;
-    case COMM_BF16: return 2;
-    case COMM_F64: return 8;
-    case COMM_I32: return 4;
-    }
-    return 0;
-}
 
 const char *comm_compiled_list(void) {
 #if defined(STRAP_MPI) && defined(STRAP_NCCL)
@@ -197,7 +187,7 @@ static void mpi_reduce_start(void *buf, size_t n, CommType type, CommOp op, int 
         size_t m = n - at < MPI_CHUNK ? n - at : MPI_CHUNK;
         if (n_started == started_cap) {
             started_cap = started_cap ? 2 * started_cap : 64; // grows to the bucket count once
-            started = realloc(started, (size_t)started_cap * sizeof(MPI_Request));
+            started = xrealloc(started, (size_t)started_cap * sizeof(MPI_Request));
             CHECK(started != NULL, "out of memory (%d MPI requests)", started_cap);
         }
         char *at_buf = (char *)buf + at * es;

@@ -15,13 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../kernels/check.h"
-
-static char *xstrdup(const char *s) {
-    char *d = strdup(s);
-    CHECK(d != NULL, "out of memory");
-    return d;
-}
+#include "check.h"
 
 void atomic_open(AtomicFile *af, const char *path) {
     af->path = xstrdup(path);
@@ -200,4 +194,9 @@ char *path_near_exe(const char *rel) {
         }
     }
     return xstrdup(rel);
+}
+
+int str_ends_with(const char *s, const char *suffix) {
+    size_t a = strlen(s), b = strlen(suffix);
+    return a >= b && strcmp(s + a - b, suffix) == 0;
 }

@@ -1,4 +1,4 @@
-// dist.h: data-parallel training, shared by strap train and strap dpo.
+// dist_opt.h: data-parallel training, shared by strap train, strap sft and strap dpo.
 //
 // Every rank holds the whole model and computes gradients on its own slice of the global
 // batch, scaled so that their sum over ranks is the gradient of the global mean loss. Then:
@@ -28,9 +28,9 @@
 // the full state (gathered on rank 0, which alone writes), so a run resumes at any world
 // size and with or without --zero.
 #pragma once
+#include "../dist/dist.h"
 #include "../model/llama.h"
 #include "adamw.h"
-#include "comm.h"
 
 typedef struct {
     Model *model;
@@ -47,11 +47,6 @@ typedef struct {
     int unstarted;        // buckets [0, unstarted) are not started yet this step
     float *m, *v, *master; // zero = 1: (shard + tail) device fp32; master NULL without has_master
 } DistOpt;
-
-// The backend for --device on this rank: a rank's GPU is its local rank; with several ranks
-// on one node and --threads 0, each CPU rank gets its share of the cores. All ranks must
-// land on the same kind of device (checked).
-Backend *dist_backend_select(const char *device, int threads);
 
 // `initial` (n_params fp32, host) holds the starting weights (every rank passes the same);
 // NULL: the model's parameters as they are.
@@ -89,6 +84,3 @@ typedef struct {
 void dist_time_overlap(DistOpt *d, const int *tokens, const int *targets, int B, int T, int steps,
                        DistOverlapTiming *t);
 
-// Helpers on host values (no-ops with one rank): sums, max.
-void dist_sum(double *values, int n);
-int dist_any(int flag);

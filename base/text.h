@@ -8,7 +8,7 @@
 #pragma once
 #include <stddef.h>
 
-#include "../kernels/check.h"
+#include "check.h"
 
 typedef struct {
     char *s; // NUL-terminated once anything is written; NULL before

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../kernels/check.h"
+#include "../base/check.h"
 
 #define BCAST_CHUNK ((size_t)64 << 20) // ranks that only pass a part on hold this much of it
 
@@ -44,7 +44,7 @@ void dist_records_put(DistRecords *d, const json_t *rec) {
     CHECK(memchr(line, '\n', n) == NULL, "a record line holds a newline");
     if (d->len + n + 1 > d->cap) {
         d->cap = 2 * (d->len + n + 1) + 4096;
-        d->buf = realloc(d->buf, d->cap);
+        d->buf = xrealloc(d->buf, d->cap);
         CHECK(d->buf != NULL, "out of memory keeping %zu bytes of records for %s", d->cap, d->path);
     }
     memcpy(d->buf + d->len, line, n);
@@ -57,7 +57,7 @@ void dist_records_end_input(DistRecords *d) {
     if (d->world == 1) return; // records went straight to the file
     if (d->n_groups == d->groups_cap) {
         d->groups_cap = d->groups_cap ? 2 * d->groups_cap : 256;
-        d->group_end = realloc(d->group_end, (size_t)d->groups_cap * sizeof(int64_t));
+        d->group_end = xrealloc(d->group_end, (size_t)d->groups_cap * sizeof(int64_t));
         CHECK(d->group_end != NULL, "out of memory (%lld inputs)", (long long)d->groups_cap);
     }
     d->group_end[d->n_groups++] = d->n_records;

@@ -37,6 +37,8 @@ void make_dirs(const char *path);
 void fsync_dir(const char *dir);
 // Joins dir and name into a malloc'd string.
 char *path_join(const char *dir, const char *name);
+// 1 when s ends with suffix (".jsonl.zst", ...).
+int str_ends_with(const char *s, const char *suffix);
 // rel under the directory of the running binary when it exists there (a build tree holding
 // data/ and scripts/), else rel itself (under the working directory). malloc'd.
 char *path_near_exe(const char *rel);
