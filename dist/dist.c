@@ -26,17 +26,17 @@ Backend *dist_backend_select(const char *device, int threads) {
         b = backend_cuda(comm_local_rank(), &why);
         if (!b && comm_local_rank() > 0) b = backend_cuda(0, &why); // one GPU visible per rank (srun --gpu-bind)
         if (!b && strcmp(device, "cuda") == 0)
-            fail("rank %d (local rank %d): --device cuda: %s (use --device cpu or auto)", comm_rank(),
+            fail("rank %d (local rank %d): no CUDA device: %s (the cpu or auto device runs without one)", comm_rank(),
                  comm_local_rank(), why);
         if (!b) b = backend_cpu(threads);
     } else {
-        fail("--device '%s' is not a device (choose auto, cpu or cuda)", device);
+        fail("'%s' is not a device (choose auto, cpu or cuda)", device);
     }
     double on_cuda[2] = {strcmp(b->name, "cuda") == 0, 0};
     on_cuda[1] = 1 - on_cuda[0];
     dist_sum(on_cuda, 2);
     if (on_cuda[0] > 0 && on_cuda[1] > 0)
-        fail("rank %d: %.0f rank(s) found a GPU and %.0f did not: give every rank a GPU or pass --device cpu",
+        fail("rank %d: %.0f rank(s) found a GPU and %.0f did not: give every rank a GPU or run every rank on the cpu device",
              comm_rank(), on_cuda[0], on_cuda[1]);
     return b;
 }

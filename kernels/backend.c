@@ -21,14 +21,14 @@ Backend *backend_select(const char *device, int threads) {
     const char *why = "unknown reason";
     if (strcmp(device, "cuda") == 0) {
         Backend *b = backend_cuda(0, &why);
-        if (!b) fail("--device cuda: %s (use --device cpu or auto)", why);
+        if (!b) fail("no CUDA device: %s (the cpu or auto device runs without one)", why);
         return b;
     }
     if (strcmp(device, "auto") == 0) {
         Backend *b = backend_cuda(0, &why);
         return b ? b : backend_cpu(threads);
     }
-    fail("--device '%s' is not a device (choose auto, cpu or cuda)", device);
+    fail("'%s' is not a device (choose auto, cpu or cuda)", device);
 }
 
 const char *backend_compiled_list(void) {

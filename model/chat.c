@@ -11,7 +11,7 @@ ChatFormat chat_format_from_name(const char *name) {
     if (strcmp(name, "chatml") == 0) return CHAT_CHATML;
     if (strcmp(name, "llama3") == 0) return CHAT_LLAMA3;
     if (strcmp(name, "plain") == 0) return CHAT_PLAIN;
-    fail("--chat-template '%s' is unknown (choose chatml, llama3 or plain)", name);
+    fail("chat template '%s' is unknown (choose chatml, llama3 or plain)", name);
 }
 
 const char *chat_format_name(ChatFormat f) {
@@ -67,7 +67,7 @@ static void add(Tokenizer *t, const char *text, int special, int32_t **ids, size
 
 static void need_token(Tokenizer *t, const char *content, ChatFormat f) {
     if (tokenizer_token_id(t, content) < 0)
-        fail("the tokenizer has no '%s' token, so it cannot use the %s chat format (try --chat-template plain)",
+        fail("the tokenizer has no '%s' token, so it cannot use the %s chat format (the plain format works with any tokenizer)",
              content, chat_format_name(f));
 }
 

@@ -148,7 +148,7 @@ void generator_prefill(Generator *g, int slot, const int *prompt, int len) {
     CHECK(slot >= 0 && slot < g->max_batch, "prefill slot %d out of range", slot);
     if (len < 1) fail("an empty prompt cannot be continued (give at least one token, e.g. BOS)");
     if (len > g->capacity)
-        fail("the prompt has %d tokens but the context holds %d (max_position_embeddings or --max-context)", len,
+        fail("the prompt has %d tokens but the context holds %d (max_position_embeddings, or the smaller context asked for)", len,
              g->capacity);
     // pad to a multiple of 64 positions (causal attention: the padding cannot change the
     // prompt's positions) so prompts of similar lengths reuse one activation shape

@@ -378,7 +378,7 @@ float model_forward(Model *m, const int *tokens, const int *targets, int B, int 
     const LlamaConfig *c = &m->config;
     Backend *b = m->backend;
     if (T > c->max_seq)
-        fail("sequence length %d is above the model's max_position_embeddings %d; lower --seq", T,
+        fail("sequence length %d is above the model's max_position_embeddings %d", T,
              c->max_seq);
     CHECK(B > 0 && T > 0, "empty batch (B=%d, T=%d)", B, T);
     int N = B * T, C = c->hidden_size, F = c->intermediate_size, H = c->n_heads,

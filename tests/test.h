@@ -59,6 +59,29 @@ static inline double max_rel_err(const float *a, const double *b, size_t n, doub
     return worst;
 }
 
+// max |a-b| / max|b| over n elements (INFINITY on NaN): the worst error relative to the
+// reference's largest magnitude, for a float reference (floor 1e-12) or a float64 one
+static inline double scaled_err(const float *a, const float *b, size_t n) {
+    double worst = 0, scale = 1e-12;
+    for (size_t i = 0; i < n; i++) scale = fmax(scale, fabs(b[i]));
+    for (size_t i = 0; i < n; i++) {
+        double d = fabs((double)a[i] - b[i]);
+        if (d != d) return INFINITY;
+        worst = fmax(worst, d);
+    }
+    return worst / scale;
+}
+static inline double scaled_err_f64(const float *a, const double *b, size_t n) {
+    double worst = 0, scale = 1e-30;
+    for (size_t i = 0; i < n; i++) scale = fmax(scale, fabs(b[i]));
+    for (size_t i = 0; i < n; i++) {
+        double d = fabs((double)a[i] - b[i]);
+        if (d != d) return INFINITY;
+        worst = fmax(worst, d);
+    }
+    return worst / scale;
+}
+
 // Bad-input tests: runs fn(arg) in a forked child and expects it to end the process the way
 // strap's fail() does: exit status 1 and stderr holding "strap: error:", `needle` and, when
 // given, `needle2` (e.g. the file name). `what` names the case in failure messages.

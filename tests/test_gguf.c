@@ -285,17 +285,6 @@ static void convert_fixture(const char *name, const char *out, int bf16) {
     convert_gguf(path, out, &o, &info);
 }
 
-static double scaled_err(const float *a, const float *b, size_t n) {
-    double worst = 0, scale = 1e-12;
-    for (size_t i = 0; i < n; i++) scale = fmax(scale, fabs(b[i]));
-    for (size_t i = 0; i < n; i++) {
-        double d = fabs((double)a[i] - b[i]);
-        if (d != d) return INFINITY;
-        worst = fmax(worst, d);
-    }
-    return worst / scale;
-}
-
 static void test_config(void) {
     GgufFile g;
     gguf_open(&g, FIX "tiny_llama.gguf");

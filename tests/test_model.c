@@ -17,17 +17,6 @@
 
 // max |a - b| / max |b| over a tensor: errors relative to the tensor's scale, so that
 // near-zero entries (sums of many cancelling terms) do not dominate.
-static double scaled_err(const float *a, const float *b, size_t n) {
-    double worst = 0, scale = 1e-12;
-    for (size_t i = 0; i < n; i++) scale = fmax(scale, fabs(b[i]));
-    for (size_t i = 0; i < n; i++) {
-        double d = fabs((double)a[i] - b[i]);
-        if (d != d) return INFINITY;
-        worst = fmax(worst, d);
-    }
-    return worst / scale;
-}
-
 static void check_fixture(const char *name) {
     char dir[256];
     snprintf(dir, sizeof dir, "tests/ref/fixtures/%s", name);

@@ -77,19 +77,8 @@ static float *poisoned(size_t n) { // NaN everywhere: an element an op forgets t
 }
 static int rand_int(int n) { return (int)(rng_u64(&rng) % (uint64_t)n); }
 
-// max |a-b| / max|b| (INFINITY on NaN)
-static double err(const float *a, const double *b, size_t n) {
-    double worst = 0, scale = 1e-30;
-    for (size_t i = 0; i < n; i++) scale = fmax(scale, fabs(b[i]));
-    for (size_t i = 0; i < n; i++) {
-        double d = fabs((double)a[i] - b[i]);
-        if (d != d) return INFINITY;
-        worst = fmax(worst, d);
-    }
-    return worst / scale;
-}
 static void check(const char *what, const float *got, const double *ref, size_t n, double tol) {
-    double e = err(got, ref, n);
+    double e = scaled_err_f64(got, ref, n);
     if (verbose) printf("    %-44s err %.2e  (tol %.0e)\n", what, e, tol);
     EXPECT(e < tol, "%s: err %.3g >= %.0e", what, e, tol);
 }
@@ -539,7 +528,7 @@ static void attention_case(int B, int T, int H, int KV, int D, int full, int sam
                  T, H, KV, full ? "" : " sampled");
         check(what, got, fd_ref, m, 1e-5);
         double *all = to_d(dqkv, n);
-        EXPECT(err(dqkv, all, n) == 0, "%s: NaN left in dqkv (unwritten elements)", what);
+        EXPECT(scaled_err_f64(dqkv, all, n) == 0, "%s: NaN left in dqkv (unwritten elements)", what);
         be->attention_backward(dqkv2, dout, out, lse, qkv, B, T, H, KV, D);
         check_same(what, dqkv, dqkv2, n * sizeof(float));
         if (!first) first = dqkv;

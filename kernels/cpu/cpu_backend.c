@@ -29,7 +29,7 @@ void *cpu_alloc(size_t bytes) {
     if (rounded == 0) rounded = 64;
     void *p = aligned_alloc(64, rounded);
     if (!p)
-        fail("out of memory: could not allocate %.1f MiB of host memory (use a smaller --batch, --seq or model)",
+        fail("out of memory: could not allocate %.1f MiB of host memory (a smaller batch, sequence length or model needs less)",
              (double)bytes / (1 << 20));
     memset(p, 0, rounded);
     return p;
@@ -336,7 +336,7 @@ static Backend cpu_backend = {
 };
 
 Backend *backend_cpu(int threads) {
-    if (threads < 0) fail("--threads %d: give a positive number of threads, or 0 for all cores", threads);
+    if (threads < 0) fail("%d CPU threads asked for: give a positive number of threads, or 0 for all cores", threads);
 #ifdef _OPENMP
     if (threads == 0) threads = omp_get_num_procs();
     omp_set_num_threads(threads);

@@ -33,7 +33,7 @@ static void *cuda_alloc(size_t bytes) {
         cudaMemGetInfo(&free_b, &total_b);
         check_failed(__FILE__, __LINE__,
                      "out of GPU memory allocating %zu bytes (%.2f GiB free of %.2f GiB): %s; "
-                     "use a smaller --batch or --seq-len",
+                     "a smaller batch or sequence length needs less",
                      bytes, free_b / 1073741824.0, total_b / 1073741824.0, cudaGetErrorString(err));
     }
     CUDA_CHECK(cudaMemsetAsync(p, 0, n, g_cuda.stream));
