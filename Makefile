@@ -104,7 +104,7 @@ ifneq ($(CU_SRC),)
 endif
 endif
 
-CORE_SRC := $(wildcard base/*.c dist/*.c kernels/*.c kernels/cpu/*.c model/*.c data/*.c train/*.c eval/*.c)
+CORE_SRC := $(wildcard base/*.c dist/*.c selfplay/*.c kernels/*.c kernels/cpu/*.c model/*.c data/*.c train/*.c eval/*.c)
 CLI_SRC  := $(wildcard cli/*.c)
 TEST_SRC := $(wildcard tests/test_*.c)
 CORE_OBJ := $(CORE_SRC:%.c=$(BUILD)/%.o) $(CU_OBJ)

@@ -8,7 +8,7 @@
 #include "../base/io.h"
 #include "../data/jsonl.h"
 #include "../data/records_writer.h"
-#include "../eval/text_utf8.h"
+#include "../data/text_utf8.h"
 #include "../base/check.h"
 #include "../model/chat_io.h"
 #include "../model/generate.h"

@@ -15,7 +15,7 @@
 #include "../data/jsonl.h"
 #include "../data/records_writer.h"
 #include "../data/tokenizer.h"
-#include "../eval/judge.h"
+#include "../selfplay/judge.h"
 #include "../base/check.h"
 #include "../model/chat_io.h"
 #include "../model/generate.h"

@@ -1,7 +1,7 @@
 // cmd_loop.c: strap loop: self-rewarding iterations (train/loop.h).
 #include <string.h>
 
-#include "../train/loop.h"
+#include "../selfplay/loop.h"
 #include "args.h"
 #include "commands.h"
 

@@ -15,7 +15,7 @@
 #include "../base/io.h"
 #include "../data/jsonl.h"
 #include "../data/records_writer.h"
-#include "../eval/stats.h"
+#include "../data/text_loops.h"
 #include "../base/check.h"
 #include "args.h"
 #include "commands.h"

@@ -13,8 +13,9 @@
 #include "../base/check.h"
 #include "../dist/dist.h"
 #include "../dist/dist_records.h"
-#include "answer.h"
+#include "../selfplay/answer.h"
 #include "../base/text.h"
+#include "winrate.h"
 
 void winrate_options_default(WinrateOptions *o) {
     memset(o, 0, sizeof *o);

@@ -4,7 +4,7 @@
 // the tallies are summed and rank 0 writes the records in input order and the reports, the
 // same bytes as one process with the same seed (dist/dist_records.h).
 #pragma once
-#include "judge_pairwise.h"
+#include "../selfplay/judge_pairwise.h"
 
 typedef struct {
     const char *model_dir, *baseline_dir, *judge_dir;

@@ -13,9 +13,10 @@
 #include "../base/check.h"
 #include "../dist/dist.h"
 #include "../dist/dist_records.h"
-#include "answer.h"
-#include "constraints.h"
+#include "../selfplay/answer.h"
+#include "../selfplay/constraints.h"
 #include "stats.h"
+#include "../data/text_loops.h"
 #include "../base/text.h"
 
 void constraint_eval_options_default(ConstraintEvalOptions *o) {

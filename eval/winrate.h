@@ -17,7 +17,8 @@
 #pragma once
 #include <jansson.h>
 
-typedef enum { VERDICT_NONE = -1, VERDICT_FIRST = 0, VERDICT_SECOND = 1, VERDICT_TIE = 2 } Verdict;
+#include "../selfplay/judge_pairwise.h" // Verdict
+
 typedef enum { OUTCOME_WIN = 0, OUTCOME_TIE = 1, OUTCOME_LOSS = 2 } Outcome;
 
 typedef struct {

@@ -5,8 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../eval/constraint_repair.h"
-#include "../eval/constraints.h"
+#include "../selfplay/constraint_repair.h"
+#include "../selfplay/constraints.h"
 #include "test.h"
 
 // Repairs `answer` under the constraints (a JSON array text); expect NULL for "no repair".

@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../eval/constraints.h"
+#include "../selfplay/constraints.h"
 #include "test.h"
 
 // One case: a constraint (JSON text), an answer, the request, and the expected verdict.

@@ -6,7 +6,7 @@
 #include "../base/check.h"
 #include "../model/llama.h"
 #include "../model/safetensors.h"
-#include "../train/dpo_loss.h"
+#include "../model/dpo_loss.h"
 #include "test.h"
 
 static void test_against_trl_fixture(void) {

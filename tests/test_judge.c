@@ -1,7 +1,7 @@
 // test_judge.c: the judge prompt and the score parser on a table of messy judge outputs.
 #include <string.h>
 
-#include "../eval/judge.h"
+#include "../selfplay/judge.h"
 #include "test.h"
 
 static void test_parse_table(void) {

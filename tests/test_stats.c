@@ -3,6 +3,7 @@
 // repetition measure behind "answers that loop".
 #include <math.h>
 
+#include "../data/text_loops.h"
 #include "../eval/stats.h"
 #include "test.h"
 

@@ -6,7 +6,7 @@
 #include <sys/stat.h>
 
 #include "../base/io.h"
-#include "../data/synth.h"
+#include "../selfplay/synth.h"
 #include "test.h"
 
 static void test_shipped_catalogue(void) {

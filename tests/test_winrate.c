@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../eval/judge_pairwise.h"
+#include "../selfplay/judge_pairwise.h"
 #include "../eval/winrate.h"
 #include "test.h"
 

@@ -8,7 +8,7 @@
 
 #include <jansson.h>
 
-#include "dpo_loss.h"
+#include "../model/dpo_loss.h"
 
 typedef struct {
     const char *model_dir; // the policy's starting point

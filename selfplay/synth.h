@@ -21,7 +21,7 @@
 #include <stdint.h>
 
 #include "../base/rng.h"
-#include "minhash.h"
+#include "../data/minhash.h"
 
 typedef struct {
     char **roles;

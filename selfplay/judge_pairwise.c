@@ -11,7 +11,7 @@
 #include "../base/check.h"
 #include "judge.h"
 #include "../base/progress.h"
-#include "text_utf8.h"
+#include "../data/text_utf8.h"
 
 const char *const PAIRWISE_DEFAULT_TEMPLATE =
     "You are comparing two AI assistants. Read the user's question and the two answers below, then decide "

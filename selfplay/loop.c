@@ -18,7 +18,7 @@
 
 #include "../base/io.h"
 #include "../base/json_file.h"
-#include "../eval/loop_report.h"
+#include "loop_report.h"
 #include "../base/check.h"
 #include "../dist/comm.h"
 #include "../base/progress.h"

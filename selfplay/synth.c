@@ -9,7 +9,7 @@
 #include <strings.h>
 
 #include "../base/check.h"
-#include "clean_text.h"
+#include "../data/clean_text.h"
 #include "../base/hash64.h"
 #include "../base/io.h"
 

@@ -20,7 +20,6 @@
 #include "../data/tokenizer.h"
 #include "../model/chat_io.h"
 #include "../model/generate.h"
-#include "winrate.h"
 
 // The default pairwise template; {prompt}, {answer_a} and {answer_b} are replaced.
 extern const char *const PAIRWISE_DEFAULT_TEMPLATE;
@@ -28,6 +27,9 @@ extern const char *const PAIRWISE_DEFAULT_TEMPLATE;
 // The judge prompt with `first` as Assistant A and `second` as Assistant B (malloc'd).
 // Fails if the template lacks one of the three placeholders.
 char *pairwise_build_prompt(const char *tpl, const char *prompt, const char *first, const char *second);
+// A pairwise judgement: the answer shown first or second is better, a tie, or no verdict.
+typedef enum { VERDICT_NONE = -1, VERDICT_FIRST = 0, VERDICT_SECOND = 1, VERDICT_TIE = 2 } Verdict;
+
 // The last verdict in a judgement: "Verdict: Assistant A" (or "Verdict: A", "[[A]]") ->
 // VERDICT_FIRST, B -> VERDICT_SECOND, "Verdict: Tie" ("[[C]]") -> VERDICT_TIE; any case,
 // '*' and spaces allowed around the colon. VERDICT_NONE if there is none.

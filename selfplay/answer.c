@@ -9,7 +9,7 @@
 #include "../model/chat_io.h"
 #include "../model/generate.h"
 #include "../base/progress.h"
-#include "text_utf8.h"
+#include "../data/text_utf8.h"
 
 void answers_generate(Answers *a, const char *model_dir, Backend *backend, json_t *const *records, int n,
                       const char *source, const AnswerOptions *o) {
