@@ -2,6 +2,7 @@
 #include "judge.h"
 
 #include <ctype.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -76,4 +77,30 @@ int judge_parse_score(const char *text) {
         score = v >= 0 && v <= 5 ? (int)v : -1;
     }
     return score;
+}
+
+int rubric_digit_ids(Tokenizer *t, int ids[6]) {
+    int bad = -1;
+    for (int k = 0; k < 6; k++) {
+        char d[2] = {(char)('0' + k), 0};
+        int32_t *enc = NULL;
+        size_t n = 0, cap = 0;
+        tokenizer_encode(t, d, 1, 0, &enc, &n, &cap);
+        ids[k] = n == 1 ? enc[0] : -1;
+        if (n != 1 && bad < 0) bad = k;
+        free(enc);
+    }
+    return bad;
+}
+
+double rubric_score(const float *logits, const int ids[6], double probs[6]) {
+    double mx = -INFINITY, z = 0, e = 0;
+    for (int k = 0; k < 6; k++) mx = fmax(mx, logits[ids[k]]);
+    for (int k = 0; k < 6; k++) z += exp(logits[ids[k]] - mx);
+    for (int k = 0; k < 6; k++) {
+        double p = exp(logits[ids[k]] - mx) / z;
+        e += p * k;
+        if (probs) probs[k] = p;
+    }
+    return e;
 }

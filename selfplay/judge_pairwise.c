@@ -143,16 +143,7 @@ void pair_judge_open(PairJudge *j, const char *dir, Backend *backend, const char
         j->verdict_ids[0] = ca[k], j->verdict_ids[1] = cb[k];
         free(ca), free(cb);
     }
-    j->has_digits = 1;
-    for (int k = 0; k < 6; k++) {
-        char d[2] = {(char)('0' + k), 0};
-        int32_t *ids = NULL;
-        size_t n = 0, c = 0;
-        encode(j->io.tok, d, &ids, &n, &c);
-        j->digit_ids[k] = n == 1 ? ids[0] : -1;
-        if (n != 1) j->has_digits = 0;
-        free(ids);
-    }
+    j->has_digits = rubric_digit_ids(j->io.tok, j->digit_ids) < 0;
     if (method == JUDGE_RUBRIC && !j->has_digits)
         fail("%s: the judge's tokenizer does not encode each digit 0-5 as one token, which the rubric score needs; "
              "use --judge-method logprob or text",
@@ -284,12 +275,7 @@ void pair_judge_rubric(PairJudge *j, const char *const *prompt, const char *cons
         if (j->progress && i) progress_update(&prog, i, NULL);
         if (lens[i] > j->model.config.max_seq) continue; // too long: no score
         generator_prefill(&j->gen, 0, inputs[i], lens[i]);
-        const float *last = j->gen.logits;
-        double mx = -INFINITY, z = 0, e = 0;
-        for (int k = 0; k < 6; k++) mx = fmax(mx, last[j->digit_ids[k]]);
-        for (int k = 0; k < 6; k++) z += exp(last[j->digit_ids[k]] - mx);
-        for (int k = 0; k < 6; k++) e += k * exp(last[j->digit_ids[k]] - mx) / z;
-        score[i] = e;
+        score[i] = rubric_score(j->gen.logits, j->digit_ids, NULL);
     }
     if (j->progress) progress_finish(&prog, NULL);
     for (int i = 0; i < n; i++) free(inputs[i]);
