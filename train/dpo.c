@@ -17,6 +17,7 @@
 #include "../model/llama.h"
 #include "adamw.h"
 #include "ckpt.h"
+#include "step.h"
 #include "dist_opt.h"
 #include "../dist/dist_records.h"
 #include "../base/progress.h"
@@ -261,6 +262,57 @@ static void dpo_save(const DpoOptions *o, Model *m, DistOpt *opt, int n_pairs, i
     free(state);
 }
 
+typedef struct { // what dpo_save needs
+    const DpoOptions *o;
+    Model *m;
+    DistOpt *opt;
+    int n_pairs, total;
+} SaveCtx;
+
+static void save_step(void *ctx, int step, int stopping) {
+    (void)stopping;
+    SaveCtx *c = ctx;
+    dpo_save(c->o, c->m, c->opt, c->n_pairs, step, c->total);
+}
+
+// Forward and backward of this rank's slices of the step's pairs [first, first + n_step);
+// sums[7] gets (every rank's) loss, accuracy, reward chosen, reward rejected, logp chosen,
+// logp rejected, tokens.
+static void dpo_step_passes(const DpoOptions *o, Model *m, DistOpt *opt, Pair *pairs, Scratch *s, int first, int n_step,
+                            double sums[7]) {
+    int rank = comm_rank(), world = comm_world();
+    for (int k = 0; k < 7; k++) sums[k] = 0;
+    model_zero_grads(m);
+    for (int micro = 0; micro < o->grad_accum; micro++) {
+        int b0 = first + (micro * world + rank) * o->batch;
+        int nb = first + n_step - b0 < o->batch ? first + n_step - b0 : o->batch;
+        if (nb <= 0) continue; // a short last step: nothing left for this slice
+        for (int i = 0; i < nb; i++) s->seqs[2 * i] = &pairs[b0 + i].chosen, s->seqs[2 * i + 1] = &pairs[b0 + i].rejected;
+        int T = batch_len(s->seqs, 2 * nb);
+        forward_logps(m, s->seqs, 2 * nb, T, s->tokens, s->targets, s->logp);
+        const double *logp = s->logp;
+        for (int i = 0; i < nb; i++) {
+            const Pair *p = &pairs[b0 + i];
+            double dc, dr;
+            sums[0] += dpo_pair_loss(&o->loss, logp[2 * i], logp[2 * i + 1], p->ref_chosen, p->ref_rejected, &dc, &dr);
+            double reward_c = o->loss.beta * (logp[2 * i] - p->ref_chosen),
+                   reward_r = o->loss.beta * (logp[2 * i + 1] - p->ref_rejected);
+            sums[2] += reward_c, sums[3] += reward_r, sums[1] += reward_c > reward_r;
+            sums[4] += logp[2 * i], sums[5] += logp[2 * i + 1];
+            sums[6] += p->chosen.len + p->rejected.len;
+            // d(mean loss over the step's pairs)/d(token loss) = -(d loss / d logp) / n_step:
+            // a token loss is -log p
+            for (int t = 0; t < T; t++) {
+                s->weights[(2 * i) * T + t] = s->targets[(2 * i) * T + t] >= 0 ? (float)(-dc / n_step) : 0.0f;
+                s->weights[(2 * i + 1) * T + t] = s->targets[(2 * i + 1) * T + t] >= 0 ? (float)(-dr / n_step) : 0.0f;
+            }
+        }
+        if (micro == o->grad_accum - 1) dist_overlap_arm(opt); // reduce buckets during this backward
+        model_backward_weighted(m, s->weights);
+    }
+    dist_sum(sums, 7);
+}
+
 int dpo_run(const DpoOptions *opts) {
     DpoOptions o = *opts;
     if (!o.ref_dir) o.ref_dir = o.model_dir;
@@ -272,19 +324,8 @@ int dpo_run(const DpoOptions *opts) {
     int n_pairs, max_T;
     Pair *pairs = load_pairs(&o, &n_pairs, &max_T); // 1. pairs
     Scratch s = scratch_build(o.batch, max_T);
-    int *tokens = s.tokens, *targets = s.targets;
-    float *weights = s.weights;
-    double *logp = s.logp;
-    Seq **seqs = s.seqs;
-
     // the run directory: a checkpoint there is continued with --resume, never overwritten
-    char *opt_path = path_join(o.out, "optimizer.safetensors");
-    int resuming = path_exists(opt_path);
-    if (resuming && !o.resume)
-        fail("%s already holds a DPO checkpoint; pass --resume to continue that run, or choose another --out", o.out);
-    if (dist_any(resuming) != resuming)
-        fail("rank %d %s %s but another rank does not: --out must be on a filesystem every rank sees", rank,
-             resuming ? "finds a checkpoint in" : "finds no checkpoint in", o.out);
+    int resuming = step_run_dir(o.out, o.resume, "a DPO checkpoint");
 
     // slices of `batch` pairs: slice q is at index q % (accum x world) of its step, and that
     // index modulo world is the rank that computes it
@@ -309,112 +350,51 @@ int dpo_run(const DpoOptions *opts) {
     int steps_per_epoch = (n_pairs + global - 1) / global, total = steps_per_epoch * o.epochs;
     int step = 0;
     if (resuming) {
-        char *state = dist_opt_load(&opt, opt_path);
+        char *opt_path = path_join(o.out, "optimizer.safetensors"), *state = dist_opt_load(&opt, opt_path);
         step = dpo_state_check(state, opt_path, &o, n_pairs);
-        free(state);
         if (opt.opt.step != step)
             fail("%s: optimizer step %d and trainer_state step %d disagree", opt_path, opt.opt.step, step);
+        free(state), free(opt_path);
         if (step >= total) {
             if (lead) printf("dpo run in %s is already at step %d of %d; nothing to do\n", o.out, step, total);
-            dist_opt_free(&opt), model_free(&m), scratch_free(&s), free_pairs(pairs, n_pairs), free(opt_path);
+            dist_opt_free(&opt), model_free(&m), scratch_free(&s), free_pairs(pairs, n_pairs);
             return 0;
         }
         if (lead) printf("resuming %s at step %d of %d\n", o.out, step, total);
     }
-    char *metrics_path = path_join(o.out, "metrics.jsonl");
-    FILE *metrics = NULL; // one line per step, flushed: readable while training
-    if (lead) {
-        make_dirs(o.out);
-        remove_stale_temps(o.out);
-        if (!resuming) copy_model_files(o.model_dir, o.out);
-        metrics_truncate(metrics_path, step);
-        metrics = fopen(metrics_path, "a");
-        if (!metrics) fail("cannot write %s: %s", metrics_path, strerror(errno));
-    }
-    LrSchedule sched = {o.lr, 0.0f, o.warmup, total};
-    Progress prog;
-    if (lead) progress_start(&prog, "dpo", total);
-    stop_signals_install();
-    int start_step = step, exit_status = 0;
-    while (step < total) {
+    StepRun run = {.what = "dpo", .out = o.out, .diverge_hint = "lower --lr or --beta", .backend = backend, .opt = &opt,
+                   .sched = {o.lr, 0.0f, o.warmup, total}, .grad_clip = o.grad_clip, .total = total,
+                   .save_every = o.save_every, .stop_after = o.stop_after, .progress = 1};
+    step_run_open(&run, o.model_dir, resuming, step);
+    SaveCtx sc = {&o, &m, &opt, n_pairs, total};
+    int exit_status = -1;
+    while (step < total && exit_status < 0) {
         int epoch = step / steps_per_epoch, first = (step % steps_per_epoch) * global;
         int n_step = n_pairs - first < global ? n_pairs - first : global; // pairs in this step
-        model_zero_grads(&m);
-        double t0 = now_seconds();
-        // loss, accuracy, reward chosen, reward rejected, logp chosen, logp rejected, tokens
-        double sums[7] = {0, 0, 0, 0, 0, 0, 0};
-        for (int micro = 0; micro < o.grad_accum; micro++) {
-            int b0 = first + (micro * world + rank) * o.batch;
-            int nb = first + n_step - b0 < o.batch ? first + n_step - b0 : o.batch;
-            if (nb <= 0) continue; // a short last step: nothing left for this slice
-            for (int i = 0; i < nb; i++) seqs[2 * i] = &pairs[b0 + i].chosen, seqs[2 * i + 1] = &pairs[b0 + i].rejected;
-            int T = batch_len(seqs, 2 * nb);
-            forward_logps(&m, seqs, 2 * nb, T, tokens, targets, logp);
-            for (int i = 0; i < nb; i++) {
-                const Pair *p = &pairs[b0 + i];
-                double dc, dr;
-                sums[0] += dpo_pair_loss(&o.loss, logp[2 * i], logp[2 * i + 1], p->ref_chosen, p->ref_rejected, &dc, &dr);
-                double reward_c = o.loss.beta * (logp[2 * i] - p->ref_chosen),
-                       reward_r = o.loss.beta * (logp[2 * i + 1] - p->ref_rejected);
-                sums[2] += reward_c, sums[3] += reward_r, sums[1] += reward_c > reward_r;
-                sums[4] += logp[2 * i], sums[5] += logp[2 * i + 1];
-                sums[6] += p->chosen.len + p->rejected.len;
-                // d(mean loss over the step's pairs)/d(token loss) = -(d loss / d logp) / n_step:
-                // a token loss is -log p
-                for (int t = 0; t < T; t++) {
-                    weights[(2 * i) * T + t] = targets[(2 * i) * T + t] >= 0 ? (float)(-dc / n_step) : 0.0f;
-                    weights[(2 * i + 1) * T + t] = targets[(2 * i + 1) * T + t] >= 0 ? (float)(-dr / n_step) : 0.0f;
-                }
-            }
-            if (micro == o.grad_accum - 1) dist_overlap_arm(&opt); // reduce buckets during this backward
-            model_backward_weighted(&m, weights);
-        }
-        dist_sum(sums, 7);
-        float norm = dist_reduce_grads(&opt);
-        float clip = (o.grad_clip > 0 && norm > o.grad_clip) ? o.grad_clip / norm : 1.0f;
-        float lr = lr_at(&sched, ++step);
-        dist_opt_step(&opt, lr, clip);
+        double t0 = now_seconds(), sums[7];
+        dpo_step_passes(&o, &m, &opt, pairs, &s, first, n_step, sums);
         double loss = sums[0] / n_step, acc = sums[1] / n_step, rc = sums[2] / n_step, rr = sums[3] / n_step;
+        StepDone d = step_finish(&run, ++step, loss);
         double tok_s = sums[6] / (now_seconds() - t0);
-        if (!isfinite(loss) || !isfinite(norm))
-            ckpt_diverged("dpo", step, start_step + 1, loss, norm, o.out, "lower --lr or --beta");
-        if (lead) {
-            // the names of TRL's DPO logs, with '_' for '/': rewards_*, logps_* (mean sequence
-            // log-probability of the answers under the policy), tokens (prompt + answer, all ranks)
-            char line[512];
-            int len = snprintf(line, sizeof line,
-                               "{\"step\": %d, \"epoch\": %d, \"loss\": %.6f, \"rewards_chosen\": %.6f, "
-                               "\"rewards_rejected\": %.6f, \"rewards_margin\": %.6f, \"rewards_accuracy\": %.4f, "
-                               "\"logps_chosen\": %.4f, \"logps_rejected\": %.4f, \"lr\": %.3e, \"grad_norm\": %.4f, "
-                               "\"tokens\": %.0f, \"tokens_per_s\": %.1f}\n",
-                               step, epoch, loss, rc, rr, rc - rr, acc, sums[4] / n_step, sums[5] / n_step, lr, norm,
-                               sums[6], tok_s);
-            fwrite(line, 1, (size_t)len, metrics);
-            fflush(metrics);
-            char extra[96];
-            snprintf(extra, sizeof extra, "loss %.4f acc %.2f margin %.3f %.0f tok/s", loss, acc, rc - rr, tok_s);
-            progress_update(&prog, step, extra);
-        }
-        int stop = ckpt_stop_reason(step, start_step, total, o.stop_after);
-        if (step == total || stop || (o.save_every > 0 && step % o.save_every == 0))
-            dpo_save(&o, &m, &opt, n_pairs, step, total);
-        if (stop) {
-            if (lead) progress_finish(&prog, NULL);
-            exit_status = ckpt_stopped(stop, step, o.stop_after, o.out);
-            break;
-        }
+        // the names of TRL's DPO logs, with '_' for '/': rewards_*, logps_* (mean sequence
+        // log-probability of the answers under the policy), tokens (prompt + answer, all ranks)
+        char line[512], extra[96];
+        snprintf(line, sizeof line,
+                 "{\"step\": %d, \"epoch\": %d, \"loss\": %.6f, \"rewards_chosen\": %.6f, \"rewards_rejected\": %.6f, "
+                 "\"rewards_margin\": %.6f, \"rewards_accuracy\": %.4f, \"logps_chosen\": %.4f, \"logps_rejected\": %.4f, "
+                 "\"lr\": %.3e, \"grad_norm\": %.4f, \"tokens\": %.0f, \"tokens_per_s\": %.1f}\n",
+                 step, epoch, loss, rc, rr, rc - rr, acc, sums[4] / n_step, sums[5] / n_step, d.lr, d.norm, sums[6], tok_s);
+        snprintf(extra, sizeof extra, "loss %.4f acc %.2f margin %.3f %.0f tok/s", loss, acc, rc - rr, tok_s);
+        step_log(&run, step, line, extra);
+        exit_status = step_checkpoint(&run, step, save_step, &sc);
     }
-    if (lead) {
-        if (!exit_status && step == total) {
-            progress_finish(&prog, NULL);
-            printf("dpo: %d pairs, %d steps, checkpoint in %s, metrics in %s\n", n_pairs, step, o.out, metrics_path);
-        }
-        fclose(metrics);
-    }
+    step_run_close(&run, step);
+    if (exit_status < 0) exit_status = 0;
+    if (lead && !exit_status && step == total)
+        printf("dpo: %d pairs, %d steps, checkpoint in %s, metrics in %s\n", n_pairs, step, o.out, run.metrics_path);
+    step_run_free(&run);
     free_pairs(pairs, n_pairs);
     scratch_free(&s);
-    free(metrics_path);
-    free(opt_path);
     dist_opt_free(&opt);
     model_free(&m);
     return exit_status;

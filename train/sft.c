@@ -15,6 +15,7 @@
 #include "../base/rng.h"
 #include "adamw.h"
 #include "ckpt.h"
+#include "step.h"
 #include "dist_opt.h"
 #include "../base/progress.h"
 #include "schedule.h"
@@ -334,43 +335,38 @@ static void epoch_order(int *order, int rows, int seed, int epoch) {
 
 // ---- the run ----
 
-int sft_run(const SftOptions *opts) {
-    SftOptions o = *opts;
-    int rank = comm_rank(), world = comm_world(), lead = rank == 0;
-    if (o.batch < 1 || o.grad_accum < 1 || o.epochs < 1 || o.steps < 0)
-        fail("--batch, --grad-accum and --epochs must be positive, --steps not negative");
-    if (o.zero != 0 && o.zero != 1) fail("--zero %d: give 0 or 1", o.zero);
-    char *opt_path = path_join(o.out, "optimizer.safetensors");
-    int resuming = path_exists(opt_path);
-    if (resuming && !o.resume)
-        fail("%s already holds an SFT checkpoint; pass --resume to continue that run, or choose another --out", o.out);
-    if (dist_any(resuming) != resuming)
-        fail("rank %d %s %s but another rank does not: --out must be on a filesystem every rank sees", rank,
-             resuming ? "finds a checkpoint in" : "finds no checkpoint in", o.out);
-    Backend *backend = dist_backend_select(o.device, o.threads); // a rank's share of the cores, its own GPU
-    LlamaConfig config;
-    config_read(&config, o.model_dir);
-    if (o.seq <= 0) o.seq = config.max_seq < 512 ? config.max_seq : 512;
-    if (o.seq < 2 || o.seq > config.max_seq)
-        fail("--seq %d: give 2 to the model's max_position_embeddings (%d)", o.seq, config.max_seq);
+typedef struct { // what save() needs
+    const SftOptions *o;
+    Model *m;
+    DistOpt *opt;
+    const RunShape *shape;
+    double loss;
+} SaveCtx;
 
-    // 1. the conversations, tokenized and packed
-    char *tok_path = path_join(o.model_dir, "tokenizer.json");
+static void save_step(void *ctx, int step, int stopping) {
+    (void)stopping;
+    SaveCtx *c = ctx;
+    save(c->o, c->m, c->opt, c->shape, step, c->loss);
+}
+
+// 1. the conversations of o->data, tokenized and packed into rows of o->seq tokens; prints
+// what was kept. *n_ex gets the examples kept.
+static void sft_data(const SftOptions *o, const LlamaConfig *config, int global, SftPacked *pk, int *n_ex_out) {
+    char *tok_path = path_join(o->model_dir, "tokenizer.json");
     if (!path_exists(tok_path)) fail("%s not found: SFT needs the model's tokenizer", tok_path);
     Tokenizer *tok = tokenizer_load(tok_path);
     free(tok_path);
-    if (tokenizer_vocab_size(tok) > config.vocab_size)
-        fail("%s: the tokenizer has %d tokens but the model's vocab_size is %d", o.model_dir, tokenizer_vocab_size(tok),
-             config.vocab_size);
-    ChatFormat f = o.chat_template ? chat_format_from_name(o.chat_template) : chat_format_detect(o.model_dir);
-    char *default_system = f == CHAT_PLAIN ? NULL : chat_default_system(o.model_dir);
+    if (tokenizer_vocab_size(tok) > config->vocab_size)
+        fail("%s: the tokenizer has %d tokens but the model's vocab_size is %d", o->model_dir, tokenizer_vocab_size(tok),
+             config->vocab_size);
+    ChatFormat f = o->chat_template ? chat_format_from_name(o->chat_template) : chat_format_detect(o->model_dir);
+    char *default_system = f == CHAT_PLAIN ? NULL : chat_default_system(o->model_dir);
     int stops[4], n_stops = chat_stop_ids(tok, f, stops), end_id = n_stops ? stops[0] : -1;
-    if (end_id < 0 && config.n_eos > 0) end_id = config.eos_token_ids[0];
+    if (end_id < 0 && config->n_eos > 0) end_id = config->eos_token_ids[0];
     LoadStats st = {0};
     int n_ex;
-    SftExample *ex = load_examples(&o, tok, f, default_system, config.bos_token_id, end_id, o.seq, &n_ex, &st);
-    SftPacked pk;
-    sft_pack(ex, n_ex, o.seq, &pk);
+    SftExample *ex = load_examples(o, tok, f, default_system, config->bos_token_id, end_id, o->seq, &n_ex, &st);
+    sft_pack(ex, n_ex, o->seq, pk);
     long long answer_tokens = 0, all_tokens = 0;
     for (int i = 0; i < n_ex; i++) {
         all_tokens += ex[i].len;
@@ -379,27 +375,84 @@ int sft_run(const SftOptions *opts) {
     for (int i = 0; i < n_ex; i++) sft_example_free(&ex[i]);
     free(ex), free(default_system);
     tokenizer_free(tok);
+    int steps_per_epoch = (pk->rows + global - 1) / global, total = o->steps > 0 ? o->steps : steps_per_epoch * o->epochs;
+    if (comm_rank() == 0) {
+        printf("sft: %d records, %d kept", st.records, n_ex);
+        if (o->use_min_score)
+            printf(" (%s >= %g; %d below, %d unscored)", o->score_field ? o->score_field : "score", (double)o->min_score,
+                   st.below_score, st.unscored);
+        if (o->ended_only) printf(" (%d cut off dropped)", st.unended);
+        printf(", %d cut to --seq %d | %lld tokens (%lld trained) packed in %d rows | %d steps of up to %d rows (%s chat "
+               "format)\n",
+               st.truncated, o->seq, all_tokens, answer_tokens, pk->rows, total, global, chat_format_name(f));
+    }
+    if (st.truncated && comm_rank() == 0)
+        fprintf(stderr, "strap: warning: %d conversation(s) longer than --seq %d were cut (their answers end early)\n",
+                st.truncated, o->seq);
+    *n_ex_out = n_ex;
+}
+
+// One step's rows [first, first + n_step) of the epoch's order: forward and backward of this
+// rank's slices; returns the mean loss over the step's assistant tokens (every rank), *counted
+// and *seen get the step's trained tokens and examples.
+static double sft_step_passes(const SftOptions *o, Model *m, DistOpt *opt, const SftPacked *pk, const int *order, int first,
+                              int n_step, int *tokens, int *targets, int *counted_out, int *seen_out) {
+    int T = o->seq, rank = comm_rank(), world = comm_world();
+    // the step's assistant tokens over every rank (each rank holds every row): the loss is
+    // their mean, so each token's gradient weight is 1 / counted
+    int counted = 0, seen = 0;
+    for (int b = 0; b < n_step; b++) {
+        const int *tg = pk->targets + (size_t)order[first + b] * T;
+        for (int t = 0; t < T; t++) counted += tg[t] >= 0;
+        seen += pk->row_examples[order[first + b]];
+    }
+    model_zero_grads(m);
+    double loss_sum = 0; // this rank's sum of token losses
+    for (int micro = 0; micro < o->grad_accum; micro++) {
+        int b0 = first + (micro * world + rank) * o->batch;
+        int nb = first + n_step - b0 < o->batch ? first + n_step - b0 : o->batch;
+        if (nb <= 0) continue; // a short last step: nothing left for this slice
+        int mb_counted = 0;
+        for (int b = 0; b < nb; b++) {
+            int r = order[b0 + b];
+            memcpy(tokens + (size_t)b * T, pk->tokens + (size_t)r * T, (size_t)T * sizeof(int));
+            memcpy(targets + (size_t)b * T, pk->targets + (size_t)r * T, (size_t)T * sizeof(int));
+            for (int t = 0; t < T; t++) mb_counted += targets[(size_t)b * T + t] >= 0;
+        }
+        double mb_loss = model_forward(m, tokens, targets, nb, T); // mean over mb_counted tokens
+        if (mb_counted) loss_sum += mb_loss * mb_counted;
+        if (micro == o->grad_accum - 1) dist_overlap_arm(opt); // reduce buckets during this backward
+        model_backward(m, counted ? 1.0f / (float)counted : 0.0f);
+    }
+    dist_sum(&loss_sum, 1);
+    *counted_out = counted, *seen_out = seen;
+    return counted ? loss_sum / counted : 0;
+}
+
+int sft_run(const SftOptions *opts) {
+    SftOptions o = *opts;
+    int world = comm_world(), lead = comm_rank() == 0;
+    if (o.batch < 1 || o.grad_accum < 1 || o.epochs < 1 || o.steps < 0)
+        fail("--batch, --grad-accum and --epochs must be positive, --steps not negative");
+    if (o.zero != 0 && o.zero != 1) fail("--zero %d: give 0 or 1", o.zero);
+    int resuming = step_run_dir(o.out, o.resume, "an SFT checkpoint");
+    Backend *backend = dist_backend_select(o.device, o.threads); // a rank's share of the cores, its own GPU
+    LlamaConfig config;
+    config_read(&config, o.model_dir);
+    if (o.seq <= 0) o.seq = config.max_seq < 512 ? config.max_seq : 512;
+    if (o.seq < 2 || o.seq > config.max_seq)
+        fail("--seq %d: give 2 to the model's max_position_embeddings (%d)", o.seq, config.max_seq);
     int global = o.batch * o.grad_accum * world; // rows per step
+    SftPacked pk;
+    int n_ex;
+    sft_data(&o, &config, global, &pk, &n_ex); // 1. the conversations
     int steps_per_epoch = (pk.rows + global - 1) / global;
     RunShape shape = {n_ex, pk.rows, o.steps > 0 ? o.steps : steps_per_epoch * o.epochs};
     if (o.min_lr < 0) o.min_lr = o.lr / 10;
     if (o.warmup < 0) o.warmup = shape.total / 10 < 100 ? shape.total / 10 : 100;
-    if (lead) {
-        printf("sft: %d records, %d kept", st.records, n_ex);
-        if (o.use_min_score)
-            printf(" (%s >= %g; %d below, %d unscored)", o.score_field ? o.score_field : "score", (double)o.min_score,
-                   st.below_score, st.unscored);
-        if (o.ended_only) printf(" (%d cut off dropped)", st.unended);
-        printf(", %d cut to --seq %d | %lld tokens (%lld trained) packed in %d rows | %d steps of up to %d rows (%s chat "
-               "format)\n",
-               st.truncated, o.seq, all_tokens, answer_tokens, pk.rows, shape.total, global, chat_format_name(f));
-        if (world > 1)
-            printf("%d ranks (%s): a step is --batch %d x --grad-accum %d x %d ranks = %d rows%s\n", world,
-                   backend->name, o.batch, o.grad_accum, world, global, o.zero ? ", ZeRO-1" : "");
-    }
-    if (st.truncated && lead)
-        fprintf(stderr, "strap: warning: %d conversation(s) longer than --seq %d were cut (their answers end early)\n",
-                st.truncated, o.seq);
+    if (lead && world > 1)
+        printf("%d ranks (%s): a step is --batch %d x --grad-accum %d x %d ranks = %d rows%s\n", world, backend->name,
+               o.batch, o.grad_accum, world, global, o.zero ? ", ZeRO-1" : "");
 
     // 2. the model and optimizer
     Model m;
@@ -407,110 +460,51 @@ int sft_run(const SftOptions *opts) {
     ckpt_start_from(&m, &config, backend, o.model_dir, resuming, &opt, o.weight_decay, o.zero);
     int step = 0;
     if (resuming) {
-        char *state = dist_opt_load(&opt, opt_path);
+        char *opt_path = path_join(o.out, "optimizer.safetensors"), *state = dist_opt_load(&opt, opt_path);
         step = state_check(state, opt_path, &o, &shape);
-        free(state);
         if (opt.opt.step != step)
             fail("%s: optimizer step %d and trainer_state step %d disagree", opt_path, opt.opt.step, step);
+        free(state), free(opt_path);
         if (step >= shape.total) {
             if (lead) printf("sft run in %s is already at step %d of %d; nothing to do\n", o.out, step, shape.total);
-            dist_opt_free(&opt), model_free(&m), sft_packed_free(&pk), free(opt_path);
+            dist_opt_free(&opt), model_free(&m), sft_packed_free(&pk);
             return 0;
         }
         if (lead) printf("resuming %s at step %d of %d\n", o.out, step, shape.total);
     }
-    char *metrics_path = path_join(o.out, "metrics.jsonl");
-    FILE *metrics = NULL; // rank 0: one line per step, flushed
-    if (lead) {
-        make_dirs(o.out);
-        remove_stale_temps(o.out);
-        if (!resuming) copy_model_files(o.model_dir, o.out);
-        metrics_truncate(metrics_path, step);
-        metrics = fopen(metrics_path, "a");
-        if (!metrics) fail("cannot write %s: %s", metrics_path, strerror(errno));
-    }
 
     // 3. training
-    int T = o.seq;
-    int *order = xmalloc((size_t)pk.rows * sizeof(int));
+    StepRun run = {.what = "sft", .out = o.out, .diverge_hint = "lower --lr", .backend = backend, .opt = &opt,
+                   .sched = {o.lr, o.min_lr, o.warmup, shape.total}, .grad_clip = o.grad_clip, .total = shape.total,
+                   .save_every = o.save_every, .stop_after = o.stop_after, .progress = 1};
+    step_run_open(&run, o.model_dir, resuming, step);
+    int T = o.seq, *order = xmalloc((size_t)pk.rows * sizeof(int)), order_epoch = -1, exit_status = -1;
     int *tokens = xmalloc((size_t)o.batch * T * sizeof(int)), *targets = xmalloc((size_t)o.batch * T * sizeof(int));
-    int order_epoch = -1;
-    LrSchedule sched = {o.lr, o.min_lr, o.warmup, shape.total};
-    Progress prog;
-    if (lead) progress_start(&prog, "sft", shape.total);
-    stop_signals_install();
-    int start_step = step, exit_status = 0;
-    double loss = 0;
-    while (step < shape.total) {
+    SaveCtx sc = {&o, &m, &opt, &shape, 0};
+    while (step < shape.total && exit_status < 0) {
         int epoch = step / steps_per_epoch, first = (step % steps_per_epoch) * global;
         if (epoch != order_epoch) epoch_order(order, pk.rows, o.seed, epoch), order_epoch = epoch;
         int n_step = pk.rows - first < global ? pk.rows - first : global; // rows in this step
-        // the step's assistant tokens over every rank (each rank holds every row): the loss is
-        // their mean, so each token's gradient weight is 1 / counted
-        int counted = 0, seen = 0;
-        for (int b = 0; b < n_step; b++) {
-            const int *tg = pk.targets + (size_t)order[first + b] * T;
-            for (int t = 0; t < T; t++) counted += tg[t] >= 0;
-            seen += pk.row_examples[order[first + b]];
-        }
+        int counted, seen;
         double t0 = now_seconds();
-        model_zero_grads(&m);
-        double loss_sum = 0; // this rank's sum of token losses
-        for (int micro = 0; micro < o.grad_accum; micro++) {
-            int b0 = first + (micro * world + rank) * o.batch;
-            int nb = first + n_step - b0 < o.batch ? first + n_step - b0 : o.batch;
-            if (nb <= 0) continue; // a short last step: nothing left for this slice
-            int mb_counted = 0;
-            for (int b = 0; b < nb; b++) {
-                int r = order[b0 + b];
-                memcpy(tokens + (size_t)b * T, pk.tokens + (size_t)r * T, (size_t)T * sizeof(int));
-                memcpy(targets + (size_t)b * T, pk.targets + (size_t)r * T, (size_t)T * sizeof(int));
-                for (int t = 0; t < T; t++) mb_counted += targets[(size_t)b * T + t] >= 0;
-            }
-            double mb_loss = model_forward(&m, tokens, targets, nb, T); // mean over mb_counted tokens
-            if (mb_counted) loss_sum += mb_loss * mb_counted;
-            if (micro == o.grad_accum - 1) dist_overlap_arm(&opt); // reduce buckets during this backward
-            model_backward(&m, counted ? 1.0f / (float)counted : 0.0f);
-        }
-        dist_sum(&loss_sum, 1);
-        loss = counted ? loss_sum / counted : 0;
-        float norm = dist_reduce_grads(&opt);
-        float clip = (o.grad_clip > 0 && norm > o.grad_clip) ? o.grad_clip / norm : 1.0f;
-        float lr = lr_at(&sched, ++step);
-        dist_opt_step(&opt, lr, clip);
-        backend->synchronize();
-        double dt = now_seconds() - t0, tok_s = (double)n_step * T / dt;
-        if (!isfinite(loss) || !isfinite(norm))
-            ckpt_diverged("sft", step, start_step + 1, loss, norm, o.out, "lower --lr");
-        if (lead) {
-            char line[384];
-            int len = snprintf(line, sizeof line,
-                               "{\"step\": %d, \"epoch\": %d, \"loss\": %.6f, \"lr\": %.3e, \"grad_norm\": %.4f, "
-                               "\"rows\": %d, \"examples\": %d, \"trained_tokens\": %d, \"tokens\": %d, "
-                               "\"tokens_per_s\": %.1f}\n",
-                               step, epoch, loss, lr, norm, n_step, seen, counted, n_step * T, tok_s);
-            fwrite(line, 1, (size_t)len, metrics);
-            fflush(metrics);
-            char extra[96];
-            snprintf(extra, sizeof extra, "loss %.4f lr %.2e norm %.3f %.0f tok/s", loss, lr, norm, tok_s);
-            progress_update(&prog, step, extra);
-        }
-
-        int stop = ckpt_stop_reason(step, start_step, shape.total, o.stop_after);
-        if (step == shape.total || stop || (o.save_every > 0 && step % o.save_every == 0))
-            save(&o, &m, &opt, &shape, step, loss);
-        if (stop) {
-            if (lead) progress_finish(&prog, NULL);
-            exit_status = ckpt_stopped(stop, step, o.stop_after, o.out);
-            break;
-        }
+        sc.loss = sft_step_passes(&o, &m, &opt, &pk, order, first, n_step, tokens, targets, &counted, &seen);
+        StepDone d = step_finish(&run, ++step, sc.loss);
+        double tok_s = (double)n_step * T / (now_seconds() - t0);
+        char line[384], extra[96];
+        snprintf(line, sizeof line,
+                 "{\"step\": %d, \"epoch\": %d, \"loss\": %.6f, \"lr\": %.3e, \"grad_norm\": %.4f, \"rows\": %d, "
+                 "\"examples\": %d, \"trained_tokens\": %d, \"tokens\": %d, \"tokens_per_s\": %.1f}\n",
+                 step, epoch, sc.loss, d.lr, d.norm, n_step, seen, counted, n_step * T, tok_s);
+        snprintf(extra, sizeof extra, "loss %.4f lr %.2e norm %.3f %.0f tok/s", sc.loss, d.lr, d.norm, tok_s);
+        step_log(&run, step, line, extra);
+        exit_status = step_checkpoint(&run, step, save_step, &sc);
     }
-    if (lead && !exit_status && step == shape.total) {
-        progress_finish(&prog, NULL);
-        printf("sft: %d steps, loss %.4f, checkpoint in %s, metrics in %s\n", step, loss, o.out, metrics_path);
-    }
-    if (metrics) fclose(metrics);
-    free(order), free(tokens), free(targets), free(metrics_path), free(opt_path);
+    step_run_close(&run, step);
+    if (exit_status < 0) exit_status = 0;
+    if (lead && !exit_status && step == shape.total)
+        printf("sft: %d steps, loss %.4f, checkpoint in %s, metrics in %s\n", step, sc.loss, o.out, run.metrics_path);
+    step_run_free(&run);
+    free(order), free(tokens), free(targets);
     sft_packed_free(&pk);
     dist_opt_free(&opt);
     model_free(&m);

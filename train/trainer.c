@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "../base/io.h"
+#include "../base/json_file.h"
 #include "../data/loader.h"
 #include "../eval/ppl.h"
 #include "../base/check.h"
@@ -16,6 +17,7 @@
 #include "../base/rng.h"
 #include "adamw.h"
 #include "ckpt.h"
+#include "step.h"
 #include "dist_opt.h"
 #include "../base/progress.h"
 #include "schedule.h"
@@ -107,11 +109,11 @@ static void state_from_json(const char *text, const char *path, const TrainOptio
 
 // ---- metrics.jsonl ----
 
-static void append_metrics(FILE *f, json_t *j) {
-    char *text = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(7));
-    fprintf(f, "%s\n", text);
-    fflush(f);
-    free(text);
+// One metrics line (released): the JSON object and a newline.
+static void put_metrics(StepRun *run, int step, json_t *j) {
+    char *line = json_dumps_line(j, JSON_COMPACT | JSON_REAL_PRECISION(7));
+    step_log(run, step, line, NULL);
+    free(line);
     json_decref(j);
 }
 
@@ -124,7 +126,49 @@ static void save_checkpoint(const TrainOptions *o, Model *model, DistOpt *opt, c
     free(resume), free(final);
 }
 
+typedef struct { // what save_checkpoint needs
+    const TrainOptions *o;
+    Model *model;
+    DistOpt *opt;
+    const RunState *s;
+    float loss;
+} SaveCtx;
+
+static void save_step(void *ctx, int step, int stopping) {
+    SaveCtx *c = ctx;
+    save_checkpoint(c->o, c->model, c->opt, c->s, c->loss);
+    if (comm_rank() == 0 && !stopping && step != c->o->steps)
+        printf("saved checkpoint at step %d in %s\n", step, c->o->out);
+}
+
 // ---- the loop ----
+
+// The state of the run checkpointed in o->out: the optimizer, the loader's place and the
+// rng. Returns 0 when that run is already at its last step (nothing to do).
+static int train_resume(const TrainOptions *o, DistOpt *opt, Loader *loader, RunState *s, Rng *rng) {
+    char *opt_path = path_join(o->out, "optimizer.safetensors"), *state = dist_opt_load(opt, opt_path);
+    state_from_json(state, opt_path, o, s);
+    free(state);
+    if (opt->opt.step != s->step)
+        fail("%s: optimizer step %d and trainer_state step %d disagree", opt_path, opt->opt.step, s->step);
+    free(opt_path);
+    loader_set_state(loader, s->cursor, s->epoch);
+    // wall-clock time spent so far lives in trainer_state.json (informative only)
+    char *state_path = path_join(o->out, "trainer_state.json");
+    json_t *js = path_exists(state_path) ? json_load_file(state_path, 0, NULL) : NULL;
+    json_t *step_j = js ? json_object_get(js, "step") : NULL;
+    if (step_j && json_integer_value(step_j) == s->step) s->elapsed = json_number_value(json_object_get(js, "elapsed_s"));
+    if (js) json_decref(js);
+    free(state_path);
+    rng->state = s->rng;
+    int lead = comm_rank() == 0;
+    if (s->step >= o->steps) {
+        if (lead) printf("run in %s is already at step %d of %d; nothing to do\n", o->out, s->step, o->steps);
+        return 0;
+    }
+    if (lead) printf("resuming %s at step %d\n", o->out, s->step);
+    return 1;
+}
 
 int train_run(const TrainOptions *opts) {
     TrainOptions o = *opts;
@@ -138,26 +182,10 @@ int train_run(const TrainOptions *opts) {
     Backend *backend = dist_backend_select(o.device, o.threads);
 
     // every rank reads --model, --data and (on resume) --out: they must be on a shared filesystem
-    char *opt_path = path_join(o.out, "optimizer.safetensors");
-    int resuming = 0;
-    if (path_exists(opt_path)) {
-        if (!o.resume)
-            fail("%s already holds a training checkpoint; pass --resume to continue that run, "
-                 "or choose another --out",
-                 o.out);
-        resuming = 1;
-    } else if (o.resume && lead) {
-        fprintf(stderr, "strap: no checkpoint in %s yet; starting from %s\n", o.out,
-                o.model_dir ? o.model_dir : "(none)");
-    }
-    if (dist_any(resuming) != resuming)
-        fail("rank %d %s %s but another rank does not: --out must be on a filesystem every rank sees", rank,
-             resuming ? "finds a checkpoint in" : "finds no checkpoint in", o.out);
+    int resuming = step_run_dir(o.out, o.resume, "a training checkpoint");
+    if (!resuming && o.resume && lead)
+        fprintf(stderr, "strap: no checkpoint in %s yet; starting from %s\n", o.out, o.model_dir ? o.model_dir : "(none)");
     if (!resuming && !o.model_dir) fail("--model is required (no checkpoint to resume in %s)", o.out);
-    if (lead) {
-        make_dirs(o.out);
-        remove_stale_temps(o.out);
-    }
 
     Model model;
     LlamaConfig config;
@@ -194,39 +222,12 @@ int train_run(const TrainOptions *opts) {
     Rng rng;
     rng_seed(&rng, (uint64_t)o.seed);
     s.rng = rng.state;
-    if (resuming) {
-        char *state = dist_opt_load(&opt, opt_path);
-        state_from_json(state, opt_path, &o, &s);
-        free(state);
-        if (opt.opt.step != s.step)
-            fail("%s: optimizer step %d and trainer_state step %d disagree", opt_path, opt.opt.step, s.step);
-        loader_set_state(loader, s.cursor, s.epoch);
-        // wall-clock time spent so far lives in trainer_state.json (informative only)
-        char *state_path = path_join(o.out, "trainer_state.json");
-        json_t *js = path_exists(state_path) ? json_load_file(state_path, 0, NULL) : NULL;
-        json_t *step_j = js ? json_object_get(js, "step") : NULL;
-        if (step_j && json_integer_value(step_j) == s.step)
-            s.elapsed = json_number_value(json_object_get(js, "elapsed_s"));
-        if (js) json_decref(js);
-        free(state_path);
-        rng.state = s.rng;
-        if (s.step >= o.steps) {
-            if (lead) printf("run in %s is already at step %d of %d; nothing to do\n", o.out, s.step, o.steps);
-            return 0;
-        }
-        if (lead) printf("resuming %s at step %d\n", o.out, s.step);
-    } else if (lead) {
-        copy_model_files(o.model_dir, o.out);
+    if (resuming && !train_resume(&o, &opt, loader, &s, &rng)) { // already at the last step
+        dist_opt_free(&opt), loader_close(loader), model_free(&model);
+        if (held_out) loader_close(held_out);
+        free_string_list(files), free_string_list(eval_files);
+        return 0;
     }
-    char *metrics_path = path_join(o.out, "metrics.jsonl");
-    FILE *metrics = NULL;
-    if (lead) {
-        metrics_truncate(metrics_path, resuming ? s.step : 0);
-        metrics = fopen(metrics_path, "a");
-        if (!metrics) fail("cannot write %s: %s", metrics_path, strerror(errno));
-    }
-
-    LrSchedule sched = {o.lr, o.min_lr, o.warmup, o.steps};
     size_t tokens_per_micro = (size_t)o.batch * o.seq;
     size_t tokens_per_step = tokens_per_micro * o.grad_accum * world; // the global batch
     int *inputs = xmalloc(tokens_per_micro * sizeof(int)), *targets = xmalloc(tokens_per_micro * sizeof(int));
@@ -240,12 +241,14 @@ int train_run(const TrainOptions *opts) {
         fflush(stdout);
     }
 
-    stop_signals_install();
+    StepRun run = {.what = "train", .out = o.out, .diverge_hint = "lower --lr or raise --warmup", .backend = backend,
+                   .opt = &opt, .sched = {o.lr, o.min_lr, o.warmup, o.steps}, .grad_clip = o.grad_clip,
+                   .total = o.steps, .save_every = o.save_every, .stop_after = o.stop_after, .progress = 0};
+    step_run_open(&run, o.model_dir, resuming, s.step);
     double run_start = now_seconds();
-    int start_step = s.step;
-    float loss = 0;
-    int exit_status = 0;
-    for (int step = s.step + 1; step <= o.steps; step++) {
+    SaveCtx sc = {&o, &model, &opt, &s, 0};
+    int exit_status = -1;
+    for (int step = s.step + 1; step <= o.steps && exit_status < 0; step++) {
         double t0 = now_seconds();
         model_zero_grads(&model);
         double loss_sum = 0;
@@ -256,65 +259,46 @@ int train_run(const TrainOptions *opts) {
             model_backward(&model, 1.0f / (float)tokens_per_step); // the ranks' sum is the global mean
         }
         dist_sum(&loss_sum, 1);
-        loss = (float)(loss_sum / (o.grad_accum * world));
-        float norm = dist_reduce_grads(&opt);
-        float clip_scale = (o.grad_clip > 0 && norm > o.grad_clip) ? o.grad_clip / norm : 1.0f;
-        float lr = lr_at(&sched, step);
-        dist_opt_step(&opt, lr, clip_scale);
-        backend->synchronize();
+        sc.loss = (float)(loss_sum / (o.grad_accum * world));
+        StepDone d = step_finish(&run, step, sc.loss);
         double dt = now_seconds() - t0;
-        if (!isfinite(loss) || !isfinite(norm))
-            ckpt_diverged("train", step, start_step + 1, loss, norm, o.out, "lower --lr or raise --warmup");
-
         s.step = step;
         s.tokens_seen += tokens_per_step;
         s.elapsed += dt;
         loader_get_state(loader, &s.cursor, &s.epoch);
         s.rng = rng.state;
         double tok_s = tokens_per_step / dt;
-        double avg = (now_seconds() - run_start) / (step - start_step);
+        double avg = (now_seconds() - run_start) / (step - run.start_step);
         char eta[32];
         format_duration(avg * (o.steps - step), eta, sizeof eta);
         if (lead) {
             printf("step %*d/%d | loss %.4f | lr %.2e | norm %.3f | %.0f tok/s | ETA %s\n",
-                   (int)(log10(o.steps) + 1), step, o.steps, loss, lr, norm, tok_s, eta);
+                   (int)(log10(o.steps) + 1), step, o.steps, sc.loss, d.lr, d.norm, tok_s, eta);
             fflush(stdout);
-            append_metrics(metrics, json_pack("{s:i, s:f, s:f, s:f, s:f, s:I, s:f, s:I}", "step", step,
-                                              "loss", (double)loss, "lr", (double)lr, "grad_norm",
-                                              (double)norm, "tokens_per_s", tok_s, "tokens",
-                                              (json_int_t)s.tokens_seen, "elapsed_s", s.elapsed,
-                                              "epoch", (json_int_t)s.epoch));
         }
-
+        put_metrics(&run, step, json_pack("{s:i, s:f, s:f, s:f, s:f, s:I, s:f, s:I}", "step", step, "loss", (double)sc.loss,
+                                          "lr", (double)d.lr, "grad_norm", (double)d.norm, "tokens_per_s", tok_s,
+                                          "tokens", (json_int_t)s.tokens_seen, "elapsed_s", s.elapsed, "epoch",
+                                          (json_int_t)s.epoch));
         if (held_out && o.eval_every > 0 && (step % o.eval_every == 0 || step == o.steps)) {
             EvalResult r = eval_loader(&model, held_out, o.batch, o.seq, o.eval_batches);
             printf("eval step %d | loss %.4f | ppl %.3f | %" PRIu64 " tokens\n", step, r.loss, r.ppl, r.tokens);
-            append_metrics(metrics, json_pack("{s:i, s:f, s:f, s:I}", "step", step, "eval_loss",
-                                              r.loss, "eval_ppl", r.ppl, "eval_tokens",
-                                              (json_int_t)r.tokens));
+            put_metrics(&run, step, json_pack("{s:i, s:f, s:f, s:I}", "step", step, "eval_loss", r.loss, "eval_ppl", r.ppl,
+                                              "eval_tokens", (json_int_t)r.tokens));
         }
-        int stop = ckpt_stop_reason(step, start_step, o.steps, o.stop_after);
-        if (step == o.steps || stop || (o.save_every > 0 && step % o.save_every == 0)) {
-            save_checkpoint(&o, &model, &opt, &s, loss);
-            if (lead && !stop && step != o.steps) printf("saved checkpoint at step %d in %s\n", step, o.out);
-        }
-        if (stop) {
-            exit_status = ckpt_stopped(stop, step, o.stop_after, o.out);
-            break;
-        }
+        exit_status = step_checkpoint(&run, step, save_step, &sc);
     }
+    step_run_close(&run, s.step);
+    step_run_free(&run);
+    if (exit_status < 0) exit_status = 0;
     if (lead && !exit_status && s.step == o.steps)
-        printf("done: step %d, loss %.4f, checkpoint in %s\n", s.step, loss, o.out);
-    if (metrics) fclose(metrics);
-    free(metrics_path);
-    free(inputs);
-    free(targets);
+        printf("done: step %d, loss %.4f, checkpoint in %s\n", s.step, sc.loss, o.out);
+    free(inputs), free(targets);
     dist_opt_free(&opt);
     loader_close(loader);
     if (held_out) loader_close(held_out);
     free_string_list(files);
     free_string_list(eval_files);
     model_free(&model);
-    free(opt_path);
     return exit_status;
 }
