@@ -8,6 +8,7 @@
 #include <limits.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -332,6 +333,294 @@ static void ppl_args(ArgList *a, const char *exe, const LoopOptions *o, const ch
     common_args(a, o);
 }
 
+// ---- one iteration: its files, then a table of stages ----
+
+typedef struct {
+    const LoopOptions *o;
+    const char *exe;
+    int t;         // the iteration, 1..
+    uint64_t seed; // the iteration's seed for every stage
+    const char *prev_model, *policy_start; // M(t-1); where DPO starts (M(t-1), or the SFT model)
+    const char *earlier_prompts;           // comma-separated prompt files of the finished iterations
+    const char *seed_prompts, *eval_prompts, *eval_data;
+    int use_judge, use_verify;
+    char *dir, *prompts, *candidates, *judged, *cleaned, *verified, *pairs, *sft, *model;
+    char *synth_report, *clean_report, *verify_report, *pairs_report, *eval_pairs, *winrate, *winrate_md, *ppl;
+    int dpo_resume; // a DPO run a crash interrupted continues from its last checkpoint
+} Iter;
+
+static void synth_stage(Iter *it, ArgList *a) {
+    const LoopOptions *o = it->o;
+    arg(a, "%s", it->exe), arg(a, "synth"), arg(a, "--model"), arg(a, "%s", it->prev_model);
+    arg(a, "--out"), arg(a, "%s", it->prompts), arg(a, "--count"), arg(a, "%d", o->prompts);
+    arg(a, "--mode"), arg(a, "%s", o->synth_mode), arg(a, "--seed-prompts"), arg(a, "%s", it->seed_prompts);
+    if (it->earlier_prompts) arg(a, "--existing"), arg(a, "%s", it->earlier_prompts);
+    if (o->heldout) arg(a, "--avoid"), arg(a, "%s", o->heldout); // held-out requests never come back as training prompts
+    if (o->catalog) arg(a, "--catalog"), arg(a, "%s", o->catalog);
+    arg(a, "--max-new"), arg(a, "%d", o->synth_max_new), arg(a, "--max-attempts"), arg(a, "%d", 8 * o->prompts + 16);
+    arg(a, "--id-prefix"), arg(a, "it%02d", it->t), arg(a, "--iteration"), arg(a, "%d", it->t);
+    arg(a, "--seed"), arg(a, "%llu", (unsigned long long)it->seed), arg(a, "--batch"), arg(a, "%d", o->batch);
+    arg(a, "--report"), arg(a, "%s", it->synth_report);
+    arg(a, "--rejects"), arg(a, "%s/synth-rejects.jsonl.zst", it->dir); // what the filters dropped, and why
+    if (o->constraints > 0) {
+        arg(a, "--constraints"), arg(a, "%d", o->constraints);
+        arg(a, "--constraint-draws"), arg(a, "%d", o->constraint_draws);
+    }
+    template_arg(a, o), common_args(a, o);
+    extra_args(a, o->synth_args);
+}
+
+static void gen_stage(Iter *it, ArgList *a) {
+    const LoopOptions *o = it->o;
+    stage_start(a, o, it->exe), arg(a, "gen"), arg(a, "--model"), arg(a, "%s", it->prev_model);
+    arg(a, "--prompts"), arg(a, "%s", it->prompts), arg(a, "--out"), arg(a, "%s", it->candidates);
+    arg(a, "-n"), arg(a, "%d", o->candidates), arg(a, "--max-new"), arg(a, "%d", o->max_new);
+    arg(a, "--temperature"), arg(a, "%g", (double)o->temperature), arg(a, "--top-p"), arg(a, "0.95");
+    arg(a, "--seed"), arg(a, "%llu", (unsigned long long)it->seed), arg(a, "--batch"), arg(a, "%d", o->batch);
+    if (o->no_repeat_ngram) arg(a, "--no-repeat-ngram"), arg(a, "%d", o->no_repeat_ngram);
+    template_arg(a, o), common_args(a, o);
+    extra_args(a, o->gen_args);
+}
+
+static void judge_stage(Iter *it, ArgList *a) {
+    const LoopOptions *o = it->o;
+    stage_start(a, o, it->exe), arg(a, "judge"), arg(a, "--model"), arg(a, "%s", it->prev_model);
+    arg(a, "--in"), arg(a, "%s", it->candidates), arg(a, "--out"), arg(a, "%s", it->judged);
+    arg(a, "--method"), arg(a, "%s", o->judge_method);
+    if (strcmp(o->judge_method, "text") == 0) arg(a, "--samples"), arg(a, "%d", o->judge_samples);
+    arg(a, "--seed"), arg(a, "%llu", (unsigned long long)it->seed), arg(a, "--batch"), arg(a, "%d", o->batch);
+    common_args(a, o);
+    extra_args(a, o->judge_args);
+}
+
+static void clean_stage(Iter *it, ArgList *a) {
+    const LoopOptions *o = it->o;
+    arg(a, "%s", it->exe), arg(a, "data"), arg(a, "clean"), arg(a, "--input"), arg(a, "%s", it->use_judge ? it->judged : it->candidates);
+    arg(a, "--out"), arg(a, "%s", it->cleaned), arg(a, "--report"), arg(a, "%s", it->clean_report);
+    arg(a, "--min-chars"), arg(a, "1"), arg(a, "--quiet");
+    if (o->threads) arg(a, "--threads"), arg(a, "%d", o->threads);
+    extra_args(a, o->clean_args);
+}
+
+// the checks run on the cleaned text: what the pairs and SFT train on
+static void verify_stage(Iter *it, ArgList *a) {
+    arg(a, "%s", it->exe), arg(a, "verify"), arg(a, "--in"), arg(a, "%s", it->cleaned);
+    arg(a, "--out"), arg(a, "%s", it->verified), arg(a, "--report"), arg(a, "%s", it->verify_report);
+    if (it->o->repair) arg(a, "--repair");
+}
+
+static const char *scored(const Iter *it) { return it->use_verify ? it->verified : it->cleaned; }
+
+static void pairs_stage(Iter *it, ArgList *a) {
+    arg(a, "%s", it->exe), arg(a, "pairs"), arg(a, "--in"), arg(a, "%s", scored(it));
+    arg(a, "--out"), arg(a, "%s", it->pairs), arg(a, "--report"), arg(a, "%s", it->pairs_report);
+    arg(a, "--min-margin"), arg(a, "%g", (double)it->o->min_margin), arg(a, "--reward"), arg(a, "%s", it->o->reward);
+}
+
+static void pairs_check(Iter *it) {
+    if (count_records_of(it->pairs_report, "pairs") == 0)
+        fail("iteration %d made no preference pairs (see %s: ties, margins, unscored answers): nothing to train "
+             "on. Try more --candidates, a higher --temperature or --judge-method logprob",
+             it->t, it->pairs_report);
+}
+
+static void sft_stage(Iter *it, ArgList *a) {
+    const LoopOptions *o = it->o;
+    remove_tree(it->sft);
+    stage_start(a, o, it->exe), arg(a, "sft"), arg(a, "--model"), arg(a, "%s", it->prev_model);
+    arg(a, "--data"), arg(a, "%s", scored(it)), arg(a, "--min-score"), arg(a, "%g", (double)o->sft_min_score);
+    if (it->use_verify) arg(a, "--score-field"), arg(a, "verify_score"), arg(a, "--ended-only");
+    arg(a, "--out"), arg(a, "%s", it->sft), arg(a, "--lr"), arg(a, "%g", (double)(o->sft_lr > 0 ? o->sft_lr : o->lr));
+    if (o->sft_steps > 0) arg(a, "--steps"), arg(a, "%d", o->sft_steps);
+    arg(a, "--seed"), arg(a, "%llu", (unsigned long long)it->seed);
+    template_arg(a, o), common_args(a, o);
+}
+
+static void dpo_stage(Iter *it, ArgList *a) {
+    const LoopOptions *o = it->o;
+    char *state = path_join(it->model, "trainer_state.json");
+    it->dpo_resume = path_exists(state);
+    free(state);
+    if (!it->dpo_resume) remove_tree(it->model);
+    stage_start(a, o, it->exe), arg(a, "dpo"), arg(a, "--model"), arg(a, "%s", it->policy_start);
+    arg(a, "--ref"), arg(a, "%s", it->policy_start), arg(a, "--pairs"), arg(a, "%s", it->pairs);
+    arg(a, "--out"), arg(a, "%s", it->model), arg(a, "--loss"), arg(a, "%s", o->dpo_loss);
+    arg(a, "--beta"), arg(a, "%g", (double)o->beta), arg(a, "--lr"), arg(a, "%g", (double)o->lr);
+    arg(a, "--batch"), arg(a, "%d", o->dpo_batch), arg(a, "--epochs"), arg(a, "%d", o->epochs);
+    arg(a, "--max-len"), arg(a, "%d", o->max_len), arg(a, "--save-every"), arg(a, "25");
+    if (it->dpo_resume) arg(a, "--resume");
+    template_arg(a, o), common_args(a, o);
+    extra_args(a, o->dpo_args);
+}
+
+static void dpo_after(Iter *it) { // the finished model needs no optimizer state (2 x 4 bytes x parameters more)
+    char *opt = path_join(it->model, "optimizer.safetensors");
+    unlink(opt);
+    free(opt);
+}
+
+static void eval_pairs_stage(Iter *it, ArgList *a) {
+    const LoopOptions *o = it->o;
+    stage_start(a, o, it->exe), arg(a, "eval"), arg(a, "pairs"), arg(a, "--model"), arg(a, "%s", it->model);
+    arg(a, "--ref"), arg(a, "%s", it->policy_start), arg(a, "--pairs"), arg(a, "%s", it->pairs);
+    arg(a, "--beta"), arg(a, "%g", (double)o->beta), arg(a, "--max-len"), arg(a, "%d", o->max_len);
+    arg(a, "--json");
+    template_arg(a, o), common_args(a, o);
+}
+
+static void winrate_stage(Iter *it, ArgList *a) {
+    const LoopOptions *o = it->o;
+    stage_start(a, o, it->exe), arg(a, "eval"), arg(a, "winrate"), arg(a, "--model"), arg(a, "%s", it->model);
+    arg(a, "--baseline"), arg(a, "%s", it->prev_model), arg(a, "--judge"), arg(a, "%s", it->prev_model);
+    arg(a, "--prompts"), arg(a, "%s", it->eval_prompts);
+    if (o->eval_count > 0) arg(a, "--limit"), arg(a, "%d", o->eval_count);
+    arg(a, "--max-new"), arg(a, "%d", o->max_new), arg(a, "--seed"), arg(a, "%llu", (unsigned long long)it->seed);
+    arg(a, "--judge-method"), arg(a, "%s", o->winrate_method);
+    arg(a, "--out"), arg(a, "%s", it->winrate), arg(a, "--markdown"), arg(a, "%s", it->winrate_md);
+    template_arg(a, o), common_args(a, o);
+}
+
+static void eval_constraints_stage(Iter *it, ArgList *a) {
+    const LoopOptions *o = it->o;
+    stage_start(a, o, it->exe), arg(a, "eval"), arg(a, "constraints"), arg(a, "--model"), arg(a, "%s", it->model);
+    arg(a, "--baseline"), arg(a, "%s", o->init), arg(a, "--prompts"), arg(a, "%s", o->heldout);
+    arg(a, "--max-new"), arg(a, "%d", o->eval_max_new), arg(a, "--batch"), arg(a, "%d", o->batch);
+    arg(a, "--out"), arg(a, "%s/constraints.json", it->dir), arg(a, "--markdown"), arg(a, "%s/constraints.md", it->dir);
+    arg(a, "--records"), arg(a, "%s/constraints.jsonl.zst", it->dir);
+    if (it->t > 1) { // M0 answered the same prompts in iteration 1: its answers are reused
+        char *first = iter_dir(o->workdir, 1);
+        arg(a, "--baseline-answers"), arg(a, "%s/constraints.jsonl.zst", first);
+        free(first);
+    }
+    template_arg(a, o), common_args(a, o);
+}
+
+static void eval_ppl_stage(Iter *it, ArgList *a) { ppl_args(a, it->exe, it->o, it->model, it->eval_data); }
+
+static int uses_judge(const Iter *it) { return it->use_judge; }
+static int uses_verify(const Iter *it) { return it->use_verify; }
+static int uses_sft(const Iter *it) { return it->o->sft_min_score > 0; }
+static int uses_winrate(const Iter *it) {
+    return it->o->winrate_method[0] && strcmp(it->o->winrate_method, "none") != 0;
+}
+static int uses_heldout(const Iter *it) { return it->o->heldout != NULL; }
+static int uses_eval_text(const Iter *it) { return it->o->eval_text != NULL; }
+
+typedef struct {
+    const char *name;                   // its W/iter-NN/.done/ mark and the name STRAP_LOOP_CRASH takes
+    int (*used)(const Iter *it);        // NULL: every iteration
+    void (*args)(Iter *it, ArgList *a); // the stage's command line
+    void (*check)(Iter *it);            // once the command succeeded: fails when its output is unusable
+    void (*after)(Iter *it);            // once the stage is marked done
+    size_t captured;                    // offsetof(Iter, path) of the file its stdout goes to (0: none)
+} Stage;
+
+// The stages of an iteration, in order (docs/formats.md "Self-rewarding work directory").
+static const Stage STAGES[] = {
+    {"synth", NULL, synth_stage, NULL, NULL, 0},
+    {"gen", NULL, gen_stage, NULL, NULL, 0},
+    {"judge", uses_judge, judge_stage, NULL, NULL, 0},
+    {"clean", NULL, clean_stage, NULL, NULL, 0},
+    {"verify", uses_verify, verify_stage, NULL, NULL, 0},
+    {"pairs", NULL, pairs_stage, pairs_check, NULL, 0},
+    {"sft", uses_sft, sft_stage, NULL, NULL, 0},
+    {"dpo", NULL, dpo_stage, NULL, dpo_after, 0},
+    {"eval-pairs", NULL, eval_pairs_stage, NULL, NULL, offsetof(Iter, eval_pairs)},
+    {"winrate", uses_winrate, winrate_stage, NULL, NULL, 0},
+    {"eval-constraints", uses_heldout, eval_constraints_stage, NULL, NULL, 0},
+    {"eval-ppl", uses_eval_text, eval_ppl_stage, NULL, NULL, offsetof(Iter, ppl)},
+};
+
+static void iter_build(Iter *it, int t) {
+    const LoopOptions *o = it->o;
+    it->t = t;
+    it->seed = (uint64_t)o->seed * 1000 + (uint64_t)t;
+    it->dir = iter_dir(o->workdir, t);
+    char **paths[] = {&it->prompts, &it->candidates, &it->judged, &it->cleaned, &it->verified, &it->pairs, &it->sft,
+                      &it->model, &it->synth_report, &it->clean_report, &it->verify_report, &it->pairs_report,
+                      &it->eval_pairs, &it->winrate, &it->winrate_md, &it->ppl};
+    const char *names[] = {"prompts.jsonl.zst", "candidates.jsonl.zst", "judged.jsonl.zst", "cleaned.jsonl.zst",
+                           "verified.jsonl.zst", "pairs.jsonl.zst", "sft", "model", "synth.json", "clean.json",
+                           "verify.json", "pairs.json", "eval_pairs.json", "winrate.json", "winrate.md", "ppl.json"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) *paths[i] = path_join(it->dir, names[i]);
+    it->use_judge = strcmp(o->reward, "verify") != 0, it->use_verify = strcmp(o->reward, "judge") != 0;
+    it->policy_start = o->sft_min_score > 0 ? it->sft : it->prev_model;
+}
+
+static void iter_free(Iter *it) {
+    free(it->dir), free(it->prompts), free(it->candidates), free(it->judged), free(it->cleaned), free(it->verified);
+    free(it->pairs), free(it->sft), free(it->model), free(it->synth_report), free(it->clean_report);
+    free(it->verify_report), free(it->pairs_report), free(it->eval_pairs), free(it->winrate), free(it->winrate_md);
+    free(it->ppl);
+}
+
+static void run_iteration(Runner *r, Iter *it) {
+    make_dirs(it->dir);
+    remove_stale_temps(it->dir); // what a killed stage was writing
+    printf("\n==== iteration %d of %d: %s -> %s/model\n", it->t, it->o->iterations, it->prev_model, it->dir);
+    for (size_t s = 0; s < sizeof STAGES / sizeof STAGES[0]; s++) {
+        const Stage *st = &STAGES[s];
+        if ((st->used && !st->used(it)) || stage_done(it->dir, st->name)) continue;
+        ArgList a = {0};
+        st->args(it, &a);
+        const char *captured = st->captured ? *(char **)((char *)it + st->captured) : NULL;
+        double secs = run_stage(r, st->name, &a, captured);
+        args_free(&a);
+        if (st->check) st->check(it);
+        mark_done(it->dir, st->name, secs);
+        if (st->after) st->after(it);
+    }
+}
+
+// ---- the work directory's seed: M0's files and numbers, made once ----
+
+// The human-written seed prompts, copied once into W/seed and never changed; returns the path.
+static char *seed_prompts_copy(const LoopOptions *o, const char *exe, const char *seed_dir) {
+    char *seed_prompts = path_join(seed_dir, "seed_prompts.jsonl");
+    if (path_exists(seed_prompts)) return seed_prompts;
+    char *from = o->seed_prompts ? strdup(o->seed_prompts) : NULL;
+    if (!from) {
+        char *dir = o->catalog ? strdup(o->catalog) : NULL;
+        if (!dir) { // the catalogue next to the binary, else ./data/synth
+            char *bin_dir = strdup(exe);
+            *strrchr(bin_dir, '/') = 0;
+            dir = path_join(bin_dir, "data/synth");
+            free(bin_dir);
+            char *probe = path_join(dir, "seed_prompts.jsonl");
+            if (!path_exists(probe)) free(dir), dir = strdup("data/synth");
+            free(probe);
+        }
+        from = path_join(dir, "seed_prompts.jsonl");
+        free(dir);
+    }
+    if (!path_exists(from)) fail("%s not found: give --seed-prompts", from);
+    copy_file(from, seed_prompts);
+    free(from);
+    return seed_prompts;
+}
+
+// Held-out human text: packed once with M0's tokenizer, M0's perplexity as the baseline.
+static void seed_eval_text(Runner *r, const LoopOptions *o, const char *exe, const char *seed_dir, const char *eval_data) {
+    ArgList a = {0};
+    if (!stage_done(seed_dir, "pack")) {
+        remove_tree(eval_data);
+        arg(&a, "%s", exe), arg(&a, "data"), arg(&a, "pack"), arg(&a, "--tokenizer"), arg(&a, "%s/tokenizer.json", o->init);
+        arg(&a, "--input"), arg(&a, "%s", o->eval_text), arg(&a, "--out"), arg(&a, "%s", eval_data);
+        if (o->threads) arg(&a, "--threads"), arg(&a, "%d", o->threads);
+        double secs = run_stage(r, "pack", &a, NULL);
+        args_free(&a);
+        mark_done(seed_dir, "pack", secs);
+    }
+    if (!stage_done(seed_dir, "ppl-init")) {
+        char *out = path_join(seed_dir, "ppl-init.json");
+        ppl_args(&a, exe, o, o->init, eval_data);
+        double secs = run_stage(r, "ppl-init", &a, out);
+        args_free(&a);
+        mark_done(seed_dir, "ppl-init", secs);
+        free(out);
+    }
+}
+
 int loop_run(const LoopOptions *o) {
     if (!o->init || !o->workdir) fail("strap loop needs --init and --workdir");
     if (comm_world() > 1)
@@ -353,254 +642,29 @@ int loop_run(const LoopOptions *o) {
         r.crash_stage = crash_stage;
     }
     char *exe = self_exe();
-
-    // the human-written seed prompts: copied once, never changed
     char *seed_dir = path_join(o->workdir, "seed");
     make_dirs(seed_dir);
     remove_stale_temps(seed_dir);
-    char *seed_prompts = path_join(seed_dir, "seed_prompts.jsonl");
-    if (!path_exists(seed_prompts)) {
-        char *from = o->seed_prompts ? strdup(o->seed_prompts) : NULL;
-        if (!from) {
-            char *dir = o->catalog ? strdup(o->catalog) : NULL;
-            if (!dir) { // the catalogue next to the binary, else ./data/synth
-                char *bin_dir = strdup(exe);
-                *strrchr(bin_dir, '/') = 0;
-                dir = path_join(bin_dir, "data/synth");
-                free(bin_dir);
-                char *probe = path_join(dir, "seed_prompts.jsonl");
-                if (!path_exists(probe)) free(dir), dir = strdup("data/synth");
-                free(probe);
-            }
-            from = path_join(dir, "seed_prompts.jsonl");
-            free(dir);
-        }
-        if (!path_exists(from)) fail("%s not found: give --seed-prompts", from);
-        copy_file(from, seed_prompts);
-        free(from);
-    }
-    const char *eval_prompts = o->eval_prompts ? o->eval_prompts : seed_prompts;
-
-    // held-out human text: packed once with M0's tokenizer, M0's perplexity as the baseline
-    char *eval_data = path_join(seed_dir, "eval-text");
-    if (o->eval_text) {
-        ArgList a = {0};
-        if (!stage_done(seed_dir, "pack")) {
-            remove_tree(eval_data);
-            arg(&a, "%s", exe), arg(&a, "data"), arg(&a, "pack"), arg(&a, "--tokenizer"), arg(&a, "%s/tokenizer.json", o->init);
-            arg(&a, "--input"), arg(&a, "%s", o->eval_text), arg(&a, "--out"), arg(&a, "%s", eval_data);
-            if (o->threads) arg(&a, "--threads"), arg(&a, "%d", o->threads);
-            double secs = run_stage(&r, "pack", &a, NULL);
-            args_free(&a);
-            mark_done(seed_dir, "pack", secs);
-        }
-        if (!stage_done(seed_dir, "ppl-init")) {
-            char *out = path_join(seed_dir, "ppl-init.json");
-            ppl_args(&a, exe, o, o->init, eval_data);
-            double secs = run_stage(&r, "ppl-init", &a, out);
-            args_free(&a);
-            mark_done(seed_dir, "ppl-init", secs);
-            free(out);
-        }
-    }
+    char *seed_prompts = seed_prompts_copy(o, exe, seed_dir), *eval_data = path_join(seed_dir, "eval-text");
+    if (o->eval_text) seed_eval_text(&r, o, exe, seed_dir, eval_data);
 
     char *prev_model = strdup(o->init);
     char *earlier_prompts = NULL; // comma-separated prompt files of the finished iterations
     for (int t = 1; t <= o->iterations; t++) {
-        char *dir = iter_dir(o->workdir, t);
-        make_dirs(dir);
-        remove_stale_temps(dir); // what a killed stage was writing
-        printf("\n==== iteration %d of %d: %s -> %s/model\n", t, o->iterations, prev_model, dir);
-        char *prompts = path_join(dir, "prompts.jsonl.zst"), *candidates = path_join(dir, "candidates.jsonl.zst");
-        char *judged = path_join(dir, "judged.jsonl.zst"), *cleaned = path_join(dir, "cleaned.jsonl.zst");
-        char *pairs = path_join(dir, "pairs.jsonl.zst"), *model = path_join(dir, "model");
-        char *sft = path_join(dir, "sft");
-        char *synth_report = path_join(dir, "synth.json"), *clean_report = path_join(dir, "clean.json");
-        char *pairs_report = path_join(dir, "pairs.json"), *eval_pairs = path_join(dir, "eval_pairs.json");
-        char *verified = path_join(dir, "verified.jsonl.zst"), *verify_report = path_join(dir, "verify.json");
-        char *winrate = path_join(dir, "winrate.json"), *winrate_md = path_join(dir, "winrate.md");
-        uint64_t seed = (uint64_t)o->seed * 1000 + (uint64_t)t;
-        ArgList a = {0};
-
-        if (!stage_done(dir, "synth")) {
-            arg(&a, "%s", exe), arg(&a, "synth"), arg(&a, "--model"), arg(&a, "%s", prev_model);
-            arg(&a, "--out"), arg(&a, "%s", prompts), arg(&a, "--count"), arg(&a, "%d", o->prompts);
-            arg(&a, "--mode"), arg(&a, "%s", o->synth_mode), arg(&a, "--seed-prompts"), arg(&a, "%s", seed_prompts);
-            if (earlier_prompts) arg(&a, "--existing"), arg(&a, "%s", earlier_prompts);
-            if (o->heldout) arg(&a, "--avoid"), arg(&a, "%s", o->heldout); // held-out requests never come back as training prompts
-            if (o->catalog) arg(&a, "--catalog"), arg(&a, "%s", o->catalog);
-            arg(&a, "--max-new"), arg(&a, "%d", o->synth_max_new), arg(&a, "--max-attempts"), arg(&a, "%d", 8 * o->prompts + 16);
-            arg(&a, "--id-prefix"), arg(&a, "it%02d", t), arg(&a, "--iteration"), arg(&a, "%d", t);
-            arg(&a, "--seed"), arg(&a, "%llu", (unsigned long long)seed), arg(&a, "--batch"), arg(&a, "%d", o->batch);
-            arg(&a, "--report"), arg(&a, "%s", synth_report);
-            arg(&a, "--rejects"), arg(&a, "%s/synth-rejects.jsonl.zst", dir); // what the filters dropped, and why
-            if (o->constraints > 0) {
-                arg(&a, "--constraints"), arg(&a, "%d", o->constraints);
-                arg(&a, "--constraint-draws"), arg(&a, "%d", o->constraint_draws);
-            }
-            template_arg(&a, o), common_args(&a, o);
-            extra_args(&a, o->synth_args);
-            double secs = run_stage(&r, "synth", &a, NULL);
-            args_free(&a);
-            mark_done(dir, "synth", secs);
-        }
-        if (!stage_done(dir, "gen")) {
-            stage_start(&a, o, exe), arg(&a, "gen"), arg(&a, "--model"), arg(&a, "%s", prev_model);
-            arg(&a, "--prompts"), arg(&a, "%s", prompts), arg(&a, "--out"), arg(&a, "%s", candidates);
-            arg(&a, "-n"), arg(&a, "%d", o->candidates), arg(&a, "--max-new"), arg(&a, "%d", o->max_new);
-            arg(&a, "--temperature"), arg(&a, "%g", (double)o->temperature), arg(&a, "--top-p"), arg(&a, "0.95");
-            arg(&a, "--seed"), arg(&a, "%llu", (unsigned long long)seed), arg(&a, "--batch"), arg(&a, "%d", o->batch);
-            if (o->no_repeat_ngram) arg(&a, "--no-repeat-ngram"), arg(&a, "%d", o->no_repeat_ngram);
-            template_arg(&a, o), common_args(&a, o);
-            extra_args(&a, o->gen_args);
-            double secs = run_stage(&r, "gen", &a, NULL);
-            args_free(&a);
-            mark_done(dir, "gen", secs);
-        }
-        int use_judge = strcmp(o->reward, "verify") != 0, use_verify = strcmp(o->reward, "judge") != 0;
-        if (use_judge && !stage_done(dir, "judge")) {
-            stage_start(&a, o, exe), arg(&a, "judge"), arg(&a, "--model"), arg(&a, "%s", prev_model);
-            arg(&a, "--in"), arg(&a, "%s", candidates), arg(&a, "--out"), arg(&a, "%s", judged);
-            arg(&a, "--method"), arg(&a, "%s", o->judge_method);
-            if (strcmp(o->judge_method, "text") == 0) arg(&a, "--samples"), arg(&a, "%d", o->judge_samples);
-            arg(&a, "--seed"), arg(&a, "%llu", (unsigned long long)seed), arg(&a, "--batch"), arg(&a, "%d", o->batch);
-            common_args(&a, o);
-            extra_args(&a, o->judge_args);
-            double secs = run_stage(&r, "judge", &a, NULL);
-            args_free(&a);
-            mark_done(dir, "judge", secs);
-        }
-        if (!stage_done(dir, "clean")) {
-            arg(&a, "%s", exe), arg(&a, "data"), arg(&a, "clean"), arg(&a, "--input"), arg(&a, "%s", use_judge ? judged : candidates);
-            arg(&a, "--out"), arg(&a, "%s", cleaned), arg(&a, "--report"), arg(&a, "%s", clean_report);
-            arg(&a, "--min-chars"), arg(&a, "1"), arg(&a, "--quiet");
-            if (o->threads) arg(&a, "--threads"), arg(&a, "%d", o->threads);
-            extra_args(&a, o->clean_args);
-            double secs = run_stage(&r, "clean", &a, NULL);
-            args_free(&a);
-            mark_done(dir, "clean", secs);
-        }
-        // the checks run on the cleaned text: what the pairs and SFT train on
-        if (use_verify && !stage_done(dir, "verify")) {
-            arg(&a, "%s", exe), arg(&a, "verify"), arg(&a, "--in"), arg(&a, "%s", cleaned);
-            arg(&a, "--out"), arg(&a, "%s", verified), arg(&a, "--report"), arg(&a, "%s", verify_report);
-            if (o->repair) arg(&a, "--repair");
-            double secs = run_stage(&r, "verify", &a, NULL);
-            args_free(&a);
-            mark_done(dir, "verify", secs);
-        }
-        const char *scored = use_verify ? verified : cleaned;
-        if (!stage_done(dir, "pairs")) {
-            arg(&a, "%s", exe), arg(&a, "pairs"), arg(&a, "--in"), arg(&a, "%s", scored);
-            arg(&a, "--out"), arg(&a, "%s", pairs), arg(&a, "--report"), arg(&a, "%s", pairs_report);
-            arg(&a, "--min-margin"), arg(&a, "%g", (double)o->min_margin), arg(&a, "--reward"), arg(&a, "%s", o->reward);
-            double secs = run_stage(&r, "pairs", &a, NULL);
-            args_free(&a);
-            if (count_records_of(pairs_report, "pairs") == 0)
-                fail("iteration %d made no preference pairs (see %s: ties, margins, unscored answers): nothing to train "
-                     "on. Try more --candidates, a higher --temperature or --judge-method logprob",
-                     t, pairs_report);
-            mark_done(dir, "pairs", secs);
-        }
-        const char *policy_start = prev_model;
-        if (o->sft_min_score > 0) {
-            if (!stage_done(dir, "sft")) {
-                remove_tree(sft);
-                stage_start(&a, o, exe), arg(&a, "sft"), arg(&a, "--model"), arg(&a, "%s", prev_model);
-                arg(&a, "--data"), arg(&a, "%s", scored), arg(&a, "--min-score"), arg(&a, "%g", (double)o->sft_min_score);
-                if (use_verify) arg(&a, "--score-field"), arg(&a, "verify_score"), arg(&a, "--ended-only");
-                arg(&a, "--out"), arg(&a, "%s", sft), arg(&a, "--lr"), arg(&a, "%g", (double)(o->sft_lr > 0 ? o->sft_lr : o->lr));
-                if (o->sft_steps > 0) arg(&a, "--steps"), arg(&a, "%d", o->sft_steps);
-                arg(&a, "--seed"), arg(&a, "%llu", (unsigned long long)seed);
-                template_arg(&a, o), common_args(&a, o);
-                double secs = run_stage(&r, "sft", &a, NULL);
-                args_free(&a);
-                mark_done(dir, "sft", secs);
-            }
-            policy_start = sft;
-        }
-        if (!stage_done(dir, "dpo")) {
-            // a DPO run the crash interrupted continues from its last checkpoint
-            char *state = path_join(model, "trainer_state.json");
-            int resume = path_exists(state);
-            free(state);
-            if (!resume) remove_tree(model);
-            stage_start(&a, o, exe), arg(&a, "dpo"), arg(&a, "--model"), arg(&a, "%s", policy_start);
-            arg(&a, "--ref"), arg(&a, "%s", policy_start), arg(&a, "--pairs"), arg(&a, "%s", pairs);
-            arg(&a, "--out"), arg(&a, "%s", model), arg(&a, "--loss"), arg(&a, "%s", o->dpo_loss);
-            arg(&a, "--beta"), arg(&a, "%g", (double)o->beta), arg(&a, "--lr"), arg(&a, "%g", (double)o->lr);
-            arg(&a, "--batch"), arg(&a, "%d", o->dpo_batch), arg(&a, "--epochs"), arg(&a, "%d", o->epochs);
-            arg(&a, "--max-len"), arg(&a, "%d", o->max_len), arg(&a, "--save-every"), arg(&a, "25");
-            if (resume) arg(&a, "--resume");
-            template_arg(&a, o), common_args(&a, o);
-            extra_args(&a, o->dpo_args);
-            double secs = run_stage(&r, "dpo", &a, NULL);
-            args_free(&a);
-            mark_done(dir, "dpo", secs);
-            // the finished model needs no optimizer state (2 x 4 bytes x parameters more)
-            char *opt = path_join(model, "optimizer.safetensors");
-            unlink(opt);
-            free(opt);
-        }
-        if (!stage_done(dir, "eval-pairs")) {
-            stage_start(&a, o, exe), arg(&a, "eval"), arg(&a, "pairs"), arg(&a, "--model"), arg(&a, "%s", model);
-            arg(&a, "--ref"), arg(&a, "%s", policy_start), arg(&a, "--pairs"), arg(&a, "%s", pairs);
-            arg(&a, "--beta"), arg(&a, "%g", (double)o->beta), arg(&a, "--max-len"), arg(&a, "%d", o->max_len);
-            arg(&a, "--json");
-            template_arg(&a, o), common_args(&a, o);
-            double secs = run_stage(&r, "eval-pairs", &a, eval_pairs);
-            args_free(&a);
-            mark_done(dir, "eval-pairs", secs);
-        }
-        if (o->winrate_method[0] && strcmp(o->winrate_method, "none") != 0 && !stage_done(dir, "winrate")) {
-            stage_start(&a, o, exe), arg(&a, "eval"), arg(&a, "winrate"), arg(&a, "--model"), arg(&a, "%s", model);
-            arg(&a, "--baseline"), arg(&a, "%s", prev_model), arg(&a, "--judge"), arg(&a, "%s", prev_model);
-            arg(&a, "--prompts"), arg(&a, "%s", eval_prompts);
-            if (o->eval_count > 0) arg(&a, "--limit"), arg(&a, "%d", o->eval_count);
-            arg(&a, "--max-new"), arg(&a, "%d", o->max_new), arg(&a, "--seed"), arg(&a, "%llu", (unsigned long long)seed);
-            arg(&a, "--judge-method"), arg(&a, "%s", o->winrate_method);
-            arg(&a, "--out"), arg(&a, "%s", winrate), arg(&a, "--markdown"), arg(&a, "%s", winrate_md);
-            template_arg(&a, o), common_args(&a, o);
-            double secs = run_stage(&r, "winrate", &a, NULL);
-            args_free(&a);
-            mark_done(dir, "winrate", secs);
-        }
-        if (o->heldout && !stage_done(dir, "eval-constraints")) {
-            stage_start(&a, o, exe), arg(&a, "eval"), arg(&a, "constraints"), arg(&a, "--model"), arg(&a, "%s", model);
-            arg(&a, "--baseline"), arg(&a, "%s", o->init), arg(&a, "--prompts"), arg(&a, "%s", o->heldout);
-            arg(&a, "--max-new"), arg(&a, "%d", o->eval_max_new), arg(&a, "--batch"), arg(&a, "%d", o->batch);
-            arg(&a, "--out"), arg(&a, "%s/constraints.json", dir), arg(&a, "--markdown"), arg(&a, "%s/constraints.md", dir);
-            arg(&a, "--records"), arg(&a, "%s/constraints.jsonl.zst", dir);
-            if (t > 1) { // M0 answered the same prompts in iteration 1: its answers are reused
-                char *first = iter_dir(o->workdir, 1);
-                arg(&a, "--baseline-answers"), arg(&a, "%s/constraints.jsonl.zst", first);
-                free(first);
-            }
-            template_arg(&a, o), common_args(&a, o);
-            double secs = run_stage(&r, "eval-constraints", &a, NULL);
-            args_free(&a);
-            mark_done(dir, "eval-constraints", secs);
-        }
-        if (o->eval_text && !stage_done(dir, "eval-ppl")) {
-            char *out = path_join(dir, "ppl.json");
-            ppl_args(&a, exe, o, model, eval_data);
-            double secs = run_stage(&r, "eval-ppl", &a, out);
-            args_free(&a);
-            mark_done(dir, "eval-ppl", secs);
-            free(out);
-        }
+        Iter it = {.o = o, .exe = exe, .prev_model = prev_model, .earlier_prompts = earlier_prompts,
+                   .seed_prompts = seed_prompts, .eval_prompts = o->eval_prompts ? o->eval_prompts : seed_prompts,
+                   .eval_data = eval_data};
+        iter_build(&it, t);
+        run_iteration(&r, &it);
         loop_report_write(o->workdir, t);
-
-        size_t len = (earlier_prompts ? strlen(earlier_prompts) + 1 : 0) + strlen(prompts) + 1;
+        size_t len = (earlier_prompts ? strlen(earlier_prompts) + 1 : 0) + strlen(it.prompts) + 1;
         char *joined = xmalloc(len);
-        snprintf(joined, len, "%s%s%s", earlier_prompts ? earlier_prompts : "", earlier_prompts ? "," : "", prompts);
+        snprintf(joined, len, "%s%s%s", earlier_prompts ? earlier_prompts : "", earlier_prompts ? "," : "", it.prompts);
         free(earlier_prompts);
         earlier_prompts = joined;
         free(prev_model);
-        prev_model = strdup(model);
-        free(dir), free(prompts), free(candidates), free(judged), free(cleaned), free(pairs), free(model), free(sft);
-        free(synth_report), free(clean_report), free(pairs_report), free(eval_pairs), free(winrate), free(winrate_md);
-        free(verified), free(verify_report);
+        prev_model = strdup(it.model);
+        iter_free(&it);
     }
     char *report = path_join(o->workdir, "report.md");
     printf("\n==== %d iteration%s done: %s\n", o->iterations, o->iterations == 1 ? "" : "s", report);
