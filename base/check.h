@@ -13,7 +13,7 @@
 #include <string.h>
 
 #if defined(__GNUC__)
-#define STRAP_NORETURN __attribute__((noreturn))
+#define STRAP_NORETURN     __attribute__((noreturn))
 #define STRAP_PRINTF(a, b) __attribute__((format(printf, a, b)))
 #else
 #define STRAP_NORETURN
@@ -25,10 +25,10 @@
 // (tests/fuzz/fuzz.h) instead of ending the process; CHECK, which marks an internal
 // invariant, aborts: a finding.
 STRAP_NORETURN void strap_fuzz_fail(void);
-#define STRAP_FAIL_EXIT() strap_fuzz_fail()
+#define STRAP_FAIL_EXIT()  strap_fuzz_fail()
 #define STRAP_CHECK_EXIT() abort()
 #else
-#define STRAP_FAIL_EXIT() exit(1)
+#define STRAP_FAIL_EXIT()  exit(1)
 #define STRAP_CHECK_EXIT() exit(1)
 #endif
 
@@ -47,8 +47,7 @@ STRAP_NORETURN STRAP_PRINTF(1, 2) static inline void fail(const char *fmt, ...) 
     STRAP_FAIL_EXIT();
 }
 
-STRAP_NORETURN STRAP_PRINTF(3, 4) static inline void check_failed(const char *file, int line,
-                                                                  const char *fmt, ...) {
+STRAP_NORETURN STRAP_PRINTF(3, 4) static inline void check_failed(const char *file, int line, const char *fmt, ...) {
     fflush(stdout);
     fprintf(stderr, "strap: error: ");
     va_list ap;
@@ -59,8 +58,8 @@ STRAP_NORETURN STRAP_PRINTF(3, 4) static inline void check_failed(const char *fi
     STRAP_CHECK_EXIT();
 }
 
-#define CHECK(cond, ...)                                     \
-    do {                                                     \
+#define CHECK(cond, ...)                                            \
+    do {                                                            \
         if (!(cond)) check_failed(__FILE__, __LINE__, __VA_ARGS__); \
     } while (0)
 

@@ -42,7 +42,7 @@ static inline uint64_t hash64_words(const uint64_t *w, size_t n, uint64_t seed) 
 
 // FNV-1a over bytes, 64 and 32 bits (the .tok.zst index and header checksums).
 #define FNV64_OFFSET 14695981039346656037ull
-#define FNV64_PRIME 1099511628211ull
+#define FNV64_PRIME  1099511628211ull
 static inline uint64_t fnv1a64(const void *data, size_t n) {
     const unsigned char *p = (const unsigned char *)data;
     uint64_t h = FNV64_OFFSET;

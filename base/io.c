@@ -145,9 +145,7 @@ char *path_join(const char *dir, const char *name) {
     return s;
 }
 
-static int cmp_str(const void *a, const void *b) {
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
+static int cmp_str(const void *a, const void *b) { return strcmp(*(const char *const *)a, *(const char *const *)b); }
 
 char **expand_inputs(const char *spec, const char *suffix, int *count) {
     char *pattern;
@@ -162,8 +160,8 @@ char **expand_inputs(const char *spec, const char *suffix, int *count) {
     int rc = glob(pattern, 0, NULL, &g);
     if (rc != 0 || g.gl_pathc == 0) {
         if (rc == 0) globfree(&g);
-        fail("no %s files match '%s' (give a directory of shards or a quoted glob such as 'data/train_*%s')",
-             suffix, spec, suffix);
+        fail("no %s files match '%s' (give a directory of shards or a quoted glob such as 'data/train_*%s')", suffix,
+             spec, suffix);
     }
     char **list = xcalloc(g.gl_pathc + 1, sizeof(char *));
     for (size_t i = 0; i < g.gl_pathc; i++) list[i] = xstrdup(g.gl_pathv[i]);

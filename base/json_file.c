@@ -19,7 +19,9 @@ char *json_dumps_line(const json_t *j, size_t flags) {
 
 void json_write_atomic(const char *path, const json_t *j, size_t flags) {
     char *text = json_dumps_line(j, flags);
-    if (path) write_file_atomic(path, text, strlen(text));
-    else fputs(text, stdout);
+    if (path)
+        write_file_atomic(path, text, strlen(text));
+    else
+        fputs(text, stdout);
     free(text);
 }

@@ -15,9 +15,12 @@ double now_seconds(void) {
 void format_duration(double s, char *out, int n) {
     if (s < 0 || s != s) s = 0;
     long t = (long)(s + 0.5);
-    if (t >= 3600) snprintf(out, n, "%ldh%02ldm", t / 3600, (t / 60) % 60);
-    else if (t >= 60) snprintf(out, n, "%ldm%02lds", t / 60, t % 60);
-    else snprintf(out, n, "%lds", t);
+    if (t >= 3600)
+        snprintf(out, n, "%ldh%02ldm", t / 3600, (t / 60) % 60);
+    else if (t >= 60)
+        snprintf(out, n, "%ldm%02lds", t / 60, t % 60);
+    else
+        snprintf(out, n, "%lds", t);
 }
 
 void progress_start(Progress *p, const char *label, int64_t total) {
@@ -41,14 +44,13 @@ static void render(Progress *p, int64_t done, const char *extra, int final) {
         if (filled > 30) filled = 30;
         for (int i = 0; i < 30; i++) bar[i] = i < filled ? '#' : '.';
         bar[30] = '\0';
-        fprintf(stderr, "\r\033[K%s [%s] %lld/%lld %.1f/s %s %s%s%s", p->label, bar,
-                (long long)done, (long long)p->total, rate, final ? "in" : "ETA",
-                final ? spent : eta, extra ? " | " : "", extra ? extra : "");
+        fprintf(stderr, "\r\033[K%s [%s] %lld/%lld %.1f/s %s %s%s%s", p->label, bar, (long long)done,
+                (long long)p->total, rate, final ? "in" : "ETA", final ? spent : eta, extra ? " | " : "",
+                extra ? extra : "");
         if (final) fprintf(stderr, "\n");
     } else {
-        fprintf(stderr, "%s: %lld/%lld (%.1f/s, %s %s)%s%s\n", p->label, (long long)done,
-                (long long)p->total, rate, final ? "took" : "ETA", final ? spent : eta,
-                extra ? " " : "", extra ? extra : "");
+        fprintf(stderr, "%s: %lld/%lld (%.1f/s, %s %s)%s%s\n", p->label, (long long)done, (long long)p->total, rate,
+                final ? "took" : "ETA", final ? spent : eta, extra ? " " : "", extra ? extra : "");
     }
     fflush(stderr);
 }

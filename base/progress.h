@@ -6,7 +6,7 @@
 typedef struct {
     const char *label;
     int64_t total;
-    double start;       // seconds (monotonic)
+    double start; // seconds (monotonic)
     double last_print;
     int tty;
     int finished;

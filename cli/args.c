@@ -83,8 +83,7 @@ static void set_value(Command *cmd, Flag *f, const char *v) {
     }
     case FLAG_FLOAT: {
         float x = strtof(v, &end);
-        if (errno || end == v || *end || !isfinite(x))
-            args_error(cmd, "%s expects a number, got '%s'", f->name, v);
+        if (errno || end == v || *end || !isfinite(x)) args_error(cmd, "%s expects a number, got '%s'", f->name, v);
         check_range(cmd, f, (double)x, v);
         *(float *)f->value = x;
         break;
@@ -109,35 +108,99 @@ typedef struct {
 #define BIG 1e300
 static const FlagRange RANGES[] = {
     // counts that must be positive
-    {"--batch", 1, BIG, 0, 0}, {"--dpo-batch", 1, BIG, 0, 0}, {"--epochs", 1, BIG, 0, 0}, {"--grad-accum", 1, BIG, 0, 0},
-    {"--iterations", 1, BIG, 0, 0}, {"--iters", 1, BIG, 0, 0}, {"--max-new", 1, BIG, 0, 0}, {"--eval-max-new", 1, BIG, 0, 0},
-    {"--synth-max-new", 1, BIG, 0, 0}, {"--judge-max-new", 1, BIG, 0, 0}, {"--judge-samples", 1, BIG, 0, 0},
-    {"--samples", 1, BIG, 0, 0}, {"-n", 1, BIG, 0, 0}, {"--ideas", 1, BIG, 0, 0}, {"--max-len", 2, BIG, 0, 0}, {"--seq", 1, BIG, 0, 0},
-    {"--prompts", 1, BIG, 0, 0}, {"--candidates", 2, BIG, 0, 0}, {"--constraint-draws", 1, 100, 0, 0},
-    {"--dim", 1, BIG, 0, 0}, {"--ffn", 1, BIG, 0, 0}, {"--heads", 1, BIG, 0, 0}, {"--kv-heads", 1, BIG, 0, 0},
-    {"--layers", 1, BIG, 0, 0}, {"--max-seq", 1, BIG, 0, 0}, {"--vocab", 1, BIG, 0, 0}, {"--frame-tokens", 1, BIG, 0, 0},
-    {"--shard-tokens", 1, BIG, 0, 0}, {"--new", 1, BIG, 0, 0}, {"--prompt-len", 1, BIG, 0, 0}, {"--tokens", 1, BIG, 0, 0},
-    {"--top", 1, BIG, 0, 0}, {"--records", 1, BIG, 0, 0}, {"--min-bytes", 1, BIG, 0, 0}, {"--max-bytes", 1, BIG, 0, 0},
-    {"--max-words", 1, BIG, 0, 0}, {"--perm", 1, 256, 0, 0}, {"--level", 1, 22, 0, 0},
+    {"--batch", 1, BIG, 0, 0},
+    {"--dpo-batch", 1, BIG, 0, 0},
+    {"--epochs", 1, BIG, 0, 0},
+    {"--grad-accum", 1, BIG, 0, 0},
+    {"--iterations", 1, BIG, 0, 0},
+    {"--iters", 1, BIG, 0, 0},
+    {"--max-new", 1, BIG, 0, 0},
+    {"--eval-max-new", 1, BIG, 0, 0},
+    {"--synth-max-new", 1, BIG, 0, 0},
+    {"--judge-max-new", 1, BIG, 0, 0},
+    {"--judge-samples", 1, BIG, 0, 0},
+    {"--samples", 1, BIG, 0, 0},
+    {"-n", 1, BIG, 0, 0},
+    {"--ideas", 1, BIG, 0, 0},
+    {"--max-len", 2, BIG, 0, 0},
+    {"--seq", 1, BIG, 0, 0},
+    {"--prompts", 1, BIG, 0, 0},
+    {"--candidates", 2, BIG, 0, 0},
+    {"--constraint-draws", 1, 100, 0, 0},
+    {"--dim", 1, BIG, 0, 0},
+    {"--ffn", 1, BIG, 0, 0},
+    {"--heads", 1, BIG, 0, 0},
+    {"--kv-heads", 1, BIG, 0, 0},
+    {"--layers", 1, BIG, 0, 0},
+    {"--max-seq", 1, BIG, 0, 0},
+    {"--vocab", 1, BIG, 0, 0},
+    {"--frame-tokens", 1, BIG, 0, 0},
+    {"--shard-tokens", 1, BIG, 0, 0},
+    {"--new", 1, BIG, 0, 0},
+    {"--prompt-len", 1, BIG, 0, 0},
+    {"--tokens", 1, BIG, 0, 0},
+    {"--top", 1, BIG, 0, 0},
+    {"--records", 1, BIG, 0, 0},
+    {"--min-bytes", 1, BIG, 0, 0},
+    {"--max-bytes", 1, BIG, 0, 0},
+    {"--max-words", 1, BIG, 0, 0},
+    {"--perm", 1, 256, 0, 0},
+    {"--level", 1, 22, 0, 0},
     // counts that may be zero (0 is "off", "all" or "default" where the help says so)
-    {"--threads", 0, 4096, 0, 0}, {"--steps", 0, BIG, 0, 0}, {"--warmup", 0, BIG, 0, 0}, {"--save-every", 0, BIG, 0, 0},
-    {"--stop-after", 0, BIG, 0, 0}, {"--eval-every", 0, BIG, 0, 0}, {"--eval-batches", 0, BIG, 0, 0},
-    {"--eval-count", 0, BIG, 0, 0}, {"--eval-text-batches", 0, BIG, 0, 0}, {"--limit", 0, BIG, 0, 0},
-    {"--max-batches", 0, BIG, 0, 0}, {"--max-attempts", 0, BIG, 0, 0}, {"--count", 0, BIG, 0, 0}, {"--examples", 0, 8, 0, 0},
-    {"--min-words", 0, BIG, 0, 0}, {"--min-chars", 0, BIG, 0, 0}, {"--max-chars", 0, BIG, 0, 0}, {"--top-k", 0, BIG, 0, 0},
-    {"--no-repeat-ngram", 0, BIG, 0, 0}, {"--sft-steps", 0, BIG, 0, 0}, {"--iteration", 0, BIG, 0, 0},
-    {"--constraints", 0, 3, 0, 0}, {"--zero", 0, 1, 0, 0}, {"--seed", 0, 2147483647, 0, 0},
-    {"--bos-id", -1, BIG, 0, 0}, {"--eos-id", -1, BIG, 0, 0},
-    {"data inspect --tokens", 0, BIG, 0, 0}, {"data inspect --records", 0, BIG, 0, 0},
+    {"--threads", 0, 4096, 0, 0},
+    {"--steps", 0, BIG, 0, 0},
+    {"--warmup", 0, BIG, 0, 0},
+    {"--save-every", 0, BIG, 0, 0},
+    {"--stop-after", 0, BIG, 0, 0},
+    {"--eval-every", 0, BIG, 0, 0},
+    {"--eval-batches", 0, BIG, 0, 0},
+    {"--eval-count", 0, BIG, 0, 0},
+    {"--eval-text-batches", 0, BIG, 0, 0},
+    {"--limit", 0, BIG, 0, 0},
+    {"--max-batches", 0, BIG, 0, 0},
+    {"--max-attempts", 0, BIG, 0, 0},
+    {"--count", 0, BIG, 0, 0},
+    {"--examples", 0, 8, 0, 0},
+    {"--min-words", 0, BIG, 0, 0},
+    {"--min-chars", 0, BIG, 0, 0},
+    {"--max-chars", 0, BIG, 0, 0},
+    {"--top-k", 0, BIG, 0, 0},
+    {"--no-repeat-ngram", 0, BIG, 0, 0},
+    {"--sft-steps", 0, BIG, 0, 0},
+    {"--iteration", 0, BIG, 0, 0},
+    {"--constraints", 0, 3, 0, 0},
+    {"--zero", 0, 1, 0, 0},
+    {"--seed", 0, 2147483647, 0, 0},
+    {"--bos-id", -1, BIG, 0, 0},
+    {"--eos-id", -1, BIG, 0, 0},
+    {"data inspect --tokens", 0, BIG, 0, 0},
+    {"data inspect --records", 0, BIG, 0, 0},
     // rates, scales and probabilities
-    {"--lr", 0, BIG, 1, 0}, {"--sft-lr", 0, BIG, 0, 0}, {"--min-lr", 0, BIG, 0, 0}, {"--weight-decay", 0, BIG, 0, 0},
-    {"--grad-clip", 0, BIG, 0, 0}, {"--beta", 0, BIG, 1, 0}, {"--beta1", 0, 1, 0, 1}, {"--beta2", 0, 1, 0, 1},
-    {"--label-smoothing", 0, 0.5, 0, 1}, {"--temperature", 0, BIG, 0, 0}, {"--judge-temperature", 0, BIG, 0, 0},
-    {"--top-p", 0, 1, 1, 0}, {"--min-p", 0, 1, 0, 0}, {"--repetition-penalty", 0, BIG, 1, 0},
-    {"--dedup-threshold", 0, 1, 1, 0}, {"--threshold", 0, 1, 1, 0}, {"--val-fraction", 0, 1, 0, 1},
-    {"--max-non-printable", 0, 1, 0, 0}, {"--max-repeat", 0, 1, 0, 0}, {"--min-margin", 0, BIG, 0, 0},
-    {"--min-score", -BIG, BIG, 0, 0}, {"--sft-min-score", 0, BIG, 0, 0}, {"--norm-eps", 0, 1, 1, 0},
-    {"--rope-theta", 0, BIG, 1, 0}, {"--init-std", 0, BIG, 0, 0},
+    {"--lr", 0, BIG, 1, 0},
+    {"--sft-lr", 0, BIG, 0, 0},
+    {"--min-lr", 0, BIG, 0, 0},
+    {"--weight-decay", 0, BIG, 0, 0},
+    {"--grad-clip", 0, BIG, 0, 0},
+    {"--beta", 0, BIG, 1, 0},
+    {"--beta1", 0, 1, 0, 1},
+    {"--beta2", 0, 1, 0, 1},
+    {"--label-smoothing", 0, 0.5, 0, 1},
+    {"--temperature", 0, BIG, 0, 0},
+    {"--judge-temperature", 0, BIG, 0, 0},
+    {"--top-p", 0, 1, 1, 0},
+    {"--min-p", 0, 1, 0, 0},
+    {"--repetition-penalty", 0, BIG, 1, 0},
+    {"--dedup-threshold", 0, 1, 1, 0},
+    {"--threshold", 0, 1, 1, 0},
+    {"--val-fraction", 0, 1, 0, 1},
+    {"--max-non-printable", 0, 1, 0, 0},
+    {"--max-repeat", 0, 1, 0, 0},
+    {"--min-margin", 0, BIG, 0, 0},
+    {"--min-score", -BIG, BIG, 0, 0},
+    {"--sft-min-score", 0, BIG, 0, 0},
+    {"--norm-eps", 0, 1, 1, 0},
+    {"--rope-theta", 0, BIG, 1, 0},
+    {"--init-std", 0, BIG, 0, 0},
 };
 
 // "strap eval winrate --model ..." -> "eval winrate" (the words before the first option)
@@ -145,8 +208,7 @@ static void command_name(const Command *cmd, char *out, size_t size) {
     const char *u = cmd->usage ? cmd->usage : "";
     if (strncmp(u, "strap ", 6) == 0) u += 6;
     size_t n = 0;
-    while (u[n] && u[n] != '\n' &&
-           !(u[n] == ' ' && (strchr("-[<(", u[n + 1]) || (u[n + 1] >= 'A' && u[n + 1] <= 'Z'))))
+    while (u[n] && u[n] != '\n' && !(u[n] == ' ' && (strchr("-[<(", u[n + 1]) || (u[n + 1] >= 'A' && u[n + 1] <= 'Z'))))
         n++;
     snprintf(out, size, "%.*s", (int)n, u);
 }
@@ -165,9 +227,12 @@ static const FlagRange *range_of(const Command *cmd, const char *flag) {
 
 // "> 0", "in [0, 1)", "at least 1", ...
 static void describe_range(const FlagRange *r, char *out, size_t size) {
-    if (r->hi >= BIG) snprintf(out, size, "%s %g", r->lo_open ? "above" : "at least", r->lo);
-    else if (r->lo <= -BIG) snprintf(out, size, "%s %g", r->hi_open ? "below" : "at most", r->hi);
-    else snprintf(out, size, "in %c%g, %g%c", r->lo_open ? '(' : '[', r->lo, r->hi, r->hi_open ? ')' : ']');
+    if (r->hi >= BIG)
+        snprintf(out, size, "%s %g", r->lo_open ? "above" : "at least", r->lo);
+    else if (r->lo <= -BIG)
+        snprintf(out, size, "%s %g", r->hi_open ? "below" : "at most", r->hi);
+    else
+        snprintf(out, size, "in %c%g, %g%c", r->lo_open ? '(' : '[', r->lo, r->hi, r->hi_open ? ')' : ']');
 }
 
 static void check_range(const Command *cmd, const Flag *f, double x, const char *text) {
@@ -187,8 +252,8 @@ void args_parse(Command *cmd, int argc, char **argv) {
         if (f->type == FLAG_INT || f->type == FLAG_INT64 || f->type == FLAG_FLOAT) {
             char name[96];
             command_name(cmd, name, sizeof name);
-            CHECK(range_of(cmd, f->name) != NULL, "strap %s: the numeric flag %s has no allowed range in cli/args.c", name,
-                  f->name);
+            CHECK(range_of(cmd, f->name) != NULL, "strap %s: the numeric flag %s has no allowed range in cli/args.c",
+                  name, f->name);
         }
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -197,8 +262,7 @@ void args_parse(Command *cmd, int argc, char **argv) {
             exit(0);
         }
         if (a[0] != '-' || a[1] == '\0') {
-            if (cmd->n_positional >= cmd->max_positional)
-                args_error(cmd, "unexpected argument '%s'", a);
+            if (cmd->n_positional >= cmd->max_positional) args_error(cmd, "unexpected argument '%s'", a);
             cmd->positional[cmd->n_positional++] = a;
             continue;
         }

@@ -20,10 +20,10 @@
 typedef enum { FLAG_END = 0, FLAG_BOOL, FLAG_INT, FLAG_INT64, FLAG_FLOAT, FLAG_STRING } FlagType;
 
 typedef struct {
-    const char *name;  // "--steps" (a "-n" short name may be given in `alias`)
+    const char *name; // "--steps" (a "-n" short name may be given in `alias`)
     FlagType type;
-    void *value;       // int* for BOOL/INT, int64_t* for INT64, float* for FLOAT, const char** for STRING
-    const char *meta;  // placeholder shown in usage ("N", "DIR"); NULL for BOOL
+    void *value;      // int* for BOOL/INT, int64_t* for INT64, float* for FLOAT, const char** for STRING
+    const char *meta; // placeholder shown in usage ("N", "DIR"); NULL for BOOL
     const char *help;
     const char *alias; // optional second spelling, e.g. "-n"
 } Flag;

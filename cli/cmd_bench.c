@@ -5,13 +5,13 @@
 #include <string.h>
 
 #include "../base/check.h"
+#include "../base/progress.h"
+#include "../base/rng.h"
 #include "../model/generate.h"
 #include "../model/llama.h"
 #include "../model/presets.h"
-#include "../base/rng.h"
 #include "../train/adamw.h"
 #include "../train/dist_opt.h"
-#include "../base/progress.h"
 #include "args.h"
 #include "cmd_bench_comm.h"
 #include "cmd_bench_gpu.h"
@@ -59,7 +59,10 @@ static int bench_step(int argc, char **argv) {
                    "reports tokens/s and model FLOP/s (6 x matmul parameters + attention per token). "
                    "Under mpirun (one rank per GPU) also the gradient all-reduce: its time and the share "
                    "the backward hides.",
-                   flags, 0, NULL, 0};
+                   flags,
+                   0,
+                   NULL,
+                   0};
     args_parse(&cmd, argc, argv);
     if (!model_dir == !preset) args_error(&cmd, "give exactly one of --model and --preset");
     if (steps < 1 || batch < 1 || seq < 1) args_error(&cmd, "--steps, --batch and --seq must be positive");
@@ -68,7 +71,8 @@ static int bench_step(int argc, char **argv) {
     int lead = comm_rank() == 0;
     Model m;
     bench_model(&cmd, &m, model_dir, preset, seq, backend);
-    if (seq > m.config.max_seq) fail("--seq %d is above the model's max_position_embeddings (%d)", seq, m.config.max_seq);
+    if (seq > m.config.max_seq)
+        fail("--seq %d is above the model's max_position_embeddings (%d)", seq, m.config.max_seq);
     model_enable_grads(&m);
     AdamW opt;
     adamw_build(&opt, &m, NULL, 0.9f, 0.95f, 1e-8f, 0.1f);
@@ -95,18 +99,18 @@ static int bench_step(int argc, char **argv) {
     double flops = model_flops_per_token(&m.config, seq) * tok_s;
     const char *name = model_dir ? model_dir : preset;
     if (!json && lead) {
-        printf("%-12s %-6s %6s %6s %8s %12s %12s %12s\n", "model", "device", "batch", "seq",
-               "threads", "step ms", "tokens/s", "GFLOP/s");
-        printf("%-12s %-6s %6d %6d %8d %12.2f %12.0f %12.2f\n", name, backend->name, batch, seq,
-               threads, median * 1e3, tok_s, flops / 1e9);
+        printf("%-12s %-6s %6s %6s %8s %12s %12s %12s\n", "model", "device", "batch", "seq", "threads", "step ms",
+               "tokens/s", "GFLOP/s");
+        printf("%-12s %-6s %6d %6d %8d %12.2f %12.0f %12.2f\n", name, backend->name, batch, seq, threads, median * 1e3,
+               tok_s, flops / 1e9);
     }
     if (lead)
         printf("{\"bench\": \"step\", \"model\": \"%s\", \"device\": \"%s\", \"params\": %lld, "
                "\"batch\": %d, \"seq\": %d, \"threads\": %d, \"steps\": %d, \"step_ms_median\": %.3f, "
                "\"step_ms_best\": %.3f, \"tokens_per_s\": %.1f, \"flops_per_token\": %.0f, "
                "\"gflops_per_s\": %.3f}\n",
-               name, backend->name, config_param_count(&m.config), batch, seq, threads, steps,
-               median * 1e3, best * 1e3, tok_s, model_flops_per_token(&m.config, seq), flops / 1e9);
+               name, backend->name, config_param_count(&m.config), batch, seq, threads, steps, median * 1e3, best * 1e3,
+               tok_s, model_flops_per_token(&m.config, seq), flops / 1e9);
     if (comm_world() > 1) { // the bucketed gradient reduction, after the backward vs during it
         DistOpt d;
         DistOverlapTiming ov;
@@ -118,8 +122,8 @@ static int bench_step(int argc, char **argv) {
         if (!json && lead)
             printf("%d ranks (%s): fwd+bwd %.2f ms, + %s after it %.2f ms, overlapped %.2f ms: %s "
                    "%.2f ms, %.2f ms exposed, %.0f%% hidden\n",
-                   comm_world(), via, ov.compute_ms, what, ov.serial_ms, ov.overlap_ms, what, ov.comm_ms,
-                   ov.exposed_ms, 100 * ov.hidden);
+                   comm_world(), via, ov.compute_ms, what, ov.serial_ms, ov.overlap_ms, what, ov.comm_ms, ov.exposed_ms,
+                   100 * ov.hidden);
         if (lead)
             printf("{\"bench\": \"step_allreduce\", \"model\": \"%s\", \"device\": \"%s\", \"world\": %d, "
                    "\"zero\": %d, \"fwd_bwd_ms\": %.3f, \"serial_ms\": %.3f, \"overlap_ms\": %.3f, \"comm_ms\": %.3f, "
@@ -154,10 +158,14 @@ static int bench_gen(int argc, char **argv) {
     Command cmd = {"strap bench gen (--model DIR | --preset NAME) [--batch B --prompt-len P --new N] [--json]",
                    "Times prefill (tokens/s over all prompts) and decode (new tokens/s over the batch) with the "
                    "KV cache, greedy, on random tokens.",
-                   flags, 0, NULL, 0};
+                   flags,
+                   0,
+                   NULL,
+                   0};
     args_parse(&cmd, argc, argv);
     if (!model_dir == !preset) args_error(&cmd, "give exactly one of --model and --preset");
-    if (batch < 1 || prompt_len < 1 || new_tokens < 1) args_error(&cmd, "--batch, --prompt-len and --new must be positive");
+    if (batch < 1 || prompt_len < 1 || new_tokens < 1)
+        args_error(&cmd, "--batch, --prompt-len and --new must be positive");
     int wtype = generator_weights_parse(weights);
     if (wtype < 0) args_error(&cmd, "--weights: give f32, f16 or bf16");
     Backend *backend = backend_select(device, threads);

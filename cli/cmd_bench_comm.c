@@ -16,9 +16,9 @@
 #include <string.h>
 
 #include "../base/check.h"
+#include "../base/progress.h"
 #include "../dist/comm.h"
 #include "../dist/dist.h"
-#include "../base/progress.h"
 #include "args.h"
 #include "cmd_bench_comm.h"
 
@@ -31,9 +31,12 @@ static const char *op_name(CommBenchOp op) {
 // One call on `buf` (total elements f32: the whole buffer; chunk = total / world).
 static void run_op(Comm *c, CommBenchOp op, void *buf, size_t total) {
     size_t chunk = total / (size_t)c->world;
-    if (op == OP_ALL_REDUCE) c->all_reduce(buf, total, COMM_F32, COMM_SUM, "bench comm");
-    else if (op == OP_REDUCE_SCATTER) c->reduce_scatter(buf, chunk, COMM_F32, COMM_SUM, "bench comm");
-    else c->all_gather(buf, chunk, COMM_F32, "bench comm");
+    if (op == OP_ALL_REDUCE)
+        c->all_reduce(buf, total, COMM_F32, COMM_SUM, "bench comm");
+    else if (op == OP_REDUCE_SCATTER)
+        c->reduce_scatter(buf, chunk, COMM_F32, COMM_SUM, "bench comm");
+    else
+        c->all_gather(buf, chunk, COMM_F32, "bench comm");
 }
 
 // The checked call: fills the buffer, runs the op once, compares the parts this rank must hold.
@@ -81,7 +84,10 @@ int bench_comm(int argc, char **argv) {
                    "Bandwidth of strap's collectives (MPI on CPU ranks, NCCL on GPUs) as nccl-tests reports it: "
                    "time per call (the slowest rank's), algorithm and bus bandwidth, for buffer sizes doubling "
                    "from --min-bytes to --max-bytes. Every size is first checked for the right sums.",
-                   flags, 0, NULL, 0};
+                   flags,
+                   0,
+                   NULL,
+                   0};
     args_parse(&cmd, argc, argv);
     CommBenchOp op = strcmp(op_arg, "all_reduce") == 0       ? OP_ALL_REDUCE
                      : strcmp(op_arg, "reduce_scatter") == 0 ? OP_REDUCE_SCATTER

@@ -20,8 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../kernels/backend.h"
 #include "../base/check.h"
+#include "../kernels/backend.h"
 #include "../model/presets.h"
 #include "args.h"
 #include "cmd_bench_gpu.h"
@@ -116,8 +116,10 @@ static double max_rel_diff(Backend *g, const void *a, const void *b, size_t n) {
 
 // a JSON number, or null for NaN / inf (a difference that is not finite)
 static const char *jnum(char *buf, size_t size, const char *fmt, double v) {
-    if (isfinite(v)) snprintf(buf, size, fmt, v);
-    else snprintf(buf, size, "null");
+    if (isfinite(v))
+        snprintf(buf, size, fmt, v);
+    else
+        snprintf(buf, size, "null");
     return buf;
 }
 
@@ -170,8 +172,8 @@ static void run_gemm_bench(Backend *g, const GemmShape *shapes, int n_shapes, in
         void *A = g->alloc(na * 2), *B = g->alloc(nb * 2), *C = g->alloc(nc * 2), *C_ref = g->alloc(nc * 2);
         cuda_fill_uniform(A, na, 1.0f, 1000 + i);
         cuda_fill_uniform(B, nb, 1.0f, 2000 + i);
-        GemmCall call = {CUDA_GEMM_CUBLAS, s->tA, s->tB, s->M, s->N, s->K,
-                         s->tA ? s->M : s->K, s->tB ? s->K : s->N, s->N, A, B, C_ref};
+        GemmCall call = {CUDA_GEMM_CUBLAS,    s->tA, s->tB, s->M, s->N, s->K, s->tA ? s->M : s->K,
+                         s->tB ? s->K : s->N, s->N,  A,     B,    C_ref};
         const double flop = 2.0 * s->M * s->N * s->K;
         double cublas_ms = median_ms(gemm_call, &call, warmup, iters), mma_diff, wgmma_diff = NAN;
         double mma_ms = time_impl(g, &call, CUDA_GEMM_MMA, C, C_ref, warmup, iters, &mma_diff);
@@ -185,8 +187,9 @@ static void run_gemm_bench(Backend *g, const GemmShape *shapes, int n_shapes, in
         char b1[32], b2[32], b3[32], b4[32], b5[32];
         if (!json) {
             printf("%-22s %2s %6d %6d %6d %9s %9s %9.1f %7s %10s\n", s->name, op, s->M, s->N, s->K,
-                   jnum(b1, sizeof b1, "%.1f", mma_tf), isfinite(wgmma_tf) ? jnum(b2, sizeof b2, "%.1f", wgmma_tf) : "-",
-                   cublas_tf, isfinite(ratio) ? jnum(b3, sizeof b3, "%.2fx", ratio) : "-",
+                   jnum(b1, sizeof b1, "%.1f", mma_tf),
+                   isfinite(wgmma_tf) ? jnum(b2, sizeof b2, "%.1f", wgmma_tf) : "-", cublas_tf,
+                   isfinite(ratio) ? jnum(b3, sizeof b3, "%.2fx", ratio) : "-",
                    isfinite(diff) ? jnum(b4, sizeof b4, "%.2e", diff) : "-");
             fflush(stdout);
         } else {
@@ -214,15 +217,18 @@ typedef struct {
 
 static void attn_forward(void *p) {
     AttnCall *a = p;
-    if (a->naive) cuda_attention_naive_forward(a->out, a->lse, a->qkv, a->B, a->T, a->H, a->KV, a->D);
-    else a->g->attention_forward(a->out, a->lse, a->qkv, a->B, a->T, a->H, a->KV, a->D);
+    if (a->naive)
+        cuda_attention_naive_forward(a->out, a->lse, a->qkv, a->B, a->T, a->H, a->KV, a->D);
+    else
+        a->g->attention_forward(a->out, a->lse, a->qkv, a->B, a->T, a->H, a->KV, a->D);
 }
 
 static void attn_backward(void *p) {
     AttnCall *a = p;
     if (a->naive)
         cuda_attention_naive_backward(a->dqkv, a->dout, a->out, a->lse, a->qkv, a->B, a->T, a->H, a->KV, a->D);
-    else a->g->attention_backward(a->dqkv, a->dout, a->out, a->lse, a->qkv, a->B, a->T, a->H, a->KV, a->D);
+    else
+        a->g->attention_backward(a->dqkv, a->dout, a->out, a->lse, a->qkv, a->B, a->T, a->H, a->KV, a->D);
 }
 
 static void print_attn_row(int json, const AttnShape *s, const char *pass, double flop, double flash_ms,
@@ -230,8 +236,8 @@ static void print_attn_row(int json, const AttnShape *s, const char *pass, doubl
     double flash_tf = flop / (flash_ms * 1e-3) / 1e12, naive_tf = flop / (naive_ms * 1e-3) / 1e12;
     char d[32];
     if (!json) {
-        printf("%3d %5d %3d %3d %4d %-8s %10.3f %8.1f %10.3f %8.1f %7.2fx %10.2e\n", s->B, s->T, s->H, s->KV, s->D, pass,
-               flash_ms, flash_tf, naive_ms, naive_tf, naive_ms / flash_ms, diff);
+        printf("%3d %5d %3d %3d %4d %-8s %10.3f %8.1f %10.3f %8.1f %7.2fx %10.2e\n", s->B, s->T, s->H, s->KV, s->D,
+               pass, flash_ms, flash_tf, naive_ms, naive_tf, naive_ms / flash_ms, diff);
         fflush(stdout);
         return;
     }
@@ -258,8 +264,18 @@ static void run_attention_bench(Backend *g, const AttnShape *shapes, int n_shape
         const AttnShape *s = &shapes[i];
         size_t N = (size_t)s->B * s->T, nqkv = N * (s->H + 2 * s->KV) * s->D, nout = N * s->H * s->D;
         size_t nlse = (size_t)s->B * s->H * s->T;
-        AttnCall flash = {g, 0, s->B, s->T, s->H, s->KV, s->D, g->alloc(nqkv * 2), g->alloc(nout * 2),
-                          g->alloc(nout * 2), g->alloc(nqkv * 2), g->alloc(nlse * sizeof(float))};
+        AttnCall flash = {g,
+                          0,
+                          s->B,
+                          s->T,
+                          s->H,
+                          s->KV,
+                          s->D,
+                          g->alloc(nqkv * 2),
+                          g->alloc(nout * 2),
+                          g->alloc(nout * 2),
+                          g->alloc(nqkv * 2),
+                          g->alloc(nlse * sizeof(float))};
         AttnCall naive = flash;
         naive.naive = 1, naive.out = g->alloc(nout * 2), naive.lse = g->alloc(nlse * sizeof(float));
         naive.dqkv = g->alloc(nqkv * 2);
@@ -305,7 +321,10 @@ int bench_gemm(int argc, char **argv) {
     Command cmd = {"strap bench gemm [--shapes square|model|all] [--preset NAME --tokens N] [--json]",
                    "TFLOP/s of strap's own bf16 tensor-core GEMM next to cuBLAS, with random inputs, CUDA events, "
                    "warm-up and the median of many samples. Needs a CUDA GPU.",
-                   flags, 0, NULL, 0};
+                   flags,
+                   0,
+                   NULL,
+                   0};
     args_parse(&cmd, argc, argv);
     int square = strcmp(shapes_arg, "square") == 0 || strcmp(shapes_arg, "all") == 0;
     int model = strcmp(shapes_arg, "model") == 0 || strcmp(shapes_arg, "all") == 0;
@@ -356,7 +375,10 @@ int bench_attention(int argc, char **argv) {
                    "Causal attention forward and backward: the backend's FlashAttention-2 style kernels next to "
                    "the naive version (scores materialised, cuBLAS matmuls), head dim 64 and 128, sequence "
                    "1024-4096, 8192 tokens per batch. Needs a CUDA GPU.",
-                   flags, 0, NULL, 0};
+                   flags,
+                   0,
+                   NULL,
+                   0};
     args_parse(&cmd, argc, argv);
     if (iters < 1 || warmup < 0) args_error(&cmd, "--iters must be positive and --warmup >= 0");
     static const int D_[2] = {64, 128}, T_[3] = {1024, 2048, 4096};

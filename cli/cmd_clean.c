@@ -22,14 +22,21 @@ int cmd_data_clean(int argc, char **argv) {
         {"--input", FLAG_STRING, &o.input, "FILE", ".jsonl or .jsonl.zst, one JSON object per line (required)", NULL},
         {"--out", FLAG_STRING, &o.output, "FILE", "cleaned records, .jsonl or .jsonl.zst (required)", NULL},
         {"--field", FLAG_STRING, &o.field, "NAME", "JSON field holding the text", NULL},
-        {"--report", FLAG_STRING, &o.report, "FILE", "write the report (counts, examples, LSH parameters) as JSON", NULL},
-        {"--dropped", FLAG_STRING, &o.dropped, "FILE", "write every removed record with drop_reason (and duplicate_of)", NULL},
+        {"--report", FLAG_STRING, &o.report, "FILE", "write the report (counts, examples, LSH parameters) as JSON",
+         NULL},
+        {"--dropped", FLAG_STRING, &o.dropped, "FILE", "write every removed record with drop_reason (and duplicate_of)",
+         NULL},
         {"--min-chars", FLAG_INT, &o.filter.min_chars, "N", "drop texts shorter than N characters (too_short)", NULL},
-        {"--max-chars", FLAG_INT, &o.filter.max_chars, "N", "drop texts longer than N characters (too_long); 0: no limit", NULL},
-        {"--min-words", FLAG_INT, &o.filter.min_words, "N", "drop texts with fewer than N words (too_few_words); 0: off", NULL},
-        {"--max-repeat", FLAG_FLOAT, &o.filter.max_repeat, "F", "drop texts whose share of repeated word 3-grams exceeds F (repetitive)", NULL},
-        {"--max-non-printable", FLAG_FLOAT, &o.filter.max_non_printable, "F", "drop texts whose share of non-printable characters exceeds F (non_printable)", NULL},
-        {"--threshold", FLAG_FLOAT, &o.threshold, "J", "near-duplicate Jaccard similarity (word 5-gram shingles)", NULL},
+        {"--max-chars", FLAG_INT, &o.filter.max_chars, "N",
+         "drop texts longer than N characters (too_long); 0: no limit", NULL},
+        {"--min-words", FLAG_INT, &o.filter.min_words, "N",
+         "drop texts with fewer than N words (too_few_words); 0: off", NULL},
+        {"--max-repeat", FLAG_FLOAT, &o.filter.max_repeat, "F",
+         "drop texts whose share of repeated word 3-grams exceeds F (repetitive)", NULL},
+        {"--max-non-printable", FLAG_FLOAT, &o.filter.max_non_printable, "F",
+         "drop texts whose share of non-printable characters exceeds F (non_printable)", NULL},
+        {"--threshold", FLAG_FLOAT, &o.threshold, "J", "near-duplicate Jaccard similarity (word 5-gram shingles)",
+         NULL},
         {"--perm", FLAG_INT, &o.perm, "N", "MinHash permutations (1..256)", NULL},
         {"--no-exact-dedup", FLAG_BOOL, &no_exact, NULL, "keep exact duplicates", NULL},
         {"--no-near-dedup", FLAG_BOOL, &no_near, NULL, "keep near-duplicates", NULL},
@@ -37,18 +44,23 @@ int cmd_data_clean(int argc, char **argv) {
         {"--quiet", FLAG_BOOL, &quiet, NULL, "no progress lines", NULL},
         {0},
     };
-    Command cmd = {"strap data clean --input FILE --out FILE [--field text] [--report R.json] [--dropped D.jsonl.zst] [options]",
-                   "Clean a record file: Unicode NFC and whitespace normalisation, repair (unclosed code fences, "
-                   "leaked chat markers, cut-off last sentences), quality filters, exact and near-duplicate removal "
-                   "(MinHash + LSH). Kept records keep every other field as it was; removed records can be written "
-                   "with the reason to --dropped.",
-                   flags, 0, NULL, 0};
+    Command cmd = {
+        "strap data clean --input FILE --out FILE [--field text] [--report R.json] [--dropped D.jsonl.zst] [options]",
+        "Clean a record file: Unicode NFC and whitespace normalisation, repair (unclosed code fences, "
+        "leaked chat markers, cut-off last sentences), quality filters, exact and near-duplicate removal "
+        "(MinHash + LSH). Kept records keep every other field as it was; removed records can be written "
+        "with the reason to --dropped.",
+        flags,
+        0,
+        NULL,
+        0};
     args_parse(&cmd, argc, argv);
     args_require(&cmd, "--input", o.input != NULL);
     args_require(&cmd, "--out", o.output != NULL);
     if (!jsonl_is_jsonl_path(o.input)) args_error(&cmd, "--input %s: expected a .jsonl or .jsonl.zst file", o.input);
     if (!jsonl_is_jsonl_path(o.output)) args_error(&cmd, "--out %s: name it .jsonl or .jsonl.zst", o.output);
-    if (o.dropped && !jsonl_is_jsonl_path(o.dropped)) args_error(&cmd, "--dropped %s: name it .jsonl or .jsonl.zst", o.dropped);
+    if (o.dropped && !jsonl_is_jsonl_path(o.dropped))
+        args_error(&cmd, "--dropped %s: name it .jsonl or .jsonl.zst", o.dropped);
     if (same_path(o.dropped, o.input) || same_path(o.dropped, o.output) || same_path(o.report, o.input) ||
         same_path(o.report, o.output) || same_path(o.report, o.dropped))
         args_error(&cmd, "--out, --dropped and --report must be different files, none of them the --input");
@@ -60,7 +72,8 @@ int cmd_data_clean(int argc, char **argv) {
     if (o.filter.max_repeat < 0 || o.filter.max_repeat > 1) args_error(&cmd, "--max-repeat must lie in [0, 1]");
     if (o.filter.max_non_printable < 0 || o.filter.max_non_printable > 1)
         args_error(&cmd, "--max-non-printable must lie in [0, 1]");
-    if (o.perm < 1 || o.perm > MINHASH_MAX_PERM) args_error(&cmd, "--perm must lie in [1, %d], got %d", MINHASH_MAX_PERM, o.perm);
+    if (o.perm < 1 || o.perm > MINHASH_MAX_PERM)
+        args_error(&cmd, "--perm must lie in [1, %d], got %d", MINHASH_MAX_PERM, o.perm);
     if (!(o.threshold > 0 && o.threshold <= 1)) args_error(&cmd, "--threshold must lie in (0, 1]");
     if (threads < 0) args_error(&cmd, "--threads must not be negative");
 #ifdef _OPENMP

@@ -11,10 +11,14 @@
 
 // 1234 -> "1.2k", 5600000 -> "5.6M"
 static const char *count_text(double n, char *buf, size_t size) {
-    if (n >= 1e9) snprintf(buf, size, "%.2fG", n / 1e9);
-    else if (n >= 1e6) snprintf(buf, size, "%.2fM", n / 1e6);
-    else if (n >= 1e3) snprintf(buf, size, "%.1fk", n / 1e3);
-    else snprintf(buf, size, "%.0f", n);
+    if (n >= 1e9)
+        snprintf(buf, size, "%.2fG", n / 1e9);
+    else if (n >= 1e6)
+        snprintf(buf, size, "%.2fM", n / 1e6);
+    else if (n >= 1e3)
+        snprintf(buf, size, "%.1fk", n / 1e3);
+    else
+        snprintf(buf, size, "%.0f", n);
     return buf;
 }
 
@@ -22,7 +26,8 @@ int cmd_convert(int argc, char **argv) {
     const char *gguf = NULL, *out = NULL;
     int bf16 = 0, force = 0;
     Flag flags[] = {
-        {"--gguf", FLAG_STRING, &gguf, "FILE", "llama.cpp model file (.gguf, general.architecture llama) (required)", NULL},
+        {"--gguf", FLAG_STRING, &gguf, "FILE", "llama.cpp model file (.gguf, general.architecture llama) (required)",
+         NULL},
         {"--out", FLAG_STRING, &out, "DIR", "checkpoint directory to write (required)", NULL},
         {"--bf16", FLAG_BOOL, &bf16, NULL, "write model.safetensors in BF16 (default F32)", NULL},
         {"--force", FLAG_BOOL, &force, NULL, "overwrite a checkpoint already in --out", NULL},
@@ -34,7 +39,10 @@ int cmd_convert(int argc, char **argv) {
                    "Q8_0, Q4_0, Q4_1, Q4_K, Q5_K, Q6_K), tokenizer.json, tokenizer_config.json (chat template) and "
                    "generation_config.json. q_proj/k_proj rows go back from llama.cpp's interleaved RoPE layout to "
                    "Hugging Face's rotate-half layout.",
-                   flags, 0, NULL, 0};
+                   flags,
+                   0,
+                   NULL,
+                   0};
     args_parse(&cmd, argc, argv);
     args_require(&cmd, "--gguf", gguf != NULL);
     args_require(&cmd, "--out", out != NULL);

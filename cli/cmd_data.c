@@ -8,11 +8,11 @@
 #include <string.h>
 #include <utf8proc.h>
 
+#include "../base/check.h"
 #include "../base/io.h"
 #include "../data/jsonl.h"
 #include "../data/pack.h"
 #include "../data/shard.h"
-#include "../base/check.h"
 #include "args.h"
 #include "cmd_clean.h"
 #include "commands.h"
@@ -31,24 +31,34 @@ static int data_pack(int argc, char **argv) {
     int64_t shard_tokens = 10000000;
     float val_fraction = 0;
     Flag flags[] = {
-        {"--tokenizer", FLAG_STRING, &tokenizer, "T", "a tokenizer.json (or its directory), or 'bytes' (ids 0-255 bytes, 256 BOS, 257 EOS) (required)", NULL},
-        {"--bos", FLAG_STRING, &bos_text, "TOKEN", "token opening each document (default: <|begin_of_text|> or <s> if the tokenizer has one; 'none')", NULL},
-        {"--eos", FLAG_STRING, &eos_text, "TOKEN", "token closing each document (default: <|endoftext|>, <|end_of_text|> or </s>; 'none')", NULL},
-        {"--input", FLAG_STRING, &input, "FILES", ".txt, .jsonl or .jsonl.zst; a comma-separated list or a quoted glob (required)", NULL},
-        {"--out", FLAG_STRING, &out, "DIR", "output directory for train_NNNNNN.tok.zst (and val/val_NNNNNN.tok.zst) (required)", NULL},
+        {"--tokenizer", FLAG_STRING, &tokenizer, "T",
+         "a tokenizer.json (or its directory), or 'bytes' (ids 0-255 bytes, 256 BOS, 257 EOS) (required)", NULL},
+        {"--bos", FLAG_STRING, &bos_text, "TOKEN",
+         "token opening each document (default: <|begin_of_text|> or <s> if the tokenizer has one; 'none')", NULL},
+        {"--eos", FLAG_STRING, &eos_text, "TOKEN",
+         "token closing each document (default: <|endoftext|>, <|end_of_text|> or </s>; 'none')", NULL},
+        {"--input", FLAG_STRING, &input, "FILES",
+         ".txt, .jsonl or .jsonl.zst; a comma-separated list or a quoted glob (required)", NULL},
+        {"--out", FLAG_STRING, &out, "DIR",
+         "output directory for train_NNNNNN.tok.zst (and val/val_NNNNNN.tok.zst) (required)", NULL},
         {"--field", FLAG_STRING, &field, "NAME", "JSON field holding the text", NULL},
         {"--split-paragraphs", FLAG_BOOL, &split, NULL, ".txt: one document per blank-line-separated paragraph", NULL},
-        {"--val-fraction", FLAG_FLOAT, &val_fraction, "F", "send every round(1/F)-th document to DIR/val/ (held out)", NULL},
+        {"--val-fraction", FLAG_FLOAT, &val_fraction, "F", "send every round(1/F)-th document to DIR/val/ (held out)",
+         NULL},
         {"--shard-tokens", FLAG_INT64, &shard_tokens, "N", "tokens per shard file", NULL},
         {"--frame-tokens", FLAG_INT, &frame_tokens, "N", "tokens per zstd frame (the unit of random access)", NULL},
         {"--level", FLAG_INT, &level, "L", "zstd compression level", NULL},
-        {"--threads", FLAG_INT, &threads, "N", "tokenizer threads (0: all cores); the output does not depend on it", NULL},
+        {"--threads", FLAG_INT, &threads, "N", "tokenizer threads (0: all cores); the output does not depend on it",
+         NULL},
         {0},
     };
     Command cmd = {"strap data pack --tokenizer (tokenizer.json | bytes) --input FILES --out DIR [options]",
                    "Tokenize documents and write token shards (.tok.zst). Every document becomes "
                    "BOS, its tokens, EOS.",
-                   flags, 0, NULL, 0};
+                   flags,
+                   0,
+                   NULL,
+                   0};
     args_parse(&cmd, argc, argv);
     args_require(&cmd, "--tokenizer", tokenizer != NULL);
     args_require(&cmd, "--input", input != NULL);
@@ -58,7 +68,8 @@ static int data_pack(int argc, char **argv) {
     if (strcmp(tokenizer, "bytes") != 0) {
         tok = tokenizer_load(tokenizer);
         bos = eos = -1;
-        const char *bos_names[] = {"<|begin_of_text|>", "<s>", NULL}, *eos_names[] = {"<|endoftext|>", "<|end_of_text|>", "</s>", NULL};
+        const char *bos_names[] = {"<|begin_of_text|>", "<s>", NULL},
+                   *eos_names[] = {"<|endoftext|>", "<|end_of_text|>", "</s>", NULL};
         for (int i = 0; bos_names[i] && bos < 0; i++) bos = tokenizer_token_id(tok, bos_names[i]);
         for (int i = 0; eos_names[i] && eos < 0; i++) eos = tokenizer_token_id(tok, eos_names[i]);
     }
@@ -106,7 +117,8 @@ static int data_pack(int argc, char **argv) {
         toks[0] = tok;
         for (int i = 1; i < threads; i++) toks[i] = tokenizer_load(tokenizer);
     }
-    PackOptions o = {inputs, n, out, field, split, val_fraction, (uint64_t)shard_tokens, frame_tokens, level, toks, threads, bos, eos};
+    PackOptions o = {inputs,       n,     out,  field,   split, val_fraction, (uint64_t)shard_tokens,
+                     frame_tokens, level, toks, threads, bos,   eos};
     PackStats st = pack_documents(&o);
     for (int i = 1; toks && i < threads; i++) tokenizer_free(toks[i]);
     free(toks);
@@ -124,12 +136,18 @@ static int data_pack(int argc, char **argv) {
 }
 
 static void print_token(int id, int vocab) {
-    if (vocab == BYTES_VOCAB && id == BYTES_BOS) printf("<bos>");
-    else if (vocab == BYTES_VOCAB && id == BYTES_EOS) printf("<eos>");
-    else if (vocab == BYTES_VOCAB && id == '\\') printf("\\\\");
-    else if (vocab == BYTES_VOCAB && id >= 32 && id < 127) putchar(id);
-    else if (vocab == BYTES_VOCAB && id == '\n') printf("\\n");
-    else if (vocab == BYTES_VOCAB) printf("\\x%02x", id);
+    if (vocab == BYTES_VOCAB && id == BYTES_BOS)
+        printf("<bos>");
+    else if (vocab == BYTES_VOCAB && id == BYTES_EOS)
+        printf("<eos>");
+    else if (vocab == BYTES_VOCAB && id == '\\')
+        printf("\\\\");
+    else if (vocab == BYTES_VOCAB && id >= 32 && id < 127)
+        putchar(id);
+    else if (vocab == BYTES_VOCAB && id == '\n')
+        printf("\\n");
+    else if (vocab == BYTES_VOCAB)
+        printf("\\x%02x", id);
 }
 
 // A record file: count, fields (how many records carry each), the text field's length
@@ -151,7 +169,7 @@ static int inspect_records(const char *path, const char *field, int n_show) {
         json_t *text = json_object_get(obj, field);
         if (json_is_string(text)) {
             long long len = (long long)utf8proc_decompose((const utf8proc_uint8_t *)json_string_value(text),
-                                                            (utf8proc_ssize_t)json_string_length(text), NULL, 0, 0);
+                                                          (utf8proc_ssize_t)json_string_length(text), NULL, 0, 0);
             if (len < 0) len = (long long)json_string_length(text);
             with_text++;
             total_chars += len;
@@ -195,7 +213,10 @@ static int data_inspect(int argc, char **argv) {
                    "Print a shard's header, counts, compression and first tokens (reading every frame, "
                    "so it also verifies the checksums), or a record file's count, fields, text lengths "
                    "and first records.",
-                   flags, 1, &path, 0};
+                   flags,
+                   1,
+                   &path,
+                   0};
     args_parse(&cmd, argc, argv);
     args_require(&cmd, "FILE", cmd.n_positional == 1);
     if (n_show < 0 || n_records < 0) args_error(&cmd, "--tokens and --records must not be negative");
@@ -208,8 +229,8 @@ static int data_inspect(int argc, char **argv) {
     printf("token_bytes    %d\n", s->token_bytes);
     printf("tokens         %" PRIu64 "\n", s->n_tokens);
     printf("documents      %" PRIu64 "\n", s->n_docs);
-    printf("frames         %" PRIu64 " of up to %d tokens (index at byte %" PRIu64 ")\n", s->n_frames,
-           s->frame_tokens, s->index_offset);
+    printf("frames         %" PRIu64 " of up to %d tokens (index at byte %" PRIu64 ")\n", s->n_frames, s->frame_tokens,
+           s->index_offset);
     printf("bytes          %" PRIu64 " (%.3f bytes/token, %.2fx smaller than raw ids)\n", s->file_size,
            s->n_tokens ? (double)s->file_size / s->n_tokens : 0.0,
            s->file_size ? (double)s->n_tokens * s->token_bytes / s->file_size : 0.0);

@@ -9,7 +9,8 @@ int cmd_dpo(int argc, char **argv) {
     const char *loss = "sigmoid";
     float beta = (float)o.loss.beta, smoothing = 0;
     Flag flags[] = {
-        {"--model", FLAG_STRING, &o.model_dir, "DIR", "the policy's starting checkpoint, with tokenizer.json (required)", NULL},
+        {"--model", FLAG_STRING, &o.model_dir, "DIR",
+         "the policy's starting checkpoint, with tokenizer.json (required)", NULL},
         {"--ref", FLAG_STRING, &o.ref_dir, "DIR", "the frozen reference (default: --model)", NULL},
         {"--pairs", FLAG_STRING, &o.pairs, "F", ".jsonl(.zst) records with prompt, chosen, rejected (required)", NULL},
         {"--out", FLAG_STRING, &o.out, "DIR", "output checkpoint and metrics.jsonl (required)", NULL},
@@ -17,14 +18,16 @@ int cmd_dpo(int argc, char **argv) {
         {"--beta", FLAG_FLOAT, &beta, "B", "strength of the KL constraint to the reference", NULL},
         {"--label-smoothing", FLAG_FLOAT, &smoothing, "E", "conservative / robust DPO noise rate", NULL},
         {"--batch", FLAG_INT, &o.batch, "N", "pairs per micro-batch (per rank)", NULL},
-        {"--grad-accum", FLAG_INT, &o.grad_accum, "K", "micro-batches per step (a step: batch x K x ranks pairs)", NULL},
+        {"--grad-accum", FLAG_INT, &o.grad_accum, "K", "micro-batches per step (a step: batch x K x ranks pairs)",
+         NULL},
         {"--epochs", FLAG_INT, &o.epochs, "N", "passes over the pairs", NULL},
         {"--max-len", FLAG_INT, &o.max_len, "T", "tokens per sequence (prompt + answer)", NULL},
         {"--lr", FLAG_FLOAT, &o.lr, "LR", "peak learning rate", NULL},
         {"--warmup", FLAG_INT, &o.warmup, "W", "linear warmup steps", NULL},
         {"--weight-decay", FLAG_FLOAT, &o.weight_decay, "WD", "AdamW weight decay", NULL},
         {"--grad-clip", FLAG_FLOAT, &o.grad_clip, "G", "clip the global gradient norm (0: off)", NULL},
-        {"--chat-template", FLAG_STRING, &o.chat_template, "NAME", "chatml, llama3 or plain (default: from the model's files)", NULL},
+        {"--chat-template", FLAG_STRING, &o.chat_template, "NAME",
+         "chatml, llama3 or plain (default: from the model's files)", NULL},
         {"--threads", FLAG_INT, &o.threads, "N", "CPU threads (0: all cores)", NULL},
         {"--device", FLAG_STRING, &o.device, "D", "auto, cpu or cuda", NULL},
         {"--resume", FLAG_BOOL, &o.resume, NULL, "continue the run checkpointed in --out (bit-identical)", NULL},
@@ -39,7 +42,10 @@ int cmd_dpo(int argc, char **argv) {
                    "Writes the checkpoint and metrics.jsonl (loss, rewards, accuracy, margin per step). "
                    "SIGINT/SIGTERM save a checkpoint and exit with 128+signal; --resume continues bit-identically. "
                    "Under mpirun / srun the ranks train data-parallel (a step: batch x grad-accum x ranks pairs).",
-                   flags, 0, NULL, 0};
+                   flags,
+                   0,
+                   NULL,
+                   0};
     args_parse(&cmd, argc, argv);
     args_require(&cmd, "--model", o.model_dir != NULL);
     args_require(&cmd, "--pairs", o.pairs != NULL);

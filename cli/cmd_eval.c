@@ -6,13 +6,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../base/check.h"
 #include "../base/io.h"
+#include "../base/text.h"
+#include "../dist/dist.h"
 #include "../eval/compare.h"
 #include "../eval/constraint_eval.h"
 #include "../eval/ppl.h"
-#include "../base/text.h"
-#include "../base/check.h"
-#include "../dist/dist.h"
 #include "../train/dpo.h"
 #include "args.h"
 #include "commands.h"
@@ -62,9 +62,12 @@ static void eval_report(json_t *res, const char *title, int json, const char *ou
         json_t *v;
         int first = 1;
         json_object_foreach(res, key, v) {
-            if (json_is_integer(v)) printf("%s%s %lld", first ? "" : " | ", key, (long long)json_integer_value(v));
-            else if (json_is_real(v)) printf("%s%s %.4f", first ? "" : " | ", key, json_real_value(v));
-            else continue;
+            if (json_is_integer(v))
+                printf("%s%s %lld", first ? "" : " | ", key, (long long)json_integer_value(v));
+            else if (json_is_real(v))
+                printf("%s%s %.4f", first ? "" : " | ", key, json_real_value(v));
+            else
+                continue;
             first = 0;
         }
         printf("\n");
@@ -82,9 +85,12 @@ static void eval_report(json_t *res, const char *title, int json, const char *ou
         const char *key;
         json_t *v;
         json_object_foreach(res, key, v) {
-            if (json_is_integer(v)) text_printf(&md, "| %s | %lld |\n", key, (long long)json_integer_value(v));
-            else if (json_is_real(v)) text_printf(&md, "| %s | %.4f |\n", key, json_real_value(v));
-            else if (json_is_string(v)) text_printf(&md, "| %s | %s |\n", key, json_string_value(v));
+            if (json_is_integer(v))
+                text_printf(&md, "| %s | %lld |\n", key, (long long)json_integer_value(v));
+            else if (json_is_real(v))
+                text_printf(&md, "| %s | %.4f |\n", key, json_real_value(v));
+            else if (json_is_string(v))
+                text_printf(&md, "| %s | %s |\n", key, json_string_value(v));
         }
         write_file_atomic(markdown, md.s, md.len);
         free(md.s);
@@ -109,7 +115,11 @@ static int eval_ppl(int argc, char **argv) {
         {0},
     };
     Command cmd = {"strap eval ppl --model DIR (--data PATH | --tokens-file F) [--json]",
-                   "Mean next-token loss and perplexity of a checkpoint.", flags, 0, NULL, 0};
+                   "Mean next-token loss and perplexity of a checkpoint.",
+                   flags,
+                   0,
+                   NULL,
+                   0};
     args_parse(&cmd, argc, argv);
     args_require(&cmd, "--model", model_dir != NULL);
     if (!data == !tokens_file) args_error(&cmd, "give exactly one of --data and --tokens-file");
@@ -129,8 +139,8 @@ static int eval_ppl(int argc, char **argv) {
         char **files = expand_inputs(data, ".tok.zst", &n_files);
         Loader *l = loader_open(files, n_files, batch, seq, 0, 1);
         if (loader_vocab_size(l) > m.config.vocab_size)
-            fail("data '%s' uses a vocabulary of %d ids but the model has vocab_size %d", data,
-                 loader_vocab_size(l), m.config.vocab_size);
+            fail("data '%s' uses a vocabulary of %d ids but the model has vocab_size %d", data, loader_vocab_size(l),
+                 m.config.vocab_size);
         r = eval_loader(&m, l, batch, seq, max_batches);
         loader_close(l);
         free_string_list(files);
@@ -161,7 +171,11 @@ static int eval_logits(int argc, char **argv) {
         {0},
     };
     Command cmd = {"strap eval logits --model DIR --tokens-file F [--top K]",
-                   "Print {\"top\": [[id, logit], ...]} for the position after the last token.", flags, 0, NULL, 0};
+                   "Print {\"top\": [[id, logit], ...]} for the position after the last token.",
+                   flags,
+                   0,
+                   NULL,
+                   0};
     args_parse(&cmd, argc, argv);
     args_require(&cmd, "--model", model_dir != NULL);
     args_require(&cmd, "--tokens-file", tokens_file != NULL);
@@ -169,7 +183,8 @@ static int eval_logits(int argc, char **argv) {
     model_load(&m, model_dir, backend_select(device, threads));
     int64_t n;
     int *ids = read_tokens_file(tokens_file, &n);
-    if (n < 1 || n > m.config.max_seq) fail("%s: %lld tokens; give 1 to %d", tokens_file, (long long)n, m.config.max_seq);
+    if (n < 1 || n > m.config.max_seq)
+        fail("%s: %lld tokens; give 1 to %d", tokens_file, (long long)n, m.config.max_seq);
     int V = m.config.vocab_size;
     float *last = xmalloc((size_t)V * sizeof(float));
     model_forward(&m, ids, NULL, 1, (int)n);
@@ -213,7 +228,10 @@ static int eval_pairs(int argc, char **argv) {
     Command cmd = {"strap eval pairs --model DIR --ref DIR --pairs F [--json]",
                    "Preference accuracy and mean reward margin of a model against a reference on "
                    "held-out (prompt, chosen, rejected) pairs.",
-                   flags, 0, NULL, 0};
+                   flags,
+                   0,
+                   NULL,
+                   0};
     args_parse(&cmd, argc, argv);
     args_require(&cmd, "--model", o.model_dir != NULL);
     args_require(&cmd, "--ref", o.ref_dir != NULL);
@@ -244,7 +262,8 @@ static int eval_winrate(int argc, char **argv) {
         {"--model", FLAG_STRING, &o.model_dir, "DIR", "the model under test (required)", NULL},
         {"--baseline", FLAG_STRING, &o.baseline_dir, "DIR", "the model it is compared with (required)", NULL},
         {"--judge", FLAG_STRING, &o.judge_dir, "DIR", "the judge model (required)", NULL},
-        {"--prompts", FLAG_STRING, &o.prompts, "F", ".jsonl(.zst) of prompts: prompt, optional id, system (required)", NULL},
+        {"--prompts", FLAG_STRING, &o.prompts, "F", ".jsonl(.zst) of prompts: prompt, optional id, system (required)",
+         NULL},
         {"--limit", FLAG_INT, &o.limit, "N", "the first N prompts only (0: all)", "-n"},
         {"--max-new", FLAG_INT, &o.max_new, "N", "answer tokens at most", NULL},
         {"--temperature", FLAG_FLOAT, &o.temperature, "T", "answers: 0 = greedy, else seeded sampling", NULL},
@@ -253,14 +272,17 @@ static int eval_winrate(int argc, char **argv) {
         {"--batch", FLAG_INT, &o.batch, "B", "sequences generated together", NULL},
         {"--judge-method", FLAG_STRING, &method, "M",
          "logprob (p of ' A' vs ' B' after 'Verdict: Assistant'), text, or rubric (each answer's 5-point rubric "
-         "score, no position bias)", NULL},
+         "score, no position bias)",
+         NULL},
         {"--judge-max-new", FLAG_INT, &o.judge_max_new, "N", "text: tokens per judgement", NULL},
         {"--judge-temperature", FLAG_FLOAT, &o.judge_temperature, "T", "text: 0 = greedy judgements", NULL},
-        {"--template", FLAG_STRING, &o.template_path, "FILE", "pairwise judge prompt with {prompt}, {answer_a}, {answer_b}", NULL},
+        {"--template", FLAG_STRING, &o.template_path, "FILE",
+         "pairwise judge prompt with {prompt}, {answer_a}, {answer_b}", NULL},
         {"--out", FLAG_STRING, &o.out, "F", "the report as JSON (default: printed)", NULL},
         {"--markdown", FLAG_STRING, &o.markdown, "F", "the report as a Markdown table", NULL},
         {"--records", FLAG_STRING, &o.records, "F", "per-prompt answers and verdicts, .jsonl(.zst)", NULL},
-        {"--chat-template", FLAG_STRING, &o.chat_template, "NAME", "chatml, llama3 or plain (default: from each model's files)", NULL},
+        {"--chat-template", FLAG_STRING, &o.chat_template, "NAME",
+         "chatml, llama3 or plain (default: from each model's files)", NULL},
         {"--threads", FLAG_INT, &o.threads, "N", "CPU threads (0: all cores)", NULL},
         {"--device", FLAG_STRING, &o.device, "D", "auto, cpu or cuda", NULL},
         {0},
@@ -272,7 +294,10 @@ static int eval_winrate(int argc, char **argv) {
                    "verdict is unparseable, counted separately). With --judge-method rubric the judge scores each "
                    "answer alone and the higher score wins. Win rate = (wins + ties/2) / prompts with a 95% "
                    "Wilson interval; mean answer lengths in tokens.",
-                   flags, 0, NULL, 0};
+                   flags,
+                   0,
+                   NULL,
+                   0};
     args_parse(&cmd, argc, argv);
     args_require(&cmd, "--model", o.model_dir != NULL);
     args_require(&cmd, "--baseline", o.baseline_dir != NULL);
@@ -296,14 +321,16 @@ static int eval_judge_accuracy(int argc, char **argv) {
         {"--judge-method", FLAG_STRING, &method, "M", "logprob or text", NULL},
         {"--judge-max-new", FLAG_INT, &o.judge_max_new, "N", "text: tokens per judgement", NULL},
         {"--judge-temperature", FLAG_FLOAT, &o.judge_temperature, "T", "text: 0 = greedy judgements", NULL},
-        {"--template", FLAG_STRING, &o.template_path, "FILE", "pairwise judge prompt with {prompt}, {answer_a}, {answer_b}", NULL},
+        {"--template", FLAG_STRING, &o.template_path, "FILE",
+         "pairwise judge prompt with {prompt}, {answer_a}, {answer_b}", NULL},
         {"--no-rubric", FLAG_BOOL, &no_rubric, NULL, "skip the 5-point rubric scores", NULL},
         {"--seed", FLAG_INT, &o.seed, "S", "text: random seed", NULL},
         {"--batch", FLAG_INT, &o.batch, "B", "text: judgements generated together", NULL},
         {"--out", FLAG_STRING, &o.out, "F", "the report as JSON (default: printed)", NULL},
         {"--markdown", FLAG_STRING, &o.markdown, "F", "the report as a Markdown table", NULL},
         {"--records", FLAG_STRING, &o.records, "F", "per-pair verdicts, .jsonl(.zst)", NULL},
-        {"--chat-template", FLAG_STRING, &o.chat_template, "NAME", "chatml, llama3 or plain (default: from the judge's files)", NULL},
+        {"--chat-template", FLAG_STRING, &o.chat_template, "NAME",
+         "chatml, llama3 or plain (default: from the judge's files)", NULL},
         {"--threads", FLAG_INT, &o.threads, "N", "CPU threads (0: all cores)", NULL},
         {"--device", FLAG_STRING, &o.device, "D", "auto, cpu or cuda", NULL},
         {0},
@@ -312,7 +339,10 @@ static int eval_judge_accuracy(int argc, char **argv) {
                    "How often the judge prefers the chosen answer of labelled pairs (the pairs format of strap "
                    "pairs, or human labels in the same schema): pairwise in both answer orders (ties count half), "
                    "and by the 5-point rubric score of each answer; 95% Wilson intervals.",
-                   flags, 0, NULL, 0};
+                   flags,
+                   0,
+                   NULL,
+                   0};
     args_parse(&cmd, argc, argv);
     args_require(&cmd, "--judge", o.judge_dir != NULL);
     args_require(&cmd, "--labelled", o.labelled != NULL);
@@ -342,7 +372,8 @@ static int eval_constraints(int argc, char **argv) {
         {"--out", FLAG_STRING, &o.out, "F", "the report as JSON (default: printed)", NULL},
         {"--markdown", FLAG_STRING, &o.markdown, "F", "the report as Markdown tables", NULL},
         {"--records", FLAG_STRING, &o.records, "F", "per-prompt answers and checks, .jsonl(.zst)", NULL},
-        {"--chat-template", FLAG_STRING, &o.chat_template, "NAME", "chatml, llama3 or plain (default: from each model's files)", NULL},
+        {"--chat-template", FLAG_STRING, &o.chat_template, "NAME",
+         "chatml, llama3 or plain (default: from each model's files)", NULL},
         {"--threads", FLAG_INT, &o.threads, "N", "CPU threads (0: all cores)", NULL},
         {"--device", FLAG_STRING, &o.device, "D", "auto, cpu or cuda", NULL},
         {0},
@@ -353,13 +384,18 @@ static int eval_constraints(int argc, char **argv) {
                    "constraints a program checks (strap verify). Reports prompt-level accuracy (all constraints "
                    "pass), instruction-level accuracy, accuracy per constraint family, answers cut off and looping, "
                    "and against a baseline the paired counts with the exact McNemar p-value.",
-                   flags, 0, NULL, 0};
+                   flags,
+                   0,
+                   NULL,
+                   0};
     args_parse(&cmd, argc, argv);
     args_require(&cmd, "--model", o.model_dir != NULL);
     args_require(&cmd, "--prompts", o.prompts != NULL);
-    if (o.baseline_answers && !o.baseline_dir) args_error(&cmd, "--baseline-answers needs --baseline (the model that wrote them)");
+    if (o.baseline_answers && !o.baseline_dir)
+        args_error(&cmd, "--baseline-answers needs --baseline (the model that wrote them)");
     if (o.max_new < 1 || o.batch < 1 || o.limit < 0 || o.no_repeat_ngram < 0 || o.temperature < 0)
-        args_error(&cmd, "--max-new and --batch must be positive; --limit, --no-repeat-ngram and --temperature not negative");
+        args_error(&cmd,
+                   "--max-new and --batch must be positive; --limit, --no-repeat-ngram and --temperature not negative");
     return constraint_eval_run(&o);
 }
 

@@ -5,16 +5,16 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../base/check.h"
 #include "../base/io.h"
+#include "../base/progress.h"
 #include "../data/jsonl.h"
 #include "../data/records_writer.h"
 #include "../data/text_utf8.h"
-#include "../base/check.h"
-#include "../model/chat_io.h"
-#include "../model/generate.h"
 #include "../dist/dist.h"
 #include "../dist/dist_records.h"
-#include "../base/progress.h"
+#include "../model/chat_io.h"
+#include "../model/generate.h"
 #include "../selfplay/answer_file.h"
 #include "args.h"
 #include "commands.h"
@@ -77,24 +77,29 @@ int cmd_gen(int argc, char **argv) {
     Flag flags[] = {
         {"--model", FLAG_STRING, &model_dir, "DIR", "checkpoint directory (with tokenizer.json) (required)", NULL},
         {"--prompt", FLAG_STRING, &prompt, "S", "the user's message", NULL},
-        {"--prompts", FLAG_STRING, &prompts_path, "F", "or a .jsonl(.zst) of prompts (field --field, optional id, system)", NULL},
+        {"--prompts", FLAG_STRING, &prompts_path, "F",
+         "or a .jsonl(.zst) of prompts (field --field, optional id, system)", NULL},
         {"--out", FLAG_STRING, &out_path, "F", "with --prompts: the .jsonl(.zst) of answers to write", NULL},
         {"--field", FLAG_STRING, &field, "NAME", "with --prompts: the field holding the prompt", NULL},
         {"--batch", FLAG_INT, &batch, "B", "with --prompts: sequences generated together", NULL},
         {"--system", FLAG_STRING, &system, "S", "a system message", NULL},
-        {"--chat-template", FLAG_STRING, &template_name, "NAME", "chatml, llama3 or plain (default: from the model's files)", NULL},
+        {"--chat-template", FLAG_STRING, &template_name, "NAME",
+         "chatml, llama3 or plain (default: from the model's files)", NULL},
         {"--raw", FLAG_BOOL, &raw, NULL, "no chat template: continue the prompt text as is", NULL},
         {"--max-new", FLAG_INT, &max_new, "N", "new tokens at most", NULL},
         {"--temperature", FLAG_FLOAT, &o.sample.temperature, "T", "0 = greedy", NULL},
         {"--top-k", FLAG_INT, &o.sample.top_k, "K", "keep the K most likely tokens (0: off)", NULL},
         {"--top-p", FLAG_FLOAT, &o.sample.top_p, "P", "nucleus sampling mass (1: off)", NULL},
         {"--min-p", FLAG_FLOAT, &o.sample.min_p, "P", "drop tokens below P x the top probability (0: off)", NULL},
-        {"--repetition-penalty", FLAG_FLOAT, &o.sample.repetition_penalty, "R", "penalise tokens already present (1: off)", NULL},
-        {"--no-repeat-ngram", FLAG_INT, &o.sample.no_repeat_ngram, "N", "never repeat an N-gram of the answer's tokens (0: off)", NULL},
+        {"--repetition-penalty", FLAG_FLOAT, &o.sample.repetition_penalty, "R",
+         "penalise tokens already present (1: off)", NULL},
+        {"--no-repeat-ngram", FLAG_INT, &o.sample.no_repeat_ngram, "N",
+         "never repeat an N-gram of the answer's tokens (0: off)", NULL},
         {"--seed", FLAG_INT, &seed, "S", "random seed", NULL},
         {"-n", FLAG_INT, &n_samples, "K", "answers to sample (printed one after another)", NULL},
         {"--stop", FLAG_STRING, &stop_text, "S", "end an answer when its text contains S (S is not kept)", NULL},
-        {"--json", FLAG_BOOL, &json_out, NULL, "with --prompt: print one JSON object per answer (text, ids, prompt_ids, finish)", NULL},
+        {"--json", FLAG_BOOL, &json_out, NULL,
+         "with --prompt: print one JSON object per answer (text, ids, prompt_ids, finish)", NULL},
         {"--threads", FLAG_INT, &threads, "N", "CPU threads (0: all cores)", NULL},
         {"--device", FLAG_STRING, &device, "D", "auto, cpu or cuda", NULL},
         {0},
@@ -103,7 +108,10 @@ int cmd_gen(int argc, char **argv) {
                    "Generate with a KV cache. With --prompt the answer streams to standard output (timing "
                    "to standard error); with --prompts every prompt gets -n answers, written as records "
                    "(prompt_id, sample, prompt, text, token counts, finish reason, model, seed).",
-                   flags, 0, NULL, 0};
+                   flags,
+                   0,
+                   NULL,
+                   0};
     args_parse(&cmd, argc, argv);
     args_require(&cmd, "--model", model_dir != NULL);
     if (!prompt == !prompts_path) args_error(&cmd, "give exactly one of --prompt and --prompts");
@@ -182,12 +190,15 @@ int cmd_chat(int argc, char **argv) {
     Flag flags[] = {
         {"--model", FLAG_STRING, &model_dir, "DIR", "checkpoint directory with tokenizer.json (required)", NULL},
         {"--system", FLAG_STRING, &system, "S", "a system message", NULL},
-        {"--chat-template", FLAG_STRING, &template_name, "NAME", "chatml, llama3 or plain (default: from the model's files)", NULL},
+        {"--chat-template", FLAG_STRING, &template_name, "NAME",
+         "chatml, llama3 or plain (default: from the model's files)", NULL},
         {"--max-new", FLAG_INT, &max_new, "N", "new tokens per answer at most", NULL},
         {"--temperature", FLAG_FLOAT, &o.sample.temperature, "T", "0 = greedy", NULL},
         {"--top-p", FLAG_FLOAT, &o.sample.top_p, "P", "nucleus sampling mass (1: off)", NULL},
-        {"--repetition-penalty", FLAG_FLOAT, &o.sample.repetition_penalty, "R", "penalise tokens already present (1: off)", NULL},
-        {"--no-repeat-ngram", FLAG_INT, &o.sample.no_repeat_ngram, "N", "never repeat an N-gram of the answer's tokens (0: off)", NULL},
+        {"--repetition-penalty", FLAG_FLOAT, &o.sample.repetition_penalty, "R",
+         "penalise tokens already present (1: off)", NULL},
+        {"--no-repeat-ngram", FLAG_INT, &o.sample.no_repeat_ngram, "N",
+         "never repeat an N-gram of the answer's tokens (0: off)", NULL},
         {"--seed", FLAG_INT, &seed, "S", "random seed", NULL},
         {"--threads", FLAG_INT, &threads, "N", "CPU threads (0: all cores)", NULL},
         {"--device", FLAG_STRING, &device, "D", "auto, cpu or cuda", NULL},
@@ -195,7 +206,10 @@ int cmd_chat(int argc, char **argv) {
     };
     Command cmd = {"strap chat --model DIR [options]",
                    "Chat with a model on the terminal. Empty line or end of input: quit; /reset: start over.",
-                   flags, 0, NULL, 0};
+                   flags,
+                   0,
+                   NULL,
+                   0};
     args_parse(&cmd, argc, argv);
     args_require(&cmd, "--model", model_dir != NULL);
     if (max_new < 1) args_error(&cmd, "--max-new must be positive");

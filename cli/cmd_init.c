@@ -2,8 +2,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../base/io.h"
 #include "../base/check.h"
+#include "../base/io.h"
 #include "../model/llama.h"
 #include "../model/presets.h"
 #include "args.h"
@@ -11,8 +11,8 @@
 
 int cmd_init(int argc, char **argv) {
     const char *out = NULL, *preset = NULL;
-    int vocab = 0, dim = 0, layers = 0, heads = 0, kv_heads = 0, ffn = 0, max_seq = 0, tie = 0,
-        seed = 1337, bos = -2, eos = -2, force = 0, bf16 = 0;
+    int vocab = 0, dim = 0, layers = 0, heads = 0, kv_heads = 0, ffn = 0, max_seq = 0, tie = 0, seed = 1337, bos = -2,
+        eos = -2, force = 0, bf16 = 0;
     float rope_theta = 0, eps = 0, init_std = 0;
     Flag flags[] = {
         {"--out", FLAG_STRING, &out, "DIR", "output checkpoint directory (required)", NULL},
@@ -40,7 +40,10 @@ int cmd_init(int argc, char **argv) {
                    "Create a Llama model with random weights: DIR/config.json and "
                    "DIR/model.safetensors (Hugging Face layout). Flags given with --preset "
                    "override the preset's values.",
-                   flags, 0, NULL, 0};
+                   flags,
+                   0,
+                   NULL,
+                   0};
     args_parse(&cmd, argc, argv);
     args_require(&cmd, "--out", out != NULL);
 
@@ -76,8 +79,10 @@ int cmd_init(int argc, char **argv) {
     c.head_dim = c.hidden_size / c.n_heads;
     c.bos_token_id = bos != -2 ? bos : (c.vocab_size == 258 ? 256 : -1);
     c.n_eos = 0;
-    if (eos != -2 && eos >= 0) c.eos_token_ids[c.n_eos++] = eos;
-    else if (eos == -2 && c.vocab_size == 258) c.eos_token_ids[c.n_eos++] = 257;
+    if (eos != -2 && eos >= 0)
+        c.eos_token_ids[c.n_eos++] = eos;
+    else if (eos == -2 && c.vocab_size == 258)
+        c.eos_token_ids[c.n_eos++] = 257;
     config_validate(&c, "strap init flags");
 
     char *weights = path_join(out, "model.safetensors");
@@ -90,8 +95,8 @@ int cmd_init(int argc, char **argv) {
     model_save(&m, out, bf16, NULL);
     printf("initialised %s: %lld parameters (vocab %d, dim %d, layers %d, heads %d/%d kv, ffn %d, "
            "max_seq %d%s)\n",
-           out, config_param_count(&c), c.vocab_size, c.hidden_size, c.n_layers, c.n_heads,
-           c.n_kv_heads, c.intermediate_size, c.max_seq, c.tie_embeddings ? ", tied" : "");
+           out, config_param_count(&c), c.vocab_size, c.hidden_size, c.n_layers, c.n_heads, c.n_kv_heads,
+           c.intermediate_size, c.max_seq, c.tie_embeddings ? ", tied" : "");
     model_free(&m);
     return 0;
 }

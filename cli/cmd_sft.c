@@ -12,11 +12,15 @@ int cmd_sft(int argc, char **argv) {
     float min_score = NAN;
     Flag flags[] = {
         {"--model", FLAG_STRING, &o.model_dir, "DIR", "the starting checkpoint (with tokenizer.json) (required)", NULL},
-        {"--data", FLAG_STRING, &o.data, "F", ".jsonl(.zst): {prompt, response} or {messages: [{role, content}]} (required)", NULL},
+        {"--data", FLAG_STRING, &o.data, "F",
+         ".jsonl(.zst): {prompt, response} or {messages: [{role, content}]} (required)", NULL},
         {"--out", FLAG_STRING, &o.out, "DIR", "output directory: checkpoint + metrics.jsonl (required)", NULL},
-        {"--field", FLAG_STRING, &o.field, "NAME", "the answer's field in prompt records (default: response, else text)", NULL},
-        {"--min-score", FLAG_FLOAT, &min_score, "S", "keep only records judged >= S (strap judge output; rejection sampling)", NULL},
-        {"--score-field", FLAG_STRING, &o.score_field, "NAME", "the score --min-score reads (default score; verify_score: strap verify)", NULL},
+        {"--field", FLAG_STRING, &o.field, "NAME",
+         "the answer's field in prompt records (default: response, else text)", NULL},
+        {"--min-score", FLAG_FLOAT, &min_score, "S",
+         "keep only records judged >= S (strap judge output; rejection sampling)", NULL},
+        {"--score-field", FLAG_STRING, &o.score_field, "NAME",
+         "the score --min-score reads (default score; verify_score: strap verify)", NULL},
         {"--ended-only", FLAG_BOOL, &o.ended_only, NULL, "drop answers whose \"finish\" says they were cut off", NULL},
         {"--lr", FLAG_FLOAT, &o.lr, "LR", "peak learning rate", NULL},
         {"--min-lr", FLAG_FLOAT, &o.min_lr, "LR", "final learning rate of the cosine (default lr / 10)", NULL},
@@ -29,7 +33,8 @@ int cmd_sft(int argc, char **argv) {
         {"--seq", FLAG_INT, &o.seq, "T", "tokens per packed row (default min(512, the model's context))", NULL},
         {"--epochs", FLAG_INT, &o.epochs, "N", "passes over the data (when --steps is 0)", NULL},
         {"--steps", FLAG_INT, &o.steps, "N", "optimizer steps (0: --epochs passes)", NULL},
-        {"--chat-template", FLAG_STRING, &o.chat_template, "NAME", "chatml, llama3 or plain (default: from the model's files)", NULL},
+        {"--chat-template", FLAG_STRING, &o.chat_template, "NAME",
+         "chatml, llama3 or plain (default: from the model's files)", NULL},
         {"--save-every", FLAG_INT, &o.save_every, "N", "checkpoint every N steps (0: only at the end)", NULL},
         {"--stop-after", FLAG_INT, &o.stop_after, "N", "checkpoint and stop after N steps of this invocation", NULL},
         {"--resume", FLAG_BOOL, &o.resume, NULL, "continue the run checkpointed in --out", NULL},
@@ -44,7 +49,10 @@ int cmd_sft(int argc, char **argv) {
                    "the ones before it in its row). Checkpoints, --resume, --stop-after and SIGINT/SIGTERM as in "
                    "strap train; one JSON line per step in OUT/metrics.jsonl. Under mpirun / srun the ranks "
                    "train data-parallel (a step: batch x grad-accum x ranks rows).",
-                   flags, 0, NULL, 0};
+                   flags,
+                   0,
+                   NULL,
+                   0};
     args_parse(&cmd, argc, argv);
     args_require(&cmd, "--model", o.model_dir != NULL);
     args_require(&cmd, "--data", o.data != NULL);

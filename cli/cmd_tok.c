@@ -4,10 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../data/bpe_train.h"
-#include "../base/io.h"
-#include "../data/tokenizer.h"
 #include "../base/check.h"
+#include "../base/io.h"
+#include "../data/bpe_train.h"
+#include "../data/tokenizer.h"
 #include "args.h"
 #include "commands.h"
 
@@ -32,8 +32,10 @@ static char **split_list(const char *list, int glob_inputs, int *count) {
     for (char *item = strtok_r(copy, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
         char **matched = NULL;
         int k = 1;
-        if (glob_inputs && !path_exists(item) && strpbrk(item, "*?[")) matched = expand_inputs(item, "", &k);
-        else if (glob_inputs && !path_exists(item)) fail("--input: %s does not exist", item);
+        if (glob_inputs && !path_exists(item) && strpbrk(item, "*?["))
+            matched = expand_inputs(item, "", &k);
+        else if (glob_inputs && !path_exists(item))
+            fail("--input: %s does not exist", item);
         for (int i = 0; i < k; i++) {
             if (n + 1 >= cap) out = xrealloc(out, (size_t)(cap *= 2) * sizeof(char *) + sizeof(char *));
             out[n++] = strdup(matched ? matched[i] : item);
@@ -50,18 +52,23 @@ static int tok_train(int argc, char **argv) {
     const char *input = NULL, *out = NULL, *field = "text", *pattern = "llama3", *special = "<|endoftext|>";
     int vocab = 0;
     Flag flags[] = {
-        {"--input", FLAG_STRING, &input, "FILES", ".txt, .jsonl or .jsonl.zst; comma-separated or a quoted glob (required)", NULL},
+        {"--input", FLAG_STRING, &input, "FILES",
+         ".txt, .jsonl or .jsonl.zst; comma-separated or a quoted glob (required)", NULL},
         {"--vocab", FLAG_INT, &vocab, "N", "vocabulary size including the special tokens (required)", NULL},
         {"--out", FLAG_STRING, &out, "FILE", "tokenizer.json to write (required)", NULL},
         {"--pattern", FLAG_STRING, &pattern, "P", "pre-tokenizer regex: gpt2 or llama3", NULL},
-        {"--special", FLAG_STRING, &special, "LIST", "comma-separated special tokens (ids 0, 1, ...); '' for none", NULL},
+        {"--special", FLAG_STRING, &special, "LIST", "comma-separated special tokens (ids 0, 1, ...); '' for none",
+         NULL},
         {"--field", FLAG_STRING, &field, "NAME", "JSON field holding the text", NULL},
         {0},
     };
     Command cmd = {"strap tok train --input FILES --vocab N --out tokenizer.json [options]",
                    "Train a byte-level BPE tokenizer; Hugging Face `tokenizers` loads the result and "
                    "encodes identically.",
-                   flags, 0, NULL, 0};
+                   flags,
+                   0,
+                   NULL,
+                   0};
     args_parse(&cmd, argc, argv);
     args_require(&cmd, "--input", input != NULL);
     args_require(&cmd, "--vocab", vocab > 0);
@@ -85,18 +92,25 @@ static int tok_encode(int argc, char **argv) {
         {"--tokenizer", FLAG_STRING, &tokenizer, "T", "tokenizer.json or a model directory (required)", NULL},
         {"--text", FLAG_STRING, &text, "S", "text to encode (default: standard input)", NULL},
         {"--json", FLAG_BOOL, &json, NULL, "print a JSON array", NULL},
-        {"--allow-special", FLAG_BOOL, &allow_special, NULL, "turn special-token text such as <|im_end|> into its id", NULL},
+        {"--allow-special", FLAG_BOOL, &allow_special, NULL, "turn special-token text such as <|im_end|> into its id",
+         NULL},
         {0},
     };
     Command cmd = {"strap tok encode --tokenizer T [--text S | < stdin] [--json] [--allow-special]",
-                   "Print the token ids of a text, space-separated.", flags, 0, NULL, 0};
+                   "Print the token ids of a text, space-separated.",
+                   flags,
+                   0,
+                   NULL,
+                   0};
     args_parse(&cmd, argc, argv);
     args_require(&cmd, "--tokenizer", tokenizer != NULL);
     Tokenizer *t = tokenizer_load(tokenizer);
     size_t len;
     char *owned = NULL;
-    if (text) len = strlen(text);
-    else text = owned = read_stdin(&len);
+    if (text)
+        len = strlen(text);
+    else
+        text = owned = read_stdin(&len);
     int32_t *ids = NULL;
     size_t n = 0, cap = 0;
     tokenizer_encode(t, text, len, allow_special, &ids, &n, &cap);
@@ -116,14 +130,20 @@ static int tok_decode(int argc, char **argv) {
         {0},
     };
     Command cmd = {"strap tok decode --tokenizer T [--ids '1 2 3' | < stdin]",
-                   "Print the text of token ids (raw bytes, exactly as encoded).", flags, 0, NULL, 0};
+                   "Print the text of token ids (raw bytes, exactly as encoded).",
+                   flags,
+                   0,
+                   NULL,
+                   0};
     args_parse(&cmd, argc, argv);
     args_require(&cmd, "--tokenizer", tokenizer != NULL);
     Tokenizer *t = tokenizer_load(tokenizer);
     size_t len;
     char *owned = NULL;
-    if (ids_text) len = strlen(ids_text);
-    else ids_text = owned = read_stdin(&len);
+    if (ids_text)
+        len = strlen(ids_text);
+    else
+        ids_text = owned = read_stdin(&len);
     size_t n = 0, cap = 64;
     int32_t *ids = xmalloc(cap * sizeof(int32_t));
     const char *source = owned ? "standard input" : "--ids";
@@ -140,8 +160,8 @@ static int tok_decode(int argc, char **argv) {
             fail("%s: '%.*s' (byte %td) is not a token id: give non-negative integers separated by spaces or commas",
                  source, (int)(strcspn(p, " ,\t\n\r[]") < 20 ? strcspn(p, " ,\t\n\r[]") : 20), p, p - ids_text + 1);
         if (errno == ERANGE || v >= vocab)
-            fail("%s: id %.*s (id %zu, byte %td) is outside the vocabulary of %s (ids 0..%d)", source, (int)(end - p), p,
-                 n + 1, p - ids_text + 1, tokenizer, vocab - 1);
+            fail("%s: id %.*s (id %zu, byte %td) is outside the vocabulary of %s (ids 0..%d)", source, (int)(end - p),
+                 p, n + 1, p - ids_text + 1, tokenizer, vocab - 1);
         if (n == cap) ids = xrealloc(ids, (cap *= 2) * sizeof(int32_t));
         ids[n++] = (int32_t)v;
         p = end;

@@ -29,7 +29,8 @@ int cmd_train(int argc, char **argv) {
         {"--seed", FLAG_INT, &o.seed, "S", "random seed", NULL},
         {"--threads", FLAG_INT, &o.threads, "N", "CPU threads (0: all cores)", NULL},
         {"--device", FLAG_STRING, &o.device, "D", "auto, cpu or cuda", NULL},
-        {"--stop-after", FLAG_INT, &o.stop_after, "N", "checkpoint and exit after N steps of this invocation (job time budgets)", NULL},
+        {"--stop-after", FLAG_INT, &o.stop_after, "N",
+         "checkpoint and exit after N steps of this invocation (job time budgets)", NULL},
         {"--save-bf16", FLAG_BOOL, &o.save_bf16, NULL, "write model.safetensors in BF16", NULL},
         {"--zero", FLAG_INT, &o.zero, "S", "1: ZeRO-1, shard the optimizer state over the ranks (mpirun / srun)", NULL},
         {0},
@@ -41,7 +42,10 @@ int cmd_train(int argc, char **argv) {
                    "exit with 128+signal; --resume continues bit-identically. Under mpirun / srun the "
                    "ranks train data-parallel: --batch is per rank, a step takes batch x grad-accum x ranks "
                    "sequences, and only rank 0 prints and writes.",
-                   flags, 0, NULL, 0};
+                   flags,
+                   0,
+                   NULL,
+                   0};
     args_parse(&cmd, argc, argv);
     args_require(&cmd, "--data", o.data != NULL);
     args_require(&cmd, "--out", o.out != NULL);

@@ -5,18 +5,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../base/check.h"
 #include "../base/io.h"
 #include "../base/json_file.h"
 #include "../data/jsonl.h"
 #include "../data/records_writer.h"
 #include "../selfplay/constraint_repair.h"
 #include "../selfplay/constraints.h"
-#include "../base/check.h"
 #include "args.h"
 #include "commands.h"
 
 // strap verify --in answers --out scored [--repair]
-static int verify_answers(const char *in, const char *out, const char *text_field, const char *report_path, int repair) {
+static int verify_answers(const char *in, const char *out, const char *text_field, const char *report_path,
+                          int repair) {
     const char *const *kinds = constraints_known_kinds();
     int n_kinds = 0;
     while (kinds[n_kinds]) n_kinds++;
@@ -30,10 +31,12 @@ static int verify_answers(const char *in, const char *out, const char *text_fiel
         long line = jsonl_line(r);
         json_t *cons = json_object_get(obj, "constraints"), *text = json_object_get(obj, text_field);
         if (!json_is_array(cons))
-            fail("%s:%ld: no \"constraints\" list: the prompts must come from strap synth --constraints or strap verify "
-                 "--prompts-from",
-                 in, line);
-        if (!json_is_string(text)) fail("%s:%ld: the answer field \"%s\" is missing or not a string (--text-field)", in, line, text_field);
+            fail(
+                "%s:%ld: no \"constraints\" list: the prompts must come from strap synth --constraints or strap verify "
+                "--prompts-from",
+                in, line);
+        if (!json_is_string(text))
+            fail("%s:%ld: the answer field \"%s\" is missing or not a string (--text-field)", in, line, text_field);
         json_t *base = json_object_get(obj, "base_prompt");
         if (!json_is_string(base)) base = json_object_get(obj, "prompt");
         int n_pass = 0, total = (int)json_array_size(cons);
@@ -45,7 +48,8 @@ static int verify_answers(const char *in, const char *out, const char *text_fiel
             char *keep = strdup(answer);
             if (n_pass < total) {
                 json_t *edits = json_array();
-                char *fixed = constraints_repair(cons, json_string_value(base), answer, same_prompt ? prev_text : NULL, edits);
+                char *fixed =
+                    constraints_repair(cons, json_string_value(base), answer, same_prompt ? prev_text : NULL, edits);
                 if (fixed) {
                     json_object_set_new(obj, "original_text", json_string(answer));
                     json_object_set_new(obj, text_field, json_string(fixed));
@@ -85,16 +89,18 @@ static int verify_answers(const char *in, const char *out, const char *text_fiel
     json_t *fam = json_object();
     for (int k = 0; k < n_kinds; k++)
         if (kind_n[k])
-            json_object_set_new(fam, kinds[k], json_pack("{s:i, s:i, s:f}", "n", kind_n[k], "passed", kind_pass[k], "accuracy",
-                                                         (double)kind_pass[k] / kind_n[k]));
-    json_t *rep = json_pack("{s:i, s:i, s:f, s:i, s:i, s:f, s:i, s:o}", "records", (int)records, "all_passed", (int)all_pass,
-                            "prompt_accuracy", (double)all_pass / records, "instructions", (int)instructions,
-                            "instructions_passed", (int)passed, "instruction_accuracy",
-                            instructions ? (double)passed / instructions : 1.0, "malformed", (int)malformed, "families", fam);
+            json_object_set_new(fam, kinds[k],
+                                json_pack("{s:i, s:i, s:f}", "n", kind_n[k], "passed", kind_pass[k], "accuracy",
+                                          (double)kind_pass[k] / kind_n[k]));
+    json_t *rep =
+        json_pack("{s:i, s:i, s:f, s:i, s:i, s:f, s:i, s:o}", "records", (int)records, "all_passed", (int)all_pass,
+                  "prompt_accuracy", (double)all_pass / records, "instructions", (int)instructions,
+                  "instructions_passed", (int)passed, "instruction_accuracy",
+                  instructions ? (double)passed / instructions : 1.0, "malformed", (int)malformed, "families", fam);
     if (repair) json_object_set_new(rep, "repaired", json_integer(repaired));
-    printf("verify: %ld answers, %ld pass all their constraints (%.1f%%%s), %ld of %ld constraints pass (%.1f%%)%s\n", records,
-           all_pass, 100.0 * all_pass / records, repair ? ", repaired ones included" : "", passed, instructions,
-           instructions ? 100.0 * passed / instructions : 100.0,
+    printf("verify: %ld answers, %ld pass all their constraints (%.1f%%%s), %ld of %ld constraints pass (%.1f%%)%s\n",
+           records, all_pass, 100.0 * all_pass / records, repair ? ", repaired ones included" : "", passed,
+           instructions, instructions ? 100.0 * passed / instructions : 100.0,
            malformed ? " (some constraints malformed: see \"error\" in the records)" : "");
     if (repair) printf("verify: %ld answers repaired (eval/constraint_repair.h)\n", repaired);
     if (report_path) json_write_atomic(report_path, rep, JSON_INDENT(2) | JSON_REAL_PRECISION(12));
@@ -113,7 +119,8 @@ static int make_prompts(const char *from, const char *out, const char *catalog_p
     char *list = families ? strdup(families) : NULL;
     for (char *save = NULL, *f = list ? strtok_r(list, ",", &save) : NULL; f; f = strtok_r(NULL, ",", &save)) {
         int known = 0;
-        for (int i = 0; i < constraints_family_count(cat); i++) known |= strcmp(constraints_family_name(cat, i), f) == 0;
+        for (int i = 0; i < constraints_family_count(cat); i++)
+            known |= strcmp(constraints_family_name(cat, i), f) == 0;
         if (!known) fail("--families: \"%s\" is not a family of %s", f, path);
         if (n_names < 64) names[n_names++] = f;
     }
@@ -138,8 +145,10 @@ static int make_prompts(const char *from, const char *out, const char *catalog_p
         json_t *cons = constraints_draw(cat, kk, &rng, n_names ? names : NULL, n_names);
         const char *request = json_string_value(json_object_get(b, "prompt"));
         char *prompt = constraints_prompt(request, cons), idbuf[160];
-        if (json_is_string(id)) snprintf(idbuf, sizeof idbuf, "%s-c%d", json_string_value(id), i / n);
-        else snprintf(idbuf, sizeof idbuf, "line%d-c%d", i % n + 1, i / n);
+        if (json_is_string(id))
+            snprintf(idbuf, sizeof idbuf, "%s-c%d", json_string_value(id), i / n);
+        else
+            snprintf(idbuf, sizeof idbuf, "line%d-c%d", i % n + 1, i / n);
         json_t *rec = json_pack("{s:s, s:s, s:s, s:o, s:s, s:i}", "id", idbuf, "prompt", prompt, "base_prompt", request,
                                 "constraints", cons, "source", "constraints", "seed", seed);
         json_t *task = json_object_get(b, "task");
@@ -157,33 +166,43 @@ static int make_prompts(const char *from, const char *out, const char *catalog_p
 }
 
 int cmd_verify(int argc, char **argv) {
-    const char *in = NULL, *out = NULL, *text_field = "text", *report = NULL, *from = NULL, *catalog = NULL, *families = NULL;
+    const char *in = NULL, *out = NULL, *text_field = "text", *report = NULL, *from = NULL, *catalog = NULL,
+               *families = NULL;
     int k = 3, count = 0, seed = 0, repair = 0;
     Flag flags[] = {
-        {"--in", FLAG_STRING, &in, "F", "answers .jsonl(.zst) whose records carry \"constraints\" (strap gen output)", NULL},
+        {"--in", FLAG_STRING, &in, "F", "answers .jsonl(.zst) whose records carry \"constraints\" (strap gen output)",
+         NULL},
         {"--out", FLAG_STRING, &out, "F", "the checked records, or the prompts made (required)", NULL},
         {"--text-field", FLAG_STRING, &text_field, "NAME", "the answer's field (default text)", NULL},
         {"--report", FLAG_STRING, &report, "F", "prompt- and instruction-level accuracy, per family, as JSON", NULL},
         {"--repair", FLAG_BOOL, &repair, NULL,
          "edit a failing answer whose failed constraints say exactly what to do (case, commas, cut to n sentences, "
          "phrase or request first, phrase last, title, quotes, JSON, two answers) and keep it when all then pass; "
-         "the record gets original_text and repaired (the kinds edited)", NULL},
-        {"--prompts-from", FLAG_STRING, &from, "F", "make prompts: requests .jsonl(.zst) with \"prompt\" (and \"id\")", NULL},
+         "the record gets original_text and repaired (the kinds edited)",
+         NULL},
+        {"--prompts-from", FLAG_STRING, &from, "F", "make prompts: requests .jsonl(.zst) with \"prompt\" (and \"id\")",
+         NULL},
         {"--constraints", FLAG_INT, &k, "K", "with --prompts-from: 1..K constraints per prompt (K <= 3)", NULL},
-        {"--count", FLAG_INT, &count, "N", "with --prompts-from: prompts to make, cycling the requests (0: one each)", NULL},
+        {"--count", FLAG_INT, &count, "N", "with --prompts-from: prompts to make, cycling the requests (0: one each)",
+         NULL},
         {"--seed", FLAG_INT, &seed, "S", "with --prompts-from: the draws' seed", NULL},
-        {"--catalog", FLAG_STRING, &catalog, "F", "the constraint families (default data/synth/constraints.json)", NULL},
+        {"--catalog", FLAG_STRING, &catalog, "F", "the constraint families (default data/synth/constraints.json)",
+         NULL},
         {"--families", FLAG_STRING, &families, "A,B", "with --prompts-from: draw only these families", NULL},
         {0},
     };
-    Command cmd = {"strap verify --in answers.jsonl.zst --out scored.jsonl.zst [--report F]\n"
-                   "       strap verify --prompts-from requests.jsonl --out prompts.jsonl [--constraints K] [--count N] [--seed S]",
-                   "Checks every answer against the verifiable constraints of its prompt (letter case, counts of "
-                   "words, sentences, paragraphs, bullets, keywords, phrases at the start or end, formats such as JSON "
-                   "or quotes, ...; docs/formats.md) and adds verify (per constraint: kind, pass, detail), "
-                   "verify_pass, verify_total, verify_score (share passed) and verify_all. With --prompts-from it "
-                   "makes prompts instead: each request with 1..K constraints drawn from the catalogue.",
-                   flags, 0, NULL, 0};
+    Command cmd = {
+        "strap verify --in answers.jsonl.zst --out scored.jsonl.zst [--report F]\n"
+        "       strap verify --prompts-from requests.jsonl --out prompts.jsonl [--constraints K] [--count N] [--seed S]",
+        "Checks every answer against the verifiable constraints of its prompt (letter case, counts of "
+        "words, sentences, paragraphs, bullets, keywords, phrases at the start or end, formats such as JSON "
+        "or quotes, ...; docs/formats.md) and adds verify (per constraint: kind, pass, detail), "
+        "verify_pass, verify_total, verify_score (share passed) and verify_all. With --prompts-from it "
+        "makes prompts instead: each request with 1..K constraints drawn from the catalogue.",
+        flags,
+        0,
+        NULL,
+        0};
     args_parse(&cmd, argc, argv);
     args_require(&cmd, "--out", out != NULL);
     if (!in == !from) args_error(&cmd, "give either --in (check answers) or --prompts-from (make prompts)");

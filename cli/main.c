@@ -2,8 +2,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../kernels/backend.h"
 #include "../dist/comm.h"
+#include "../kernels/backend.h"
 #include "cmd_convert.h"
 #include "commands.h"
 
@@ -37,8 +37,7 @@ static void print_help(FILE *f) {
     fprintf(f, "strap: train Llama-style language models from scratch (C, CUDA)\n\n"
                "usage: strap <command> [options]     strap <command> --help for its options\n\n"
                "commands:\n");
-    for (int i = 0; i < N_SUBCOMMANDS; i++)
-        fprintf(f, "  %-8s %s\n", SUBCOMMANDS[i].name, SUBCOMMANDS[i].summary);
+    for (int i = 0; i < N_SUBCOMMANDS; i++) fprintf(f, "  %-8s %s\n", SUBCOMMANDS[i].name, SUBCOMMANDS[i].summary);
     fprintf(f, "  %-8s %s\n", "help", "show this help");
     fprintf(f, "\n  strap --version     version and compiled-in backends\n");
 }

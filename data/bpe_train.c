@@ -10,15 +10,14 @@
 
 #include "../base/check.h"
 #include "../base/hash64.h"
-#include "../base/progress.h"
 #include "../base/io.h"
+#include "../base/progress.h"
 #include "records.h"
 #include "tokenizer.h"
 
-#define LLAMA3_PATTERN                                                                                          \
+#define LLAMA3_PATTERN                                                                                                     \
     "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|" \
     "\\s+(?!\\S)|\\s+"
-
 
 // ---- unique pieces and their counts ----
 
@@ -32,7 +31,6 @@ typedef struct {
     Piece *slots;
     size_t cap, used;
 } PieceMap;
-
 
 static void piecemap_add(PieceMap *m, const char *s, size_t n);
 static void piecemap_grow(PieceMap *m) {
@@ -166,18 +164,18 @@ static json_t *pre_tokenizer_json(const char *pattern) {
     if (strcmp(pattern, "gpt2") == 0)
         return json_pack("{s:s, s:b, s:b, s:b}", "type", "ByteLevel", "add_prefix_space", 0, "trim_offsets", 1,
                          "use_regex", 1);
-    return json_pack("{s:s, s:[{s:s, s:{s:s}, s:s, s:b}, {s:s, s:b, s:b, s:b}]}", "type", "Sequence",
-                     "pretokenizers", "type", "Split", "pattern", "Regex", LLAMA3_PATTERN, "behavior", "Isolated",
-                     "invert", 0, "type", "ByteLevel", "add_prefix_space", 0, "trim_offsets", 1, "use_regex", 0);
+    return json_pack("{s:s, s:[{s:s, s:{s:s}, s:s, s:b}, {s:s, s:b, s:b, s:b}]}", "type", "Sequence", "pretokenizers",
+                     "type", "Split", "pattern", "Regex", LLAMA3_PATTERN, "behavior", "Isolated", "invert", 0, "type",
+                     "ByteLevel", "add_prefix_space", 0, "trim_offsets", 1, "use_regex", 0);
 }
 
 static char *tokenizer_json_text(const BpeTrainOptions *o, char **tokens, int n_tokens, const int32_t *merges,
                                  int n_merges) {
     json_t *added = json_array();
     for (int i = 0; i < o->n_special; i++)
-        json_array_append_new(added, json_pack("{s:i, s:s, s:b, s:b, s:b, s:b, s:b}", "id", i, "content",
-                                               o->special[i], "single_word", 0, "lstrip", 0, "rstrip", 0,
-                                               "normalized", 0, "special", 1));
+        json_array_append_new(added,
+                              json_pack("{s:i, s:s, s:b, s:b, s:b, s:b, s:b}", "id", i, "content", o->special[i],
+                                        "single_word", 0, "lstrip", 0, "rstrip", 0, "normalized", 0, "special", 1));
     json_t *vocab = json_object();
     for (int i = 0; i < n_tokens; i++) json_object_set_new(vocab, tokens[i], json_integer(i));
     json_t *merge_list = json_array();
@@ -224,8 +222,11 @@ BpeTrainStats bpe_train(const BpeTrainOptions *o) {
         for (int b = 0, n = 0; b < 256; b++) { // GPT-2's byte -> printable character map
             int printable = (b >= 33 && b <= 126) || (b >= 161 && b <= 172) || (b >= 174 && b <= 255);
             unsigned cp = printable ? (unsigned)b : 256u + (unsigned)n++;
-            if (cp < 0x80) base_chars[b][0] = (char)cp, base_chars[b][1] = 0;
-            else base_chars[b][0] = (char)(0xC0 | (cp >> 6)), base_chars[b][1] = (char)(0x80 | (cp & 0x3F)), base_chars[b][2] = 0;
+            if (cp < 0x80)
+                base_chars[b][0] = (char)cp, base_chars[b][1] = 0;
+            else
+                base_chars[b][0] = (char)(0xC0 | (cp >> 6)), base_chars[b][1] = (char)(0x80 | (cp & 0x3F)),
+                base_chars[b][2] = 0;
             tokens[S + b] = strdup(base_chars[b]);
         }
     }
@@ -330,8 +331,10 @@ BpeTrainStats bpe_train(const BpeTrainOptions *o) {
             for (int k = 0; k + 1 < len; k++) pair_get(&pairs, pair_key(s[k], s[k + 1]))->count -= word_count[wi];
             int out = 0;
             for (int k = 0; k < len;) {
-                if (k + 1 < len && s[k] == a && s[k + 1] == b) scratch[out++] = m, k += 2;
-                else scratch[out++] = s[k++];
+                if (k + 1 < len && s[k] == a && s[k + 1] == b)
+                    scratch[out++] = m, k += 2;
+                else
+                    scratch[out++] = s[k++];
             }
             memcpy(s, scratch, (size_t)out * sizeof(int32_t));
             word_len[wi] = out;
@@ -351,8 +354,8 @@ BpeTrainStats bpe_train(const BpeTrainOptions *o) {
     prog.total = st.merges;
     progress_finish(&prog, NULL);
     if (st.merges < max_merges)
-        fprintf(stderr, "strap: note: stopped at %d merges (vocabulary %d): no pair occurs twice any more\n",
-                st.merges, n_tokens);
+        fprintf(stderr, "strap: note: stopped at %d merges (vocabulary %d): no pair occurs twice any more\n", st.merges,
+                n_tokens);
     st.vocab_size = n_tokens;
 
     char *text = tokenizer_json_text(o, tokens, n_tokens, merges, st.merges);

@@ -12,10 +12,10 @@ typedef struct {
     int n_inputs;
     const char *field;
     int vocab_size;
-    const char *pattern;   // "gpt2" or "llama3"
-    char **special;        // special tokens, e.g. "<|endoftext|>"
+    const char *pattern; // "gpt2" or "llama3"
+    char **special;      // special tokens, e.g. "<|endoftext|>"
     int n_special;
-    const char *out;       // tokenizer.json path
+    const char *out; // tokenizer.json path
 } BpeTrainOptions;
 
 typedef struct {

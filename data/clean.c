@@ -8,18 +8,18 @@
 #include <unistd.h>
 
 #include "../base/check.h"
-#include "../base/progress.h"
 #include "../base/hash64.h"
 #include "../base/io.h"
+#include "../base/progress.h"
 #include "jsonl.h"
 #include "minhash.h"
 #include "records_writer.h"
 
-#define BATCH 1024         // records cleaned in parallel at a time
-#define EXAMPLES 3         // examples per reason in the report
+#define BATCH         1024 // records cleaned in parallel at a time
+#define EXAMPLES      3    // examples per reason in the report
 #define EXAMPLE_CHARS 200  // code points of each example's text
-#define MINHASH_SEED 0x6d696e6861736821ULL
-#define EXACT_SEED 0x6578616374646564ULL
+#define MINHASH_SEED  0x6d696e6861736821ULL
+#define EXACT_SEED    0x6578616374646564ULL
 
 // Records of a batch are independent: clean them on all threads (the results are merged
 // in input order, so the output does not depend on the thread count).
@@ -44,9 +44,9 @@ void clean_options_defaults(CleanOptions *o) {
 
 // What happens to one input record.
 typedef struct {
-    uint8_t reason;  // CleanReason
-    int64_t dup_of;  // the kept record a duplicate repeats, -1 otherwise
-    int64_t item;    // its item in the near-duplicate index, -1 if not indexed
+    uint8_t reason; // CleanReason
+    int64_t dup_of; // the kept record a duplicate repeats, -1 otherwise
+    int64_t item;   // its item in the near-duplicate index, -1 if not indexed
 } Fate;
 
 // Cleaned-text hash -> the first record with that text.
@@ -126,7 +126,7 @@ typedef struct {
     char *fixed[BATCH]; // the line with invalid UTF-8 replaced, or NULL
     size_t fixed_len[BATCH];
     int invalid_utf8[BATCH];
-    char *error[BATCH]; // why the line cannot be used (malloc'd), or NULL
+    char *error[BATCH];      // why the line cannot be used (malloc'd), or NULL
     const char *text[BATCH]; // the field's value (inside obj)
     size_t len[BATCH];
     CleanResult res[BATCH];
@@ -233,8 +233,11 @@ static void write_dropped(RecordsWriter *w, Batch *b, int k, const Fate *f, Line
     json_t *obj = b->obj[k];
     if (n >= 2 && raw[n - 1] == '}' && !json_object_get(obj, "drop_reason") && !json_object_get(obj, "duplicate_of")) {
         char extra[96];
-        if (f->dup_of >= 0) snprintf(extra, sizeof extra, ",\"drop_reason\":\"%s\",\"duplicate_of\":%lld}", reason, (long long)f->dup_of);
-        else snprintf(extra, sizeof extra, ",\"drop_reason\":\"%s\"}", reason);
+        if (f->dup_of >= 0)
+            snprintf(extra, sizeof extra, ",\"drop_reason\":\"%s\",\"duplicate_of\":%lld}", reason,
+                     (long long)f->dup_of);
+        else
+            snprintf(extra, sizeof extra, ",\"drop_reason\":\"%s\"}", reason);
         line->n = 0;
         line_put(line, raw, n - 1);
         line_put(line, extra, strlen(extra));
@@ -242,8 +245,10 @@ static void write_dropped(RecordsWriter *w, Batch *b, int k, const Fate *f, Line
         return;
     }
     json_object_set_new(obj, "drop_reason", json_string(reason));
-    if (f->dup_of >= 0) json_object_set_new(obj, "duplicate_of", json_integer(f->dup_of));
-    else json_object_del(obj, "duplicate_of");
+    if (f->dup_of >= 0)
+        json_object_set_new(obj, "duplicate_of", json_integer(f->dup_of));
+    else
+        json_object_del(obj, "duplicate_of");
     records_writer_write(w, obj);
 }
 
@@ -367,7 +372,7 @@ void clean_corpus(const CleanOptions *o, CleanStats *st) {
     if (o->progress) progress_start(&p, "clean: reading", jsonl_file_size(r));
     while (read_batch(r, b) > 0) {
         const int n = b->n;
-PARALLEL_FOR_RECORDS
+        PARALLEL_FOR_RECORDS
         for (int k = 0; k < n; k++) {
             CleanResult *res = &b->res[k];
             memset(res, 0, sizeof *res);
@@ -487,7 +492,7 @@ PARALLEL_FOR_RECORDS
         const int n = b->n;
         if (index0 + n > st->records_in)
             fail("%s changed while it was being cleaned (more records on the second reading); run again", o->input);
-PARALLEL_FOR_RECORDS
+        PARALLEL_FOR_RECORDS
         for (int k = 0; k < n; k++) {
             memset(&b->res[k], 0, sizeof b->res[k]);
             parse_record(b, k, field);

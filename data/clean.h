@@ -34,11 +34,11 @@ typedef struct {
     const char *report;  // report JSON path, or NULL
     const char *dropped; // removed records (.jsonl or .jsonl.zst), or NULL
     TextFilter filter;
-    int exact_dedup;     // 1: drop records whose cleaned text equals an earlier one's
-    int near_dedup;      // 1: drop near-duplicates
-    int perm;            // MinHash permutations (1..256), default 128
-    float threshold;     // Jaccard similarity of near-duplicates, default 0.8
-    int progress;        // 1: progress on stderr
+    int exact_dedup; // 1: drop records whose cleaned text equals an earlier one's
+    int near_dedup;  // 1: drop near-duplicates
+    int perm;        // MinHash permutations (1..256), default 128
+    float threshold; // Jaccard similarity of near-duplicates, default 0.8
+    int progress;    // 1: progress on stderr
 } CleanOptions;
 
 void clean_options_defaults(CleanOptions *o);

@@ -9,8 +9,8 @@
 #include "../base/hash64.h"
 
 static const char *const REASON_NAMES[CLEAN_N_REASONS] = {
-    "kept", "invalid_utf8", "unrepairable", "too_short", "too_long", "too_few_words",
-    "non_printable", "repetitive", "exact_duplicate", "near_duplicate",
+    "kept",          "invalid_utf8",  "unrepairable", "too_short",       "too_long",
+    "too_few_words", "non_printable", "repetitive",   "exact_duplicate", "near_duplicate",
 };
 
 const char *clean_reason_name(CleanReason reason) {
@@ -171,8 +171,8 @@ char *text_normalise(const char *text, size_t len, size_t *out_len) {
 
 // ---- repair: leaked chat markers ----
 
-static const char *const MARKERS[] = {"<|im_start|>", "<|im_end|>", "<|endoftext|>", "<|eot_id|>",
-                                      "<|begin_of_text|>", "<|end_of_text|>", NULL};
+static const char *const MARKERS[] = {
+    "<|im_start|>", "<|im_end|>", "<|endoftext|>", "<|eot_id|>", "<|begin_of_text|>", "<|end_of_text|>", NULL};
 static const char HEADER_START[] = "<|start_header_id|>", HEADER_END[] = "<|end_header_id|>";
 static const char *const ROLE_PREFIXES[] = {"### Assistant:", "### User:", "### System:", "### Human:", NULL};
 
@@ -263,8 +263,10 @@ static char *strip_markers(const char *s, size_t len, size_t *out_len, int *chan
             p += m;
             had_marker = ends_with_marker = 1;
             if (is_role_line(s + p, le - p)) p = le; // "<|im_start|>assistant"
-            if (has_content(line.p, line.n)) buf_putc(&line, ' '); // keep the words on either side apart
-            else while (p < le && is_blank(s[p])) p++;             // no indentation from a marker
+            if (has_content(line.p, line.n))
+                buf_putc(&line, ' '); // keep the words on either side apart
+            else
+                while (p < le && is_blank(s[p])) p++; // no indentation from a marker
         }
         int content = has_content(line.p, line.n);
         if (had_marker && !content) { // the line held only markers (and a role)
@@ -305,8 +307,7 @@ static int is_sentence_end(int32_t cp) {
 
 static int is_closer(int32_t cp) {
     return cp == '"' || cp == '\'' || cp == ')' || cp == ']' || cp == '}' || cp == '`' || cp == '*' /* **bold** */ ||
-           cp == 0x201D /* ” */ ||
-           cp == 0x2019 /* ’ */ || cp == 0xBB /* » */;
+           cp == 0x201D /* ” */ || cp == 0x2019 /* ’ */ || cp == 0xBB /* » */;
 }
 
 // Length of a list marker ("- ", "* ", "+ ", "12. ", "3) ") opening the line (after its
@@ -349,7 +350,8 @@ static size_t cut_off_point(const char *s, size_t len) {
                 size_t j = i;
                 while (j < le) { // closing quotes and brackets belong to the sentence
                     utf8proc_int32_t c2;
-                    utf8proc_ssize_t k2 = utf8proc_iterate((const utf8proc_uint8_t *)s + j, (utf8proc_ssize_t)(le - j), &c2);
+                    utf8proc_ssize_t k2 =
+                        utf8proc_iterate((const utf8proc_uint8_t *)s + j, (utf8proc_ssize_t)(le - j), &c2);
                     if (k2 < 1 || !is_closer(c2)) break;
                     j += (size_t)k2;
                 }
@@ -467,7 +469,8 @@ static size_t scan_words(const char *s, size_t len, uint64_t **ids, int64_t *cha
                 cp = c;
                 i++;
             } else {
-                utf8proc_ssize_t k = utf8proc_iterate((const utf8proc_uint8_t *)s + i, (utf8proc_ssize_t)(len - i), &cp);
+                utf8proc_ssize_t k =
+                    utf8proc_iterate((const utf8proc_uint8_t *)s + i, (utf8proc_ssize_t)(len - i), &cp);
                 if (k < 1) k = 1, cp = 0xFFFD;
                 i += (size_t)k;
             }
@@ -551,8 +554,10 @@ CleanReason text_filter(const TextFilter *f, const TextStats *st) {
     if (st->chars < f->min_chars) return CLEAN_TOO_SHORT;
     if (f->max_chars > 0 && st->chars > f->max_chars) return CLEAN_TOO_LONG;
     if (f->min_words > 0 && st->words < f->min_words) return CLEAN_TOO_FEW_WORDS;
-    if (st->chars > 0 && (double)st->non_printable / (double)st->chars > f->max_non_printable) return CLEAN_NON_PRINTABLE;
-    if (st->trigrams > 0 && (double)st->repeated_trigrams / (double)st->trigrams > f->max_repeat) return CLEAN_REPETITIVE;
+    if (st->chars > 0 && (double)st->non_printable / (double)st->chars > f->max_non_printable)
+        return CLEAN_NON_PRINTABLE;
+    if (st->trigrams > 0 && (double)st->repeated_trigrams / (double)st->trigrams > f->max_repeat)
+        return CLEAN_REPETITIVE;
     return CLEAN_KEEP;
 }
 

@@ -54,9 +54,9 @@ const char *clean_reason_name(CleanReason reason);
 
 // What repair changed (bits of CleanResult.repairs).
 enum {
-    REPAIR_MARKERS = 1,  // chat/role markers stripped
-    REPAIR_FENCE = 2,    // a closing ``` appended
-    REPAIR_CUT_OFF = 4,  // a cut-off last sentence trimmed
+    REPAIR_MARKERS = 1, // chat/role markers stripped
+    REPAIR_FENCE = 2,   // a closing ``` appended
+    REPAIR_CUT_OFF = 4, // a cut-off last sentence trimmed
 };
 
 typedef struct {
@@ -95,8 +95,8 @@ typedef struct {
     CleanReason reason; // CLEAN_KEEP or why the text is dropped (before deduplication)
     char *text;         // the cleaned text (malloc'd; NULL when invalid UTF-8)
     size_t len;
-    int repairs;        // REPAIR_* bits
-    int normalised;     // 1 if normalisation changed the bytes
+    int repairs;    // REPAIR_* bits
+    int normalised; // 1 if normalisation changed the bytes
     TextStats stats;
     uint64_t *word_ids; // the cleaned text's word ids (text_word_ids), for shingling; malloc'd
     size_t n_words;

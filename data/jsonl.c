@@ -20,15 +20,16 @@ struct JsonlReader {
     char *fixed; // the line with invalid UTF-8 replaced (when invalid_utf8)
 };
 
-static int is_zst_path(const char *path) { return str_ends_with(path, ".jsonl.zst") || str_ends_with(path, ".json.zst"); }
+static int is_zst_path(const char *path) {
+    return str_ends_with(path, ".jsonl.zst") || str_ends_with(path, ".json.zst");
+}
 
 int jsonl_is_jsonl_path(const char *path) {
     return is_zst_path(path) || str_ends_with(path, ".jsonl") || str_ends_with(path, ".json");
 }
 
 JsonlReader *jsonl_open(const char *path) {
-    if (!jsonl_is_jsonl_path(path))
-        fail("%s: expected a .jsonl or .jsonl.zst file (one JSON object per line)", path);
+    if (!jsonl_is_jsonl_path(path)) fail("%s: expected a .jsonl or .jsonl.zst file (one JSON object per line)", path);
     JsonlReader *r = xcalloc(1, sizeof *r);
     r->path = xstrdup(path);
     r->lines = line_reader_open(path, is_zst_path(path));
@@ -56,9 +57,10 @@ static int hex4(const char *s, size_t avail, unsigned *v) {
     *v = 0;
     for (int i = 0; i < 4; i++) {
         char c = s[i];
-        unsigned d = c >= '0' && c <= '9' ? (unsigned)(c - '0')
-                   : c >= 'a' && c <= 'f' ? (unsigned)(c - 'a' + 10)
-                   : c >= 'A' && c <= 'F' ? (unsigned)(c - 'A' + 10) : 16u;
+        unsigned d = c >= '0' && c <= '9'   ? (unsigned)(c - '0')
+                     : c >= 'a' && c <= 'f' ? (unsigned)(c - 'a' + 10)
+                     : c >= 'A' && c <= 'F' ? (unsigned)(c - 'A' + 10)
+                                            : 16u;
         if (d == 16) return 0;
         *v = *v * 16 + d;
     }
@@ -213,8 +215,10 @@ static size_t skip_ws(const char *s, size_t i, size_t len) {
 // s[i] == '"': returns the index just past the closing quote.
 static size_t skip_string(const char *s, size_t i, size_t len) {
     for (i++; i < len; i++) {
-        if (s[i] == '\\') i++;
-        else if (s[i] == '"') return i + 1;
+        if (s[i] == '\\')
+            i++;
+        else if (s[i] == '"')
+            return i + 1;
     }
     return len;
 }

@@ -13,9 +13,9 @@ struct Loader {
     int n_shards;
     uint64_t total;
     int B, T, rank, world, accum, vocab;
-    int micro;                // micro-step within the current global batch
-    uint64_t cursor, epoch;   // cursor: first token of the current global batch
-    int32_t *window; // (T + 1)
+    int micro;              // micro-step within the current global batch
+    uint64_t cursor, epoch; // cursor: first token of the current global batch
+    int32_t *window;        // (T + 1)
 };
 
 Loader *loader_open(char **files, int n_files, int B, int T, int rank, int world) {
@@ -23,8 +23,7 @@ Loader *loader_open(char **files, int n_files, int B, int T, int rank, int world
 }
 
 Loader *loader_open_dp(char **files, int n_files, int B, int T, int rank, int world, int accum) {
-    CHECK(n_files > 0 && B > 0 && T > 0 && world > 0 && rank >= 0 && rank < world && accum > 0,
-          "bad loader arguments");
+    CHECK(n_files > 0 && B > 0 && T > 0 && world > 0 && rank >= 0 && rank < world && accum > 0, "bad loader arguments");
     Loader *l = xcalloc(1, sizeof *l);
     l->shards = xcalloc((size_t)n_files, sizeof(Shard *));
     l->starts = xcalloc((size_t)n_files + 1, sizeof(uint64_t));
@@ -70,8 +69,10 @@ static void read_stream(Loader *l, uint64_t start, uint64_t n, int32_t *out) {
     int lo = 0, hi = l->n_shards - 1; // the last shard i with starts[i] <= start
     while (lo < hi) {
         int mid = (lo + hi + 1) / 2;
-        if (l->starts[mid] <= start) lo = mid;
-        else hi = mid - 1;
+        if (l->starts[mid] <= start)
+            lo = mid;
+        else
+            hi = mid - 1;
     }
     int i = lo;
     while (n > 0) {

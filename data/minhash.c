@@ -6,11 +6,11 @@
 #include <string.h>
 
 #include "../base/check.h"
-#include "clean_text.h"
 #include "../base/hash64.h"
+#include "clean_text.h"
 
 #define SHINGLE_SEED 0x7368696e676c6573ULL // "shingles"
-#define BAND_SEED 0x62616e646b657973ULL    // "bandkeys"
+#define BAND_SEED    0x62616e646b657973ULL // "bandkeys"
 
 size_t shingles_from_words(uint64_t *ids, size_t n) {
     if (n == 0) return 0;
@@ -99,10 +99,10 @@ void lsh_params(double threshold, int perm, int *bands, int *rows) {
 struct NearDupIndex {
     int perm, bands, rows, need; // need: equal entries for similarity >= threshold
     int64_t n, cap;
-    uint64_t *sigs;   // [cap][perm]
-    int64_t *parent;  // union-find
-    int64_t *next;    // [cap][bands]: the previous item in the same bucket, -1 at the end
-    int64_t *seen;    // [cap]: the last item compared with this one
+    uint64_t *sigs;  // [cap][perm]
+    int64_t *parent; // union-find
+    int64_t *next;   // [cap][bands]: the previous item in the same bucket, -1 at the end
+    int64_t *seen;   // [cap]: the last item compared with this one
     // buckets: open addressing from band key to the newest item in the bucket
     uint64_t *keys;
     int64_t *heads; // -1: empty slot
@@ -111,7 +111,8 @@ struct NearDupIndex {
 };
 
 NearDupIndex *near_dup_create(int perm, int bands, int rows, double threshold) {
-    CHECK(bands >= 1 && rows >= 1 && bands * rows == perm, "LSH %d bands x %d rows for %d permutations", bands, rows, perm);
+    CHECK(bands >= 1 && rows >= 1 && bands * rows == perm, "LSH %d bands x %d rows for %d permutations", bands, rows,
+          perm);
     NearDupIndex *x = xcalloc(1, sizeof *x);
     x->perm = perm, x->bands = bands, x->rows = rows;
     x->need = (int)ceil(threshold * perm - 1e-9);
@@ -135,8 +136,10 @@ static int64_t find(NearDupIndex *x, int64_t a) {
 static void merge(NearDupIndex *x, int64_t a, int64_t b) {
     a = find(x, a), b = find(x, b);
     if (a == b) return;
-    if (a < b) x->parent[b] = a;
-    else x->parent[a] = b;
+    if (a < b)
+        x->parent[b] = a;
+    else
+        x->parent[a] = b;
 }
 
 static size_t slot_of(const NearDupIndex *x, uint64_t key) {

@@ -21,7 +21,7 @@
 #include <stdint.h>
 
 #define MINHASH_SHINGLE_WORDS 5
-#define MINHASH_MAX_PERM 256
+#define MINHASH_MAX_PERM      256
 
 // Shingle hashes of a text (duplicates possible); returns the count (0 for a text with
 // no words), *shingles malloc'd.
@@ -31,8 +31,8 @@ size_t text_shingles(const char *text, size_t len, uint64_t **shingles);
 size_t shingles_from_words(uint64_t *ids, size_t n);
 
 typedef struct {
-    int perm;         // number of hash functions, 1..MINHASH_MAX_PERM
-    uint64_t *seeds;  // [perm]
+    int perm;        // number of hash functions, 1..MINHASH_MAX_PERM
+    uint64_t *seeds; // [perm]
 } MinHash;
 
 void minhash_init(MinHash *m, int perm, uint64_t seed);

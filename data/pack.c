@@ -10,8 +10,8 @@
 #endif
 
 #include "../base/check.h"
-#include "../base/progress.h"
 #include "../base/io.h"
+#include "../base/progress.h"
 #include "records.h"
 #include "shard.h"
 
@@ -127,8 +127,10 @@ PackStats pack_documents(const PackOptions *o) {
                 split_add(s, ids[d], n_ids[d]);
                 if (!s->w) split_open(s); // an empty document (no BOS/EOS) still counts in a shard
                 shard_writer_end_doc(s->w);
-                if (s == &val) st.val_docs++;
-                else st.docs++;
+                if (s == &val)
+                    st.val_docs++;
+                else
+                    st.docs++;
                 st.text_bytes += lens[d];
                 doc_index++;
             }

@@ -7,11 +7,11 @@
 #include "tokenizer.h"
 
 #define BYTES_VOCAB 258
-#define BYTES_BOS 256
-#define BYTES_EOS 257
+#define BYTES_BOS   256
+#define BYTES_EOS   257
 
 typedef struct {
-    char **inputs;        // .txt, .jsonl, .jsonl.zst
+    char **inputs; // .txt, .jsonl, .jsonl.zst
     int n_inputs;
     const char *out_dir;
     const char *field;    // JSON field holding the text

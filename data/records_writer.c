@@ -11,7 +11,7 @@
 
 struct RecordsWriter {
     AtomicFile af;
-    pid_t owner; // the process that opened it (a forked child must not delete its temp)
+    pid_t owner;     // the process that opened it (a forked child must not delete its temp)
     ZSTD_CCtx *cctx; // NULL for plain .jsonl
     void *zout;
     size_t zout_cap;
@@ -44,7 +44,6 @@ static void track(RecordsWriter *w, int add) {
     }
     CHECK(!add, "more than %d record files open at once", MAX_OPEN);
 }
-
 
 RecordsWriter *records_writer_open(const char *path) {
     int zst = str_ends_with(path, ".jsonl.zst") || str_ends_with(path, ".json.zst");

@@ -183,7 +183,9 @@ uint64_t shard_writer_close(ShardWriter *w) {
 // ---- reader ----
 
 // "the file ends before byte offset + n": overflow-safe.
-static int past_end(const Shard *s, uint64_t offset, uint64_t n) { return n > s->file_size || offset > s->file_size - n; }
+static int past_end(const Shard *s, uint64_t offset, uint64_t n) {
+    return n > s->file_size || offset > s->file_size - n;
+}
 
 static void read_at(Shard *s, uint64_t offset, void *buf, size_t n, const char *what) {
     if (past_end(s, offset, n))
@@ -216,17 +218,20 @@ Shard *shard_open(const char *path) {
     if (head < 8 || memcmp(h, SHARD_MAGIC, 8) != 0) {
         char shown[40] = "";
         for (size_t i = 0, k = 0; i < head && i < 8; i++)
-            k += (size_t)snprintf(shown + k, sizeof shown - k, h[i] >= 32 && h[i] < 127 && h[i] != '"' && h[i] != '\\' ? "%c" : "\\x%02x", h[i]);
-        fail("%s: not a strap token shard (magic \"%s\", expected \"STRAPTOK\"); pack text with `strap data pack`", path, shown);
+            k += (size_t)snprintf(shown + k, sizeof shown - k,
+                                  h[i] >= 32 && h[i] < 127 && h[i] != '"' && h[i] != '\\' ? "%c" : "\\x%02x", h[i]);
+        fail("%s: not a strap token shard (magic \"%s\", expected \"STRAPTOK\"); pack text with `strap data pack`",
+             path, shown);
     }
     if (head < SHARD_HEADER_BYTES)
         fail("%s: truncated: %llu bytes, shorter than the %d-byte shard header; re-create the shard", path,
              (unsigned long long)s->file_size, SHARD_HEADER_BYTES);
     uint32_t version = get_u32(h + 8);
     if (version != SHARD_VERSION)
-        fail("%s: shard version %u is not supported (this strap reads version %d); re-pack with this strap", path, version,
-             SHARD_VERSION);
-    if (get_u32(h + 56) != fnv1a32(h, 56)) fail("%s: header checksum mismatch: the file is corrupt; re-create the shard", path);
+        fail("%s: shard version %u is not supported (this strap reads version %d); re-pack with this strap", path,
+             version, SHARD_VERSION);
+    if (get_u32(h + 56) != fnv1a32(h, 56))
+        fail("%s: header checksum mismatch: the file is corrupt; re-create the shard", path);
     uint32_t token_bytes = get_u32(h + 12), vocab = get_u32(h + 16), frame_tokens = get_u32(h + 20);
     s->n_tokens = get_u64(h + 24);
     s->n_docs = get_u64(h + 32);
@@ -234,8 +239,9 @@ Shard *shard_open(const char *path) {
     s->index_offset = get_u64(h + 48);
     if (vocab == 0 || vocab > INT32_MAX || token_bytes != (vocab <= 65536 ? 2u : 4u) || frame_tokens == 0 ||
         frame_tokens > SHARD_MAX_FRAME_TOKENS)
-        fail("%s: invalid header (token_bytes %u, vocab_size %u, frame_tokens %u): the file is corrupt; re-create the shard",
-             path, token_bytes, vocab, frame_tokens);
+        fail(
+            "%s: invalid header (token_bytes %u, vocab_size %u, frame_tokens %u): the file is corrupt; re-create the shard",
+            path, token_bytes, vocab, frame_tokens);
     s->token_bytes = (int)token_bytes;
     s->vocab_size = (int)vocab;
     s->frame_tokens = (int)frame_tokens;
@@ -272,10 +278,11 @@ Shard *shard_open(const char *path) {
         f->first_token = total;
         if (f->offset != expect_offset || f->bytes == 0 || f->bytes > max_bytes ||
             f->bytes > s->index_offset - f->offset)
-            fail("%s: frame %llu (%u bytes at byte %llu) lies outside the data section [%d, %llu): the file is corrupt; "
-                 "re-create the shard",
-                 path, (unsigned long long)k, f->bytes, (unsigned long long)f->offset, SHARD_HEADER_BYTES,
-                 (unsigned long long)s->index_offset);
+            fail(
+                "%s: frame %llu (%u bytes at byte %llu) lies outside the data section [%d, %llu): the file is corrupt; "
+                "re-create the shard",
+                path, (unsigned long long)k, f->bytes, (unsigned long long)f->offset, SHARD_HEADER_BYTES,
+                (unsigned long long)s->index_offset);
         if (f->tokens == 0 || f->tokens > frame_tokens || (k + 1 < s->n_frames && f->tokens != frame_tokens))
             fail("%s: frame %llu holds %u tokens (frame size %u): the file is corrupt; re-create the shard", path,
                  (unsigned long long)k, f->tokens, frame_tokens);
@@ -283,8 +290,9 @@ Shard *shard_open(const char *path) {
         expect_offset = f->offset + f->bytes;
     }
     if (expect_offset != s->index_offset)
-        fail("%s: the frames end at byte %llu but the index starts at byte %llu: the file is corrupt; re-create the shard",
-             path, (unsigned long long)expect_offset, (unsigned long long)s->index_offset);
+        fail(
+            "%s: the frames end at byte %llu but the index starts at byte %llu: the file is corrupt; re-create the shard",
+            path, (unsigned long long)expect_offset, (unsigned long long)s->index_offset);
     if (total != s->n_tokens)
         fail("%s: frames hold %llu tokens but the header says %llu: the file is corrupt; re-create the shard", path,
              (unsigned long long)total, (unsigned long long)s->n_tokens);
@@ -322,15 +330,18 @@ void shard_read_frame(Shard *s, uint64_t k, int32_t *out) {
     if (f->bytes < 5 || get_u32(c) != 0xFD2FB528u)
         fail("%s: frame %llu: corrupt data (not a zstd frame); re-create the shard", s->path, (unsigned long long)k);
     if (!(c[4] & 4))
-        fail("%s: frame %llu: the zstd frame has no content checksum (shards are written with one); re-create the shard",
-             s->path, (unsigned long long)k);
+        fail(
+            "%s: frame %llu: the zstd frame has no content checksum (shards are written with one); re-create the shard",
+            s->path, (unsigned long long)k);
     size_t expect = (size_t)f->tokens * (size_t)s->token_bytes;
     uint8_t *raw = (uint8_t *)out; // decode in place: 2-byte ids are widened backwards below
     size_t got = ZSTD_decompressDCtx(s->dctx, raw, (size_t)f->tokens * 4, s->compressed, f->bytes);
     if (ZSTD_isError(got))
-        fail("%s: frame %llu: corrupt data (%s); re-create the shard", s->path, (unsigned long long)k, ZSTD_getErrorName(got));
+        fail("%s: frame %llu: corrupt data (%s); re-create the shard", s->path, (unsigned long long)k,
+             ZSTD_getErrorName(got));
     if (got != expect)
-        fail("%s: frame %llu: decoded %zu bytes, expected %zu; re-create the shard", s->path, (unsigned long long)k, got, expect);
+        fail("%s: frame %llu: decoded %zu bytes, expected %zu; re-create the shard", s->path, (unsigned long long)k,
+             got, expect);
     if (s->token_bytes == 2) {
         for (int64_t i = (int64_t)f->tokens - 1; i >= 0; i--) out[i] = (int32_t)(raw[2 * i] | (raw[2 * i + 1] << 8));
     } else {

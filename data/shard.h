@@ -25,9 +25,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define SHARD_MAGIC "STRAPTOK"
-#define SHARD_VERSION 1
-#define SHARD_HEADER_BYTES 64
+#define SHARD_MAGIC            "STRAPTOK"
+#define SHARD_VERSION          1
+#define SHARD_HEADER_BYTES     64
 #define SHARD_MAX_FRAME_TOKENS (1 << 24) // writers and readers refuse larger frames
 
 typedef struct ShardWriter ShardWriter;

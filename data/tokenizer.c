@@ -16,7 +16,6 @@
 
 // ---- hash maps (open addressing, power-of-two tables) ----
 
-
 typedef struct {
     const char **keys; // token strings (owned by the Tokenizer's token array)
     int32_t *values;
@@ -84,11 +83,11 @@ struct Tokenizer {
     int vocab;
     StrMap by_text;
     PairMap merges;
-    int32_t byte_id[256];     // id of each byte's byte-level character
-    char byte_char[256][3];   // the byte-level character of each byte, UTF-8, NUL-terminated
-    int16_t char_byte[324];   // code point (< 324) of a byte-level character -> its byte
+    int32_t byte_id[256];   // id of each byte's byte-level character
+    char byte_char[256][3]; // the byte-level character of each byte, UTF-8, NUL-terminated
+    int16_t char_byte[324]; // code point (< 324) of a byte-level character -> its byte
     int ignore_merges;
-    int32_t unk_id;           // unk_token's id, or -1
+    int32_t unk_id; // unk_token's id, or -1
     Step steps[8];
     int n_steps;
     int add_prefix_space;
@@ -248,8 +247,8 @@ Tokenizer *tokenizer_load(const char *path_or_dir) {
     // of the common planes) must have a token, or text would vanish silently on encode.
     if (t->unk_id < 0)
         for (int b = 0; b < 256; b++) {
-            int ordinary = b == '\t' || b == '\n' || b == '\r' || (b >= 0x20 && b <= 0x7E) || (b >= 0x80 && b <= 0xBF) ||
-                           (b >= 0xC2 && b <= 0xF0);
+            int ordinary = b == '\t' || b == '\n' || b == '\r' || (b >= 0x20 && b <= 0x7E) ||
+                           (b >= 0x80 && b <= 0xBF) || (b >= 0xC2 && b <= 0xF0);
             if (ordinary && t->byte_id[b] < 0)
                 fail("%s: the byte-level vocabulary has no token for byte 0x%02X ('%s') and no unk_token: text with "
                      "that byte could not be encoded. A byte-level BPE vocabulary holds the 256 byte characters "
@@ -292,8 +291,7 @@ Tokenizer *tokenizer_load(const char *path_or_dir) {
         free(buf);
     }
     parse_pre_tokenizer(t, json_object_get(root, "pre_tokenizer"));
-    if (t->add_prefix_space)
-        fail("%s: ByteLevel add_prefix_space=true is not supported yet", t->path);
+    if (t->add_prefix_space) fail("%s: ByteLevel add_prefix_space=true is not supported yet", t->path);
     t->match = pcre2_match_data_create(4, NULL);
     json_decref(root);
     return t;
@@ -483,9 +481,12 @@ void tokenizer_encode(Tokenizer *t, const char *text, size_t len, int allow_spec
 static int byte_of_char(const Tokenizer *t, const unsigned char *s, int *consumed) {
     // byte-level characters are U+0021..U+0143: one or two UTF-8 bytes
     unsigned cp;
-    if (s[0] < 0x80) cp = s[0], *consumed = 1;
-    else if ((s[0] & 0xE0) == 0xC0 && (s[1] & 0xC0) == 0x80) cp = ((s[0] & 0x1Fu) << 6) | (s[1] & 0x3Fu), *consumed = 2;
-    else return -1;
+    if (s[0] < 0x80)
+        cp = s[0], *consumed = 1;
+    else if ((s[0] & 0xE0) == 0xC0 && (s[1] & 0xC0) == 0x80)
+        cp = ((s[0] & 0x1Fu) << 6) | (s[1] & 0x3Fu), *consumed = 2;
+    else
+        return -1;
     return cp < 324 ? t->char_byte[cp] : -1;
 }
 

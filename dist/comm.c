@@ -68,8 +68,8 @@ static void on_process_exit(int status, void *arg) {
     if (!g.mpi_active) return;
     if (status != 0 && g.world > 1) {
         fflush(stdout);
-        fprintf(stderr, "strap: error: rank %d of %d failed (exit status %d, see above); stopping all ranks\n",
-                g.rank, g.world, status);
+        fprintf(stderr, "strap: error: rank %d of %d failed (exit status %d, see above); stopping all ranks\n", g.rank,
+                g.world, status);
         fflush(stderr);
         MPI_Abort(MPI_COMM_WORLD, status);
     }
@@ -210,8 +210,17 @@ static void mpi_wait_started(const char *what) {
     n_started = 0;
 }
 
-static Comm mpi_comm = {"mpi", 0, 1, mpi_all_reduce, mpi_reduce_scatter, mpi_all_gather, mpi_broadcast,
-                        mpi_barrier, mpi_synchronize, mpi_reduce_start, mpi_wait_started};
+static Comm mpi_comm = {"mpi",
+                        0,
+                        1,
+                        mpi_all_reduce,
+                        mpi_reduce_scatter,
+                        mpi_all_gather,
+                        mpi_broadcast,
+                        mpi_barrier,
+                        mpi_synchronize,
+                        mpi_reduce_start,
+                        mpi_wait_started};
 
 Comm *comm_host(void) {
     if (g.world == 1) return NULL;

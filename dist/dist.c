@@ -36,8 +36,9 @@ Backend *dist_backend_select(const char *device, int threads) {
     on_cuda[1] = 1 - on_cuda[0];
     dist_sum(on_cuda, 2);
     if (on_cuda[0] > 0 && on_cuda[1] > 0)
-        fail("rank %d: %.0f rank(s) found a GPU and %.0f did not: give every rank a GPU or run every rank on the cpu device",
-             comm_rank(), on_cuda[0], on_cuda[1]);
+        fail(
+            "rank %d: %.0f rank(s) found a GPU and %.0f did not: give every rank a GPU or run every rank on the cpu device",
+            comm_rank(), on_cuda[0], on_cuda[1]);
     return b;
 }
 

@@ -104,7 +104,8 @@ int64_t dist_records_close(DistRecords *d) {
             p->group_end = xmalloc((size_t)(p->n_groups + 1) * sizeof(int64_t));
         }
         if (r == 0) continue; // rank 0's part is on rank 0 already
-        pass_to_rank0(d, r, d->group_end, p->group_end, (size_t)p->n_groups * sizeof(int64_t), scratch, "record groups");
+        pass_to_rank0(d, r, d->group_end, p->group_end, (size_t)p->n_groups * sizeof(int64_t), scratch,
+                      "record groups");
         pass_to_rank0(d, r, d->buf, p->buf, p->len, scratch, "records");
     }
     int64_t written = 0;

@@ -6,15 +6,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../base/check.h"
 #include "../base/io.h"
 #include "../base/json_file.h"
+#include "../base/text.h"
 #include "../data/jsonl.h"
 #include "../data/records_writer.h"
-#include "../base/check.h"
 #include "../dist/dist.h"
 #include "../dist/dist_records.h"
 #include "../selfplay/answer.h"
-#include "../base/text.h"
 #include "winrate.h"
 
 void winrate_options_default(WinrateOptions *o) {
@@ -81,8 +81,7 @@ static json_t **read_records(const char *path, const char *const *need, int n_ne
 
 // Output names are checked before any model runs: a bad one must not cost the whole evaluation.
 static void check_outputs(const char *records) {
-    if (records && !jsonl_is_jsonl_path(records))
-        fail("--records %s: name it .jsonl or .jsonl.zst", records);
+    if (records && !jsonl_is_jsonl_path(records)) fail("--records %s: name it .jsonl or .jsonl.zst", records);
 }
 
 static json_t *verdict_json(const PairVerdict *v) {
@@ -113,8 +112,8 @@ static int *comparison_index(const int *index, int n_mine) {
 static void win_tally_sum(WinTally *t, double *extra, int n_extra) {
     double v[16];
     CHECK(n_extra <= 8, "win_tally_sum: %d extra values", n_extra);
-    int *field[8] = {&t->prompts, &t->wins, &t->ties, &t->losses, &t->unparseable, &t->verdicts, &t->first_position,
-                     &t->consistent};
+    int *field[8] = {&t->prompts,     &t->wins,     &t->ties,           &t->losses,
+                     &t->unparseable, &t->verdicts, &t->first_position, &t->consistent};
     for (int k = 0; k < 8; k++) v[k] = *field[k];
     for (int k = 0; k < n_extra; k++) v[8 + k] = extra[k];
     dist_sum(v, 8 + n_extra);
@@ -131,7 +130,8 @@ static void say_split(const char *command, const char *items, int n_mine, int n)
 // ---- strap eval winrate ----
 
 int winrate_run(const WinrateOptions *o) {
-    if (o->max_new < 1 || o->batch < 1 || o->judge_max_new < 1) fail("--max-new, --batch and --judge-max-new must be positive");
+    if (o->max_new < 1 || o->batch < 1 || o->judge_max_new < 1)
+        fail("--max-new, --batch and --judge-max-new must be positive");
     check_outputs(o->records);
     char *tpl = o->template_path ? read_file(o->template_path, NULL) : NULL;
     if (tpl) free(pairwise_build_prompt(tpl, "", "", "")); // a bad template fails before any work
@@ -183,13 +183,15 @@ int winrate_run(const WinrateOptions *o) {
         pair_judge_open(&judge, o->judge_dir, backend, o->chat_template, o->method, tpl, o->judge_max_new,
                         o->judge_temperature, (uint64_t)o->seed);
         judge.progress = lead ? "winrate: judging" : NULL;
-        if (rubric) pair_judge_rubric(&judge, prompt, first, 2 * n_mine, score); // first: model, baseline, ...
-        else pair_judge_run(&judge, prompt, first, second, 2 * n_mine, cmp_index, o->batch, v);
+        if (rubric)
+            pair_judge_rubric(&judge, prompt, first, 2 * n_mine, score); // first: model, baseline, ...
+        else
+            pair_judge_run(&judge, prompt, first, second, 2 * n_mine, cmp_index, o->batch, v);
         pair_judge_close(&judge);
     }
 
     WinTally t = {0};
-    t.pointwise = rubric; // (a rank without prompts adds none)
+    t.pointwise = rubric;          // (a rank without prompts adds none)
     double sums[4] = {0, 0, 0, 0}; // answer tokens of the model, of the baseline; rubric scores of both
     DistRecords w;
     if (o->records) dist_records_open(&w, o->records);
@@ -197,7 +199,8 @@ int winrate_run(const WinrateOptions *o) {
         Outcome oc = rubric ? win_tally_add_scores(&t, score[2 * k], score[2 * k + 1])
                             : win_tally_add(&t, v[2 * k].verdict, v[2 * k + 1].verdict);
         sums[0] += am.tokens[k], sums[1] += ab.tokens[k];
-        if (rubric && !isnan(score[2 * k]) && !isnan(score[2 * k + 1])) sums[2] += score[2 * k], sums[3] += score[2 * k + 1];
+        if (rubric && !isnan(score[2 * k]) && !isnan(score[2 * k + 1]))
+            sums[2] += score[2 * k], sums[3] += score[2 * k + 1];
         if (!o->records) continue;
         json_t *rec = json_object();
         json_t *id = json_object_get(my_recs[k], "id");
@@ -229,7 +232,8 @@ int winrate_run(const WinrateOptions *o) {
         }
         for (int c = 0; c < 2; c++)
             if (v[2 * k + c].error)
-                json_object_set_new(rec, c ? "error_baseline_first" : "error_model_first", json_string(v[2 * k + c].error));
+                json_object_set_new(rec, c ? "error_baseline_first" : "error_model_first",
+                                    json_string(v[2 * k + c].error));
         json_object_set_new(rec, "outcome", json_string(outcome_name(oc)));
         dist_records_put(&w, rec);
         dist_records_end_input(&w);
@@ -261,34 +265,42 @@ int winrate_run(const WinrateOptions *o) {
         Text md = {0};
         text_printf(&md, "# Win rate: %s against %s\n\n", o->model_dir, o->baseline_dir);
         if (rubric)
-            text_printf(&md, "Judge %s: each answer to each of %d prompts from `%s` scored alone with the 5-point rubric "
-                     "(expected score by log-prob): a win when the model's answer scores higher, a loss when lower, "
-                     "a tie when equal or unscored (%d prompt%s too long for the judge). Mean rubric score: model "
-                     "%.3f, baseline %.3f. Ties count as half a win; the interval is the 95%% Wilson score "
-                     "interval.\n\n",
-                o->judge_dir, n, o->prompts, t.unparseable, t.unparseable == 1 ? "" : "s",
-                scored ? sums[2] / scored : NAN, scored ? sums[3] / scored : NAN);
+            text_printf(&md,
+                        "Judge %s: each answer to each of %d prompts from `%s` scored alone with the 5-point rubric "
+                        "(expected score by log-prob): a win when the model's answer scores higher, a loss when lower, "
+                        "a tie when equal or unscored (%d prompt%s too long for the judge). Mean rubric score: model "
+                        "%.3f, baseline %.3f. Ties count as half a win; the interval is the 95%% Wilson score "
+                        "interval.\n\n",
+                        o->judge_dir, n, o->prompts, t.unparseable, t.unparseable == 1 ? "" : "s",
+                        scored ? sums[2] / scored : NAN, scored ? sums[3] / scored : NAN);
         else
-            text_printf(&md, "Judge %s (%s verdicts), each of %d prompts from `%s` judged in both answer orders: a win when "
-                     "the model's answer is preferred in both, a loss when the baseline's is, a tie otherwise "
-                     "(including %d prompt%s with an unparseable verdict). Ties count as half a win; the interval is "
-                     "the 95%% Wilson score interval.\n\n",
+            text_printf(
+                &md,
+                "Judge %s (%s verdicts), each of %d prompts from `%s` judged in both answer orders: a win when "
+                "the model's answer is preferred in both, a loss when the baseline's is, a tie otherwise "
+                "(including %d prompt%s with an unparseable verdict). Ties count as half a win; the interval is "
+                "the 95%% Wilson score interval.\n\n",
                 o->judge_dir, method_name(o->method), n, o->prompts, t.unparseable, t.unparseable == 1 ? "" : "s");
         text_printf(&md, "| prompts | wins | ties | losses | unparseable | win rate | 95%% CI | position consistency | "
-                 "first-position rate | mean answer tokens (model / baseline) |\n");
+                         "first-position rate | mean answer tokens (model / baseline) |\n");
         text_printf(&md, "|---|---|---|---|---|---|---|---|---|---|\n");
         text_printf(&md, "| %d | %d | %d | %d | %d | %.3f | %.3f-%.3f | ", t.prompts, t.wins, t.ties, t.losses,
-            t.unparseable, rate, lo, hi);
-        if (rubric) text_printf(&md, "- | ");
-        else text_printf(&md, "%.3f | ", (double)t.consistent / t.prompts);
-        if (t.verdicts && !rubric) text_printf(&md, "%.3f | ", (double)t.first_position / t.verdicts);
-        else text_printf(&md, "- | ");
+                    t.unparseable, rate, lo, hi);
+        if (rubric)
+            text_printf(&md, "- | ");
+        else
+            text_printf(&md, "%.3f | ", (double)t.consistent / t.prompts);
+        if (t.verdicts && !rubric)
+            text_printf(&md, "%.3f | ", (double)t.first_position / t.verdicts);
+        else
+            text_printf(&md, "- | ");
         text_printf(&md, "%.1f / %.1f |\n", sums[0] / n, sums[1] / n);
 
         report_emit(j, &md, o->out, o->markdown);
     }
     for (int i = 0; i < 2 * n_mine; i++) free(v[i].judgement);
-    free(v), free(score), free(prompt), free(first), free(second), free(tpl), free(mine), free(cmp_index), free(my_recs);
+    free(v), free(score), free(prompt), free(first), free(second), free(tpl), free(mine), free(cmp_index),
+        free(my_recs);
     answers_free(&am), answers_free(&ab);
     for (int i = 0; i < n; i++) json_decref(recs[i]);
     free(recs);
@@ -346,7 +358,9 @@ int judge_accuracy_run(const JudgeAccuracyOptions *o) {
     has_digits = !dist_any(!has_digits); // one tokenizer on every rank; a rank without pairs says yes
     int rubric = o->rubric && has_digits;
     if (lead && o->rubric && !has_digits)
-        fprintf(stderr, "strap: warning: the judge's tokenizer does not encode each digit 0-5 as one token: no rubric scores\n");
+        fprintf(
+            stderr,
+            "strap: warning: the judge's tokenizer does not encode each digit 0-5 as one token: no rubric scores\n");
 
     WinTally t = {0};
     double rubric_count[3] = {0, 0, 0}; // scored, correct, ties
@@ -367,16 +381,24 @@ int judge_accuracy_run(const JudgeAccuracyOptions *o) {
         json_object_set_new(rec, "verdict_chosen_first", verdict_json(&v[2 * k]));
         json_object_set_new(rec, "verdict_rejected_first", verdict_json(&v[2 * k + 1]));
         if (o->method == JUDGE_LOGPROB) {
-            json_object_set_new(rec, "p_first_chosen_first", isnan(v[2 * k].p_first) ? json_null() : json_real(v[2 * k].p_first));
-            json_object_set_new(rec, "p_first_rejected_first", isnan(v[2 * k + 1].p_first) ? json_null() : json_real(v[2 * k + 1].p_first));
+            json_object_set_new(rec, "p_first_chosen_first",
+                                isnan(v[2 * k].p_first) ? json_null() : json_real(v[2 * k].p_first));
+            json_object_set_new(rec, "p_first_rejected_first",
+                                isnan(v[2 * k + 1].p_first) ? json_null() : json_real(v[2 * k + 1].p_first));
         } else {
-            json_object_set_new(rec, "judgement_chosen_first", v[2 * k].judgement ? json_string(v[2 * k].judgement) : json_null());
-            json_object_set_new(rec, "judgement_rejected_first", v[2 * k + 1].judgement ? json_string(v[2 * k + 1].judgement) : json_null());
+            json_object_set_new(rec, "judgement_chosen_first",
+                                v[2 * k].judgement ? json_string(v[2 * k].judgement) : json_null());
+            json_object_set_new(rec, "judgement_rejected_first",
+                                v[2 * k + 1].judgement ? json_string(v[2 * k + 1].judgement) : json_null());
         }
-        json_object_set_new(rec, "outcome", json_string(oc == OUTCOME_WIN ? "correct" : oc == OUTCOME_LOSS ? "wrong" : "tie"));
+        json_object_set_new(rec, "outcome",
+                            json_string(oc == OUTCOME_WIN    ? "correct"
+                                        : oc == OUTCOME_LOSS ? "wrong"
+                                                             : "tie"));
         if (rubric) {
             json_object_set_new(rec, "rubric_chosen", isnan(scores[2 * k]) ? json_null() : json_real(scores[2 * k]));
-            json_object_set_new(rec, "rubric_rejected", isnan(scores[2 * k + 1]) ? json_null() : json_real(scores[2 * k + 1]));
+            json_object_set_new(rec, "rubric_rejected",
+                                isnan(scores[2 * k + 1]) ? json_null() : json_real(scores[2 * k + 1]));
         }
         dist_records_put(&w, rec);
         dist_records_end_input(&w);
@@ -389,19 +411,21 @@ int judge_accuracy_run(const JudgeAccuracyOptions *o) {
     if (lead) {
         double acc = win_tally_rate(&t), lo, hi;
         wilson_interval(acc, t.prompts, WILSON_Z95, &lo, &hi);
-        json_t *j = json_pack("{s:i, s:f, s:f, s:f, s:i, s:i, s:i, s:i, s:f}", "pairs", n, "accuracy", acc, "ci_low", lo,
-                              "ci_high", hi, "correct", t.wins, "ties", t.ties, "wrong", t.losses, "unparseable",
+        json_t *j = json_pack("{s:i, s:f, s:f, s:f, s:i, s:i, s:i, s:i, s:f}", "pairs", n, "accuracy", acc, "ci_low",
+                              lo, "ci_high", hi, "correct", t.wins, "ties", t.ties, "wrong", t.losses, "unparseable",
                               t.unparseable, "ties_count_as", 0.5);
         CHECK(j != NULL, "json_pack failed");
         json_object_set_new(j, "position_consistency", json_real((double)t.consistent / n));
-        json_object_set_new(j, "first_position_rate", t.verdicts ? json_real((double)t.first_position / t.verdicts) : json_null());
+        json_object_set_new(j, "first_position_rate",
+                            t.verdicts ? json_real((double)t.first_position / t.verdicts) : json_null());
         double racc = 0, rlo = 0, rhi = 1;
         if (rubric_scored) {
             racc = (rubric_correct + 0.5 * rubric_ties) / rubric_scored;
             wilson_interval(racc, rubric_scored, WILSON_Z95, &rlo, &rhi);
-            json_object_set_new(j, "rubric", json_pack("{s:i, s:f, s:f, s:f, s:i, s:i}", "scored", rubric_scored,
-                                                       "accuracy", racc, "ci_low", rlo, "ci_high", rhi, "correct",
-                                                       rubric_correct, "ties", rubric_ties));
+            json_object_set_new(j, "rubric",
+                                json_pack("{s:i, s:f, s:f, s:f, s:i, s:i}", "scored", rubric_scored, "accuracy", racc,
+                                          "ci_low", rlo, "ci_high", rhi, "correct", rubric_correct, "ties",
+                                          rubric_ties));
         } else if (rubric) { // every rubric prompt was longer than the judge's context
             json_object_set_new(j, "rubric", json_pack("{s:i}", "scored", 0));
         }
@@ -411,19 +435,22 @@ int judge_accuracy_run(const JudgeAccuracyOptions *o) {
 
         Text md = {0};
         text_printf(&md, "# Judge accuracy: %s on `%s`\n\n", o->judge_dir, o->labelled);
-        text_printf(&md, "Each of %d labelled pairs judged pairwise in both answer orders (%s verdicts): correct when the chosen "
-                 "answer is preferred in both, wrong when the rejected one is, a tie otherwise (including %d with an "
-                 "unparseable verdict); ties count as half. %s95%% Wilson score intervals.\n\n",
+        text_printf(
+            &md,
+            "Each of %d labelled pairs judged pairwise in both answer orders (%s verdicts): correct when the chosen "
+            "answer is preferred in both, wrong when the rejected one is, a tie otherwise (including %d with an "
+            "unparseable verdict); ties count as half. %s95%% Wilson score intervals.\n\n",
             n, method_name(o->method), t.unparseable,
             rubric_scored ? "Rubric: the 5-point rubric's expected score (log-prob) of each answer, correct when the "
                             "chosen answer scores higher. "
                           : "");
-        text_printf(&md, "| method | pairs | correct | ties | wrong | accuracy | 95%% CI |\n|---|---|---|---|---|---|---|\n");
-        text_printf(&md, "| pairwise, both orders | %d | %d | %d | %d | %.3f | %.3f-%.3f |\n", n, t.wins, t.ties, t.losses, acc,
-            lo, hi);
+        text_printf(
+            &md, "| method | pairs | correct | ties | wrong | accuracy | 95%% CI |\n|---|---|---|---|---|---|---|\n");
+        text_printf(&md, "| pairwise, both orders | %d | %d | %d | %d | %.3f | %.3f-%.3f |\n", n, t.wins, t.ties,
+                    t.losses, acc, lo, hi);
         if (rubric_scored)
             text_printf(&md, "| rubric score | %d | %d | %d | %d | %.3f | %.3f-%.3f |\n", rubric_scored, rubric_correct,
-                rubric_ties, rubric_scored - rubric_correct - rubric_ties, racc, rlo, rhi);
+                        rubric_ties, rubric_scored - rubric_correct - rubric_ties, racc, rlo, rhi);
         report_emit(j, &md, o->out, o->markdown);
     }
     for (int i = 0; i < 2 * n_mine; i++) free(v[i].judgement);

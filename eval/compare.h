@@ -8,29 +8,29 @@
 
 typedef struct {
     const char *model_dir, *baseline_dir, *judge_dir;
-    const char *prompts;        // .jsonl(.zst): "prompt", optional "id", "system"
+    const char *prompts;                  // .jsonl(.zst): "prompt", optional "id", "system"
     const char *out, *markdown, *records; // outputs (each optional)
-    const char *chat_template;  // all three models; NULL: each from its own files
-    const char *template_path;  // the pairwise judge template (NULL: the default)
+    const char *chat_template;            // all three models; NULL: each from its own files
+    const char *template_path;            // the pairwise judge template (NULL: the default)
     const char *device;
-    int limit;                  // first N prompts (0: all)
+    int limit; // first N prompts (0: all)
     int max_new, batch, threads, seed;
-    float temperature, top_p;   // answers: temperature 0 = greedy
+    float temperature, top_p; // answers: temperature 0 = greedy
     JudgeMethod method;
-    int judge_max_new;          // text verdicts
+    int judge_max_new; // text verdicts
     float judge_temperature;
 } WinrateOptions;
 
 typedef struct {
     const char *judge_dir;
-    const char *labelled;       // .jsonl(.zst): "prompt", "chosen", "rejected"
+    const char *labelled; // .jsonl(.zst): "prompt", "chosen", "rejected"
     const char *out, *markdown, *records;
     const char *chat_template, *template_path, *device;
     int limit, batch, threads, seed;
     JudgeMethod method;
     int judge_max_new;
     float judge_temperature;
-    int rubric;                 // also score each answer with the 5-point rubric (logprob)
+    int rubric; // also score each answer with the 5-point rubric (logprob)
 } JudgeAccuracyOptions;
 
 void winrate_options_default(WinrateOptions *o);

@@ -7,17 +7,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../base/check.h"
 #include "../base/io.h"
 #include "../base/json_file.h"
+#include "../base/text.h"
 #include "../data/jsonl.h"
-#include "../base/check.h"
+#include "../data/text_loops.h"
 #include "../dist/dist.h"
 #include "../dist/dist_records.h"
 #include "../selfplay/answer.h"
 #include "../selfplay/constraints.h"
 #include "stats.h"
-#include "../data/text_loops.h"
-#include "../base/text.h"
 
 void constraint_eval_options_default(ConstraintEvalOptions *o) {
     memset(o, 0, sizeof *o);
@@ -36,8 +36,8 @@ enum { MAX_KINDS = 64 };
 typedef struct {
     const char *dir;
     Answers answers;
-    int *all_pass;       // [n_mine]
-    json_t **results;    // [n_mine] constraints_check arrays
+    int *all_pass;    // [n_mine]
+    json_t **results; // [n_mine] constraints_check arrays
     ModelTally t;
     double kind_passed[MAX_KINDS];
 } Side;
@@ -76,9 +76,9 @@ static json_t *side_json(const Side *s, int n, double n_instructions, const char
     json_t *fam = json_object();
     for (int k = 0; k < n_kinds; k++)
         if (kind_total[k] > 0)
-            json_object_set_new(fam, kinds[k], json_pack("{s:i, s:i, s:f}", "n", (int)kind_total[k], "passed",
-                                                         (int)s->kind_passed[k], "accuracy",
-                                                         s->kind_passed[k] / kind_total[k]));
+            json_object_set_new(fam, kinds[k],
+                                json_pack("{s:i, s:i, s:f}", "n", (int)kind_total[k], "passed", (int)s->kind_passed[k],
+                                          "accuracy", s->kind_passed[k] / kind_total[k]));
     return json_pack("{s:s, s:f, s:f, s:i, s:i, s:i, s:i, s:f, s:o}", "model", s->dir, "prompt_accuracy",
                      s->t.prompts_passed / n, "instruction_accuracy",
                      n_instructions > 0 ? s->t.instructions_passed / n_instructions : 0.0, "prompts_passed",
@@ -94,7 +94,8 @@ static void reuse_answers(Answers *a, const char *path, json_t **recs, const int
     int k = 0;
     while (k < n && jsonl_next(r, &obj)) {
         json_t *id = json_object_get(recs[k], "id");
-        if (!json_is_string(json_object_get(obj, "answer_baseline")) || !json_is_string(json_object_get(obj, "finish_baseline")) ||
+        if (!json_is_string(json_object_get(obj, "answer_baseline")) ||
+            !json_is_string(json_object_get(obj, "finish_baseline")) ||
             !json_equal(json_object_get(obj, "prompt"), json_object_get(recs[k], "prompt")) ||
             (id && !json_equal(json_object_get(obj, "prompt_id"), id)))
             fail("%s:%ld: not the baseline's answer to prompt %d of the prompts file (--baseline-answers takes the "
@@ -114,7 +115,10 @@ static void reuse_answers(Answers *a, const char *path, json_t **recs, const int
         a->text[j] = strdup(json_string_value(json_object_get(rec, "answer_baseline")));
         a->tokens[j] = (int)json_integer_value(json_object_get(rec, "tokens_baseline"));
         const char *f = json_string_value(json_object_get(rec, "finish_baseline"));
-        a->finish[j] = !strcmp(f, "eos") ? "eos" : !strcmp(f, "stop") ? "stop" : !strcmp(f, "context") ? "context" : "length";
+        a->finish[j] = !strcmp(f, "eos")       ? "eos"
+                       : !strcmp(f, "stop")    ? "stop"
+                       : !strcmp(f, "context") ? "context"
+                                               : "length";
     }
     for (int i = 0; i < n; i++) json_decref(old[i]);
     free(old);
@@ -174,13 +178,16 @@ int constraint_eval_run(const ConstraintEvalOptions *o) {
     if (lead) {
         printf("eval constraints: %d prompts, %.0f constraints; answering with %s%s%s\n", n, n_instructions,
                o->model_dir, o->baseline_dir ? ", then " : "", o->baseline_dir ? o->baseline_dir : "");
-        if (comm_world() > 1) printf("eval constraints: %d ranks: rank 0 answers %d of the %d prompts\n", comm_world(), n_mine, n);
+        if (comm_world() > 1)
+            printf("eval constraints: %d ranks: rank 0 answers %d of the %d prompts\n", comm_world(), n_mine, n);
         fflush(stdout);
     }
     for (int s = 0; s < n_sides; s++) {
-        if (n_mine && s == 1 && o->baseline_answers) reuse_answers(&side[1].answers, o->baseline_answers, recs, mine, n_mine, n);
+        if (n_mine && s == 1 && o->baseline_answers)
+            reuse_answers(&side[1].answers, o->baseline_answers, recs, mine, n_mine, n);
         else if (n_mine) {
-            ao.progress = lead ? (s ? "eval constraints: the baseline answers" : "eval constraints: the model answers") : NULL;
+            ao.progress =
+                lead ? (s ? "eval constraints: the baseline answers" : "eval constraints: the model answers") : NULL;
             answers_generate(&side[s].answers, side[s].dir, backend, my_recs, n_mine, o->prompts, &ao);
         }
         check_answers(&side[s], my_recs, n_mine, kinds, n_kinds);
@@ -259,19 +266,23 @@ int constraint_eval_run(const ConstraintEvalOptions *o) {
         Text md = {0};
         text_printf(&md, "# Verifiable instructions: %s%s%s\n\n", o->model_dir, o->baseline_dir ? " against " : "",
                     o->baseline_dir ? o->baseline_dir : "");
-        text_printf(&md, "%d held-out prompts from `%s` with %.0f constraints, answered %s (at most %d new tokens) "
-                         "and checked by program. Prompt level: every constraint of the prompt passes; instruction "
-                         "level: share of all constraints that pass.\n\n",
+        text_printf(&md,
+                    "%d held-out prompts from `%s` with %.0f constraints, answered %s (at most %d new tokens) "
+                    "and checked by program. Prompt level: every constraint of the prompt passes; instruction "
+                    "level: share of all constraints that pass.\n\n",
                     n, o->prompts, n_instructions, o->temperature > 0 ? "by sampling" : "greedily", o->max_new);
-        text_printf(&md, "| model | prompt-level | instruction-level | cut off | loop | mean tokens |\n|---|---|---|---|---|---|\n");
+        text_printf(
+            &md,
+            "| model | prompt-level | instruction-level | cut off | loop | mean tokens |\n|---|---|---|---|---|---|\n");
         for (int s = 0; s < n_sides; s++)
             text_printf(&md, "| %s | %.3f (%d/%d) | %.3f (%d/%.0f) | %d | %d | %.1f |\n", side[s].dir,
                         side[s].t.prompts_passed / n, (int)side[s].t.prompts_passed, n,
                         side[s].t.instructions_passed / n_instructions, (int)side[s].t.instructions_passed,
                         n_instructions, (int)side[s].t.cut_off, (int)side[s].t.loops, side[s].t.tokens / n);
         if (n_sides == 2)
-            text_printf(&md, "\nPaired: the model passes where the baseline fails on %d prompts, the reverse on %d; "
-                             "prompt-level difference %+.1f points, exact McNemar p = %.4g.\n",
+            text_printf(&md,
+                        "\nPaired: the model passes where the baseline fails on %d prompts, the reverse on %d; "
+                        "prompt-level difference %+.1f points, exact McNemar p = %.4g.\n",
                         better, worse, 100 * (side[0].t.prompts_passed - side[1].t.prompts_passed) / n, p);
         text_printf(&md, "\n| family | n | model |%s\n|---|---|---|%s\n", n_sides == 2 ? " baseline |" : "",
                     n_sides == 2 ? "---|" : "");

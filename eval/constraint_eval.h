@@ -15,10 +15,10 @@ typedef struct {
     const char *prompts;
     const char *out, *markdown, *records; // outputs (each optional)
     const char *chat_template, *device;
-    int limit;                            // first N prompts (0: all)
+    int limit; // first N prompts (0: all)
     int max_new, batch, threads, seed;
-    float temperature;                    // 0: greedy
-    int no_repeat_ngram;                  // generation guard, 0: off (both models)
+    float temperature;   // 0: greedy
+    int no_repeat_ngram; // generation guard, 0: off (both models)
     // the baseline's answers from an earlier run's --records (answer_baseline, finish_baseline,
     // tokens_baseline of the same prompts in the same order) instead of generating them again
     const char *baseline_answers;

@@ -5,9 +5,9 @@
 #include <stdlib.h>
 
 #include "../base/check.h"
+#include "../base/progress.h"
 #include "../dist/dist.h"
 #include "../dist/dist_records.h"
-#include "../base/progress.h"
 
 EvalResult eval_loader(Model *m, Loader *l, int B, int T, int max_batches) {
     uint64_t cursor, epoch;

@@ -21,12 +21,18 @@ Outcome win_tally_add(WinTally *t, Verdict ab, Verdict ba) {
     }
     t->prompts++;
     Outcome o = OUTCOME_TIE;
-    if (s_ab == -2 || s_ba == -2) t->unparseable++;
-    else if (s_ab == 1 && s_ba == 1) o = OUTCOME_WIN;
-    else if (s_ab == -1 && s_ba == -1) o = OUTCOME_LOSS;
-    if (o == OUTCOME_WIN) t->wins++, t->consistent++;
-    else if (o == OUTCOME_LOSS) t->losses++, t->consistent++;
-    else t->ties++;
+    if (s_ab == -2 || s_ba == -2)
+        t->unparseable++;
+    else if (s_ab == 1 && s_ba == 1)
+        o = OUTCOME_WIN;
+    else if (s_ab == -1 && s_ba == -1)
+        o = OUTCOME_LOSS;
+    if (o == OUTCOME_WIN)
+        t->wins++, t->consistent++;
+    else if (o == OUTCOME_LOSS)
+        t->losses++, t->consistent++;
+    else
+        t->ties++;
     return o;
 }
 
@@ -34,18 +40,22 @@ Outcome win_tally_add_scores(WinTally *t, double model, double baseline) {
     t->pointwise = 1;
     t->prompts++;
     Outcome o = OUTCOME_TIE;
-    if (isnan(model) || isnan(baseline)) t->unparseable++;
-    else if (model > baseline) o = OUTCOME_WIN;
-    else if (model < baseline) o = OUTCOME_LOSS;
-    if (o == OUTCOME_WIN) t->wins++;
-    else if (o == OUTCOME_LOSS) t->losses++;
-    else t->ties++;
+    if (isnan(model) || isnan(baseline))
+        t->unparseable++;
+    else if (model > baseline)
+        o = OUTCOME_WIN;
+    else if (model < baseline)
+        o = OUTCOME_LOSS;
+    if (o == OUTCOME_WIN)
+        t->wins++;
+    else if (o == OUTCOME_LOSS)
+        t->losses++;
+    else
+        t->ties++;
     return o;
 }
 
-double win_tally_rate(const WinTally *t) {
-    return t->prompts > 0 ? (t->wins + 0.5 * t->ties) / t->prompts : 0.0;
-}
+double win_tally_rate(const WinTally *t) { return t->prompts > 0 ? (t->wins + 0.5 * t->ties) / t->prompts : 0.0; }
 
 void wilson_interval(double p, double n, double z, double *lo, double *hi) {
     if (n <= 0) {
@@ -75,6 +85,7 @@ json_t *win_tally_json(const WinTally *t) {
     json_object_set_new(j, "position_consistency",
                         t->prompts && !t->pointwise ? json_real((double)t->consistent / t->prompts) : json_null());
     json_object_set_new(j, "first_position_rate",
-                        t->verdicts && !t->pointwise ? json_real((double)t->first_position / t->verdicts) : json_null());
+                        t->verdicts && !t->pointwise ? json_real((double)t->first_position / t->verdicts)
+                                                     : json_null());
     return j;
 }

@@ -4,8 +4,8 @@
 #include <jansson.h>
 #include <string.h>
 
-#include "../base/io.h"
 #include "../base/check.h"
+#include "../base/io.h"
 
 ChatFormat chat_format_from_name(const char *name) {
     if (strcmp(name, "chatml") == 0) return CHAT_CHATML;
@@ -26,8 +26,10 @@ ChatFormat chat_format_detect(const char *model_dir) {
         json_t *root = json_load_file(path, 0, &err);
         if (!root) fail("%s:%d: invalid JSON: %s", path, err.line, err.text);
         const char *tpl = json_string_value(json_object_get(root, "chat_template"));
-        if (tpl && strstr(tpl, "<|im_start|>")) f = CHAT_CHATML;
-        else if (tpl && strstr(tpl, "<|start_header_id|>")) f = CHAT_LLAMA3;
+        if (tpl && strstr(tpl, "<|im_start|>"))
+            f = CHAT_CHATML;
+        else if (tpl && strstr(tpl, "<|start_header_id|>"))
+            f = CHAT_LLAMA3;
         else if (tpl)
             fail("%s: the chat_template is not one strap recognises (ChatML or Llama 3 headers); choose one with "
                  "--chat-template chatml|llama3|plain",
@@ -67,8 +69,9 @@ static void add(Tokenizer *t, const char *text, int special, int32_t **ids, size
 
 static void need_token(Tokenizer *t, const char *content, ChatFormat f) {
     if (tokenizer_token_id(t, content) < 0)
-        fail("the tokenizer has no '%s' token, so it cannot use the %s chat format (the plain format works with any tokenizer)",
-             content, chat_format_name(f));
+        fail(
+            "the tokenizer has no '%s' token, so it cannot use the %s chat format (the plain format works with any tokenizer)",
+            content, chat_format_name(f));
 }
 
 void chat_encode_messages(Tokenizer *t, ChatFormat f, const ChatMessage *messages, int n, int add_generation_prompt,
@@ -114,8 +117,10 @@ void chat_encode(Tokenizer *t, ChatFormat f, const char *system, const char *use
 
 int chat_stop_ids(Tokenizer *t, ChatFormat f, int *ids) {
     int n = 0;
-    const char *names[] = {f == CHAT_CHATML ? "<|im_end|>" : f == CHAT_LLAMA3 ? "<|eot_id|>" : NULL, "<|endoftext|>",
-                           "<|end_of_text|>", "</s>"};
+    const char *names[] = {f == CHAT_CHATML   ? "<|im_end|>"
+                           : f == CHAT_LLAMA3 ? "<|eot_id|>"
+                                              : NULL,
+                           "<|endoftext|>", "<|end_of_text|>", "</s>"};
     for (int i = 0; i < 4; i++) {
         int id = names[i] ? tokenizer_token_id(t, names[i]) : -1;
         if (id >= 0 && n < 4) ids[n++] = id;

@@ -4,9 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../base/check.h"
 #include "../base/io.h"
 #include "../data/pack.h"
-#include "../base/check.h"
 
 void chat_io_open(ChatIO *c, const char *model_dir, const LlamaConfig *config, const char *template_name,
                   const char *who) {

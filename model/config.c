@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../base/check.h"
 #include "../base/io.h"
 #include "../base/json_file.h"
-#include "../base/check.h"
 
 static int get_int(json_t *root, const char *path, const char *key, int required, int fallback) {
     json_t *v = json_object_get(root, key);
@@ -48,10 +48,14 @@ void config_validate(const LlamaConfig *c, const char *where) {
         const char *key;
         int value;
     } positive[] = {
-        {"vocab_size", c->vocab_size},        {"hidden_size", c->hidden_size},
-        {"intermediate_size", c->intermediate_size}, {"num_hidden_layers", c->n_layers},
-        {"num_attention_heads", c->n_heads},   {"num_key_value_heads", c->n_kv_heads},
-        {"head_dim", c->head_dim},             {"max_position_embeddings", c->max_seq},
+        {"vocab_size", c->vocab_size},
+        {"hidden_size", c->hidden_size},
+        {"intermediate_size", c->intermediate_size},
+        {"num_hidden_layers", c->n_layers},
+        {"num_attention_heads", c->n_heads},
+        {"num_key_value_heads", c->n_kv_heads},
+        {"head_dim", c->head_dim},
+        {"max_position_embeddings", c->max_seq},
     };
     for (size_t i = 0; i < sizeof positive / sizeof positive[0]; i++)
         if (positive[i].value <= 0) fail("%s: %s must be positive (got %d)", where, positive[i].key, positive[i].value);
@@ -61,10 +65,14 @@ void config_validate(const LlamaConfig *c, const char *where) {
         const char *key;
         int value, cap;
     } caps[] = {
-        {"vocab_size", c->vocab_size, 1 << 24},          {"hidden_size", c->hidden_size, 1 << 16},
-        {"intermediate_size", c->intermediate_size, 1 << 20}, {"num_hidden_layers", c->n_layers, 1024},
-        {"num_attention_heads", c->n_heads, 1024},        {"num_key_value_heads", c->n_kv_heads, 1024},
-        {"head_dim", c->head_dim, 512},                   {"max_position_embeddings", c->max_seq, 1 << 24},
+        {"vocab_size", c->vocab_size, 1 << 24},
+        {"hidden_size", c->hidden_size, 1 << 16},
+        {"intermediate_size", c->intermediate_size, 1 << 20},
+        {"num_hidden_layers", c->n_layers, 1024},
+        {"num_attention_heads", c->n_heads, 1024},
+        {"num_key_value_heads", c->n_kv_heads, 1024},
+        {"head_dim", c->head_dim, 512},
+        {"max_position_embeddings", c->max_seq, 1 << 24},
     };
     for (size_t i = 0; i < sizeof caps / sizeof caps[0]; i++)
         if (caps[i].value > caps[i].cap)
@@ -107,7 +115,8 @@ void config_read(LlamaConfig *c, const char *path_or_dir) {
         size_t i;
         json_t *a;
         if (json_is_array(arch))
-            json_array_foreach(arch, i, a) llama |= json_is_string(a) && strcmp(json_string_value(a), "LlamaForCausalLM") == 0;
+            json_array_foreach(arch, i, a) llama |=
+                json_is_string(a) && strcmp(json_string_value(a), "LlamaForCausalLM") == 0;
         if (!llama) fail("%s: neither model_type \"llama\" nor architectures [\"LlamaForCausalLM\"]", path);
     }
     // transformers >= 5 writes {"rope_parameters": {"rope_type": "default", "rope_theta": X}}
@@ -132,7 +141,8 @@ void config_read(LlamaConfig *c, const char *path_or_dir) {
     }
     if (get_bool(root, path, "attention_bias", 0))
         fail("%s: attention_bias true is not supported (strap's Llama has no biases)", path);
-    if (get_bool(root, path, "mlp_bias", 0)) fail("%s: mlp_bias true is not supported (strap's Llama has no biases)", path);
+    if (get_bool(root, path, "mlp_bias", 0))
+        fail("%s: mlp_bias true is not supported (strap's Llama has no biases)", path);
     json_t *act = json_object_get(root, "hidden_act");
     if (act && !json_is_null(act) && (!json_is_string(act) || strcmp(json_string_value(act), "silu") != 0))
         fail("%s: hidden_act %s is not supported (strap's SwiGLU MLP needs \"silu\")", path,

@@ -13,9 +13,9 @@ typedef struct {
     int max_seq;           // max_position_embeddings
     float rope_theta;
     float rms_norm_eps;
-    int tie_embeddings;    // tie_word_embeddings: lm_head shares embed_tokens
-    int bos_token_id;      // -1 when absent
-    int eos_token_ids[8];  // eos_token_id may be an int or a list in config.json
+    int tie_embeddings;   // tie_word_embeddings: lm_head shares embed_tokens
+    int bos_token_id;     // -1 when absent
+    int eos_token_ids[8]; // eos_token_id may be an int or a list in config.json
     int n_eos;
     float initializer_range; // std of the normal init (0.02)
 } LlamaConfig;

@@ -7,10 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../base/check.h"
 #include "../base/io.h"
 #include "../base/json_file.h"
 #include "../kernels/backend.h"
-#include "../base/check.h"
 #include "llama.h"
 
 // ---------------------------------------------------------------------------------------
@@ -89,7 +89,8 @@ void convert_gguf_config(const GgufFile *g, LlamaConfig *c) {
     if (embd->n_dims != 2 || embd->ne[0] != c->hidden_size)
         fail("%s: tensor 'token_embd.weight' has ne = [%" PRId64 ", %" PRId64 "], expected [%d, vocab]", g->path,
              embd->ne[0], embd->ne[1], c->hidden_size);
-    if (embd->ne[1] > (1 << 24)) fail("%s: token_embd.weight has %" PRId64 " rows, above the supported 16777216", g->path, embd->ne[1]);
+    if (embd->ne[1] > (1 << 24))
+        fail("%s: token_embd.weight has %" PRId64 " rows, above the supported 16777216", g->path, embd->ne[1]);
     c->vocab_size = (int)embd->ne[1];
     int vs = meta_int(g, "vocab_size", 0, c->vocab_size, 1, 1 << 24);
     if (vs != c->vocab_size)
@@ -119,7 +120,8 @@ void gguf_unpermute_rope(const float *src, float *dst, int64_t rows, int64_t col
     for (int64_t h = 0; h < n_head; h++)
         for (int64_t j = 0; j < 2; j++)
             for (int64_t i = 0; i < half; i++)
-                memcpy(dst + (h * D + j * half + i) * cols, src + (h * D + 2 * i + j) * cols, (size_t)cols * sizeof(float));
+                memcpy(dst + (h * D + j * half + i) * cols, src + (h * D + 2 * i + j) * cols,
+                       (size_t)cols * sizeof(float));
 }
 
 void gguf_permute_rope(const float *src, float *dst, int64_t rows, int64_t cols, int n_head) {
@@ -128,7 +130,8 @@ void gguf_permute_rope(const float *src, float *dst, int64_t rows, int64_t cols,
     for (int64_t h = 0; h < n_head; h++)
         for (int64_t j = 0; j < 2; j++)
             for (int64_t i = 0; i < half; i++)
-                memcpy(dst + (h * D + 2 * i + j) * cols, src + (h * D + j * half + i) * cols, (size_t)cols * sizeof(float));
+                memcpy(dst + (h * D + 2 * i + j) * cols, src + (h * D + j * half + i) * cols,
+                       (size_t)cols * sizeof(float));
 }
 
 // ---------------------------------------------------------------------------------------
@@ -137,18 +140,21 @@ void gguf_permute_rope(const float *src, float *dst, int64_t rows, int64_t cols,
 static const struct {
     const char *hf, *gguf;
 } LAYER_NAMES[] = {
-    {"input_layernorm.weight", "attn_norm.weight"},   {"self_attn.q_proj.weight", "attn_q.weight"},
-    {"self_attn.k_proj.weight", "attn_k.weight"},     {"self_attn.v_proj.weight", "attn_v.weight"},
+    {"input_layernorm.weight", "attn_norm.weight"},    {"self_attn.q_proj.weight", "attn_q.weight"},
+    {"self_attn.k_proj.weight", "attn_k.weight"},      {"self_attn.v_proj.weight", "attn_v.weight"},
     {"self_attn.o_proj.weight", "attn_output.weight"}, {"post_attention_layernorm.weight", "ffn_norm.weight"},
-    {"mlp.gate_proj.weight", "ffn_gate.weight"},      {"mlp.up_proj.weight", "ffn_up.weight"},
+    {"mlp.gate_proj.weight", "ffn_gate.weight"},       {"mlp.up_proj.weight", "ffn_up.weight"},
     {"mlp.down_proj.weight", "ffn_down.weight"},
 };
 
 // The GGUF name of a Hugging Face parameter name.
 static void gguf_name_of(const char *hf, char *out, size_t n) {
-    if (strcmp(hf, "model.embed_tokens.weight") == 0) snprintf(out, n, "token_embd.weight");
-    else if (strcmp(hf, "model.norm.weight") == 0) snprintf(out, n, "output_norm.weight");
-    else if (strcmp(hf, "lm_head.weight") == 0) snprintf(out, n, "output.weight");
+    if (strcmp(hf, "model.embed_tokens.weight") == 0)
+        snprintf(out, n, "token_embd.weight");
+    else if (strcmp(hf, "model.norm.weight") == 0)
+        snprintf(out, n, "output_norm.weight");
+    else if (strcmp(hf, "lm_head.weight") == 0)
+        snprintf(out, n, "output.weight");
     else {
         int layer, pos = 0;
         CHECK(sscanf(hf, "model.layers.%d.%n", &layer, &pos) == 1 && pos > 0, "unexpected parameter %s", hf);
@@ -194,13 +200,13 @@ static const GgufTensor *tensor_for(const GgufFile *g, const ParamTensor *p, uin
 // ---------------------------------------------------------------------------------------
 // tokenizer
 
-#define LLAMA3_REGEX                                                                                      \
+#define LLAMA3_REGEX                                                                                         \
     "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|" \
     "\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"
 
 static json_t *byte_level(int use_regex) {
-    return json_pack("{s:s, s:b, s:b, s:b}", "type", "ByteLevel", "add_prefix_space", 0, "trim_offsets", 1,
-                     "use_regex", use_regex);
+    return json_pack("{s:s, s:b, s:b, s:b}", "type", "ByteLevel", "add_prefix_space", 0, "trim_offsets", 1, "use_regex",
+                     use_regex);
 }
 
 // The pre_tokenizer of a tokenizer.ggml.pre name (as Hugging Face writes it for that model).
@@ -225,8 +231,8 @@ static json_t *pre_tokenizer(const GgufFile *g, const char *pre, int *llama3) {
 }
 
 static json_t *added_token(const char *content, int id, int special) {
-    return json_pack("{s:i, s:s, s:b, s:b, s:b, s:b, s:b}", "id", id, "content", content, "single_word", 0, "lstrip",
-                     0, "rstrip", 0, "normalized", !special, "special", special);
+    return json_pack("{s:i, s:s, s:b, s:b, s:b, s:b, s:b}", "id", id, "content", content, "single_word", 0, "lstrip", 0,
+                     "rstrip", 0, "normalized", !special, "special", special);
 }
 
 static void write_json(const char *dir, const char *name, json_t *root, int indent) {
@@ -250,7 +256,8 @@ static void build_tokenizer(const GgufFile *g, const LlamaConfig *c, ConvertInfo
              "supports byte-level BPE ('gpt2') tokenizers only, not SentencePiece yet",
              g->path);
     if (strcmp(model, "gpt2") != 0)
-        fail("%s: tokenizer.ggml.model is '%s'; strap supports byte-level BPE ('gpt2') tokenizers only", g->path, model);
+        fail("%s: tokenizer.ggml.model is '%s'; strap supports byte-level BPE ('gpt2') tokenizers only", g->path,
+             model);
     const char *pre = gguf_get_string(g, "tokenizer.ggml.pre");
     if (!pre)
         fail("%s: metadata 'tokenizer.ggml.pre' is missing; strap needs it to choose the pre-tokenizer (re-convert "
@@ -266,7 +273,8 @@ static void build_tokenizer(const GgufFile *g, const LlamaConfig *c, ConvertInfo
     if (!tokens || tokens->type != GGUF_ARRAY || tokens->elem != GGUF_STRING)
         fail("%s: metadata 'tokenizer.ggml.tokens' (an array of strings) is missing", g->path);
     if (!merges || merges->type != GGUF_ARRAY || merges->elem != GGUF_STRING)
-        fail("%s: metadata 'tokenizer.ggml.merges' (an array of strings) is missing; a BPE tokenizer needs it", g->path);
+        fail("%s: metadata 'tokenizer.ggml.merges' (an array of strings) is missing; a BPE tokenizer needs it",
+             g->path);
     if (types && (types->type != GGUF_ARRAY || types->n != tokens->n))
         fail("%s: metadata 'tokenizer.ggml.token_type' must be an array of %" PRIu64 " integers (one per token)",
              g->path, tokens->n);
@@ -295,8 +303,10 @@ static void build_tokenizer(const GgufFile *g, const LlamaConfig *c, ConvertInfo
             json_t *d = json_deep_copy(a);
             json_object_del(d, "id");
             json_object_set_new(decoder_tokens, id, d);
-            if (type == TOK_CONTROL) info->n_control++;
-            else info->n_user++;
+            if (type == TOK_CONTROL)
+                info->n_control++;
+            else
+                info->n_user++;
         }
     }
     info->vocab_tokens = (int)json_object_size(vocab);
@@ -325,21 +335,21 @@ static void build_tokenizer(const GgufFile *g, const LlamaConfig *c, ConvertInfo
 
     json_t *post = json_null();
     if (add_bos && bos_text) { // what Llama 3's tokenizer.json does: prepend BOS
-        post = json_pack("{s:s, s:[{s:{s:s, s:i}}, {s:{s:s, s:i}}], s:[{s:{s:s, s:i}}, {s:{s:s, s:i}}, "
-                         "{s:{s:s, s:i}}, {s:{s:s, s:i}}], s:{s:{s:s, s:[i], s:[s]}}}",
-                         "type", "TemplateProcessing", "single", "SpecialToken", "id", bos_text, "type_id", 0,
-                         "Sequence", "id", "A", "type_id", 0, "pair", "SpecialToken", "id", bos_text, "type_id", 0,
-                         "Sequence", "id", "A", "type_id", 0, "SpecialToken", "id", bos_text, "type_id", 1,
-                         "Sequence", "id", "B", "type_id", 1, "special_tokens", bos_text, "id", bos_text, "ids", bos,
-                         "tokens", bos_text);
+        post =
+            json_pack("{s:s, s:[{s:{s:s, s:i}}, {s:{s:s, s:i}}], s:[{s:{s:s, s:i}}, {s:{s:s, s:i}}, "
+                      "{s:{s:s, s:i}}, {s:{s:s, s:i}}], s:{s:{s:s, s:[i], s:[s]}}}",
+                      "type", "TemplateProcessing", "single", "SpecialToken", "id", bos_text, "type_id", 0, "Sequence",
+                      "id", "A", "type_id", 0, "pair", "SpecialToken", "id", bos_text, "type_id", 0, "Sequence", "id",
+                      "A", "type_id", 0, "SpecialToken", "id", bos_text, "type_id", 1, "Sequence", "id", "B", "type_id",
+                      1, "special_tokens", bos_text, "id", bos_text, "ids", bos, "tokens", bos_text);
         CHECK(post != NULL, "json_pack (post_processor) failed");
     }
-    json_t *bpe = json_pack("{s:s, s:n, s:n, s:n, s:n, s:b, s:b, s:b, s:o, s:o}", "type", "BPE", "dropout",
-                            "unk_token", "continuing_subword_prefix", "end_of_word_suffix", "fuse_unk", 0,
-                            "byte_fallback", 0, "ignore_merges", ignore_merges, "vocab", vocab, "merges", merge_list);
-    json_t *tok = json_pack("{s:s, s:n, s:n, s:o, s:n, s:o, s:o, s:o, s:o}", "version", "1.0", "truncation",
-                            "padding", "added_tokens", added, "normalizer", "pre_tokenizer", pretok, "post_processor",
-                            post, "decoder", byte_level(1), "model", bpe);
+    json_t *bpe = json_pack("{s:s, s:n, s:n, s:n, s:n, s:b, s:b, s:b, s:o, s:o}", "type", "BPE", "dropout", "unk_token",
+                            "continuing_subword_prefix", "end_of_word_suffix", "fuse_unk", 0, "byte_fallback", 0,
+                            "ignore_merges", ignore_merges, "vocab", vocab, "merges", merge_list);
+    json_t *tok = json_pack("{s:s, s:n, s:n, s:o, s:n, s:o, s:o, s:o, s:o}", "version", "1.0", "truncation", "padding",
+                            "added_tokens", added, "normalizer", "pre_tokenizer", pretok, "post_processor", post,
+                            "decoder", byte_level(1), "model", bpe);
     CHECK(bpe != NULL && tok != NULL, "json_pack (tokenizer.json) failed");
 
     json_t *cfg = json_object();

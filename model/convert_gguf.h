@@ -31,16 +31,16 @@ typedef struct {
 
 typedef struct {
     LlamaConfig config;
-    char name[128];          // general.name ("" if absent)
+    char name[128]; // general.name ("" if absent)
     uint32_t gguf_version;
-    int n_tensors;           // GGUF tensors converted
-    int type_count[64];      // tensors per ggml type id
-    int64_t type_elems[64];  // elements per ggml type id
+    int n_tensors;            // GGUF tensors converted
+    int type_count[64];       // tensors per ggml type id
+    int64_t type_elems[64];   // elements per ggml type id
     char tokenizer_model[32]; // tokenizer.ggml.model ("" if the GGUF has no tokenizer)
     char tokenizer_pre[64];
-    int vocab_tokens;        // entries of tokenizer.json's vocab (0: no tokenizer written)
-    int n_control, n_user;   // added tokens: special (CONTROL), non-special (USER_DEFINED)
-    int n_skipped;           // UNUSED, empty or duplicate token strings left out
+    int vocab_tokens;      // entries of tokenizer.json's vocab (0: no tokenizer written)
+    int n_control, n_user; // added tokens: special (CONTROL), non-special (USER_DEFINED)
+    int n_skipped;         // UNUSED, empty or duplicate token strings left out
     int n_merges;
     int has_chat_template;
 } ConvertInfo;

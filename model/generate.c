@@ -27,8 +27,8 @@ void generator_build(Generator *g, Model *m, int max_batch, int capacity) {
     g->max_batch = max_batch;
     g->capacity = capacity;
     size_t e = b->elem_bytes, B = (size_t)max_batch, C = c->hidden_size, F = c->intermediate_size,
-           qd = (size_t)c->n_heads * c->head_dim, kvd = (size_t)c->n_kv_heads * c->head_dim,
-           V = c->vocab_size, rows = B > (size_t)capacity ? B : (size_t)capacity;
+           qd = (size_t)c->n_heads * c->head_dim, kvd = (size_t)c->n_kv_heads * c->head_dim, V = c->vocab_size,
+           rows = B > (size_t)capacity ? B : (size_t)capacity;
     g->k_cache = xcalloc((size_t)c->n_layers, sizeof(void *));
     g->v_cache = xcalloc((size_t)c->n_layers, sizeof(void *));
     for (int l = 0; l < c->n_layers; l++) {
@@ -63,15 +63,15 @@ uint16_t f32_to_f16_rne(float f) {
     memcpy(&x, &f, 4);
     uint16_t sign = (uint16_t)((x >> 16) & 0x8000u);
     uint32_t ax = x & 0x7fffffffu;
-    if (ax > 0x7f800000u) return sign | 0x7e00u; // NaN (quiet)
+    if (ax > 0x7f800000u) return sign | 0x7e00u;  // NaN (quiet)
     if (ax >= 0x477ff000u) return sign | 0x7c00u; // >= 65520 rounds to inf
-    if (ax < 0x38800000u) { // below 2^-14: a subnormal (or zero) result, mant = round(|f| 2^24)
+    if (ax < 0x38800000u) {                       // below 2^-14: a subnormal (or zero) result, mant = round(|f| 2^24)
         float a;
         memcpy(&a, &ax, 4);
         return sign | (uint16_t)rintf(a * 16777216.0f); // exact product; rintf rounds to even
     }
     uint32_t r = ax - (112u << 23); // rebias the exponent (127 -> 15)
-    r += 0xfffu + ((r >> 13) & 1u);  // round the 13 dropped bits to nearest even
+    r += 0xfffu + ((r >> 13) & 1u); // round the 13 dropped bits to nearest even
     return sign | (uint16_t)(r >> 13);
 }
 
@@ -122,8 +122,8 @@ void generator_free(Generator *g) {
         b->free(g->v_cache[l]);
     }
     free(g->k_cache), free(g->v_cache);
-    void *bufs[] = {g->x, g->xn, g->qkv, g->att, g->proj, g->gate_up, g->act, g->logits_dev,
-                    g->rstd, g->tokens_dev, g->pos_dev, g->seq_dev, g->len_dev};
+    void *bufs[] = {g->x,          g->xn,   g->qkv,        g->att,     g->proj,    g->gate_up, g->act,
+                    g->logits_dev, g->rstd, g->tokens_dev, g->pos_dev, g->seq_dev, g->len_dev};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) b->free(bufs[i]);
     free(g->logits);
     free(g->pad);
@@ -137,8 +137,10 @@ void generator_free(Generator *g) {
 // out (N,OC) = inp (N,C) @ the weight at params offset w^T, from the 16-bit copy when set
 static void decode_matmul(Generator *g, void *out, const void *inp, size_t w, int N, int C, int OC) {
     Backend *b = g->model->backend;
-    if (g->wtype) b->matmul_forward_w16(out, inp, (const uint16_t *)g->w16 + w, g->wtype, N, C, OC);
-    else b->matmul_forward(out, inp, backend_at(b, g->model->params, w), N, C, OC);
+    if (g->wtype)
+        b->matmul_forward_w16(out, inp, (const uint16_t *)g->w16 + w, g->wtype, N, C, OC);
+    else
+        b->matmul_forward(out, inp, backend_at(b, g->model->params, w), N, C, OC);
 }
 
 void generator_prefill(Generator *g, int slot, const int *prompt, int len) {
@@ -148,8 +150,9 @@ void generator_prefill(Generator *g, int slot, const int *prompt, int len) {
     CHECK(slot >= 0 && slot < g->max_batch, "prefill slot %d out of range", slot);
     if (len < 1) fail("an empty prompt cannot be continued (give at least one token, e.g. BOS)");
     if (len > g->capacity)
-        fail("the prompt has %d tokens but the context holds %d (max_position_embeddings, or the smaller context asked for)", len,
-             g->capacity);
+        fail(
+            "the prompt has %d tokens but the context holds %d (max_position_embeddings, or the smaller context asked for)",
+            len, g->capacity);
     // pad to a multiple of 64 positions (causal attention: the padding cannot change the
     // prompt's positions) so prompts of similar lengths reuse one activation shape
     int padded = ((len + 63) / 64) * 64;
@@ -234,7 +237,8 @@ static int slot_take(Generator *g, Slot *sl, int s, const GenerateOptions *o, fl
             fail("generation: the model's logits for token %d of answer %d are not finite (logit %d is %g): its "
                  "weights or activations overflow; nothing more is generated",
                  n_out[i] + 1, i + 1, v, row_logits[v]);
-    if (o->sample.no_repeat_ngram > 0) sample_ban_repeated_ngrams(row_logits, V, o->sample.no_repeat_ngram, out[i], n_out[i]);
+    if (o->sample.no_repeat_ngram > 0)
+        sample_ban_repeated_ngrams(row_logits, V, o->sample.no_repeat_ngram, out[i], n_out[i]);
     int tok = sample_token(row_logits, V, &o->sample, sl->history, sl->n_hist, &sl->rng, g->sample_scratch);
     out[i][n_out[i]++] = tok;
     sl->history[sl->n_hist++] = tok;
@@ -275,7 +279,8 @@ void generate(Generator *g, const int *const *prompts, const int *prompt_lens, i
         for (int i = 0; i < n; i++) n_out[i] = 0, finish[i] = FINISH_LENGTH;
         next = n;
     }
-    for (int s = 0; s < slots && next < n; s++) slot_start(g, &sl[s], s, next++, prompts, prompt_lens, o, n_out, finish);
+    for (int s = 0; s < slots && next < n; s++)
+        slot_start(g, &sl[s], s, next++, prompts, prompt_lens, o, n_out, finish);
     for (;;) {
         // every sequence in a slot takes its token from its logits row (a prefill's or the last step's)
         for (int s = 0; s < slots; s++)

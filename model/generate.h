@@ -12,18 +12,18 @@ const char *finish_reason_name(FinishReason r);
 
 typedef struct {
     Model *model;
-    int max_batch, capacity; // sequences and positions the caches hold
+    int max_batch, capacity;   // sequences and positions the caches hold
     void **k_cache, **v_cache; // [n_layers] each (max_batch, capacity, KV*D)
     // decode-step activations for max_batch rows
     void *x, *xn, *qkv, *att, *proj, *gate_up, *act, *logits_dev;
     float *rstd;
     int *tokens_dev, *pos_dev, *seq_dev, *len_dev; // (max(max_batch, capacity))
-    float *logits;   // (max_batch, V) host
-    int *pad;        // prefill tokens padded to a multiple of 64 (host)
+    float *logits;                                 // (max_batch, V) host
+    int *pad;                                      // prefill tokens padded to a multiple of 64 (host)
     int pad_cap;
     void *sample_scratch;
-    int wtype;  // 0: decode matmuls read the fp32 params; WEIGHTS_F16 / WEIGHTS_BF16: w16
-    void *w16;  // (n_params) 16-bit copy of the params, same offsets; NULL when wtype == 0
+    int wtype; // 0: decode matmuls read the fp32 params; WEIGHTS_F16 / WEIGHTS_BF16: w16
+    void *w16; // (n_params) 16-bit copy of the params, same offsets; NULL when wtype == 0
 } Generator;
 
 // Caches for max_batch sequences of up to `capacity` positions (<= max_position_embeddings).

@@ -25,18 +25,15 @@ typedef struct {
 
 // ggml's type ids and block sizes (GGML_QUANT_SIZES in gguf-py); gaps are retired ids.
 static const TypeInfo TYPES[] = {
-    [0] = {"F32", 1, 4},        [1] = {"F16", 1, 2},        [2] = {"Q4_0", 32, 18},
-    [3] = {"Q4_1", 32, 20},     [6] = {"Q5_0", 32, 22},     [7] = {"Q5_1", 32, 24},
-    [8] = {"Q8_0", 32, 34},     [9] = {"Q8_1", 32, 40},     [10] = {"Q2_K", 256, 84},
-    [11] = {"Q3_K", 256, 110},  [12] = {"Q4_K", 256, 144},  [13] = {"Q5_K", 256, 176},
-    [14] = {"Q6_K", 256, 210},  [15] = {"Q8_K", 256, 292},  [16] = {"IQ2_XXS", 256, 66},
-    [17] = {"IQ2_XS", 256, 74}, [18] = {"IQ3_XXS", 256, 98}, [19] = {"IQ1_S", 256, 50},
-    [20] = {"IQ4_NL", 32, 18},  [21] = {"IQ3_S", 256, 110}, [22] = {"IQ2_S", 256, 82},
-    [23] = {"IQ4_XS", 256, 136}, [24] = {"I8", 1, 1},       [25] = {"I16", 1, 2},
-    [26] = {"I32", 1, 4},       [27] = {"I64", 1, 8},       [28] = {"F64", 1, 8},
-    [29] = {"IQ1_M", 256, 56},  [30] = {"BF16", 1, 2},      [34] = {"TQ1_0", 256, 54},
-    [35] = {"TQ2_0", 256, 66},  [39] = {"MXFP4", 32, 17},   [40] = {"NVFP4", 64, 36},
-    [41] = {"Q1_0", 128, 18},
+    [0] = {"F32", 1, 4},         [1] = {"F16", 1, 2},         [2] = {"Q4_0", 32, 18},      [3] = {"Q4_1", 32, 20},
+    [6] = {"Q5_0", 32, 22},      [7] = {"Q5_1", 32, 24},      [8] = {"Q8_0", 32, 34},      [9] = {"Q8_1", 32, 40},
+    [10] = {"Q2_K", 256, 84},    [11] = {"Q3_K", 256, 110},   [12] = {"Q4_K", 256, 144},   [13] = {"Q5_K", 256, 176},
+    [14] = {"Q6_K", 256, 210},   [15] = {"Q8_K", 256, 292},   [16] = {"IQ2_XXS", 256, 66}, [17] = {"IQ2_XS", 256, 74},
+    [18] = {"IQ3_XXS", 256, 98}, [19] = {"IQ1_S", 256, 50},   [20] = {"IQ4_NL", 32, 18},   [21] = {"IQ3_S", 256, 110},
+    [22] = {"IQ2_S", 256, 82},   [23] = {"IQ4_XS", 256, 136}, [24] = {"I8", 1, 1},         [25] = {"I16", 1, 2},
+    [26] = {"I32", 1, 4},        [27] = {"I64", 1, 8},        [28] = {"F64", 1, 8},        [29] = {"IQ1_M", 256, 56},
+    [30] = {"BF16", 1, 2},       [34] = {"TQ1_0", 256, 54},   [35] = {"TQ2_0", 256, 66},   [39] = {"MXFP4", 32, 17},
+    [40] = {"NVFP4", 64, 36},    [41] = {"Q1_0", 128, 18},
 };
 #define N_TYPES (uint32_t)(sizeof TYPES / sizeof TYPES[0])
 
@@ -56,18 +53,23 @@ int gguf_type_block(uint32_t type, int *block_elems, int *block_bytes) {
 
 int gguf_can_dequantize(uint32_t type) {
     switch (type) {
-    case GGML_F32: case GGML_F16: case GGML_BF16: case GGML_Q8_0: case GGML_Q4_0: case GGML_Q4_1:
-    case GGML_Q4_K: case GGML_Q5_K: case GGML_Q6_K:
-        return 1;
-    default:
-        return 0;
+    case GGML_F32:
+    case GGML_F16:
+    case GGML_BF16:
+    case GGML_Q8_0:
+    case GGML_Q4_0:
+    case GGML_Q4_1:
+    case GGML_Q4_K:
+    case GGML_Q5_K:
+    case GGML_Q6_K: return 1;
+    default: return 0;
     }
 }
 
 const char *gguf_dequantize_list(void) { return "F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q4_K, Q5_K, Q6_K"; }
 
-static const char *VALUE_TYPES[] = {"uint8", "int8",  "uint16", "int16", "uint32", "int32", "float32",
-                                    "bool",  "string", "array", "uint64", "int64", "float64"};
+static const char *VALUE_TYPES[] = {"uint8", "int8",   "uint16", "int16",  "uint32", "int32",  "float32",
+                                    "bool",  "string", "array",  "uint64", "int64",  "float64"};
 
 const char *gguf_value_type_name(uint32_t type) {
     return type < sizeof VALUE_TYPES / sizeof VALUE_TYPES[0] ? VALUE_TYPES[type] : "unknown";
@@ -134,9 +136,13 @@ static void read_kv(Cursor *c, GgufKV *kv, uint64_t index) {
     snprintf(what, sizeof what, "metadata entry #%" PRIu64 " (its key)", index);
     uint64_t klen;
     const uint8_t *k = rd_str(c, &klen, what);
-    if (klen == 0 || klen > 65535) fail("%s: metadata entry #%" PRIu64 " has a key of %" PRIu64 " bytes (expected 1..65535): the file is corrupt", c->path, index, klen);
+    if (klen == 0 || klen > 65535)
+        fail("%s: metadata entry #%" PRIu64 " has a key of %" PRIu64 " bytes (expected 1..65535): the file is corrupt",
+             c->path, index, klen);
     kv->key = dup_bytes(k, klen);
-    if (strlen(kv->key) != klen) fail("%s: metadata key #%" PRIu64 " ('%s...') contains a NUL byte: the file is corrupt", c->path, index, kv->key);
+    if (strlen(kv->key) != klen)
+        fail("%s: metadata key #%" PRIu64 " ('%s...') contains a NUL byte: the file is corrupt", c->path, index,
+             kv->key);
     snprintf(what, sizeof what, "metadata '%.200s'", kv->key);
     kv->type = rd_u32(c, what);
     kv->elem = kv->type;
@@ -187,18 +193,21 @@ static void read_tensor_info(Cursor *c, GgufTensor *t, uint64_t index) {
     snprintf(what, sizeof what, "tensor info #%" PRIu64 " (its name)", index);
     uint64_t nlen;
     const uint8_t *name = rd_str(c, &nlen, what);
-    if (nlen > 65535) fail("%s: tensor info #%" PRIu64 " has a name of %" PRIu64 " bytes: the file is corrupt", c->path, index, nlen);
+    if (nlen > 65535)
+        fail("%s: tensor info #%" PRIu64 " has a name of %" PRIu64 " bytes: the file is corrupt", c->path, index, nlen);
     t->name = dup_bytes(name, nlen);
     snprintf(what, sizeof what, "tensor info '%.200s'", t->name);
     t->n_dims = rd_u32(c, what);
     if (t->n_dims < 1 || t->n_dims > 4)
-        fail("%s: tensor '%s' has %u dimensions (GGUF allows 1 to 4): the file is corrupt", c->path, t->name, t->n_dims);
+        fail("%s: tensor '%s' has %u dimensions (GGUF allows 1 to 4): the file is corrupt", c->path, t->name,
+             t->n_dims);
     t->numel = 1;
     for (int d = 0; d < 4; d++) t->ne[d] = 1;
     for (uint32_t d = 0; d < t->n_dims; d++) {
         uint64_t ne = rd_u64(c, what);
         if (ne > (uint64_t)1 << 40 || (ne && (uint64_t)t->numel > ((uint64_t)1 << 48) / ne))
-            fail("%s: tensor '%s' dimension %u is %" PRIu64 ", which is implausible: the file is corrupt", c->path, t->name, d, ne);
+            fail("%s: tensor '%s' dimension %u is %" PRIu64 ", which is implausible: the file is corrupt", c->path,
+                 t->name, d, ne);
         t->ne[d] = (int64_t)ne;
         t->numel *= (int64_t)ne;
     }
@@ -224,7 +233,9 @@ void gguf_open(GgufFile *g, const char *path) {
     if (fstat(fd, &st) != 0) fail("cannot stat %s: %s", path, strerror(errno));
     if (!S_ISREG(st.st_mode)) fail("%s is not a regular file (expected a .gguf model file)", path);
     g->size = (size_t)st.st_size;
-    if (g->size < 4) fail("%s: truncated file: %zu bytes is too short to be GGUF (it starts with the magic \"GGUF\")", path, g->size);
+    if (g->size < 4)
+        fail("%s: truncated file: %zu bytes is too short to be GGUF (it starts with the magic \"GGUF\")", path,
+             g->size);
     void *map = mmap(NULL, g->size, PROT_READ, MAP_PRIVATE, fd, 0);
     close(fd);
     if (map == MAP_FAILED) fail("cannot map %s: %s", path, strerror(errno));
@@ -234,7 +245,8 @@ void gguf_open(GgufFile *g, const char *path) {
     if (memcmp(g->map, "GGUF", 4) != 0) {
         char magic[5] = {0};
         for (int i = 0; i < 4; i++) magic[i] = (g->map[i] >= 32 && g->map[i] < 127) ? (char)g->map[i] : '?';
-        if (!memcmp(magic, "lmgg", 4) || !memcmp(magic, "fmgg", 4) || !memcmp(magic, "tjgg", 4) || !memcmp(magic, "algg", 4))
+        if (!memcmp(magic, "lmgg", 4) || !memcmp(magic, "fmgg", 4) || !memcmp(magic, "tjgg", 4) ||
+            !memcmp(magic, "algg", 4))
             fail("%s: this is a pre-GGUF llama.cpp file (GGML/GGJT magic '%s'); convert it to GGUF with a current "
                  "llama.cpp first",
                  path, magic);
@@ -341,14 +353,40 @@ const GgufTensor *gguf_find_tensor(const GgufFile *g, const char *name) {
 static int64_t int_at(const uint8_t *p, uint32_t type, int *ok) {
     *ok = 1;
     switch (type) {
-    case GGUF_UINT8: case GGUF_BOOL: return p[0];
+    case GGUF_UINT8:
+    case GGUF_BOOL: return p[0];
     case GGUF_INT8: return (int8_t)p[0];
-    case GGUF_UINT16: { uint16_t v; memcpy(&v, p, 2); return v; }
-    case GGUF_INT16: { int16_t v; memcpy(&v, p, 2); return v; }
-    case GGUF_UINT32: { uint32_t v; memcpy(&v, p, 4); return v; }
-    case GGUF_INT32: { int32_t v; memcpy(&v, p, 4); return v; }
-    case GGUF_UINT64: { uint64_t v; memcpy(&v, p, 8); if (v > INT64_MAX) *ok = 0; return (int64_t)v; }
-    case GGUF_INT64: { int64_t v; memcpy(&v, p, 8); return v; }
+    case GGUF_UINT16: {
+        uint16_t v;
+        memcpy(&v, p, 2);
+        return v;
+    }
+    case GGUF_INT16: {
+        int16_t v;
+        memcpy(&v, p, 2);
+        return v;
+    }
+    case GGUF_UINT32: {
+        uint32_t v;
+        memcpy(&v, p, 4);
+        return v;
+    }
+    case GGUF_INT32: {
+        int32_t v;
+        memcpy(&v, p, 4);
+        return v;
+    }
+    case GGUF_UINT64: {
+        uint64_t v;
+        memcpy(&v, p, 8);
+        if (v > INT64_MAX) *ok = 0;
+        return (int64_t)v;
+    }
+    case GGUF_INT64: {
+        int64_t v;
+        memcpy(&v, p, 8);
+        return v;
+    }
     default: *ok = 0; return 0;
     }
 }
@@ -359,8 +397,16 @@ static int is_int_type(uint32_t t) {
 }
 
 static double float_at(const uint8_t *p, uint32_t type) {
-    if (type == GGUF_FLOAT32) { float v; memcpy(&v, p, 4); return v; }
-    if (type == GGUF_FLOAT64) { double v; memcpy(&v, p, 8); return v; }
+    if (type == GGUF_FLOAT32) {
+        float v;
+        memcpy(&v, p, 4);
+        return v;
+    }
+    if (type == GGUF_FLOAT64) {
+        double v;
+        memcpy(&v, p, 8);
+        return v;
+    }
     int ok;
     return (double)int_at(p, type, &ok);
 }
@@ -395,7 +441,8 @@ int gguf_get_float(const GgufFile *g, const char *key, double *out) {
 int gguf_get_bool(const GgufFile *g, const char *key, int *out) {
     const GgufKV *kv = find_scalar(g, key);
     if (!kv) return 0;
-    if (kv->type != GGUF_BOOL) fail("%s: metadata '%s' is a %s; strap expects a bool", g->path, key, gguf_value_type_name(kv->type));
+    if (kv->type != GGUF_BOOL)
+        fail("%s: metadata '%s' is a %s; strap expects a bool", g->path, key, gguf_value_type_name(kv->type));
     *out = kv->data[0] != 0;
     return 1;
 }
@@ -411,7 +458,8 @@ const char *gguf_get_string(const GgufFile *g, const char *key) {
 int64_t gguf_array_int(const GgufFile *g, const GgufKV *kv, uint64_t i) {
     CHECK(i < kv->n, "gguf_array_int: index %" PRIu64 " out of %" PRIu64, i, kv->n);
     if (!is_int_type(kv->elem) && kv->elem != GGUF_BOOL)
-        fail("%s: metadata '%s' holds %s values; strap expects integers", g->path, kv->key, gguf_value_type_name(kv->elem));
+        fail("%s: metadata '%s' holds %s values; strap expects integers", g->path, kv->key,
+             gguf_value_type_name(kv->elem));
     int ok;
     int64_t v = int_at(kv->data + i * (uint64_t)value_size(kv->elem), kv->elem, &ok);
     if (!ok) fail("%s: metadata '%s' element %" PRIu64 " does not fit a signed 64-bit integer", g->path, kv->key, i);
@@ -421,7 +469,8 @@ int64_t gguf_array_int(const GgufFile *g, const GgufKV *kv, uint64_t i) {
 double gguf_array_float(const GgufFile *g, const GgufKV *kv, uint64_t i) {
     CHECK(i < kv->n, "gguf_array_float: index %" PRIu64 " out of %" PRIu64, i, kv->n);
     if (kv->elem != GGUF_FLOAT32 && kv->elem != GGUF_FLOAT64 && !is_int_type(kv->elem))
-        fail("%s: metadata '%s' holds %s values; strap expects numbers", g->path, kv->key, gguf_value_type_name(kv->elem));
+        fail("%s: metadata '%s' holds %s values; strap expects numbers", g->path, kv->key,
+             gguf_value_type_name(kv->elem));
     return float_at(kv->data + i * (uint64_t)value_size(kv->elem), kv->elem);
 }
 
@@ -557,9 +606,7 @@ static void deq_q6_k(const uint8_t *b, float *y) {
 int gguf_dequantize_raw(uint32_t type, const void *src, float *dst, int64_t n) {
     const uint8_t *p = src;
     switch (type) {
-    case GGML_F32:
-        memcpy(dst, p, (size_t)n * sizeof(float));
-        return 1;
+    case GGML_F32: memcpy(dst, p, (size_t)n * sizeof(float)); return 1;
     case GGML_F16:
         for (int64_t i = 0; i < n; i++) dst[i] = f16_at(p + 2 * i);
         return 1;
@@ -570,8 +617,7 @@ int gguf_dequantize_raw(uint32_t type, const void *src, float *dst, int64_t n) {
             dst[i] = bf16_to_f32(h);
         }
         return 1;
-    default:
-        break;
+    default: break;
     }
     void (*fn)(const uint8_t *, float *) = NULL;
     switch (type) {

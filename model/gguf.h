@@ -17,26 +17,48 @@
 
 // Metadata value types.
 enum {
-    GGUF_UINT8 = 0, GGUF_INT8 = 1, GGUF_UINT16 = 2, GGUF_INT16 = 3, GGUF_UINT32 = 4, GGUF_INT32 = 5,
-    GGUF_FLOAT32 = 6, GGUF_BOOL = 7, GGUF_STRING = 8, GGUF_ARRAY = 9, GGUF_UINT64 = 10, GGUF_INT64 = 11,
+    GGUF_UINT8 = 0,
+    GGUF_INT8 = 1,
+    GGUF_UINT16 = 2,
+    GGUF_INT16 = 3,
+    GGUF_UINT32 = 4,
+    GGUF_INT32 = 5,
+    GGUF_FLOAT32 = 6,
+    GGUF_BOOL = 7,
+    GGUF_STRING = 8,
+    GGUF_ARRAY = 9,
+    GGUF_UINT64 = 10,
+    GGUF_INT64 = 11,
     GGUF_FLOAT64 = 12,
 };
 
 // ggml tensor types (the ones strap dequantises, and a few it names in errors).
 enum {
-    GGML_F32 = 0, GGML_F16 = 1, GGML_Q4_0 = 2, GGML_Q4_1 = 3, GGML_Q5_0 = 6, GGML_Q5_1 = 7, GGML_Q8_0 = 8,
-    GGML_Q8_1 = 9, GGML_Q2_K = 10, GGML_Q3_K = 11, GGML_Q4_K = 12, GGML_Q5_K = 13, GGML_Q6_K = 14,
-    GGML_Q8_K = 15, GGML_BF16 = 30,
+    GGML_F32 = 0,
+    GGML_F16 = 1,
+    GGML_Q4_0 = 2,
+    GGML_Q4_1 = 3,
+    GGML_Q5_0 = 6,
+    GGML_Q5_1 = 7,
+    GGML_Q8_0 = 8,
+    GGML_Q8_1 = 9,
+    GGML_Q2_K = 10,
+    GGML_Q3_K = 11,
+    GGML_Q4_K = 12,
+    GGML_Q5_K = 13,
+    GGML_Q6_K = 14,
+    GGML_Q8_K = 15,
+    GGML_BF16 = 30,
 };
 
 typedef struct {
-    char *key;       // NUL-terminated copy
-    uint32_t type;   // GGUF_* value type
-    uint32_t elem;   // element type when type == GGUF_ARRAY, else == type
-    uint64_t n;      // array length (1 for a scalar)
+    char *key;           // NUL-terminated copy
+    uint32_t type;       // GGUF_* value type
+    uint32_t elem;       // element type when type == GGUF_ARRAY, else == type
+    uint64_t n;          // array length (1 for a scalar)
     const uint8_t *data; // the value (scalar) or first element (array) inside the mapping
-    char **strings;  // STRING, or ARRAY of STRING: n NUL-terminated copies
-    uint64_t *str_len; // their byte lengths (a GGUF string may hold a NUL byte)
+    char **strings;      // STRING, or ARRAY of STRING: n NUL-terminated copies
+    uint64_t *str_len;   // their byte lengths (a GGUF string may hold a NUL byte)
 } GgufKV;
 
 typedef struct {

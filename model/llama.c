@@ -6,16 +6,15 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../base/io.h"
 #include "../base/check.h"
+#include "../base/io.h"
 #include "../base/rng.h"
 #include "safetensors.h"
 
 // ---------------------------------------------------------------------------------------
 // parameter layout
 
-static size_t add_tensor(Model *m, size_t *cursor, int decay, int64_t rows, int64_t cols,
-                         const char *fmt, int layer) {
+static size_t add_tensor(Model *m, size_t *cursor, int decay, int64_t rows, int64_t cols, const char *fmt, int layer) {
     ParamTensor *t = &m->tensors[m->n_tensors++];
     snprintf(t->name, sizeof t->name, fmt, layer);
     t->offset = *cursor;
@@ -71,15 +70,13 @@ void model_build(Model *m, const LlamaConfig *config, Backend *backend) {
         add_tensor(m, &cur, 1, kv_dim, C, "model.layers.%d.self_attn.k_proj.weight", l);
         add_tensor(m, &cur, 1, kv_dim, C, "model.layers.%d.self_attn.v_proj.weight", l);
         lp->wo = add_tensor(m, &cur, 1, C, q_dim, "model.layers.%d.self_attn.o_proj.weight", l);
-        lp->mlp_norm =
-            add_tensor(m, &cur, 0, C, 0, "model.layers.%d.post_attention_layernorm.weight", l);
+        lp->mlp_norm = add_tensor(m, &cur, 0, C, 0, "model.layers.%d.post_attention_layernorm.weight", l);
         lp->wgate_up = add_tensor(m, &cur, 1, F, C, "model.layers.%d.mlp.gate_proj.weight", l);
         add_tensor(m, &cur, 1, F, C, "model.layers.%d.mlp.up_proj.weight", l);
         lp->wdown = add_tensor(m, &cur, 1, C, F, "model.layers.%d.mlp.down_proj.weight", l);
     }
     m->final_norm = add_tensor(m, &cur, 0, C, 0, "model.norm.weight", 0);
-    m->lm_head = c->tie_embeddings ? m->embed
-                                   : add_tensor(m, &cur, 1, c->vocab_size, C, "lm_head.weight", 0);
+    m->lm_head = c->tie_embeddings ? m->embed : add_tensor(m, &cur, 1, c->vocab_size, C, "lm_head.weight", 0);
     m->n_params = cur;
     m->params = backend->alloc(m->n_params * backend->elem_bytes);
     build_rope_tables(m);
@@ -141,13 +138,9 @@ void model_get_grads_host(const Model *m, float *host) {
     m->backend->download_f32(host, m->grads, m->n_params);
 }
 
-void model_get_params(const Model *m, float *host) {
-    m->backend->download_f32(host, m->params, m->n_params);
-}
+void model_get_params(const Model *m, float *host) { m->backend->download_f32(host, m->params, m->n_params); }
 
-void model_set_params(Model *m, const float *host) {
-    m->backend->upload_f32(m->params, host, m->n_params);
-}
+void model_set_params(Model *m, const float *host) { m->backend->upload_f32(m->params, host, m->n_params); }
 
 // ---------------------------------------------------------------------------------------
 // checkpoints
@@ -172,7 +165,8 @@ static int open_weight_files(const char *dir, SafeTensors **files_out) {
         json_t *value;
         json_object_foreach(map, key, value) {
             const char *file = json_string_value(value);
-            if (!file || strchr(file, '/')) fail("%s: weight_map['%s'] must be a file name in the directory", index, key);
+            if (!file || strchr(file, '/'))
+                fail("%s: weight_map['%s'] must be a file name in the directory", index, key);
             int seen = 0;
             for (int i = 0; i < n && !seen; i++) seen = strcmp(strrchr(files[i].path, '/') + 1, file) == 0;
             if (seen) continue;
@@ -215,8 +209,7 @@ void model_read_weights(const Model *m, const char *dir, float *host) {
                      where);
             fail("%s: missing tensor '%s'", where, t->name);
         }
-        int ok = s->ndim == t->ndim && s->shape[0] == t->shape[0] &&
-                 (t->ndim == 1 || s->shape[1] == t->shape[1]);
+        int ok = s->ndim == t->ndim && s->shape[0] == t->shape[0] && (t->ndim == 1 || s->shape[1] == t->shape[1]);
         if (!ok) {
             char got[96] = "";
             for (int d = 0; d < s->ndim && d < 4; d++) {
@@ -312,9 +305,8 @@ static void *carve(Carver *cv, size_t bytes) {
 static void carve_activations(Model *m, Carver *cv, int B, int T) {
     const LlamaConfig *c = &m->config;
     Activations *a = &m->acts;
-    size_t e = m->backend->elem_bytes, N = (size_t)B * T, C = c->hidden_size,
-           F = c->intermediate_size, q_dim = (size_t)c->n_heads * c->head_dim,
-           qkv_dim = q_dim + 2 * (size_t)c->n_kv_heads * c->head_dim;
+    size_t e = m->backend->elem_bytes, N = (size_t)B * T, C = c->hidden_size, F = c->intermediate_size,
+           q_dim = (size_t)c->n_heads * c->head_dim, qkv_dim = q_dim + 2 * (size_t)c->n_kv_heads * c->head_dim;
     for (int l = 0; l < c->n_layers; l++) {
         LayerActs *la = &a->layers[l];
         la->resid_in = carve(cv, N * C * e);
@@ -351,7 +343,7 @@ static void ensure_activations(Model *m, int B, int T) {
     if (a->arena && a->B == B && a->T == T) return;
     if (!a->layers) a->layers = xcalloc((size_t)m->config.n_layers, sizeof(LayerActs));
     Carver cv = {NULL, 0};
-    carve_activations(m, &cv, B, T); // measure
+    carve_activations(m, &cv, B, T);             // measure
     if (!a->arena || cv.used > a->arena_bytes) { // grow; otherwise re-carve in place
         if (a->arena) m->backend->free(a->arena);
         a->arena = m->backend->alloc(cv.used);
@@ -377,12 +369,10 @@ static void ensure_activations(Model *m, int B, int T) {
 float model_forward(Model *m, const int *tokens, const int *targets, int B, int T) {
     const LlamaConfig *c = &m->config;
     Backend *b = m->backend;
-    if (T > c->max_seq)
-        fail("sequence length %d is above the model's max_position_embeddings %d", T,
-             c->max_seq);
+    if (T > c->max_seq) fail("sequence length %d is above the model's max_position_embeddings %d", T, c->max_seq);
     CHECK(B > 0 && T > 0, "empty batch (B=%d, T=%d)", B, T);
-    int N = B * T, C = c->hidden_size, F = c->intermediate_size, H = c->n_heads,
-        KV = c->n_kv_heads, D = c->head_dim, V = c->vocab_size;
+    int N = B * T, C = c->hidden_size, F = c->intermediate_size, H = c->n_heads, KV = c->n_kv_heads, D = c->head_dim,
+        V = c->vocab_size;
     int q_dim = H * D, qkv_dim = q_dim + 2 * KV * D;
     for (int i = 0; i < N; i++) {
         if (tokens[i] < 0 || tokens[i] >= V)
@@ -390,8 +380,7 @@ float model_forward(Model *m, const int *tokens, const int *targets, int B, int 
                  "the data was made with a tokenizer larger than the model",
                  tokens[i], i, V);
         if (targets && targets[i] >= V)
-            fail("target id %d at position %d is outside the model's vocabulary (vocab_size %d)",
-                 targets[i], i, V);
+            fail("target id %d at position %d is outside the model's vocabulary (vocab_size %d)", targets[i], i, V);
     }
     ensure_activations(m, B, T);
     Activations *a = &m->acts;
@@ -402,28 +391,24 @@ float model_forward(Model *m, const int *tokens, const int *targets, int B, int 
     for (int l = 0; l < c->n_layers; l++) {
         const LayerParams *lp = &m->layers[l];
         LayerActs *la = &a->layers[l];
-        b->rmsnorm_forward(la->xn_attn, la->rstd_attn, la->resid_in, P(lp->attn_norm), N, C,
-                           c->rms_norm_eps);
+        b->rmsnorm_forward(la->xn_attn, la->rstd_attn, la->resid_in, P(lp->attn_norm), N, C, c->rms_norm_eps);
         b->matmul_forward(la->qkv, la->xn_attn, P(lp->wqkv), N, C, qkv_dim);
         b->rope_forward(la->qkv, m->rope_cos, m->rope_sin, B, T, H, KV, D);
         b->attention_forward(la->att_out, la->lse, la->qkv, B, T, H, KV, D);
         b->matmul_forward(a->proj_out, la->att_out, P(lp->wo), N, q_dim, C);
         b->residual_forward(la->resid_mid, la->resid_in, a->proj_out, (size_t)N * C);
-        b->rmsnorm_forward(la->xn_mlp, la->rstd_mlp, la->resid_mid, P(lp->mlp_norm), N, C,
-                           c->rms_norm_eps);
+        b->rmsnorm_forward(la->xn_mlp, la->rstd_mlp, la->resid_mid, P(lp->mlp_norm), N, C, c->rms_norm_eps);
         b->matmul_forward(la->gate_up, la->xn_mlp, P(lp->wgate_up), N, C, 2 * F);
         b->swiglu_forward(la->act, la->gate_up, N, F);
         b->matmul_forward(a->proj_out, la->act, P(lp->wdown), N, F, C);
         void *next = l + 1 < c->n_layers ? a->layers[l + 1].resid_in : a->resid_out;
         b->residual_forward(next, la->resid_mid, a->proj_out, (size_t)N * C);
     }
-    b->rmsnorm_forward(a->xn_final, a->rstd_final, a->resid_out, P(m->final_norm), N, C,
-                       c->rms_norm_eps);
+    b->rmsnorm_forward(a->xn_final, a->rstd_final, a->resid_out, P(m->final_norm), N, C, c->rms_norm_eps);
     if (!targets) return 0.0f;
 
     b->upload(a->targets, targets, (size_t)N * sizeof(int));
-    b->classifier(a->losses, NULL, NULL, a->classifier_scratch, a->xn_final, P(m->lm_head),
-                  a->targets, NULL, N, C, V);
+    b->classifier(a->losses, NULL, NULL, a->classifier_scratch, a->xn_final, P(m->lm_head), a->targets, NULL, N, C, V);
     b->download(a->losses_host, a->losses, (size_t)N * sizeof(float));
     double sum = 0;
     int counted = 0;
@@ -448,37 +433,30 @@ void model_backward_weighted(Model *m, const float *dlosses_host) {
     Activations *a = &m->acts;
     CHECK(m->grads != NULL, "model_backward before model_enable_grads");
     CHECK(a->arena != NULL, "model_backward before model_forward");
-    int B = a->B, T = a->T, N = B * T, C = c->hidden_size, F = c->intermediate_size,
-        H = c->n_heads, KV = c->n_kv_heads, D = c->head_dim, V = c->vocab_size;
+    int B = a->B, T = a->T, N = B * T, C = c->hidden_size, F = c->intermediate_size, H = c->n_heads, KV = c->n_kv_heads,
+        D = c->head_dim, V = c->vocab_size;
     int q_dim = H * D, qkv_dim = q_dim + 2 * KV * D;
 
     // d(total) / d losses_i = dlosses_i; ignored targets get no gradient in the op
     b->upload(a->dlosses, dlosses_host, (size_t)N * sizeof(float));
-    b->classifier(a->losses, a->d_xn, G(m->lm_head), a->classifier_scratch, a->xn_final,
-                  P(m->lm_head), a->targets, a->dlosses, N, C, V);
+    b->classifier(a->losses, a->d_xn, G(m->lm_head), a->classifier_scratch, a->xn_final, P(m->lm_head), a->targets,
+                  a->dlosses, N, C, V);
     b->zero(a->d_resid, (size_t)N * C * b->elem_bytes);
-    b->rmsnorm_backward(a->d_resid, G(m->final_norm), a->d_xn, a->resid_out, P(m->final_norm),
-                        a->rstd_final, N, C);
+    b->rmsnorm_backward(a->d_resid, G(m->final_norm), a->d_xn, a->resid_out, P(m->final_norm), a->rstd_final, N, C);
     for (int l = c->n_layers - 1; l >= 0; l--) {
         const LayerParams *lp = &m->layers[l];
         LayerActs *la = &a->layers[l];
         // d_resid holds the gradient of the layer output; the MLP branch first
         b->matmul_backward(a->d_act, G(lp->wdown), a->d_resid, la->act, P(lp->wdown), N, F, C);
         b->swiglu_backward(a->d_gate_up, a->d_act, la->gate_up, N, F);
-        b->matmul_backward(a->d_xn, G(lp->wgate_up), a->d_gate_up, la->xn_mlp, P(lp->wgate_up),
-                           N, C, 2 * F);
-        b->rmsnorm_backward(a->d_resid, G(lp->mlp_norm), a->d_xn, la->resid_mid,
-                            P(lp->mlp_norm), la->rstd_mlp, N, C);
+        b->matmul_backward(a->d_xn, G(lp->wgate_up), a->d_gate_up, la->xn_mlp, P(lp->wgate_up), N, C, 2 * F);
+        b->rmsnorm_backward(a->d_resid, G(lp->mlp_norm), a->d_xn, la->resid_mid, P(lp->mlp_norm), la->rstd_mlp, N, C);
         // d_resid now holds the gradient of resid_mid; the attention branch
-        b->matmul_backward(a->d_att_out, G(lp->wo), a->d_resid, la->att_out, P(lp->wo), N,
-                           q_dim, C);
-        b->attention_backward(a->d_qkv, a->d_att_out, la->att_out, la->lse, la->qkv, B, T, H,
-                              KV, D);
+        b->matmul_backward(a->d_att_out, G(lp->wo), a->d_resid, la->att_out, P(lp->wo), N, q_dim, C);
+        b->attention_backward(a->d_qkv, a->d_att_out, la->att_out, la->lse, la->qkv, B, T, H, KV, D);
         b->rope_backward(a->d_qkv, m->rope_cos, m->rope_sin, B, T, H, KV, D);
-        b->matmul_backward(a->d_xn, G(lp->wqkv), a->d_qkv, la->xn_attn, P(lp->wqkv), N, C,
-                           qkv_dim);
-        b->rmsnorm_backward(a->d_resid, G(lp->attn_norm), a->d_xn, la->resid_in,
-                            P(lp->attn_norm), la->rstd_attn, N, C);
+        b->matmul_backward(a->d_xn, G(lp->wqkv), a->d_qkv, la->xn_attn, P(lp->wqkv), N, C, qkv_dim);
+        b->rmsnorm_backward(a->d_resid, G(lp->attn_norm), a->d_xn, la->resid_in, P(lp->attn_norm), la->rstd_attn, N, C);
         if (m->on_layer_grads) m->on_layer_grads(m->on_layer_grads_ctx, l);
     }
     b->embedding_backward(G(m->embed), a->d_resid, a->tokens, N, C);
@@ -495,8 +473,8 @@ void model_logits_rows(Model *m, int first, int count, float *logits_host) {
           first + count, N);
     for (int r = 0; r < count; r += CLASSIFIER_CHUNK) {
         int rows = count - r < CLASSIFIER_CHUNK ? count - r : CLASSIFIER_CHUNK;
-        b->matmul_forward(a->classifier_scratch, backend_at(b, a->xn_final, (size_t)(first + r) * C),
-                          P(m->lm_head), rows, C, V);
+        b->matmul_forward(a->classifier_scratch, backend_at(b, a->xn_final, (size_t)(first + r) * C), P(m->lm_head),
+                          rows, C, V);
         b->download_f32(logits_host + (size_t)r * V, a->classifier_scratch, (size_t)rows * V);
     }
 }
@@ -507,8 +485,8 @@ double model_flops_per_token(const LlamaConfig *c, int T) {
     // 6 FLOPs per parameter per token for the matmuls (2 forward, 4 backward), counting the
     // classifier but not the embedding lookup; attention: q k^T and p v, each 2*T*D per head
     // per query on average half the keys (causal), times 3 for forward + backward.
-    double n_matmul = (double)config_param_count(c) -
-                      (c->tie_embeddings ? 0.0 : (double)c->vocab_size * c->hidden_size);
+    double n_matmul =
+        (double)config_param_count(c) - (c->tie_embeddings ? 0.0 : (double)c->vocab_size * c->hidden_size);
     double attn = 2.0 * 2.0 * c->n_layers * c->n_heads * c->head_dim * (T / 2.0);
     return 6.0 * n_matmul + 3.0 * attn;
 }

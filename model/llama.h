@@ -24,11 +24,11 @@
 
 typedef struct {
     char name[96];
-    size_t offset;  // elements from the start of the parameter buffer
+    size_t offset; // elements from the start of the parameter buffer
     int ndim;
     int64_t shape[2];
     size_t numel;
-    int decay;      // 1 for matrices (weight decay applies), 0 for norm weights
+    int decay; // 1 for matrices (weight decay applies), 0 for norm weights
 } ParamTensor;
 
 // Per-layer parameter offsets (elements into params).
@@ -38,42 +38,42 @@ typedef struct {
 
 // Saved activations of one layer for a (B, T): shapes in elements.
 typedef struct {
-    void *resid_in; // (N, C) input of the layer (output of the previous one)
-    void *xn_attn;  // (N, C) rmsnorm(resid_in)
+    void *resid_in;   // (N, C) input of the layer (output of the previous one)
+    void *xn_attn;    // (N, C) rmsnorm(resid_in)
     float *rstd_attn; // (N)
-    void *qkv;      // (N, (H+2KV)*D) after RoPE
-    void *att_out;  // (N, H*D)
-    float *lse;     // (B, H, T)
-    void *resid_mid; // (N, C) resid_in + o_proj(att_out)
-    void *xn_mlp;   // (N, C)
-    float *rstd_mlp; // (N)
-    void *gate_up;  // (N, 2F)
-    void *act;      // (N, F) silu(gate) * up
+    void *qkv;        // (N, (H+2KV)*D) after RoPE
+    void *att_out;    // (N, H*D)
+    float *lse;       // (B, H, T)
+    void *resid_mid;  // (N, C) resid_in + o_proj(att_out)
+    void *xn_mlp;     // (N, C)
+    float *rstd_mlp;  // (N)
+    void *gate_up;    // (N, 2F)
+    void *act;        // (N, F) silu(gate) * up
 } LayerActs;
 
 typedef struct {
-    int B, T; // the shape the buffers were built for
-    LayerActs *layers;    // [n_layers]
-    void *resid_out;      // (N, C) output of the last layer
-    void *xn_final;       // (N, C)
-    float *rstd_final;    // (N)
-    void *proj_out;       // (N, C) scratch: o_proj / down_proj output before the residual add
-    float *losses;        // (N)
-    float *dlosses;       // (N)
-    int *tokens;          // (N) device
-    int *targets;         // (N) device
+    int B, T;                 // the shape the buffers were built for
+    LayerActs *layers;        // [n_layers]
+    void *resid_out;          // (N, C) output of the last layer
+    void *xn_final;           // (N, C)
+    float *rstd_final;        // (N)
+    void *proj_out;           // (N, C) scratch: o_proj / down_proj output before the residual add
+    float *losses;            // (N)
+    float *dlosses;           // (N)
+    int *tokens;              // (N) device
+    int *targets;             // (N) device
     void *classifier_scratch; // (CLASSIFIER_CHUNK, V)
     // backward scratch
-    void *d_resid;        // (N, C)
-    void *d_xn;           // (N, C)
-    void *d_att_out;      // (N, H*D)
-    void *d_qkv;          // (N, (H+2KV)*D)
-    void *d_act;          // (N, F)
-    void *d_gate_up;      // (N, 2F)
-    void *arena;          // one allocation holding all of the above
-    size_t arena_bytes;   // its size: a smaller (B, T) is re-carved inside it without reallocating
-    float *losses_host;   // (N) per-token losses of the last forward (-log p(target))
-    float *dlosses_host;  // (N) staging for the backward's per-token weights
+    void *d_resid;       // (N, C)
+    void *d_xn;          // (N, C)
+    void *d_att_out;     // (N, H*D)
+    void *d_qkv;         // (N, (H+2KV)*D)
+    void *d_act;         // (N, F)
+    void *d_gate_up;     // (N, 2F)
+    void *arena;         // one allocation holding all of the above
+    size_t arena_bytes;  // its size: a smaller (B, T) is re-carved inside it without reallocating
+    float *losses_host;  // (N) per-token losses of the last forward (-log p(target))
+    float *dlosses_host; // (N) staging for the backward's per-token weights
 } Activations;
 
 typedef struct {
@@ -84,12 +84,12 @@ typedef struct {
     void *grads;          // (n_params) backend element type; NULL until model_enable_grads
     ParamTensor *tensors; // [n_tensors] in layout order
     int n_tensors;
-    size_t embed;         // offset of model.embed_tokens.weight
-    size_t final_norm;    // offset of model.norm.weight
-    size_t lm_head;       // offset of the classifier weight (== embed when tied)
-    LayerParams *layers;  // [n_layers]
-    float *rope_cos;      // (max_seq, D/2) device fp32
-    float *rope_sin;      // (max_seq, D/2)
+    size_t embed;        // offset of model.embed_tokens.weight
+    size_t final_norm;   // offset of model.norm.weight
+    size_t lm_head;      // offset of the classifier weight (== embed when tied)
+    LayerParams *layers; // [n_layers]
+    float *rope_cos;     // (max_seq, D/2) device fp32
+    float *rope_sin;     // (max_seq, D/2)
     Activations acts;
     // Optional (NULL: none): called by the backward as soon as the gradients of layer l are
     // final (its ops are enqueued; on a device they may still be running), l = n_layers - 1

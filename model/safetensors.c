@@ -10,8 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../base/io.h"
 #include "../base/check.h"
+#include "../base/io.h"
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "safetensors data is little-endian; strap reads it with memcpy on little-endian hosts only"
@@ -33,7 +33,7 @@ uint16_t f32_to_bf16(float f) {
     uint32_t bits;
     memcpy(&bits, &f, 4);
     if ((bits & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((bits >> 16) | 0x40); // quiet NaN
-    uint32_t rounding = 0x7fffu + ((bits >> 16) & 1u); // round to nearest, ties to even
+    uint32_t rounding = 0x7fffu + ((bits >> 16) & 1u);                              // round to nearest, ties to even
     return (uint16_t)((bits + rounding) >> 16);
 }
 
@@ -46,8 +46,10 @@ float f16_to_f32(uint16_t h) {
         return f;
     }
     uint32_t bits;
-    if (exp == 31) bits = sign | 0x7f800000u | (mant << 13); // inf / nan
-    else bits = sign | ((exp + 112u) << 23) | (mant << 13);
+    if (exp == 31)
+        bits = sign | 0x7f800000u | (mant << 13); // inf / nan
+    else
+        bits = sign | ((exp + 112u) << 23) | (mant << 13);
     memcpy(&f, &bits, 4);
     return f;
 }
@@ -61,10 +63,10 @@ static const struct {
     StDType dtype;
     int size;
 } DTYPES[] = {
-    {"F32", ST_F32, 4},         {"F16", ST_F16, 2},         {"BF16", ST_BF16, 2},     {"I32", ST_I32, 4},
-    {"I64", ST_I64, 8},         {"F64", ST_OTHER, 8},       {"I16", ST_OTHER, 2},     {"I8", ST_OTHER, 1},
-    {"U8", ST_OTHER, 1},        {"BOOL", ST_OTHER, 1},      {"F8_E4M3", ST_OTHER, 1}, {"F8_E5M2", ST_OTHER, 1},
-    {"F8_E8M0", ST_OTHER, 1},   {"U16", ST_OTHER, 2},       {"U32", ST_OTHER, 4},     {"U64", ST_OTHER, 8},
+    {"F32", ST_F32, 4},       {"F16", ST_F16, 2},    {"BF16", ST_BF16, 2},     {"I32", ST_I32, 4},
+    {"I64", ST_I64, 8},       {"F64", ST_OTHER, 8},  {"I16", ST_OTHER, 2},     {"I8", ST_OTHER, 1},
+    {"U8", ST_OTHER, 1},      {"BOOL", ST_OTHER, 1}, {"F8_E4M3", ST_OTHER, 1}, {"F8_E5M2", ST_OTHER, 1},
+    {"F8_E8M0", ST_OTHER, 1}, {"U16", ST_OTHER, 2},  {"U32", ST_OTHER, 4},     {"U64", ST_OTHER, 8},
     {"C64", ST_OTHER, 8},
 };
 
@@ -170,9 +172,10 @@ void st_open(SafeTensors *st, const char *path) {
              (unsigned long long)header_len);
     json_error_t err;
     json_t *header = json_loadb((const char *)bytes + 8, (size_t)header_len, JSON_REJECT_DUPLICATES, &err);
-    if (!header) fail("%s: the header is not a JSON object (invalid JSON at byte %d: %s)", path, err.position, err.text);
-    if (!json_is_object(header)) fail("%s: the header is not a JSON object (it is a JSON %s)", path,
-                                      json_is_array(header) ? "list" : "scalar");
+    if (!header)
+        fail("%s: the header is not a JSON object (invalid JSON at byte %d: %s)", path, err.position, err.text);
+    if (!json_is_object(header))
+        fail("%s: the header is not a JSON object (it is a JSON %s)", path, json_is_array(header) ? "list" : "scalar");
     st->data = bytes + 8 + header_len;
     size_t data_size = size - 8 - (size_t)header_len;
     st->tensors = xcalloc(json_object_size(header) + 1, sizeof(StTensor));
@@ -237,8 +240,8 @@ void st_read_f32(const SafeTensors *st, const StTensor *t, float *out) {
         for (size_t i = 0; i < n; i++) out[i] = f16_to_f32((uint16_t)(p[2 * i] | (p[2 * i + 1] << 8)));
         break;
     default:
-        fail("%s: tensor '%s' has dtype %s; strap reads F32, F16 and BF16 weights (convert the checkpoint)",
-             st->path, t->name, t->dtype_name);
+        fail("%s: tensor '%s' has dtype %s; strap reads F32, F16 and BF16 weights (convert the checkpoint)", st->path,
+             t->name, t->dtype_name);
     }
 }
 
@@ -285,10 +288,11 @@ void st_write(const char *path, const StWrite *tensors, int n, const char *const
     size_t offset = 0;
     for (int i = 0; i < n; i++) {
         const StWrite *t = &tensors[i];
-        CHECK(t->name && t->name[0] && strcmp(t->name, "__metadata__") != 0, "st_write %s: tensor %d has no usable name",
-              path, i);
+        CHECK(t->name && t->name[0] && strcmp(t->name, "__metadata__") != 0,
+              "st_write %s: tensor %d has no usable name", path, i);
         CHECK(json_object_get(header, t->name) == NULL, "st_write %s: tensor name '%s' appears twice", path, t->name);
-        CHECK(t->ndim >= 0 && t->ndim <= 8, "st_write %s: tensor '%s' has %d dimensions (0..8)", path, t->name, t->ndim);
+        CHECK(t->ndim >= 0 && t->ndim <= 8, "st_write %s: tensor '%s' has %d dimensions (0..8)", path, t->name,
+              t->ndim);
         size_t numel = 1;
         json_t *shape = json_array();
         for (int d = 0; d < t->ndim; d++) {

@@ -52,7 +52,7 @@ int sample_token(float *logits, int V, const SampleOptions *o, const int *histor
     }
     const float T = o->temperature;
     int top_k = o->top_k > 0 && o->top_k < V ? o->top_k : 0;
-    int use_p = o->top_p < 1.0f, use_min_p = o->min_p > 0;
+    int use_p = o->top_p<1.0f, use_min_p = o->min_p> 0;
     float mx = logits[0];
     for (int v = 1; v < V; v++) mx = logits[v] > mx ? logits[v] : mx;
     double sum_all = 0;

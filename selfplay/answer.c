@@ -4,12 +4,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../base/io.h"
 #include "../base/check.h"
-#include "../model/chat_io.h"
-#include "../model/generate.h"
+#include "../base/io.h"
 #include "../base/progress.h"
 #include "../data/text_utf8.h"
+#include "../model/chat_io.h"
+#include "../model/generate.h"
 
 void answers_generate(Answers *a, const char *model_dir, Backend *backend, json_t *const *records, int n,
                       const char *source, const AnswerOptions *o) {

@@ -14,17 +14,17 @@ typedef struct {
     const char *chat_template; // NULL: from the model's files
     int max_new;
     int batch;
-    SampleOptions sample;      // temperature 0: greedy
+    SampleOptions sample; // temperature 0: greedy
     uint64_t seed;
-    const int *index;          // [n] the place of each record in its file, for seeds and errors (NULL: 0..n-1)
-    const char *progress;      // the label of a progress line (NULL: quiet)
+    const int *index;     // [n] the place of each record in its file, for seeds and errors (NULL: 0..n-1)
+    const char *progress; // the label of a progress line (NULL: quiet)
 } AnswerOptions;
 
 typedef struct {
     int n;
-    char **text;  // [n] valid UTF-8, without the end-of-turn token
-    int *tokens;  // [n] new tokens, the end-of-turn token not counted
-    int *prompt_tokens; // [n]
+    char **text;         // [n] valid UTF-8, without the end-of-turn token
+    int *tokens;         // [n] new tokens, the end-of-turn token not counted
+    int *prompt_tokens;  // [n]
     const char **finish; // [n] "eos", "length", ...
 } Answers;
 

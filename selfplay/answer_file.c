@@ -21,7 +21,8 @@ static json_t **read_prompts(const AnswerFileOptions *af, int *n_out) {
     while (jsonl_next(r, &obj)) {
         json_t *text = json_object_get(obj, af->field);
         if (!json_is_string(text))
-            fail("%s:%ld: field '%s' missing or not a string (choose it with --field)", af->in, jsonl_line(r), af->field);
+            fail("%s:%ld: field '%s' missing or not a string (choose it with --field)", af->in, jsonl_line(r),
+                 af->field);
         if (n_prompts == cap) records = xrealloc(records, (size_t)(cap *= 2) * sizeof(json_t *));
         records[n_prompts++] = obj;
     }
@@ -33,7 +34,8 @@ static json_t **read_prompts(const AnswerFileOptions *af, int *n_out) {
 
 // The KV cache a run needs: the longest prompt plus max_new, not the model's whole context
 // (SmolLM2's 8192 positions x batch 16 would be 6 GB of fp32 cache).
-static int kv_capacity(Model *m, const ChatIO *io, const AnswerFileOptions *af, json_t **records, int n_prompts, int max_new) {
+static int kv_capacity(Model *m, const ChatIO *io, const AnswerFileOptions *af, json_t **records, int n_prompts,
+                       int max_new) {
     int capacity = 0;
     for (int p = 0; p < n_prompts; p++) {
         json_t *sys = json_object_get(records[p], "system");
@@ -42,7 +44,8 @@ static int kv_capacity(Model *m, const ChatIO *io, const AnswerFileOptions *af, 
                                       json_string_value(json_object_get(records[p], af->field)), &n);
         free(ids);
         if ((int)n >= m->config.max_seq)
-            fail("%s: prompt %d has %zu tokens, more than the model's context (%d)", af->in, p + 1, n, m->config.max_seq);
+            fail("%s: prompt %d has %zu tokens, more than the model's context (%d)", af->in, p + 1, n,
+                 m->config.max_seq);
         if ((int)n + max_new > capacity) capacity = (int)n + max_new;
     }
     return capacity > m->config.max_seq ? m->config.max_seq : capacity;
@@ -59,7 +62,8 @@ static json_t *answer_record(const AnswerFileOptions *af, json_t *prompt_rec, in
     json_object_set(rec, "prompt", json_object_get(prompt_rec, af->field));
     static const char *const carried[] = {"base_prompt", "constraints"}; // what strap verify checks against
     for (int k = 0; k < 2; k++)
-        if (json_object_get(prompt_rec, carried[k])) json_object_set(rec, carried[k], json_object_get(prompt_rec, carried[k]));
+        if (json_object_get(prompt_rec, carried[k]))
+            json_object_set(rec, carried[k], json_object_get(prompt_rec, carried[k]));
     size_t vlen;
     char *valid = utf8_valid_copy(text, tlen, &vlen);
     json_object_set_new(rec, "text", json_stringn(valid, vlen));
@@ -119,7 +123,8 @@ void answer_file(Model *m, const ChatIO *io, const AnswerFileOptions *af, Genera
             int job = mine[j0 + b], p = job / af->samples;
             size_t tlen;
             char *text = chat_io_decode(io, out[b], n_out[b], fin[b], &tlen);
-            json_t *rec = answer_record(af, records[p], p, job % af->samples, text, tlen, lens[b], n_out[b], fin[b], seeds[b]);
+            json_t *rec =
+                answer_record(af, records[p], p, job % af->samples, text, tlen, lens[b], n_out[b], fin[b], seeds[b]);
             dist_records_put(&w, rec);
             if (job % af->samples == af->samples - 1) dist_records_end_input(&w); // the prompt's last answer
             json_decref(rec);

@@ -8,14 +8,14 @@
 #include <utf8proc.h>
 
 #include "../base/check.h"
-#include "constraints.h"
 #include "../base/text.h"
+#include "constraints.h"
 
 // the families with an edit, in the order the edits run: content first (joining, deleting,
 // cutting), then what goes before and after, then letter case over all of it, then wrappers
-static const char *const EDIT_ORDER[] = {"two_responses", "no_commas", "sentence_count", "word_count", "title",
-                                         "repeat_request", "start_with", "end_with", "lowercase", "uppercase",
-                                         "quotes", "json_format", NULL};
+static const char *const EDIT_ORDER[] = {
+    "two_responses", "no_commas", "sentence_count", "word_count",  "title", "repeat_request", "start_with", "end_with",
+    "lowercase",     "uppercase", "quotes",         "json_format", NULL};
 
 static char *trimmed_copy(const char *s) {
     while (*s && isspace((unsigned char)*s)) s++;
@@ -59,9 +59,12 @@ static char *map_case(char *s, int upper) {
 static char *delete_commas(char *s) {
     size_t j = 0;
     for (size_t i = 0; s[i];) {
-        if (s[i] == ',') i++;
-        else if (strncmp(s + i, "\xef\xbc\x8c", 3) == 0) i += 3; // U+FF0C fullwidth comma
-        else s[j++] = s[i++];
+        if (s[i] == ',')
+            i++;
+        else if (strncmp(s + i, "\xef\xbc\x8c", 3) == 0)
+            i += 3; // U+FF0C fullwidth comma
+        else
+            s[j++] = s[i++];
     }
     s[j] = 0;
     return s;

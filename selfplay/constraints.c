@@ -45,7 +45,8 @@ static int is_letter(int32_t cp) {
 static int is_alnum_cp(int32_t cp) {
     if (cp < 0) return 0;
     utf8proc_category_t c = utf8proc_category(cp);
-    return (c >= UTF8PROC_CATEGORY_LU && c <= UTF8PROC_CATEGORY_LO) || (c >= UTF8PROC_CATEGORY_ND && c <= UTF8PROC_CATEGORY_NO);
+    return (c >= UTF8PROC_CATEGORY_LU && c <= UTF8PROC_CATEGORY_LO) ||
+           (c >= UTF8PROC_CATEGORY_ND && c <= UTF8PROC_CATEGORY_NO);
 }
 
 static int is_word_cp(int32_t cp) { return is_alnum_cp(cp) || cp == '\'' || cp == 0x2019 || cp == '-'; }
@@ -162,8 +163,10 @@ typedef struct {
 
 static int paragraph_line(void *ctx, const char *line, size_t n) {
     Paragraphs *p = ctx;
-    if (blank(line, n)) p->in_block = 0;
-    else if (!p->in_block) p->count++, p->in_block = 1;
+    if (blank(line, n))
+        p->in_block = 0;
+    else if (!p->in_block)
+        p->count++, p->in_block = 1;
     return 0;
 }
 
@@ -237,7 +240,8 @@ static int highlight_line(void *ctx, const char *line, size_t n) {
         }
         size_t j = i;
         while (j < n && line[j] == '*') j++;
-        if (open < 0) open = (long)j;
+        if (open < 0)
+            open = (long)j;
         else {
             if (!blank(line + open, i - (size_t)open)) h->count++;
             open = -1;
@@ -251,15 +255,24 @@ static const char *const SEPARATOR = "******";
 
 // ---- the families ----
 
-typedef enum { P_N = 1, P_RELATION = 2, P_KEYWORD = 4, P_KEYWORDS = 8, P_WORDS = 16, P_LETTER = 32, P_PHRASE = 64,
-               P_MARKER = 128, P_LANGUAGE = 256 } ParamBits;
+typedef enum {
+    P_N = 1,
+    P_RELATION = 2,
+    P_KEYWORD = 4,
+    P_KEYWORDS = 8,
+    P_WORDS = 16,
+    P_LETTER = 32,
+    P_PHRASE = 64,
+    P_MARKER = 128,
+    P_LANGUAGE = 256
+} ParamBits;
 
 typedef int (*CheckFn)(const json_t *c, const char *prompt, const char *answer, char *detail, size_t size);
 
 typedef struct {
     const char *name;
-    unsigned params;        // ParamBits it draws and its checker reads
-    const char *conflicts;  // space-separated families it cannot be combined with
+    unsigned params;       // ParamBits it draws and its checker reads
+    const char *conflicts; // space-separated families it cannot be combined with
     CheckFn check;
 } Family;
 
@@ -273,7 +286,7 @@ static int get_int(const json_t *c, const char *key, int *v) {
 
 static const char *get_str(const json_t *c, const char *key) { return json_string_value(json_object_get(c, key)); }
 
-#define MALFORMED(...) (snprintf(detail, size, __VA_ARGS__), -1)
+#define MALFORMED(...)  (snprintf(detail, size, __VA_ARGS__), -1)
 #define RESULT(ok, ...) (snprintf(detail, size, __VA_ARGS__), (ok) ? 1 : 0)
 
 // relation "at least" / "at most"; -1 malformed
@@ -296,7 +309,8 @@ static int check_case(const char *answer, int want_lower, char *detail, size_t s
         letters++;
         int bad = want_lower ? utf8proc_isupper(cp) || utf8proc_category(cp) == UTF8PROC_CATEGORY_LT
                              : utf8proc_islower(cp) || utf8proc_category(cp) == UTF8PROC_CATEGORY_LT;
-        if (bad) return RESULT(0, "'%.*s' at byte %zu is %s case", (int)step, answer + i, i, want_lower ? "upper" : "lower");
+        if (bad)
+            return RESULT(0, "'%.*s' at byte %zu is %s case", (int)step, answer + i, i, want_lower ? "upper" : "lower");
     }
     if (!letters) return RESULT(0, "no letters");
     return RESULT(1, "%d letters, all %s case", letters, want_lower ? "lower" : "upper");
@@ -406,7 +420,8 @@ static int check_keyword_frequency(const json_t *c, const char *p, const char *a
 static int check_letter_frequency(const json_t *c, const char *p, const char *a, char *detail, size_t size) {
     (void)p;
     const char *letter = get_str(c, "letter");
-    if (!letter || strlen(letter) != 1 || !isalpha((unsigned char)letter[0])) return MALFORMED("needs one ASCII \"letter\"");
+    if (!letter || strlen(letter) != 1 || !isalpha((unsigned char)letter[0]))
+        return MALFORMED("needs one ASCII \"letter\"");
     int count = 0, want = tolower((unsigned char)letter[0]);
     for (size_t i = 0, len = trimmed_len(a); i < len; i++) count += tolower((unsigned char)a[i]) == want;
     char what[32];
@@ -485,7 +500,8 @@ static int check_postscript(const json_t *c, const char *p, const char *a, char 
     if (!marker || !*marker) return MALFORMED("needs \"marker\"");
     Postscript ps = {marker, 0};
     for_each_line(a, trimmed_len(a), postscript_line, &ps);
-    return RESULT(ps.found, ps.found ? "a postscript starting with %s" : "no line starting with %s and some text", marker);
+    return RESULT(ps.found, ps.found ? "a postscript starting with %s" : "no line starting with %s and some text",
+                  marker);
 }
 
 typedef struct {
@@ -562,7 +578,9 @@ static int check_language(const json_t *c, const char *p, const char *a, char *d
     (void)p;
     const char *lang = get_str(c, "language");
     const Script *sc = lang ? script_of(lang) : NULL;
-    if (!sc) return MALFORMED("needs \"language\": Russian, Greek, Japanese, Chinese, Korean, Arabic, Hindi, Hebrew or Thai");
+    if (!sc)
+        return MALFORMED(
+            "needs \"language\": Russian, Greek, Japanese, Chinese, Korean, Arabic, Hindi, Hebrew or Thai");
     size_t len = trimmed_len(a);
     int letters = 0, in_script = 0;
     for (size_t i = 0, step; i < len; i += step) {
@@ -595,7 +613,8 @@ static int check_capital_word_frequency(const json_t *c, const char *p, const ch
     return check_counted(c, wc.count, "words in capitals", detail, size);
 }
 
-#define STRUCTURED "bullet_count numbered_sections title postscript two_responses quotes repeat_request start_with end_with paragraph_count highlighted_sections placeholders"
+#define STRUCTURED \
+    "bullet_count numbered_sections title postscript two_responses quotes repeat_request start_with end_with paragraph_count highlighted_sections placeholders"
 static const Family FAMILIES[] = {
     {"lowercase", 0, "uppercase capital_word_frequency language json_format", check_lowercase},
     {"uppercase", 0, "lowercase capital_word_frequency language json_format", check_uppercase},
@@ -612,13 +631,16 @@ static const Family FAMILIES[] = {
     {"no_commas", 0, "json_format", check_no_commas},
     {"end_with", P_PHRASE, "json_format quotes two_responses language postscript", check_end_with},
     {"start_with", P_PHRASE, "json_format quotes repeat_request language", check_start_with},
-    {"quotes", 0, "json_format two_responses start_with end_with repeat_request bullet_count numbered_sections", check_quotes},
+    {"quotes", 0, "json_format two_responses start_with end_with repeat_request bullet_count numbered_sections",
+     check_quotes},
     {"json_format", 0, "lowercase uppercase word_count sentence_count no_commas " STRUCTURED, check_json_format},
     {"placeholders", P_N, "json_format", check_placeholders},
     {"postscript", P_MARKER, "json_format end_with", check_postscript},
     {"two_responses", 0, "json_format quotes paragraph_count end_with repeat_request", check_two_responses},
     {"repeat_request", 0, "json_format quotes start_with two_responses language", check_repeat_request},
-    {"language", P_LANGUAGE, "lowercase uppercase include_keywords keyword_frequency letter_frequency capital_word_frequency start_with end_with repeat_request", check_language},
+    {"language", P_LANGUAGE,
+     "lowercase uppercase include_keywords keyword_frequency letter_frequency capital_word_frequency start_with end_with repeat_request",
+     check_language},
     {"highlighted_sections", P_N, "json_format", check_highlighted_sections},
     {"capital_word_frequency", P_RELATION | P_N, "lowercase uppercase language", check_capital_word_frequency},
 };
@@ -711,9 +733,15 @@ static const struct {
     unsigned bit;
     const char *placeholder, *pool;
 } PARAMS[] = {
-    {P_N, "{n}", "n"},           {P_RELATION, "{relation}", NULL}, {P_KEYWORD, "{keyword}", "keywords"},
-    {P_KEYWORDS, "{keywords}", "keywords"}, {P_WORDS, "{words}", "words"}, {P_LETTER, "{letter}", "letters"},
-    {P_PHRASE, "{phrase}", "phrases"}, {P_MARKER, "{marker}", "markers"}, {P_LANGUAGE, "{language}", "languages"},
+    {P_N, "{n}", "n"},
+    {P_RELATION, "{relation}", NULL},
+    {P_KEYWORD, "{keyword}", "keywords"},
+    {P_KEYWORDS, "{keywords}", "keywords"},
+    {P_WORDS, "{words}", "words"},
+    {P_LETTER, "{letter}", "letters"},
+    {P_PHRASE, "{phrase}", "phrases"},
+    {P_MARKER, "{marker}", "markers"},
+    {P_LANGUAGE, "{language}", "languages"},
 };
 
 // n: [lo, hi], or {"at least": [lo, hi], "at most": [lo, hi]} for families with a relation
@@ -735,7 +763,9 @@ static int valid_pool(const json_t *p) {
 ConstraintCatalog *constraints_load(const char *path) {
     json_error_t err;
     json_t *root = json_load_file(path, 0, &err);
-    if (!root) fail("%s:%d:%d: %s (the constraints catalogue must be JSON: {\"families\": {...}})", path, err.line, err.column, err.text);
+    if (!root)
+        fail("%s:%d:%d: %s (the constraints catalogue must be JSON: {\"families\": {...}})", path, err.line, err.column,
+             err.text);
     json_t *fams = json_object_get(root, "families");
     if (!json_is_object(fams) || json_object_size(fams) == 0)
         fail("%s: no \"families\" object: the catalogue maps each family name to its wordings and pools", path);
@@ -747,7 +777,9 @@ ConstraintCatalog *constraints_load(const char *path) {
     json_object_foreach(fams, name, spec) {
         if (name[0] == '_') continue;
         const Family *f = family_of(name);
-        if (!f) fail("%s: family \"%s\" is unknown: the checker knows only the families listed in docs/formats.md", path, name);
+        if (!f)
+            fail("%s: family \"%s\" is unknown: the checker knows only the families listed in docs/formats.md", path,
+                 name);
         json_t *w = json_object_get(spec, "instructions");
         if (!valid_pool(w)) fail("%s: family %s: \"instructions\" must be a non-empty list of wordings", path, name);
         CatalogFamily *cf = &c->families[c->n++];
@@ -772,7 +804,8 @@ ConstraintCatalog *constraints_load(const char *path) {
             json_t *pool = json_object_get(spec, PARAMS[p].pool);
             if (PARAMS[p].bit == P_N) {
                 int ok = (f->params & P_RELATION) && json_is_object(pool)
-                             ? valid_range(json_object_get(pool, "at least")) && valid_range(json_object_get(pool, "at most"))
+                             ? valid_range(json_object_get(pool, "at least")) &&
+                                   valid_range(json_object_get(pool, "at most"))
                              : valid_range(pool);
                 if (!ok)
                     fail("%s: family %s: \"n\" must be a range [lo, hi]%s", path, name,
@@ -785,12 +818,14 @@ ConstraintCatalog *constraints_load(const char *path) {
                 json_t *v;
                 json_array_foreach(pool, i, v) if (!script_of(json_string_value(v)))
                     fail("%s: family language: \"%s\" has no script check (Russian, Greek, Japanese, Chinese, Korean, "
-                         "Arabic, Hindi, Hebrew, Thai)", path, json_string_value(v));
+                         "Arabic, Hindi, Hebrew, Thai)",
+                         path, json_string_value(v));
             }
             if (PARAMS[p].bit == P_LETTER) {
                 size_t i;
                 json_t *v;
-                json_array_foreach(pool, i, v) if (strlen(json_string_value(v)) != 1 || !isalpha((unsigned char)*json_string_value(v)))
+                json_array_foreach(pool, i, v) if (strlen(json_string_value(v)) != 1 ||
+                                                   !isalpha((unsigned char)*json_string_value(v)))
                     fail("%s: family letter_frequency: \"%s\" is not one ASCII letter", path, json_string_value(v));
             }
         }
@@ -882,11 +917,11 @@ static json_t *draw_one(const CatalogFamily *cf, Rng *rng) {
     json_t *c = json_pack("{s:s}", "kind", f->name), *spec = cf->spec;
     char *text = strdup(cf->wordings[uniform(rng, cf->n_wordings)]), num[32];
     const char *rel = NULL;
-#define SUB(ph, value)                                  \
-    do {                                                \
-        char *next = replace_all(text, ph, value);      \
-        free(text);                                     \
-        text = next;                                    \
+#define SUB(ph, value)                             \
+    do {                                           \
+        char *next = replace_all(text, ph, value); \
+        free(text);                                \
+        text = next;                               \
     } while (0)
     if (f->params & P_RELATION) {
         rel = uniform(rng, 2) ? "at most" : "at least";
@@ -922,8 +957,10 @@ static json_t *draw_one(const CatalogFamily *cf, Rng *rng) {
     static const struct {
         unsigned bit;
         const char *key, *pool, *ph;
-    } plain[] = {{P_LETTER, "letter", "letters", "{letter}"}, {P_PHRASE, "phrase", "phrases", "{phrase}"},
-                 {P_MARKER, "marker", "markers", "{marker}"}, {P_LANGUAGE, "language", "languages", "{language}"}};
+    } plain[] = {{P_LETTER, "letter", "letters", "{letter}"},
+                 {P_PHRASE, "phrase", "phrases", "{phrase}"},
+                 {P_MARKER, "marker", "markers", "{marker}"},
+                 {P_LANGUAGE, "language", "languages", "{language}"}};
     for (size_t p = 0; p < sizeof plain / sizeof plain[0]; p++) {
         if (!(f->params & plain[p].bit)) continue;
         const char *v = pick(rng, json_object_get(spec, plain[p].pool));
@@ -941,7 +978,8 @@ json_t *constraints_draw(const ConstraintCatalog *c, int k, Rng *rng, const char
     int *allowed = xmalloc((size_t)c->n * sizeof(int)), n_allowed = 0;
     for (int i = 0; i < c->n; i++) {
         int ok = !families;
-        for (int j = 0; families && j < n_families && !ok; j++) ok = strcmp(families[j], c->families[i].family->name) == 0;
+        for (int j = 0; families && j < n_families && !ok; j++)
+            ok = strcmp(families[j], c->families[i].family->name) == 0;
         if (ok) allowed[n_allowed++] = i;
     }
     if (n_allowed == 0) fail("none of the requested constraint families is in the catalogue");

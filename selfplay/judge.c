@@ -44,8 +44,10 @@ char *judge_build_prompt(const char *tpl, const char *prompt, const char *respon
     for (const char *p = tpl; *p;) {
         const char *insert = NULL;
         size_t skip = 0;
-        if (strncmp(p, "{prompt}", 8) == 0) insert = prompt, skip = 8;
-        else if (strncmp(p, "{response}", 10) == 0) insert = response, skip = 10;
+        if (strncmp(p, "{prompt}", 8) == 0)
+            insert = prompt, skip = 8;
+        else if (strncmp(p, "{response}", 10) == 0)
+            insert = response, skip = 10;
         if (insert) {
             size_t l = strlen(insert);
             memcpy(out + n, insert, l);

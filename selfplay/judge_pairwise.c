@@ -7,11 +7,11 @@
 #include <string.h>
 #include <strings.h>
 
-#include "../base/io.h"
 #include "../base/check.h"
-#include "judge.h"
+#include "../base/io.h"
 #include "../base/progress.h"
 #include "../data/text_utf8.h"
+#include "judge.h"
 
 const char *const PAIRWISE_DEFAULT_TEMPLATE =
     "You are comparing two AI assistants. Read the user's question and the two answers below, then decide "
@@ -30,7 +30,8 @@ char *pairwise_build_prompt(const char *tpl, const char *prompt, const char *fir
     const char *values[3] = {prompt, first, second};
     size_t cap = strlen(tpl) + 1, n = 0;
     for (int k = 0; k < 3; k++) {
-        if (!strstr(tpl, keys[k])) fail("the pairwise judge template must contain %s (and {prompt}, {answer_a}, {answer_b})", keys[k]);
+        if (!strstr(tpl, keys[k]))
+            fail("the pairwise judge template must contain %s (and {prompt}, {answer_a}, {answer_b})", keys[k]);
         for (const char *p = strstr(tpl, keys[k]); p; p = strstr(p + 1, keys[k])) cap += strlen(values[k]);
     }
     char *out = xmalloc(cap);
@@ -60,9 +61,12 @@ static Verdict verdict_word(const char *q) {
     if (strncasecmp(q, "assistant", 9) == 0) q = skip_marks(q + 9);
     Verdict v = VERDICT_NONE;
     size_t len = 0;
-    if (strncasecmp(q, "tie", 3) == 0) v = VERDICT_TIE, len = 3;
-    else if (*q == 'A' || *q == 'a') v = VERDICT_FIRST, len = 1;
-    else if (*q == 'B' || *q == 'b') v = VERDICT_SECOND, len = 1;
+    if (strncasecmp(q, "tie", 3) == 0)
+        v = VERDICT_TIE, len = 3;
+    else if (*q == 'A' || *q == 'a')
+        v = VERDICT_FIRST, len = 1;
+    else if (*q == 'B' || *q == 'b')
+        v = VERDICT_SECOND, len = 1;
     if (v != VERDICT_NONE && isalnum((unsigned char)q[len])) return VERDICT_NONE; // "Verdict: Absolutely"
     return v;
 }
@@ -77,9 +81,12 @@ Verdict pairwise_parse_verdict(const char *text) {
             if (w != VERDICT_NONE) v = w;
         } else if (p[0] == '[' && p[1] == '[' && p[2] && p[3] == ']' && p[4] == ']') { // [[A]] [[B]] [[C]]
             char c = (char)toupper((unsigned char)p[2]);
-            if (c == 'A') v = VERDICT_FIRST;
-            else if (c == 'B') v = VERDICT_SECOND;
-            else if (c == 'C') v = VERDICT_TIE;
+            if (c == 'A')
+                v = VERDICT_FIRST;
+            else if (c == 'B')
+                v = VERDICT_SECOND;
+            else if (c == 'C')
+                v = VERDICT_TIE;
         }
     }
     return v;
@@ -129,7 +136,8 @@ void pair_judge_open(PairJudge *j, const char *dir, Backend *backend, const char
         // " A" and " B" may be one token each or share leading tokens (a space): those join the
         // prefill and the first token where they differ decides
         size_t na = 0, nb = 0;
-        int32_t *ca = continuation(j->io.tok, VERDICT_PREFILL, " A", &na), *cb = continuation(j->io.tok, VERDICT_PREFILL, " B", &nb);
+        int32_t *ca = continuation(j->io.tok, VERDICT_PREFILL, " A", &na),
+                *cb = continuation(j->io.tok, VERDICT_PREFILL, " B", &nb);
         size_t k = 0;
         while (ca && cb && k < na && k < nb && ca[k] == cb[k]) k++;
         if (!ca || !cb || k >= na || k >= nb)
@@ -194,8 +202,10 @@ void pair_judge_run(PairJudge *j, const char *const *prompt, const char *const *
         lens[i] = (int)len;
         out[i] = (PairVerdict){VERDICT_NONE, NAN, NULL, (int)len, NULL};
         int need = lens[i] + (logprob ? 0 : j->max_new);
-        if (need > max_seq) out[i].error = TOO_LONG;
-        else if (lens[i] > longest) longest = lens[i];
+        if (need > max_seq)
+            out[i].error = TOO_LONG;
+        else if (lens[i] > longest)
+            longest = lens[i];
     }
     Progress prog;
     if (j->progress) progress_start(&prog, j->progress, n);

@@ -41,26 +41,26 @@ typedef enum { JUDGE_LOGPROB, JUDGE_TEXT, JUDGE_RUBRIC } JudgeMethod;
 
 typedef struct {
     Model model;
-    ChatIO io;           // the judge's tokenizer, chat format, default system message, stop ids
+    ChatIO io; // the judge's tokenizer, chat format, default system message, stop ids
     JudgeMethod method;
-    char *tpl;           // the pairwise template (malloc'd)
-    int32_t *prefill;    // logprob: "Verdict: Assistant" (n_prefill ids)
+    char *tpl;        // the pairwise template (malloc'd)
+    int32_t *prefill; // logprob: "Verdict: Assistant" (n_prefill ids)
     size_t n_prefill;
-    int verdict_ids[2];  // logprob: the tokens " A" and " B" that follow the prefill
-    int digit_ids[6];    // rubric: the tokens "0".."5"; has_digits = 0 if one is not a single token
+    int verdict_ids[2]; // logprob: the tokens " A" and " B" that follow the prefill
+    int digit_ids[6];   // rubric: the tokens "0".."5"; has_digits = 0 if one is not a single token
     int has_digits;
-    int max_new;         // text: tokens per judgement
-    float temperature;   // text: 0 = greedy
+    int max_new;       // text: tokens per judgement
+    float temperature; // text: 0 = greedy
     uint64_t seed;
-    const char *progress; // the label of a progress line for pair_judge_run / _rubric (NULL: quiet)
-    Generator gen;       // built for the longest judge prompt of a run
+    const char *progress;        // the label of a progress line for pair_judge_run / _rubric (NULL: quiet)
+    Generator gen;               // built for the longest judge prompt of a run
     int gen_batch, gen_capacity; // 0 until built
 } PairJudge;
 
 typedef struct {
     Verdict verdict;
-    double p_first;   // logprob: p(A) / (p(A) + p(B)); text: NAN
-    char *judgement;  // text: what the judge wrote (malloc'd, valid UTF-8); NULL otherwise
+    double p_first;  // logprob: p(A) / (p(A) + p(B)); text: NAN
+    char *judgement; // text: what the judge wrote (malloc'd, valid UTF-8); NULL otherwise
     int prompt_tokens;
     const char *error; // why the verdict is missing (static string), or NULL
 } PairVerdict;

@@ -37,18 +37,19 @@ typedef struct { // the judge and its buffers, built once
     char *tpl;
     GenerateOptions gen_opts;
     Generator g;
-    int **outs;           // [batch][max_new] generated judgement tokens
-    int *n_out, *lens;    // [batch]
-    FinishReason *fin;    // [batch]
-    uint64_t *seeds;      // [batch]
-    const int **prompts;  // [batch]
-    float *logits;        // [vocab]
+    int **outs;          // [batch][max_new] generated judgement tokens
+    int *n_out, *lens;   // [batch]
+    FinishReason *fin;   // [batch]
+    uint64_t *seeds;     // [batch]
+    const int **prompts; // [batch]
+    float *logits;       // [vocab]
 } Judge;
 
 static void judge_build(Judge *j, const JudgeOptions *o) {
     j->logprob = strcmp(o->method, "logprob") == 0;
     j->tpl = o->template_path ? read_file(o->template_path, NULL) : NULL;
-    model_load(&j->m, o->model_dir, dist_backend_select(o->device, o->threads)); // a rank's share of the cores, its own GPU
+    model_load(&j->m, o->model_dir,
+               dist_backend_select(o->device, o->threads)); // a rank's share of the cores, its own GPU
     chat_io_open(&j->io, o->model_dir, &j->m.config, NULL, "the judge");
     if (!j->io.tok) fail("%s has no tokenizer.json: the judge needs a model with a text tokenizer", o->model_dir);
     if (j->logprob) {
@@ -89,7 +90,8 @@ static void judge_free(Judge *j, int batch) {
 // logprob: the prompt `ids` (n of cap) gets "Score: " appended; the score is read at its end.
 static double judge_logprob(Judge *j, int32_t **ids, size_t *n, size_t *cap, json_t *rec, const char *in, long line) {
     tokenizer_encode(j->io.tok, "Score: ", 7, 0, ids, n, cap);
-    if ((int)*n > j->m.config.max_seq) fail("%s:%ld: the judge prompt has %zu tokens, more than the context", in, line, *n);
+    if ((int)*n > j->m.config.max_seq)
+        fail("%s:%ld: the judge prompt has %zu tokens, more than the context", in, line, *n);
     model_forward(&j->m, (const int *)*ids, NULL, 1, (int)*n);
     model_logits_rows(&j->m, (int)*n - 1, 1, j->logits); // the score is read at the last position alone
     double probs[6], e = rubric_score(j->logits, j->digit_ids, probs);
@@ -184,7 +186,8 @@ int judge_run(const JudgeOptions *o) {
     double missing = (double)n_missing;
     dist_sum(&missing, 1);
     if (lead)
-        printf("judged %ld answers (%s) into %s; %.0f without a parseable score\n", n_records, o->method, o->out, missing);
+        printf("judged %ld answers (%s) into %s; %.0f without a parseable score\n", n_records, o->method, o->out,
+               missing);
     judge_free(&j, o->batch);
     return 0;
 }

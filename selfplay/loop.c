@@ -17,12 +17,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../base/check.h"
 #include "../base/io.h"
 #include "../base/json_file.h"
-#include "loop_report.h"
-#include "../base/check.h"
-#include "../dist/comm.h"
 #include "../base/progress.h"
+#include "../dist/comm.h"
+#include "loop_report.h"
 
 extern char **environ;
 
@@ -105,7 +105,8 @@ static char *command_line(const ArgList *a) {
         const char *w = a->argv[i];
         int plain = *w != 0;
         for (const char *p = w; *p; p++)
-            if (!(strchr("-_./=,:@%+", *p) || (*p >= '0' && *p <= '9') || ((*p | 32) >= 'a' && (*p | 32) <= 'z'))) plain = 0;
+            if (!(strchr("-_./=,:@%+", *p) || (*p >= '0' && *p <= '9') || ((*p | 32) >= 'a' && (*p | 32) <= 'z')))
+                plain = 0;
         size_t need = len + 4 * strlen(w) + 4;
         if (need > cap) s = xrealloc(s, cap = 2 * need);
         if (i) s[len++] = ' ';
@@ -114,8 +115,10 @@ static char *command_line(const ArgList *a) {
         } else {
             s[len++] = '\'';
             for (const char *p = w; *p; p++) {
-                if (*p == '\'') len += (size_t)sprintf(s + len, "'\\''");
-                else s[len++] = *p;
+                if (*p == '\'')
+                    len += (size_t)sprintf(s + len, "'\\''");
+                else
+                    s[len++] = *p;
             }
             s[len++] = '\'';
             s[len] = 0;
@@ -245,20 +248,23 @@ static void remove_tree(const char *path) {
 
 static json_t *options_json(const LoopOptions *o) {
     // what the data depends on (not: iterations, which may grow; threads, device)
-    json_t *j = json_pack("{s:s, s:i, s:i, s:s, s:s, s:s, s:f, s:f, s:s, s:f, s:f, s:i, s:i, s:i, s:i, s:i, s:f, s:i, s:s?, s:i, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:s}",
-                     "init", o->init, "prompts", o->prompts, "candidates", o->candidates, "synth_mode", o->synth_mode,
-                     "judge_method", o->judge_method, "dpo_loss", o->dpo_loss, "beta", (double)o->beta, "lr",
-                     (double)o->lr, "seed_prompts", o->seed_prompts ? o->seed_prompts : "(catalogue)",
-                     "min_margin", (double)o->min_margin, "sft_min_score", (double)o->sft_min_score, "dpo_batch",
-                     o->dpo_batch, "epochs", o->epochs, "max_len", o->max_len, "max_new", o->max_new, "synth_max_new", o->synth_max_new, "temperature",
-                     (double)o->temperature, "seed", o->seed, "chat_template", o->chat_template, "judge_samples",
-                     o->judge_samples, "synth_args", o->synth_args, "gen_args", o->gen_args, "judge_args", o->judge_args,
-                     "clean_args", o->clean_args, "dpo_args", o->dpo_args, "eval_text", o->eval_text,
-                     "winrate_method", o->winrate_method);
+    json_t *j = json_pack(
+        "{s:s, s:i, s:i, s:s, s:s, s:s, s:f, s:f, s:s, s:f, s:f, s:i, s:i, s:i, s:i, s:i, s:f, s:i, s:s?, s:i, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:s}",
+        "init", o->init, "prompts", o->prompts, "candidates", o->candidates, "synth_mode", o->synth_mode,
+        "judge_method", o->judge_method, "dpo_loss", o->dpo_loss, "beta", (double)o->beta, "lr", (double)o->lr,
+        "seed_prompts", o->seed_prompts ? o->seed_prompts : "(catalogue)", "min_margin", (double)o->min_margin,
+        "sft_min_score", (double)o->sft_min_score, "dpo_batch", o->dpo_batch, "epochs", o->epochs, "max_len",
+        o->max_len, "max_new", o->max_new, "synth_max_new", o->synth_max_new, "temperature", (double)o->temperature,
+        "seed", o->seed, "chat_template", o->chat_template, "judge_samples", o->judge_samples, "synth_args",
+        o->synth_args, "gen_args", o->gen_args, "judge_args", o->judge_args, "clean_args", o->clean_args, "dpo_args",
+        o->dpo_args, "eval_text", o->eval_text, "winrate_method", o->winrate_method);
     // the verifiable-reward options, recorded only when used (work directories made before them resume)
-    if (o->constraints) json_object_set_new(j, "constraints", json_pack("{s:i, s:i}", "per_prompt", o->constraints, "draws", o->constraint_draws));
+    if (o->constraints)
+        json_object_set_new(j, "constraints",
+                            json_pack("{s:i, s:i}", "per_prompt", o->constraints, "draws", o->constraint_draws));
     if (strcmp(o->reward, "judge") != 0) json_object_set_new(j, "reward", json_string(o->reward));
-    if (o->heldout) json_object_set_new(j, "heldout", json_pack("{s:s, s:i}", "prompts", o->heldout, "max_new", o->eval_max_new));
+    if (o->heldout)
+        json_object_set_new(j, "heldout", json_pack("{s:s, s:i}", "prompts", o->heldout, "max_new", o->eval_max_new));
     if (o->no_repeat_ngram) json_object_set_new(j, "no_repeat_ngram", json_integer(o->no_repeat_ngram));
     if (o->sft_lr > 0) json_object_set_new(j, "sft_lr", json_real(o->sft_lr));
     if (o->repair) json_object_set_new(j, "repair", json_true());
@@ -277,7 +283,8 @@ static void check_or_write_options(const LoopOptions *o) {
         json_object_foreach(now, key, v) {
             json_t *old = json_object_get(was, key);
             if (!old || !json_equal(old, v)) {
-                char *a = old ? json_dumps(old, JSON_ENCODE_ANY) : strdup("(absent)"), *b = json_dumps(v, JSON_ENCODE_ANY);
+                char *a = old ? json_dumps(old, JSON_ENCODE_ANY) : strdup("(absent)"),
+                     *b = json_dumps(v, JSON_ENCODE_ANY);
                 fail("%s was started with %s = %s, this run asks for %s: resume with the same options, or use a new "
                      "--workdir",
                      o->workdir, key, a, b);
@@ -338,8 +345,8 @@ static void ppl_args(ArgList *a, const char *exe, const LoopOptions *o, const ch
 typedef struct {
     const LoopOptions *o;
     const char *exe;
-    int t;         // the iteration, 1..
-    uint64_t seed; // the iteration's seed for every stage
+    int t;                                 // the iteration, 1..
+    uint64_t seed;                         // the iteration's seed for every stage
     const char *prev_model, *policy_start; // M(t-1); where DPO starts (M(t-1), or the SFT model)
     const char *earlier_prompts;           // comma-separated prompt files of the finished iterations
     const char *seed_prompts, *eval_prompts, *eval_data;
@@ -355,7 +362,8 @@ static void synth_stage(Iter *it, ArgList *a) {
     arg(a, "--out"), arg(a, "%s", it->prompts), arg(a, "--count"), arg(a, "%d", o->prompts);
     arg(a, "--mode"), arg(a, "%s", o->synth_mode), arg(a, "--seed-prompts"), arg(a, "%s", it->seed_prompts);
     if (it->earlier_prompts) arg(a, "--existing"), arg(a, "%s", it->earlier_prompts);
-    if (o->heldout) arg(a, "--avoid"), arg(a, "%s", o->heldout); // held-out requests never come back as training prompts
+    if (o->heldout)
+        arg(a, "--avoid"), arg(a, "%s", o->heldout); // held-out requests never come back as training prompts
     if (o->catalog) arg(a, "--catalog"), arg(a, "%s", o->catalog);
     arg(a, "--max-new"), arg(a, "%d", o->synth_max_new), arg(a, "--max-attempts"), arg(a, "%d", 8 * o->prompts + 16);
     arg(a, "--id-prefix"), arg(a, "it%02d", it->t), arg(a, "--iteration"), arg(a, "%d", it->t);
@@ -395,7 +403,8 @@ static void judge_stage(Iter *it, ArgList *a) {
 
 static void clean_stage(Iter *it, ArgList *a) {
     const LoopOptions *o = it->o;
-    arg(a, "%s", it->exe), arg(a, "data"), arg(a, "clean"), arg(a, "--input"), arg(a, "%s", it->use_judge ? it->judged : it->candidates);
+    arg(a, "%s", it->exe), arg(a, "data"), arg(a, "clean"), arg(a, "--input"),
+        arg(a, "%s", it->use_judge ? it->judged : it->candidates);
     arg(a, "--out"), arg(a, "%s", it->cleaned), arg(a, "--report"), arg(a, "%s", it->clean_report);
     arg(a, "--min-chars"), arg(a, "1"), arg(a, "--quiet");
     if (o->threads) arg(a, "--threads"), arg(a, "%d", o->threads);
@@ -536,12 +545,26 @@ static void iter_build(Iter *it, int t) {
     it->t = t;
     it->seed = (uint64_t)o->seed * 1000 + (uint64_t)t;
     it->dir = iter_dir(o->workdir, t);
-    char **paths[] = {&it->prompts, &it->candidates, &it->judged, &it->cleaned, &it->verified, &it->pairs, &it->sft,
-                      &it->model, &it->synth_report, &it->clean_report, &it->verify_report, &it->pairs_report,
-                      &it->eval_pairs, &it->winrate, &it->winrate_md, &it->ppl};
-    const char *names[] = {"prompts.jsonl.zst", "candidates.jsonl.zst", "judged.jsonl.zst", "cleaned.jsonl.zst",
-                           "verified.jsonl.zst", "pairs.jsonl.zst", "sft", "model", "synth.json", "clean.json",
-                           "verify.json", "pairs.json", "eval_pairs.json", "winrate.json", "winrate.md", "ppl.json"};
+    char **paths[] = {&it->prompts,      &it->candidates,   &it->judged,        &it->cleaned,
+                      &it->verified,     &it->pairs,        &it->sft,           &it->model,
+                      &it->synth_report, &it->clean_report, &it->verify_report, &it->pairs_report,
+                      &it->eval_pairs,   &it->winrate,      &it->winrate_md,    &it->ppl};
+    const char *names[] = {"prompts.jsonl.zst",
+                           "candidates.jsonl.zst",
+                           "judged.jsonl.zst",
+                           "cleaned.jsonl.zst",
+                           "verified.jsonl.zst",
+                           "pairs.jsonl.zst",
+                           "sft",
+                           "model",
+                           "synth.json",
+                           "clean.json",
+                           "verify.json",
+                           "pairs.json",
+                           "eval_pairs.json",
+                           "winrate.json",
+                           "winrate.md",
+                           "ppl.json"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) *paths[i] = path_join(it->dir, names[i]);
     it->use_judge = strcmp(o->reward, "verify") != 0, it->use_verify = strcmp(o->reward, "judge") != 0;
     it->policy_start = o->sft_min_score > 0 ? it->sft : it->prev_model;
@@ -600,11 +623,13 @@ static char *seed_prompts_copy(const LoopOptions *o, const char *exe, const char
 }
 
 // Held-out human text: packed once with M0's tokenizer, M0's perplexity as the baseline.
-static void seed_eval_text(Runner *r, const LoopOptions *o, const char *exe, const char *seed_dir, const char *eval_data) {
+static void seed_eval_text(Runner *r, const LoopOptions *o, const char *exe, const char *seed_dir,
+                           const char *eval_data) {
     ArgList a = {0};
     if (!stage_done(seed_dir, "pack")) {
         remove_tree(eval_data);
-        arg(&a, "%s", exe), arg(&a, "data"), arg(&a, "pack"), arg(&a, "--tokenizer"), arg(&a, "%s/tokenizer.json", o->init);
+        arg(&a, "%s", exe), arg(&a, "data"), arg(&a, "pack"), arg(&a, "--tokenizer"),
+            arg(&a, "%s/tokenizer.json", o->init);
         arg(&a, "--input"), arg(&a, "%s", o->eval_text), arg(&a, "--out"), arg(&a, "%s", eval_data);
         if (o->threads) arg(&a, "--threads"), arg(&a, "%d", o->threads);
         double secs = run_stage(r, "pack", &a, NULL);
@@ -628,7 +653,8 @@ int loop_run(const LoopOptions *o) {
              "mpirun / srun and give --launch \"mpirun -np %d\" (or --launch srun inside an allocation)",
              comm_world(), comm_world());
     char *config = path_join(o->init, "config.json");
-    if (!path_exists(config)) fail("%s not found: --init must be a model directory (config.json, model.safetensors)", config);
+    if (!path_exists(config))
+        fail("%s not found: --init must be a model directory (config.json, model.safetensors)", config);
     free(config);
     make_dirs(o->workdir);
     check_or_write_options(o);
@@ -651,8 +677,12 @@ int loop_run(const LoopOptions *o) {
     char *prev_model = strdup(o->init);
     char *earlier_prompts = NULL; // comma-separated prompt files of the finished iterations
     for (int t = 1; t <= o->iterations; t++) {
-        Iter it = {.o = o, .exe = exe, .prev_model = prev_model, .earlier_prompts = earlier_prompts,
-                   .seed_prompts = seed_prompts, .eval_prompts = o->eval_prompts ? o->eval_prompts : seed_prompts,
+        Iter it = {.o = o,
+                   .exe = exe,
+                   .prev_model = prev_model,
+                   .earlier_prompts = earlier_prompts,
+                   .seed_prompts = seed_prompts,
+                   .eval_prompts = o->eval_prompts ? o->eval_prompts : seed_prompts,
                    .eval_data = eval_data};
         iter_build(&it, t);
         run_iteration(&r, &it);
@@ -668,6 +698,7 @@ int loop_run(const LoopOptions *o) {
     }
     char *report = path_join(o->workdir, "report.md");
     printf("\n==== %d iteration%s done: %s\n", o->iterations, o->iterations == 1 ? "" : "s", report);
-    free(report), free(prev_model), free(earlier_prompts), free(exe), free(seed_dir), free(seed_prompts), free(eval_data);
+    free(report), free(prev_model), free(earlier_prompts), free(exe), free(seed_dir), free(seed_prompts),
+        free(eval_data);
     return 0;
 }

@@ -32,11 +32,11 @@
 #pragma once
 
 typedef struct {
-    const char *init;      // M0
-    const char *workdir;   // W
+    const char *init;    // M0
+    const char *workdir; // W
     int iterations;
-    int prompts;           // new prompts per iteration
-    int candidates;        // answers per prompt
+    int prompts;              // new prompts per iteration
+    int candidates;           // answers per prompt
     const char *seed_prompts; // human-written examples (default: the catalogue's)
     const char *synth_mode;   // self-instruct | brainstorm
     const char *catalog;      // NULL: the default catalogue
@@ -47,18 +47,18 @@ typedef struct {
     const char *judge_method; // logprob | text
     int judge_samples;
     float min_margin;
-    float sft_min_score;      // > 0: rejection-sampling SFT stage before DPO
+    float sft_min_score; // > 0: rejection-sampling SFT stage before DPO
     int sft_steps;
-    float sft_lr;             // 0: lr
+    float sft_lr; // 0: lr
     const char *dpo_loss;
     float beta, lr;
     int dpo_batch, epochs, max_len;
-    int max_new;              // answer length
+    int max_new; // answer length
     float temperature;
-    const char *eval_prompts; // win-rate prompts (default: the seed prompts)
-    const char *eval_text;    // held-out human text (.txt/.jsonl): perplexity of M0 and every M(t)
-    int eval_text_batches;    // batches of 4 x 256 tokens scored (0: all)
-    int eval_count;           // win-rate prompts used (0: all)
+    const char *eval_prompts;   // win-rate prompts (default: the seed prompts)
+    const char *eval_text;      // held-out human text (.txt/.jsonl): perplexity of M0 and every M(t)
+    int eval_text_batches;      // batches of 4 x 256 tokens scored (0: all)
+    int eval_count;             // win-rate prompts used (0: all)
     const char *winrate_method; // how eval winrate judges: logprob | text (pairwise) | rubric (pointwise)
     // the launcher of the stages that run on many ranks (gen, judge, sft, dpo, every eval),
     // split on spaces and put before the strap command, e.g. "mpirun -np 8" or "srun"; NULL:
@@ -69,10 +69,10 @@ typedef struct {
     // answer; reward judge | verify | mix decides the pairs (strap pairs --reward)
     int constraints, constraint_draws;
     const char *reward;
-    const char *heldout;      // held-out prompts with constraints: eval constraints of M(t) against M0
-    int eval_max_new;         // answer tokens in eval constraints
-    int no_repeat_ngram;      // generation guard of the answers (gen), 0: off
-    int repair;               // verify --repair: edit failing answers whose failed constraints have an edit
+    const char *heldout; // held-out prompts with constraints: eval constraints of M(t) against M0
+    int eval_max_new;    // answer tokens in eval constraints
+    int no_repeat_ngram; // generation guard of the answers (gen), 0: off
+    int repair;          // verify --repair: edit failing answers whose failed constraints have an edit
     int seed, threads, batch;
     const char *device;
     const char *chat_template;

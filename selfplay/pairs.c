@@ -30,7 +30,8 @@ static int rank_cmp(const Judged *a, const Judged *b, Reward r) {
     if (a->loops != b->loops) return a->loops ? -1 : 1;
     double x = primary(a, r), y = primary(b, r);
     if (x != y) return x > y ? 1 : -1;
-    if (r == REWARD_MIX && !isnan(a->score) && !isnan(b->score) && a->score != b->score) return a->score > b->score ? 1 : -1;
+    if (r == REWARD_MIX && !isnan(a->score) && !isnan(b->score) && a->score != b->score)
+        return a->score > b->score ? 1 : -1;
     return 0;
 }
 
@@ -41,10 +42,14 @@ static int by_key_then_line(const void *a, const void *b) {
 }
 
 int reward_from_name(const char *name, Reward *r) {
-    if (strcmp(name, "judge") == 0) *r = REWARD_JUDGE;
-    else if (strcmp(name, "verify") == 0) *r = REWARD_VERIFY;
-    else if (strcmp(name, "mix") == 0) *r = REWARD_MIX;
-    else return 0;
+    if (strcmp(name, "judge") == 0)
+        *r = REWARD_JUDGE;
+    else if (strcmp(name, "verify") == 0)
+        *r = REWARD_VERIFY;
+    else if (strcmp(name, "mix") == 0)
+        *r = REWARD_MIX;
+    else
+        return 0;
     return 1;
 }
 
@@ -116,8 +121,9 @@ static void pair_prompt(const PairsOptions *o, Judged *all, int i, int j, Record
         if (worst < 0 || rank_cmp(&all[k], &all[worst], o->reward) < 0) worst = k;
     }
     // the judge's margin applies where the judge decides: judge, or mix between equal verify scores
-    int judge_decides = best >= 0 && all[best].loops == all[worst].loops &&
-                        (o->reward == REWARD_JUDGE || (o->reward == REWARD_MIX && all[best].verify == all[worst].verify));
+    int judge_decides =
+        best >= 0 && all[best].loops == all[worst].loops &&
+        (o->reward == REWARD_JUDGE || (o->reward == REWARD_MIX && all[best].verify == all[worst].verify));
     if (best < 0) {
         c->unscored++;
         return;
@@ -130,9 +136,12 @@ static void pair_prompt(const PairsOptions *o, Judged *all, int i, int j, Record
         c->under_margin++;
         return;
     }
-    if (all[best].loops != all[worst].loops) c->by_loop++;
-    else if (judge_decides) c->by_judge++;
-    else c->by_verify++;
+    if (all[best].loops != all[worst].loops)
+        c->by_loop++;
+    else if (judge_decides)
+        c->by_judge++;
+    else
+        c->by_verify++;
     c->chosen_all_pass += all[best].verify == 1.0;
     json_t *pair = json_object();
     json_object_set(pair, "prompt_id", json_object_get(all[best].record, "prompt_id"));
@@ -167,14 +176,14 @@ int pairs_run(const PairsOptions *o) {
         i = j;
     }
     records_writer_close(w);
-    json_t *rep = json_pack("{s:s, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:{s:i, s:i, s:i}, s:i, s:[i,i,i,i,i,i], s:f, s:f}",
-                            "reward", o->reward_name, "answers", n, "prompts", c.prompts, "pairs", c.pairs,
-                            "ties_dropped", c.ties, "under_margin_dropped", c.under_margin, "unscored_prompts", c.unscored,
-                            "missing_scores", missing, "looping_answers", looping, "decided_by", "loop", c.by_loop,
-                            "verify", c.by_verify, "judge", c.by_judge, "chosen_passes_all", c.chosen_all_pass,
-                            "score_histogram", c.histogram[0], c.histogram[1], c.histogram[2], c.histogram[3],
-                            c.histogram[4], c.histogram[5], "mean_chars_chosen", c.pairs ? c.len_chosen / c.pairs : 0.0,
-                            "mean_chars_rejected", c.pairs ? c.len_rejected / c.pairs : 0.0);
+    json_t *rep = json_pack(
+        "{s:s, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:{s:i, s:i, s:i}, s:i, s:[i,i,i,i,i,i], s:f, s:f}", "reward",
+        o->reward_name, "answers", n, "prompts", c.prompts, "pairs", c.pairs, "ties_dropped", c.ties,
+        "under_margin_dropped", c.under_margin, "unscored_prompts", c.unscored, "missing_scores", missing,
+        "looping_answers", looping, "decided_by", "loop", c.by_loop, "verify", c.by_verify, "judge", c.by_judge,
+        "chosen_passes_all", c.chosen_all_pass, "score_histogram", c.histogram[0], c.histogram[1], c.histogram[2],
+        c.histogram[3], c.histogram[4], c.histogram[5], "mean_chars_chosen", c.pairs ? c.len_chosen / c.pairs : 0.0,
+        "mean_chars_rejected", c.pairs ? c.len_rejected / c.pairs : 0.0);
     char *text = json_dumps(rep, JSON_INDENT(2));
     printf("%s\n", text);
     if (o->report) write_file_atomic(o->report, text, strlen(text));

@@ -17,7 +17,7 @@ typedef struct {
     const char *score_field; // the judge's score ("score")
     const char *reward_name; // "judge", "verify" or "mix" (as the report names it)
     Reward reward;
-    float min_margin;        // drop pairs whose judge scores differ by less
+    float min_margin; // drop pairs whose judge scores differ by less
 } PairsOptions;
 
 // "judge", "verify", "mix" -> *r; 0 for anything else.

@@ -9,9 +9,9 @@
 #include <strings.h>
 
 #include "../base/check.h"
-#include "../data/clean_text.h"
 #include "../base/hash64.h"
 #include "../base/io.h"
+#include "../data/clean_text.h"
 
 // ---- catalogue ----
 
@@ -72,7 +72,8 @@ void synth_catalog_load(SynthCatalog *c, const char *dir) {
         char *name_end = bar, *desc = bar + 1;
         while (name_end > raw[i] && isspace((unsigned char)name_end[-1])) name_end--;
         while (isspace((unsigned char)*desc)) desc++;
-        if (name_end == raw[i] || !*desc) fail("%s:%d: the task name and its description must both be non-empty", path, lines[i]);
+        if (name_end == raw[i] || !*desc)
+            fail("%s:%d: the task name and its description must both be non-empty", path, lines[i]);
         c->task_names[i] = strndup(raw[i], (size_t)(name_end - raw[i]));
         c->task_descriptions[i] = strdup(desc);
         free(raw[i]);
@@ -182,9 +183,10 @@ char *synth_instruction(const SynthCatalog *c, const SynthSpec *spec, const char
         const char *name = c->attribute_names[i];
         buf_printf(&b, "%c%s: %s.\n", toupper((unsigned char)name[0]), name + 1, spec->attribute_values[i]);
     }
-    buf_printf(&b, "\nWrite only the message %s types to the assistant, in their own words, starting directly with "
-                   "the request (\"Can you...\", \"I need...\", \"Please...\"). Include any text, numbers or code it "
-                   "needs. Do not answer it, and do not add a title or quotes.",
+    buf_printf(&b,
+               "\nWrite only the message %s types to the assistant, in their own words, starting directly with "
+               "the request (\"Can you...\", \"I need...\", \"Please...\"). Include any text, numbers or code it "
+               "needs. Do not answer it, and do not add a title or quotes.",
                spec->role);
     return b.s;
 }
@@ -224,7 +226,8 @@ static int starts_with_ci(const char *s, const char *prefix) { return strncasecm
 // A line that labels what follows ("Request 3:", "Here is a new request:", "New request:").
 static int is_label_line(const char *line, size_t len) {
     if (len == 0 || len > 60 || line[len - 1] != ':') return 0;
-    static const char *labels[] = {"request", "new request", "here is", "here's", "sure", "prompt", "user", "question", 0};
+    static const char *labels[] = {"request", "new request", "here is",  "here's", "sure",
+                                   "prompt",  "user",        "question", 0};
     for (int i = 0; labels[i]; i++)
         if (starts_with_ci(line, labels[i])) return 1;
     return 0;
@@ -284,8 +287,8 @@ char *synth_complete_head(const char *text) {
 // ---- filters ----
 
 static const char *REASON_NAMES[SYNTH_N_REASONS] = {
-    "kept", "empty", "invalid_utf8", "too_short", "too_long", "blacklisted", "meta", "duplicate", "near_duplicate",
-    "repetitive", "truncated", "invalid_json",
+    "kept", "empty",     "invalid_utf8",   "too_short",  "too_long",  "blacklisted",
+    "meta", "duplicate", "near_duplicate", "repetitive", "truncated", "invalid_json",
 };
 const char *synth_reason_name(SynthReason r) { return r >= 0 && r < SYNTH_N_REASONS ? REASON_NAMES[r] : "?"; }
 
@@ -302,9 +305,10 @@ static int has_word(const char *text, const char *word) {
 
 // Things a text-only model can neither see nor make (as in Self-Instruct's filter).
 static const char *BLACKLIST[] = {
-    "image", "images", "picture", "pictures", "photo", "photos", "photograph", "video", "videos", "audio",
-    "recording", "draw", "drawing", "diagram", "flowchart", "sketch", "attached", "attachment", "screenshot",
-    "link below", "this link", "url", "website below", "listen", 0,
+    "image",    "images",     "picture",    "pictures",   "photo",     "photos",  "photograph",    "video",
+    "videos",   "audio",      "recording",  "draw",       "drawing",   "diagram", "flowchart",     "sketch",
+    "attached", "attachment", "screenshot", "link below", "this link", "url",     "website below", "listen",
+    0,
 };
 
 int synth_is_blacklisted(const char *text) {
@@ -315,13 +319,54 @@ int synth_is_blacklisted(const char *text) {
 
 // Refusals, and text about the request rather than the request.
 static const char *META[] = {
-    "as an ai", "language model", "i cannot", "i can't", "i'm sorry", "i am sorry", "sorry, but",
-    "i'm unable", "i am unable", "here is a request", "here's a request", "here is the request",
-    "here is a new request", "here's a new request", "new request:", "kind of request", "who is asking",
-    "example request", "request 1", "original request", "your request", "i can help", "i'll be happy",
-    "i would be happy", "no problem", "you write realistic", "difficulty:", "length:", "format:", "you can rewrite", "rewritten version", "i'm here to help",
-    "i am here to help", "i'm ready to help", "can i assist", "can i help", "helpful ai", "smollm", "the response?",
-    "the request is", "this is a request", "new request is", "this request", "i'm an ai", "i am an ai", "<|", "|>", 0,
+    "as an ai",
+    "language model",
+    "i cannot",
+    "i can't",
+    "i'm sorry",
+    "i am sorry",
+    "sorry, but",
+    "i'm unable",
+    "i am unable",
+    "here is a request",
+    "here's a request",
+    "here is the request",
+    "here is a new request",
+    "here's a new request",
+    "new request:",
+    "kind of request",
+    "who is asking",
+    "example request",
+    "request 1",
+    "original request",
+    "your request",
+    "i can help",
+    "i'll be happy",
+    "i would be happy",
+    "no problem",
+    "you write realistic",
+    "difficulty:",
+    "length:",
+    "format:",
+    "you can rewrite",
+    "rewritten version",
+    "i'm here to help",
+    "i am here to help",
+    "i'm ready to help",
+    "can i assist",
+    "can i help",
+    "helpful ai",
+    "smollm",
+    "the response?",
+    "the request is",
+    "this is a request",
+    "new request is",
+    "this request",
+    "i'm an ai",
+    "i am an ai",
+    "<|",
+    "|>",
+    0,
 };
 
 int synth_is_meta(const char *text) {
@@ -350,8 +395,10 @@ static int exact_insert(SynthFilter *f, uint64_t h) {
     int64_t lo = 0, hi = f->n_exact;
     while (lo < hi) {
         int64_t mid = (lo + hi) / 2;
-        if (f->exact[mid] < h) lo = mid + 1;
-        else hi = mid;
+        if (f->exact[mid] < h)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
     if (lo < f->n_exact && f->exact[lo] == h) return 0;
     if (f->n_exact == f->cap_exact) {
@@ -382,12 +429,18 @@ SynthReason synth_filter_check(SynthFilter *f, const char *text, char **clean) {
     uint64_t *words;
     size_t n_words = text_word_ids(norm, len, &words);
     SynthReason reason = SYNTH_KEEP;
-    if ((int)n_words < f->min_words) reason = SYNTH_TOO_SHORT;
-    else if (f->max_words > 0 && (int)n_words > f->max_words) reason = SYNTH_TOO_LONG;
-    else if (repeated_share(norm, len) > 0.2) reason = SYNTH_REPETITIVE;
-    else if (f->use_blacklist && synth_is_blacklisted(norm)) reason = SYNTH_BLACKLISTED;
-    else if (synth_is_meta(norm)) reason = SYNTH_META;
-    else if (!exact_insert(f, hash64(words, n_words * sizeof(uint64_t), 0x9e37))) reason = SYNTH_DUPLICATE;
+    if ((int)n_words < f->min_words)
+        reason = SYNTH_TOO_SHORT;
+    else if (f->max_words > 0 && (int)n_words > f->max_words)
+        reason = SYNTH_TOO_LONG;
+    else if (repeated_share(norm, len) > 0.2)
+        reason = SYNTH_REPETITIVE;
+    else if (f->use_blacklist && synth_is_blacklisted(norm))
+        reason = SYNTH_BLACKLISTED;
+    else if (synth_is_meta(norm))
+        reason = SYNTH_META;
+    else if (!exact_insert(f, hash64(words, n_words * sizeof(uint64_t), 0x9e37)))
+        reason = SYNTH_DUPLICATE;
     else {
         uint64_t sig[128];
         size_t n_sh = shingles_from_words(words, n_words);
@@ -396,7 +449,9 @@ SynthReason synth_filter_check(SynthFilter *f, const char *text, char **clean) {
         if (near_dup_root(f->index, item) != item) reason = SYNTH_NEAR_DUPLICATE;
     }
     free(words);
-    if (reason == SYNTH_KEEP) *clean = norm;
-    else free(norm);
+    if (reason == SYNTH_KEEP)
+        *clean = norm;
+    else
+        free(norm);
     return reason;
 }

@@ -29,8 +29,8 @@ typedef struct {
     char **task_names, **task_descriptions;
     int n_tasks;
     int n_attributes;
-    char **attribute_names;    // [n_attributes]
-    char ***attribute_values;  // [n_attributes][attribute_counts[i]]
+    char **attribute_names;   // [n_attributes]
+    char ***attribute_values; // [n_attributes][attribute_counts[i]]
     int *attribute_counts;
 } SynthCatalog;
 
@@ -41,8 +41,8 @@ void synth_catalog_free(SynthCatalog *c);
 // What one prompt is made from.
 typedef struct {
     const char *role;
-    const char *task;        // the task type's name, or a brainstormed task
-    const char *description; // the task type's description (NULL for a brainstormed task)
+    const char *task;                 // the task type's name, or a brainstormed task
+    const char *description;          // the task type's description (NULL for a brainstormed task)
     const char *attribute_values[16]; // one per catalogue attribute
 } SynthSpec;
 
@@ -73,7 +73,7 @@ char *synth_complete_head(const char *text);
 
 typedef enum {
     SYNTH_KEEP = 0,
-    SYNTH_EMPTY,          // nothing left after extraction
+    SYNTH_EMPTY, // nothing left after extraction
     SYNTH_INVALID_UTF8,
     SYNTH_TOO_SHORT,      // fewer than min_words words
     SYNTH_TOO_LONG,       // more than max_words words
@@ -102,7 +102,7 @@ typedef struct {
     MinHash mh;
     int bands, rows;
     struct NearDupIndex *index;
-    uint64_t *exact;  // hashes of normalised texts (sorted on insert)
+    uint64_t *exact; // hashes of normalised texts (sorted on insert)
     int64_t n_exact, cap_exact;
 } SynthFilter;
 

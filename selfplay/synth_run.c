@@ -47,9 +47,11 @@ static void pool_read(PromptPool *p, const char *paths) {
         JsonlReader *r = jsonl_open(path);
         json_t *o;
         while (jsonl_next(r, &o)) {
-            json_t *text = json_object_get(o, "prompt"), *id = json_object_get(o, "id"), *base = json_object_get(o, "base_prompt");
+            json_t *text = json_object_get(o, "prompt"), *id = json_object_get(o, "id"),
+                   *base = json_object_get(o, "base_prompt");
             if (json_is_string(base)) text = base; // a prompt with constraints: the request without them
-            if (!json_is_string(text)) fail("%s:%ld: a prompt record needs a string field 'prompt'", path, jsonl_line(r));
+            if (!json_is_string(text))
+                fail("%s:%ld: a prompt record needs a string field 'prompt'", path, jsonl_line(r));
             char idbuf[64];
             snprintf(idbuf, sizeof idbuf, "%s", json_is_string(id) ? json_string_value(id) : "");
             if (!json_is_string(id)) snprintf(idbuf, sizeof idbuf, "line-%ld", jsonl_line(r));
@@ -184,10 +186,10 @@ typedef struct {
     SynthFilter filter, idea_filter;
     Writer w;
     RecordsWriter *out, *rejects;
-    char **messages, **texts;             // [batch]
-    uint64_t *gen_seeds;                  // [batch]
-    SynthSpec *specs;                     // [batch]
-    int (*example_ids)[8];                // [batch] example k: seed i >= 0, synthetic -1 - i, INT_MIN: none
+    char **messages, **texts; // [batch]
+    uint64_t *gen_seeds;      // [batch]
+    SynthSpec *specs;         // [batch]
+    int (*example_ids)[8];    // [batch] example k: seed i >= 0, synthetic -1 - i, INT_MIN: none
     IdeaQueue ideas;
     Rng rng;
     int64_t dropped[SYNTH_N_REASONS], lists, invalid_lists, ideas_kept;
@@ -200,10 +202,12 @@ static void run_build(SynthRun *r, const SynthOptions *o) {
     r->brainstorm = strcmp(o->mode, "brainstorm") == 0;
     r->max_attempts = o->max_attempts > 0 ? o->max_attempts : 4 * o->count + 16;
     r->n_examples = o->examples > 8 ? 8 : o->examples;
-    r->catalog = o->catalog_dir ? xstrdup(o->catalog_dir) : path_near_exe("data/synth"); // a build tree's, else ./data/synth
+    r->catalog =
+        o->catalog_dir ? xstrdup(o->catalog_dir) : path_near_exe("data/synth"); // a build tree's, else ./data/synth
     synth_catalog_load(&r->cat, r->catalog);
     if (o->constraints > 0) {
-        char *path = o->constraints_catalog ? xstrdup(o->constraints_catalog) : path_join(r->catalog, "constraints.json");
+        char *path =
+            o->constraints_catalog ? xstrdup(o->constraints_catalog) : path_join(r->catalog, "constraints.json");
         r->constraints = constraints_load(path);
         free(path);
     }
@@ -262,7 +266,8 @@ static void brainstorm_ideas(SynthRun *r) {
             if (!list) r->invalid_lists++;
             for (size_t i = 0; list && i < json_array_size(list); i++) {
                 char *clean;
-                if (synth_filter_check(&r->idea_filter, json_string_value(json_array_get(list, i)), &clean) == SYNTH_KEEP) {
+                if (synth_filter_check(&r->idea_filter, json_string_value(json_array_get(list, i)), &clean) ==
+                    SYNTH_KEEP) {
                     idea_push(&r->ideas, r->specs[b].role, clean);
                     r->ideas_kept++;
                 }
@@ -340,7 +345,8 @@ static void write_accepted(SynthRun *r, int b, const char *clean) {
     json_object_set_new(rec, "source", json_string("synth"));
     if (r->constraints)
         write_with_constraints(r->out, rec, r->constraints, o->constraints, o->constraint_draws, o->seed, r->accepted);
-    else records_writer_write(r->out, rec);
+    else
+        records_writer_write(r->out, rec);
     json_decref(rec);
     pool_add(&r->synthetic, clean, id); // self-instruct: accepted prompts become examples
     r->accepted++;
@@ -368,7 +374,8 @@ static json_t *run_report(const SynthRun *r, double seconds) {
     const SynthOptions *o = r->o;
     json_t *report = json_object(), *drops = json_object();
     json_object_set_new(report, "accepted", json_integer(r->accepted));
-    if (r->constraints) json_object_set_new(report, "records", json_integer((json_int_t)r->accepted * o->constraint_draws));
+    if (r->constraints)
+        json_object_set_new(report, "records", json_integer((json_int_t)r->accepted * o->constraint_draws));
     json_object_set_new(report, "requested", json_integer(o->count));
     json_object_set_new(report, "generated", json_integer(r->attempts));
     for (int k = 1; k < SYNTH_N_REASONS; k++)
@@ -380,8 +387,9 @@ static json_t *run_report(const SynthRun *r, double seconds) {
         json_object_set_new(report, "idea_lists_invalid_json", json_integer(r->invalid_lists));
         json_object_set_new(report, "ideas", json_integer(r->ideas_kept));
     }
-    json_object_set_new(report, "catalog", json_pack("{s:i, s:i, s:i}", "roles", r->cat.n_roles, "tasks", r->cat.n_tasks,
-                                                     "seed_prompts", r->seeds.n));
+    json_object_set_new(
+        report, "catalog",
+        json_pack("{s:i, s:i, s:i}", "roles", r->cat.n_roles, "tasks", r->cat.n_tasks, "seed_prompts", r->seeds.n));
     json_object_set_new(report, "model", json_string(o->model_dir));
     json_object_set_new(report, "seconds", json_real(seconds));
     return report;
@@ -396,7 +404,7 @@ int synth_run(const SynthOptions *o) {
     while (r.accepted < o->count && r.attempts < r.max_attempts) {
         if (r.brainstorm) brainstorm_ideas(&r);
         if (r.brainstorm && r.ideas.n == r.ideas.head) break; // the model lists no usable ideas
-        int nb = o->batch; // one prompt per instruction
+        int nb = o->batch;                                    // one prompt per instruction
         if (r.brainstorm && r.ideas.n - r.ideas.head < nb) nb = r.ideas.n - r.ideas.head;
         for (int b = 0; b < nb; b++) make_instruction(&r, b);
         writer_run(&r.w, r.messages, nb, r.gen_seeds, r.texts);
@@ -427,8 +435,8 @@ int synth_run(const SynthOptions *o) {
         if (r.dropped[k]) printf(" %s %lld", synth_reason_name((SynthReason)k), (long long)r.dropped[k]);
     printf(")\n");
     if (r.accepted < o->count)
-        fprintf(stderr, "strap synth: warning: only %d of %d prompts passed the filters in %d generations\n", r.accepted,
-                o->count, r.attempts);
+        fprintf(stderr, "strap synth: warning: only %d of %d prompts passed the filters in %d generations\n",
+                r.accepted, o->count, r.attempts);
     json_decref(report);
     run_free(&r);
     return 0;

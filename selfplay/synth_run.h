@@ -6,17 +6,17 @@
 #include "../model/sample.h"
 
 typedef struct {
-    const char *model_dir;           // the model that writes the prompts
-    const char *out;                 // prompts (.jsonl or .jsonl.zst)
-    int count;                       // prompts to accept
-    const char *mode;                // "self-instruct" or "brainstorm"
-    const char *catalog_dir;         // roles.txt, tasks.txt, attributes.json (NULL: data/synth next to the binary)
-    const char *seed_prompts;        // human-written examples (NULL: CATALOG/seed_prompts.jsonl)
-    const char *existing;            // F[,F]: earlier prompts: examples and dedup against them
-    const char *avoid;               // F[,F]: dedup against them, never shown (held-out prompts)
-    int examples;                    // few-shot examples per instruction (self-instruct; at most 8)
-    int ideas;                       // tasks asked for per brainstorm list
-    int batch, max_new;              // instructions generated together, new tokens per generation
+    const char *model_dir;    // the model that writes the prompts
+    const char *out;          // prompts (.jsonl or .jsonl.zst)
+    int count;                // prompts to accept
+    const char *mode;         // "self-instruct" or "brainstorm"
+    const char *catalog_dir;  // roles.txt, tasks.txt, attributes.json (NULL: data/synth next to the binary)
+    const char *seed_prompts; // human-written examples (NULL: CATALOG/seed_prompts.jsonl)
+    const char *existing;     // F[,F]: earlier prompts: examples and dedup against them
+    const char *avoid;        // F[,F]: dedup against them, never shown (held-out prompts)
+    int examples;             // few-shot examples per instruction (self-instruct; at most 8)
+    int ideas;                // tasks asked for per brainstorm list
+    int batch, max_new;       // instructions generated together, new tokens per generation
     SampleOptions sample;
     int seed;
     int min_words, max_words;        // prompts with fewer / more words are dropped

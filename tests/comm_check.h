@@ -14,8 +14,8 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "../kernels/backend.h"
 #include "../dist/comm.h"
+#include "../kernels/backend.h"
 #include "test.h"
 
 static const char *comm_type_name(CommType t) {
@@ -59,9 +59,9 @@ static void cc_set(void *buf, CommType t, size_t i, double v) {
 static double cc_input(int r, size_t i) { return (double)((i * 7 + (size_t)r * 13) % 64 + 1); }
 
 typedef struct {
-    Comm *c;      // the collectives under test
-    Comm *agree;  // host collectives combining the failure flags (NULL with one rank)
-    Backend *b;   // whose buffers c works on
+    Comm *c;     // the collectives under test
+    Comm *agree; // host collectives combining the failure flags (NULL with one rank)
+    Backend *b;  // whose buffers c works on
 } CommCheck;
 
 // Allocates n elements on the backend filled with rank r's inputs (fill(r, i) when given).
@@ -110,8 +110,10 @@ static void cc_all_reduce(const CommCheck *k, CommType t, CommOp op, size_t n) {
     void *buf = cc_upload(k, t, n, NULL);
     k->c->all_reduce(buf, n, t, op, "comm_check all_reduce");
     char *got = cc_download(k, buf, t, n);
-    cc_expect_range(op == COMM_SUM ? "all_reduce SUM" : op == COMM_MAX ? "all_reduce MAX" : "all_reduce AVG", got, t,
-                    0, n, op, k->c->world);
+    cc_expect_range(op == COMM_SUM   ? "all_reduce SUM"
+                    : op == COMM_MAX ? "all_reduce MAX"
+                                     : "all_reduce AVG",
+                    got, t, 0, n, op, k->c->world);
     free(got);
     k->b->free(buf);
 }
@@ -219,15 +221,17 @@ static void cc_agree(const CommCheck *k) {
     test_current_failed = f;
 }
 
-#define CC_RUN(k, label, call)                                               \
-    do {                                                                     \
-        test_current_failed = 0;                                             \
-        call;                                                                \
-        k->c->barrier();                                                     \
-        cc_agree(k);                                                         \
-        if (test_current_failed) test_failed_count++, printf("FAIL %s\n", label); \
-        else test_passed_count++, printf("ok   %s\n", label);                \
-        fflush(stdout);                                                      \
+#define CC_RUN(k, label, call)                               \
+    do {                                                     \
+        test_current_failed = 0;                             \
+        call;                                                \
+        k->c->barrier();                                     \
+        cc_agree(k);                                         \
+        if (test_current_failed)                             \
+            test_failed_count++, printf("FAIL %s\n", label); \
+        else                                                 \
+            test_passed_count++, printf("ok   %s\n", label); \
+        fflush(stdout);                                      \
     } while (0)
 
 // Every collective on `types` (n_types of them), with element counts that are not round.
@@ -250,14 +254,14 @@ static void comm_check_all(const CommCheck *k, const CommType *types, int n_type
             snprintf(label, sizeof label, "%s reduce_scatter SUM, %s x %zu per rank", k->c->name, comm_type_name(t), n);
             CC_RUN(k, label, cc_reduce_scatter(k, t, COMM_SUM, n));
             if (fp) {
-                snprintf(label, sizeof label, "%s reduce_scatter AVG, %s x %zu per rank", k->c->name,
-                         comm_type_name(t), n);
+                snprintf(label, sizeof label, "%s reduce_scatter AVG, %s x %zu per rank", k->c->name, comm_type_name(t),
+                         n);
                 CC_RUN(k, label, cc_reduce_scatter(k, t, COMM_AVG, n));
             }
             snprintf(label, sizeof label, "%s all_gather, %s x %zu per rank", k->c->name, comm_type_name(t), n);
             CC_RUN(k, label, cc_all_gather(k, t, n));
-            snprintf(label, sizeof label, "%s started all-reduce and reduces, %s x %zu", k->c->name,
-                     comm_type_name(t), n);
+            snprintf(label, sizeof label, "%s started all-reduce and reduces, %s x %zu", k->c->name, comm_type_name(t),
+                     n);
             CC_RUN(k, label, cc_started(k, t, n));
         }
     }

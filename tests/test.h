@@ -19,28 +19,28 @@
 
 static int test_passed_count = 0, test_failed_count = 0, test_current_failed = 0;
 
-#define EXPECT(cond, ...)                                                   \
-    do {                                                                    \
-        if (!(cond)) {                                                      \
-            test_current_failed = 1;                                        \
+#define EXPECT(cond, ...)                                                           \
+    do {                                                                            \
+        if (!(cond)) {                                                              \
+            test_current_failed = 1;                                                \
             fprintf(stderr, "    %s:%d: expected %s: ", __FILE__, __LINE__, #cond); \
-            fprintf(stderr, __VA_ARGS__);                                   \
-            fprintf(stderr, "\n");                                          \
-        }                                                                   \
+            fprintf(stderr, __VA_ARGS__);                                           \
+            fprintf(stderr, "\n");                                                  \
+        }                                                                           \
     } while (0)
 
-#define RUN(fn)                                                 \
-    do {                                                        \
-        test_current_failed = 0;                                \
-        fn();                                                   \
-        if (test_current_failed) {                              \
-            test_failed_count++;                                \
-            printf("FAIL %s\n", #fn);                          \
-        } else {                                                \
-            test_passed_count++;                                \
-            printf("ok   %s\n", #fn);                          \
-        }                                                       \
-        fflush(stdout);                                         \
+#define RUN(fn)                       \
+    do {                              \
+        test_current_failed = 0;      \
+        fn();                         \
+        if (test_current_failed) {    \
+            test_failed_count++;      \
+            printf("FAIL %s\n", #fn); \
+        } else {                      \
+            test_passed_count++;      \
+            printf("ok   %s\n", #fn); \
+        }                             \
+        fflush(stdout);               \
     } while (0)
 
 static inline int test_summary(void) {

@@ -8,9 +8,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../base/check.h"
 #include "../base/io.h"
 #include "../data/pack.h"
-#include "../base/check.h"
 #include "../model/chat_io.h"
 #include "test.h"
 
@@ -60,8 +60,8 @@ static void test_chatml(void) {
         int32_t *got = chat_io_encode(&io, systems[k], "Hello there", &got_n), *want = NULL;
         chat_encode(io.tok, CHAT_CHATML, systems[k] ? systems[k] : "You are a test assistant.", "Hello there", &want,
                     &want_n, &cap);
-        EXPECT(same_ids(got, got_n, want, want_n), "chatml encode, system %s: %zu ids, want %zu", systems[k] ? "given" : "default",
-               got_n, want_n);
+        EXPECT(same_ids(got, got_n, want, want_n), "chatml encode, system %s: %zu ids, want %zu",
+               systems[k] ? "given" : "default", got_n, want_n);
         free(got), free(want);
     }
 
@@ -108,7 +108,8 @@ static void test_bytes(void) {
     LlamaConfig c = config(BYTES_VOCAB, -1, -1);
     ChatIO io;
     chat_io_open(&io, dir, &c, NULL, "test_chat_io");
-    EXPECT(io.tok == NULL && io.n_stop == 1 && io.stop[0] == BYTES_EOS, "byte-level: stop %d of %d", io.stop[0], io.n_stop);
+    EXPECT(io.tok == NULL && io.n_stop == 1 && io.stop[0] == BYTES_EOS, "byte-level: stop %d of %d", io.stop[0],
+           io.n_stop);
     size_t n;
     int32_t *ids = chat_io_encode(&io, "ignored", "ab\xc3\xa9", &n);
     const int32_t want[5] = {BYTES_BOS, 'a', 'b', 0xc3, 0xa9};

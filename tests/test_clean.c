@@ -14,14 +14,14 @@
 #include <omp.h>
 #endif
 
+#include "../base/check.h"
+#include "../base/io.h"
+#include "../base/rng.h"
 #include "../data/clean.h"
 #include "../data/clean_text.h"
-#include "../base/io.h"
 #include "../data/jsonl.h"
 #include "../data/minhash.h"
 #include "../data/records_writer.h"
-#include "../base/check.h"
-#include "../base/rng.h"
 #include "test.h"
 
 static char tmpdir[64];
@@ -58,7 +58,8 @@ static CleanReason reason_of(const TextFilter *f, const char *s) {
 static char *random_text(Rng *rng, int n, int vocab) {
     char *s = xmalloc((size_t)n * 8 + 2);
     size_t at = 0;
-    for (int i = 0; i < n; i++) at += (size_t)sprintf(s + at, "%sw%d", i ? " " : "", (int)(rng_u64(rng) % (uint64_t)vocab));
+    for (int i = 0; i < n; i++)
+        at += (size_t)sprintf(s + at, "%sw%d", i ? " " : "", (int)(rng_u64(rng) % (uint64_t)vocab));
     strcpy(s + at, ".");
     return s;
 }
@@ -84,9 +85,12 @@ static double exact_jaccard(const char *a, const char *b) {
     nb = unique_sorted(sb, nb);
     size_t i = 0, j = 0, both = 0;
     while (i < na && j < nb) {
-        if (sa[i] == sb[j]) both++, i++, j++;
-        else if (sa[i] < sb[j]) i++;
-        else j++;
+        if (sa[i] == sb[j])
+            both++, i++, j++;
+        else if (sa[i] < sb[j])
+            i++;
+        else
+            j++;
     }
     free(sa), free(sb);
     return na + nb - both ? (double)both / (double)(na + nb - both) : 1.0;
@@ -160,7 +164,10 @@ static void test_normalise_controls_and_newlines(void) {
     char *s = norm("one\r\ntwo\rthree\n");
     EXPECT(strcmp(s, "one\ntwo\nthree") == 0, "newlines: '%s'", s);
     free(s);
-    s = norm("a\x01" "b\x7f" "c\xc2\x80" "d\x1b[0m\te\x0c");
+    s = norm("a\x01"
+             "b\x7f"
+             "c\xc2\x80"
+             "d\x1b[0m\te\x0c");
     EXPECT(strcmp(s, "abcd[0m e") == 0, "controls: '%s'", s);
     free(s);
 }
@@ -213,16 +220,24 @@ static void test_repair_markers(void) {
     s = repaired("first part<|endoftext|>second part.", &rep);
     EXPECT(strcmp(s, "first part second part.") == 0, "marker between words: '%s'", s);
     free(s);
-    s = repaired("ChatML wraps turns in `<|im_start|>` and `<|im_end|>`:\n```\n<|im_start|>user\nHi<|im_end|>\n```\nThat is all.", &rep);
-    EXPECT(strcmp(s, "ChatML wraps turns in `<|im_start|>` and `<|im_end|>`:\n```\n<|im_start|>user\nHi<|im_end|>\n```\nThat is all.") == 0 &&
-               rep == 0, "markers in code are content: '%s'", s);
+    s = repaired(
+        "ChatML wraps turns in `<|im_start|>` and `<|im_end|>`:\n```\n<|im_start|>user\nHi<|im_end|>\n```\nThat is all.",
+        &rep);
+    EXPECT(
+        strcmp(
+            s,
+            "ChatML wraps turns in `<|im_start|>` and `<|im_end|>`:\n```\n<|im_start|>user\nHi<|im_end|>\n```\nThat is all.") ==
+                0 &&
+            rep == 0,
+        "markers in code are content: '%s'", s);
     free(s);
     s = repaired("Example:\n```python\nprint(1)\n<|im_end|>", &rep);
     EXPECT(strcmp(s, "Example:\n```python\nprint(1)\n```") == 0 && (rep & REPAIR_MARKERS) && (rep & REPAIR_FENCE),
            "a trailing marker in an unclosed block: '%s'", s);
     free(s);
     s = repaired("Pick a role:\nuser\nThat is all.", &rep);
-    EXPECT(strcmp(s, "Pick a role:\nuser\nThat is all.") == 0 && rep == 0, "a role line without a marker stays: '%s'", s);
+    EXPECT(strcmp(s, "Pick a role:\nuser\nThat is all.") == 0 && rep == 0, "a role line without a marker stays: '%s'",
+           s);
     free(s);
     TextFilter f;
     text_filter_defaults(&f);
@@ -234,7 +249,8 @@ static void test_repair_markers(void) {
 static void test_repair_cut_off(void) {
     int rep;
     char *s = repaired("First sentence is here. Second sentence is also here. Third is cut o", &rep);
-    EXPECT(strcmp(s, "First sentence is here. Second sentence is also here.") == 0 && (rep & REPAIR_CUT_OFF), "cut: '%s'", s);
+    EXPECT(strcmp(s, "First sentence is here. Second sentence is also here.") == 0 && (rep & REPAIR_CUT_OFF),
+           "cut: '%s'", s);
     free(s);
     s = repaired("He said \"stop it.\" Then he left the", &rep);
     EXPECT(strcmp(s, "He said \"stop it.\"") == 0, "closing quote kept: '%s'", s);
@@ -271,11 +287,14 @@ static void test_filters(void) {
     TextStats st;
     const char *rep = "a b c a b c a b c";
     text_stats(rep, strlen(rep), &st);
-    EXPECT(st.words == 9 && st.trigrams == 7 && st.repeated_trigrams == 4, "3-grams: %lld words %lld trigrams %lld repeated",
-           (long long)st.words, (long long)st.trigrams, (long long)st.repeated_trigrams);
-    EXPECT(reason_of(&f, "the same words the same words the same words the same words.") == CLEAN_REPETITIVE, "repetitive");
+    EXPECT(st.words == 9 && st.trigrams == 7 && st.repeated_trigrams == 4,
+           "3-grams: %lld words %lld trigrams %lld repeated", (long long)st.words, (long long)st.trigrams,
+           (long long)st.repeated_trigrams);
+    EXPECT(reason_of(&f, "the same words the same words the same words the same words.") == CLEAN_REPETITIVE,
+           "repetitive");
     EXPECT(reason_of(&f, "Words, and Words AND words: case and punctuation do not hide repeats? Words and words.") ==
-               CLEAN_KEEP, "a little repetition is fine");
+               CLEAN_KEEP,
+           "a little repetition is fine");
     char np[256] = "";
     for (int i = 0; i < 8; i++) strcat(np, "\xe2\x80\x8b"); // zero-width spaces (Cf)
     strcat(np, "visible text of fifty characters or so here.");
@@ -289,11 +308,45 @@ static void test_filters(void) {
 // Random texts built from troublesome pieces: cleaning never crashes, gives valid UTF-8,
 // and cleaning the result again changes nothing (idempotent).
 static void test_clean_is_idempotent(void) {
-    static const char *const pieces[] = {
-        "word", "Words", " ", "  ", "\t", "\n", "\n\n\n", "\r\n", "\r", ".", "!", "?", ",", "\"", ")", "*",
-        "```", "```python\n", "`", "<|im_start|>", "<|im_end|>", "assistant", "\nuser\n", "<|endoftext|>",
-        "<|start_header_id|>", "<|end_header_id|>", "### Assistant: ", "- ", "1. ", "e\xcc\x81", "\xc3\xa9",
-        "\xe2\x80\x8b", "\x01", "\x7f", "\xc2\x85", "\xef\xbb\xbf", "\xe2\x80\xa6", "\xe3\x80\x82", "x"};
+    static const char *const pieces[] = {"word",
+                                         "Words",
+                                         " ",
+                                         "  ",
+                                         "\t",
+                                         "\n",
+                                         "\n\n\n",
+                                         "\r\n",
+                                         "\r",
+                                         ".",
+                                         "!",
+                                         "?",
+                                         ",",
+                                         "\"",
+                                         ")",
+                                         "*",
+                                         "```",
+                                         "```python\n",
+                                         "`",
+                                         "<|im_start|>",
+                                         "<|im_end|>",
+                                         "assistant",
+                                         "\nuser\n",
+                                         "<|endoftext|>",
+                                         "<|start_header_id|>",
+                                         "<|end_header_id|>",
+                                         "### Assistant: ",
+                                         "- ",
+                                         "1. ",
+                                         "e\xcc\x81",
+                                         "\xc3\xa9",
+                                         "\xe2\x80\x8b",
+                                         "\x01",
+                                         "\x7f",
+                                         "\xc2\x85",
+                                         "\xef\xbb\xbf",
+                                         "\xe2\x80\xa6",
+                                         "\xe3\x80\x82",
+                                         "x"};
     const int n_pieces = (int)(sizeof pieces / sizeof pieces[0]);
     TextFilter f;
     text_filter_defaults(&f);
@@ -356,7 +409,8 @@ static void test_minhash_estimate(void) {
         within += err <= 0.1;
         if (err > 4 * se + 1e-9) {
             outliers++;
-            EXPECT(0, "pair %d: MinHash %.3f vs exact Jaccard %.3f: off by %.1f standard errors", p, est, exact, err / se);
+            EXPECT(0, "pair %d: MinHash %.3f vs exact Jaccard %.3f: off by %.1f standard errors", p, est, exact,
+                   err / se);
         }
         free(a), free(b), free(fresh);
     }
@@ -373,7 +427,8 @@ static void test_lsh_params(void) {
     EXPECT(b * r == 128, "b %d x r %d", b, r);
     double half = pow(1.0 - pow(0.5, 1.0 / b), 1.0 / r); // where the S-curve crosses 0.5
     EXPECT(half > 0.7 && half < 0.9, "S-curve (b %d, r %d) passes 0.5 at %.3f", b, r, half);
-    EXPECT(fabs(lsh_probability(half, b, r) - 0.5) < 1e-9, "lsh_probability at the midpoint %.6f", lsh_probability(half, b, r));
+    EXPECT(fabs(lsh_probability(half, b, r) - 0.5) < 1e-9, "lsh_probability at the midpoint %.6f",
+           lsh_probability(half, b, r));
     EXPECT(b == 8 && r == 16, "datasketch's optimum for 0.8/128 is 8 x 16, got %d x %d", b, r);
     printf("    threshold 0.8, 128 permutations: %d bands x %d rows, S-curve 0.5 at %.3f\n", b, r, half);
     lsh_params(0.5, 256, &b, &r);
@@ -445,14 +500,16 @@ static void test_near_duplicates(void) {
         if (id % 2 == 0) first_removed++;
         wrong_dup += json_integer_value(json_object_get(rec, "duplicate_of")) != id - 1;
     }
-    EXPECT(json_integer_value(json_object_get(json_array_get(gone, 0), "id")) == 1, "the changed paragraph (J %.2f) was kept", j_para);
+    EXPECT(json_integer_value(json_object_get(json_array_get(gone, 0), "id")) == 1,
+           "the changed paragraph (J %.2f) was kept", j_para);
     EXPECT(removed50 == 0, "%d of %d pairs with Jaccard ~0.5 removed", removed50, PAIRS);
-    EXPECT(first_removed == 0 && wrong_dup == 0, "the first of a pair survives (%d) and is named (%d)", first_removed, wrong_dup);
+    EXPECT(first_removed == 0 && wrong_dup == 0, "the first of a pair survives (%d) and is named (%d)", first_removed,
+           wrong_dup);
     // LSH finds a pair at J=0.9 with probability 1-(1-0.9^16)^8 = 0.81
     EXPECT(removed90 >= 13, "only %d of %d pairs with Jaccard ~0.9 removed", removed90, PAIRS);
     EXPECT(json_array_size(kept) + json_array_size(gone) == 4 * PAIRS, "kept + dropped = input");
-    EXPECT(st.removed[CLEAN_NEAR_DUPLICATE] == removed90 && st.clusters == removed90, "report: %lld near, %lld clusters",
-           (long long)st.removed[CLEAN_NEAR_DUPLICATE], (long long)st.clusters);
+    EXPECT(st.removed[CLEAN_NEAR_DUPLICATE] == removed90 && st.clusters == removed90,
+           "report: %lld near, %lld clusters", (long long)st.removed[CLEAN_NEAR_DUPLICATE], (long long)st.clusters);
     printf("    paragraph with one word changed (J %.3f) removed; random pairs with one word changed (mean J %.2f): "
            "%d/%d removed; half shared (mean J %.2f): %d/%d removed\n",
            j_para, j90, removed90, PAIRS, j50, removed50, PAIRS);
@@ -463,7 +520,8 @@ static void test_near_duplicates(void) {
 }
 
 static void test_exact_duplicates_and_fields(void) {
-    char *in = tmp_path("exact.jsonl"), *out = tmp_path("exact_out.jsonl.zst"), *dropped = tmp_path("exact_dropped.jsonl");
+    char *in = tmp_path("exact.jsonl"), *out = tmp_path("exact_out.jsonl.zst"),
+         *dropped = tmp_path("exact_dropped.jsonl");
     char *report = tmp_path("exact_report.json");
     const char *lines =
         "{\"id\": 1, \"text\": \"The model learns from its own judgements.\", \"score\": 0.85, \"meta\": {\"k\": [1, \"}\"]}}\n"
@@ -479,8 +537,10 @@ static void test_exact_duplicates_and_fields(void) {
     o.dropped = dropped, o.report = report;
     CleanStats st;
     clean_corpus(&o, &st);
-    EXPECT(st.records_in == 7 && st.records_out == 2, "%lld in, %lld out", (long long)st.records_in, (long long)st.records_out);
-    EXPECT(st.removed[CLEAN_EXACT_DUPLICATE] == 2 && st.removed[CLEAN_INVALID_UTF8] == 2 && st.removed[CLEAN_TOO_SHORT] == 1,
+    EXPECT(st.records_in == 7 && st.records_out == 2, "%lld in, %lld out", (long long)st.records_in,
+           (long long)st.records_out);
+    EXPECT(st.removed[CLEAN_EXACT_DUPLICATE] == 2 && st.removed[CLEAN_INVALID_UTF8] == 2 &&
+               st.removed[CLEAN_TOO_SHORT] == 1,
            "reasons: exact %lld, utf8 %lld, short %lld", (long long)st.removed[CLEAN_EXACT_DUPLICATE],
            (long long)st.removed[CLEAN_INVALID_UTF8], (long long)st.removed[CLEAN_TOO_SHORT]);
     // the kept lines: every other field byte for byte
@@ -489,8 +549,12 @@ static void test_exact_duplicates_and_fields(void) {
     size_t n;
     EXPECT(jsonl_next(r, &obj), "first kept record");
     const char *raw = jsonl_raw(r, &n);
-    EXPECT(strcmp(raw, "{\"id\": 1, \"text\": \"The model learns from its own judgements.\", \"score\": 0.85, \"meta\": {\"k\": [1, \"}\"]}}") == 0,
-           "fields kept as written: %s", raw);
+    EXPECT(
+        strcmp(
+            raw,
+            "{\"id\": 1, \"text\": \"The model learns from its own judgements.\", \"score\": 0.85, \"meta\": {\"k\": [1, \"}\"]}}") ==
+            0,
+        "fields kept as written: %s", raw);
     json_decref(obj);
     EXPECT(jsonl_next(r, &obj), "second kept record");
     raw = jsonl_raw(r, &n);
@@ -539,7 +603,8 @@ static void test_determinism(void) {
     }
     char *in = tmp_path("det.jsonl.zst");
     write_texts(in, texts, N);
-    const char *names[2][2] = {{"det1.jsonl.zst", "det1_dropped.jsonl.zst"}, {"det2.jsonl.zst", "det2_dropped.jsonl.zst"}};
+    const char *names[2][2] = {{"det1.jsonl.zst", "det1_dropped.jsonl.zst"},
+                               {"det2.jsonl.zst", "det2_dropped.jsonl.zst"}};
     char *files[2][2];
     CleanStats st[2];
     for (int run = 0; run < 2; run++) {
@@ -564,7 +629,8 @@ static void test_determinism(void) {
     }
     char *ra = json_dumps(st[0].report, JSON_SORT_KEYS), *rb = json_dumps(st[1].report, JSON_SORT_KEYS);
     EXPECT(strcmp(ra, rb) == 0, "reports differ:\n%s\n%s", ra, rb);
-    EXPECT(st[0].removed[CLEAN_NEAR_DUPLICATE] > 0 && st[0].removed[CLEAN_EXACT_DUPLICATE] > 0, "the corpus has duplicates");
+    EXPECT(st[0].removed[CLEAN_NEAR_DUPLICATE] > 0 && st[0].removed[CLEAN_EXACT_DUPLICATE] > 0,
+           "the corpus has duplicates");
     EXPECT(st[0].records_in == N && st[0].records_out + st[0].removed_total == N, "counts add up");
     free(ra), free(rb);
     for (int run = 0; run < 2; run++) {
@@ -619,11 +685,13 @@ static void test_writer_and_reader(void) {
     EXPECT(!path_exists(aborted), "aborted file exists");
     free(aborted);
     // jsonl_field_span
-    const char *line = "{\"a\": {\"text\": 1, \"s\": \"}\\\"\"}, \"text\" : \"x\\\"y\" , \"b\": [1, {\"text\": 2}], \"text\": \"last\"}";
+    const char *line =
+        "{\"a\": {\"text\": 1, \"s\": \"}\\\"\"}, \"text\" : \"x\\\"y\" , \"b\": [1, {\"text\": 2}], \"text\": \"last\"}";
     size_t s, e;
     EXPECT(jsonl_field_span(line, strlen(line), "text", &s, &e) && strncmp(line + s, "\"last\"", e - s) == 0,
            "the last top-level key wins: %.*s", (int)(e - s), line + s);
-    EXPECT(jsonl_field_span(line, strlen(line), "b", &s, &e) && strncmp(line + s, "[1, {\"text\": 2}]", e - s) == 0 && e - s == 16,
+    EXPECT(jsonl_field_span(line, strlen(line), "b", &s, &e) && strncmp(line + s, "[1, {\"text\": 2}]", e - s) == 0 &&
+               e - s == 16,
            "array value: %.*s", (int)(e - s), line + s);
     EXPECT(!jsonl_field_span(line, strlen(line), "s", &s, &e), "nested keys are not top-level");
 }

@@ -7,9 +7,9 @@
 // that fails on any rank fails on all, so its summary line is the job's.
 #include <stdio.h>
 
-#include "../kernels/backend.h"
 #include "../dist/comm.h"
 #include "../dist/dist.h"
+#include "../kernels/backend.h"
 #include "comm_check.h"
 
 static void test_one_rank(void) {
@@ -27,7 +27,8 @@ static void test_ranks(void) {
     EXPECT(comm_local_rank() >= 0 && comm_local_rank() < comm_local_world() && comm_local_world() <= world,
            "local rank %d of %d on a world of %d", comm_local_rank(), comm_local_world(), world);
     Comm *host = comm_host();
-    EXPECT(host && host->rank == rank && host->world == world, "the host Comm does not know rank %d of %d", rank, world);
+    EXPECT(host && host->rank == rank && host->world == world, "the host Comm does not know rank %d of %d", rank,
+           world);
     EXPECT(comm_for_backend(backend_select("cpu", 1)) == host, "the CPU backend's Comm is not the host one");
     double v[2] = {(double)rank, 1};
     dist_sum(v, 2);

@@ -39,17 +39,19 @@ static void expect_repair(const char *constraints, const char *request, const ch
 }
 
 static void test_single_edits(void) {
-    expect_repair("[{\"kind\":\"lowercase\"}]", NULL, "Hello World, ÉLAN!\n", NULL, "hello world, élan!", "[\"lowercase\"]");
+    expect_repair("[{\"kind\":\"lowercase\"}]", NULL, "Hello World, ÉLAN!\n", NULL, "hello world, élan!",
+                  "[\"lowercase\"]");
     expect_repair("[{\"kind\":\"uppercase\"}]", NULL, "  Über ok", NULL, "ÜBER OK", "[\"uppercase\"]");
-    expect_repair("[{\"kind\":\"no_commas\"}]", NULL, "One, two，three 1,000.", NULL, "One twothree 1000.", "[\"no_commas\"]");
+    expect_repair("[{\"kind\":\"no_commas\"}]", NULL, "One, two，three 1,000.", NULL, "One twothree 1000.",
+                  "[\"no_commas\"]");
     expect_repair("[{\"kind\":\"sentence_count\",\"relation\":\"at most\",\"n\":2}]", NULL, "A b. C d! E f? G h.", NULL,
                   "A b. C d!", "[\"sentence_count\"]");
-    expect_repair("[{\"kind\":\"word_count\",\"relation\":\"at most\",\"n\":5}]", NULL, "One two three. Four five six. Seven.",
-                  NULL, "One two three.", "[\"word_count\"]");
-    expect_repair("[{\"kind\":\"start_with\",\"phrase\":\"In short,\"}]", NULL, "\n  it works.  ", NULL, "In short, it works.",
-                  "[\"start_with\"]");
-    expect_repair("[{\"kind\":\"end_with\",\"phrase\":\"Any questions?\"}]", NULL, "It works.", NULL, "It works. Any questions?",
-                  "[\"end_with\"]");
+    expect_repair("[{\"kind\":\"word_count\",\"relation\":\"at most\",\"n\":5}]", NULL,
+                  "One two three. Four five six. Seven.", NULL, "One two three.", "[\"word_count\"]");
+    expect_repair("[{\"kind\":\"start_with\",\"phrase\":\"In short,\"}]", NULL, "\n  it works.  ", NULL,
+                  "In short, it works.", "[\"start_with\"]");
+    expect_repair("[{\"kind\":\"end_with\",\"phrase\":\"Any questions?\"}]", NULL, "It works.", NULL,
+                  "It works. Any questions?", "[\"end_with\"]");
     expect_repair("[{\"kind\":\"repeat_request\"}]", "Plan a trip. ", "Go north.", NULL, "Plan a trip.\n\nGo north.",
                   "[\"repeat_request\"]");
     expect_repair("[{\"kind\":\"title\"}]", NULL, "## The best day: a story\nIt was sunny.", NULL,
@@ -65,7 +67,8 @@ static void test_combined_edits(void) {
     // cut, then the phrase first, then letter case over all of it (phrases match in any case)
     expect_repair("[{\"kind\":\"sentence_count\",\"relation\":\"at most\",\"n\":1},{\"kind\":\"lowercase\"},"
                   "{\"kind\":\"start_with\",\"phrase\":\"Dear Sam,\"}]",
-                  NULL, "Hi There. More Text.", NULL, "dear sam, hi there.", "[\"sentence_count\",\"start_with\",\"lowercase\"]");
+                  NULL, "Hi There. More Text.", NULL, "dear sam, hi there.",
+                  "[\"sentence_count\",\"start_with\",\"lowercase\"]");
     // the request goes before the title
     expect_repair("[{\"kind\":\"title\"},{\"kind\":\"repeat_request\"},{\"kind\":\"uppercase\"}]", "Name a fruit.",
                   "Apple is one.", NULL, "NAME A FRUIT.\n\n<<APPLE IS ONE>>\n\nAPPLE IS ONE.",
@@ -78,12 +81,13 @@ static void test_combined_edits(void) {
 static void test_no_repair(void) {
     // a failed family without an edit
     expect_repair("[{\"kind\":\"bullet_count\",\"n\":2}]", NULL, "No bullets.", NULL, NULL, NULL);
-    expect_repair("[{\"kind\":\"lowercase\"},{\"kind\":\"include_keywords\",\"keywords\":[\"river\"]}]", NULL, "Big Sea", NULL,
-                  NULL, NULL);
+    expect_repair("[{\"kind\":\"lowercase\"},{\"kind\":\"include_keywords\",\"keywords\":[\"river\"]}]", NULL,
+                  "Big Sea", NULL, NULL, NULL);
     // at least: cutting cannot add words
     expect_repair("[{\"kind\":\"word_count\",\"relation\":\"at least\",\"n\":50}]", NULL, "Short.", NULL, NULL, NULL);
     // the first sentence alone is already too long
-    expect_repair("[{\"kind\":\"word_count\",\"relation\":\"at most\",\"n\":2}]", NULL, "One two three. Four.", NULL, NULL, NULL);
+    expect_repair("[{\"kind\":\"word_count\",\"relation\":\"at most\",\"n\":2}]", NULL, "One two three. Four.", NULL,
+                  NULL, NULL);
     // two responses need another, different answer
     expect_repair("[{\"kind\":\"two_responses\"}]", NULL, "Only one.", NULL, NULL, NULL);
     expect_repair("[{\"kind\":\"two_responses\"}]", NULL, "Same.", "Same.\n", NULL, NULL);

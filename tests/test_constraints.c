@@ -26,24 +26,24 @@ static int run_cases(const Case *cases, int n, const char *family) {
         }
         char detail[160];
         int r = constraint_check_one(c, cases[i].request, cases[i].answer, detail, sizeof detail);
-        EXPECT(r == cases[i].expect, "%s case %d: got %d, expected %d (%s) for answer [%s]", family, i, r, cases[i].expect,
-               detail, cases[i].answer);
+        EXPECT(r == cases[i].expect, "%s case %d: got %d, expected %d (%s) for answer [%s]", family, i, r,
+               cases[i].expect, detail, cases[i].answer);
         bad += r != cases[i].expect;
         json_decref(c);
     }
     return bad;
 }
 
-#define CASES(family, ...)                                                  \
-    do {                                                                    \
-        static const Case cs[] = {__VA_ARGS__};                             \
-        run_cases(cs, (int)(sizeof cs / sizeof cs[0]), family);             \
-        for (size_t k = 0; k < sizeof cs / sizeof cs[0]; k++) {             \
-            seen_pass |= cs[k].expect == 1, seen_fail |= cs[k].expect == 0; \
-        }                                                                   \
-        EXPECT(seen_pass && seen_fail, "%s: needs a passing and a failing case", family); \
-        seen_pass = seen_fail = 0;                                          \
-        tested[n_tested++] = family;                                        \
+#define CASES(family, ...)                                                               \
+    do {                                                                                 \
+        static const Case cs[] = {__VA_ARGS__};                                          \
+        run_cases(cs, (int)(sizeof cs / sizeof cs[0]), family);                          \
+        for (size_t k = 0; k < sizeof cs / sizeof cs[0]; k++) {                          \
+            seen_pass |= cs[k].expect == 1, seen_fail |= cs[k].expect == 0;              \
+        }                                                                                \
+        EXPECT(seen_pass &&seen_fail, "%s: needs a passing and a failing case", family); \
+        seen_pass = seen_fail = 0;                                                       \
+        tested[n_tested++] = family;                                                     \
     } while (0)
 
 static const char *tested[64];
@@ -52,31 +52,33 @@ static int n_tested = 0, seen_pass = 0, seen_fail = 0;
 static void test_case_families(void) {
     CASES("lowercase", {"{\"kind\":\"lowercase\"}", "all small letters, 42 digits ok.\n", NULL, 1},
           {"{\"kind\":\"lowercase\"}", "élan vital über alles", NULL, 1},
-          {"{\"kind\":\"lowercase\"}", "one Capital", NULL, 0},
-          {"{\"kind\":\"lowercase\"}", "ÉLAN", NULL, 0},
-          {"{\"kind\":\"lowercase\"}", "привет Мир", NULL, 0},
-          {"{\"kind\":\"lowercase\"}", "", NULL, 0},
+          {"{\"kind\":\"lowercase\"}", "one Capital", NULL, 0}, {"{\"kind\":\"lowercase\"}", "ÉLAN", NULL, 0},
+          {"{\"kind\":\"lowercase\"}", "привет Мир", NULL, 0}, {"{\"kind\":\"lowercase\"}", "", NULL, 0},
           {"{\"kind\":\"lowercase\"}", "123 ...", NULL, 0});
     CASES("uppercase", {"{\"kind\":\"uppercase\"}", "ALL CAPS, 2024! ÜBER   \n\n", NULL, 1},
           {"{\"kind\":\"uppercase\"}", "ALL CAPS but one word", NULL, 0},
-          {"{\"kind\":\"uppercase\"}", "ПРИВЕТ МИР", NULL, 1},
-          {"{\"kind\":\"uppercase\"}", "  \n", NULL, 0});
+          {"{\"kind\":\"uppercase\"}", "ПРИВЕТ МИР", NULL, 1}, {"{\"kind\":\"uppercase\"}", "  \n", NULL, 0});
 }
 
 static void test_count_families(void) {
-    CASES("word_count", {"{\"kind\":\"word_count\",\"relation\":\"at most\",\"n\":5}", "Don't stop: well-known words, 42.", NULL, 1},
+    CASES("word_count",
+          {"{\"kind\":\"word_count\",\"relation\":\"at most\",\"n\":5}", "Don't stop: well-known words, 42.", NULL, 1},
           {"{\"kind\":\"word_count\",\"relation\":\"at most\",\"n\":4}", "Don't stop: well-known words, 42.", NULL, 0},
           {"{\"kind\":\"word_count\",\"relation\":\"at least\",\"n\":3}", "**bold** - word * item", NULL, 1},
           {"{\"kind\":\"word_count\",\"relation\":\"at least\",\"n\":4}", "**bold** - word * item", NULL, 0},
           {"{\"kind\":\"word_count\",\"relation\":\"at least\",\"n\":3}", "日本語 です ね", NULL, 1},
           {"{\"kind\":\"word_count\",\"relation\":\"about\",\"n\":3}", "one two three", NULL, -1},
           {"{\"kind\":\"word_count\",\"relation\":\"at most\"}", "one", NULL, -1});
-    CASES("sentence_count", {"{\"kind\":\"sentence_count\",\"relation\":\"at most\",\"n\":2}", "First one. Second one!", NULL, 1},
+    CASES("sentence_count",
+          {"{\"kind\":\"sentence_count\",\"relation\":\"at most\",\"n\":2}", "First one. Second one!", NULL, 1},
           {"{\"kind\":\"sentence_count\",\"relation\":\"at most\",\"n\":2}", "One. Two? Three!!!", NULL, 0},
-          {"{\"kind\":\"sentence_count\",\"relation\":\"at least\",\"n\":3}", "Pi is 3.14 today. It is. And a last one", NULL, 1},
-          {"{\"kind\":\"sentence_count\",\"relation\":\"at least\",\"n\":2}", "Only 3.14 and 2.5 in one sentence.", NULL, 0},
+          {"{\"kind\":\"sentence_count\",\"relation\":\"at least\",\"n\":3}", "Pi is 3.14 today. It is. And a last one",
+           NULL, 1},
+          {"{\"kind\":\"sentence_count\",\"relation\":\"at least\",\"n\":2}", "Only 3.14 and 2.5 in one sentence.",
+           NULL, 0},
           {"{\"kind\":\"sentence_count\",\"relation\":\"at least\",\"n\":1}", "...", NULL, 0});
-    CASES("paragraph_count", {"{\"kind\":\"paragraph_count\",\"n\":2}", "First para\nstill first.\n\n  \t\nSecond.\n\n", NULL, 1},
+    CASES("paragraph_count",
+          {"{\"kind\":\"paragraph_count\",\"n\":2}", "First para\nstill first.\n\n  \t\nSecond.\n\n", NULL, 1},
           {"{\"kind\":\"paragraph_count\",\"n\":2}", "One\nblock\nonly", NULL, 0},
           {"{\"kind\":\"paragraph_count\",\"n\":2}", "a\n\nb\n\nc", NULL, 0},
           {"{\"kind\":\"paragraph_count\",\"n\":2}", "\r\na\r\n\r\nb\r\n", NULL, 1});
@@ -85,43 +87,59 @@ static void test_count_families(void) {
           {"{\"kind\":\"bullet_count\",\"n\":2}", "* one\n* two\n* three", NULL, 0},
           {"{\"kind\":\"bullet_count\",\"n\":1}", "*   \n- real", NULL, 1},
           {"{\"kind\":\"bullet_count\"}", "* one", NULL, -1});
-    CASES("numbered_sections", {"{\"kind\":\"numbered_sections\",\"marker\":\"SECTION\",\"n\":2}", "SECTION 1\nfoo\n## SECTION 2\nbar", NULL, 1},
-          {"{\"kind\":\"numbered_sections\",\"marker\":\"SECTION\",\"n\":2}", "SECTION 1\nfoo\nSECTION 3\nbar", NULL, 0},
-          {"{\"kind\":\"numbered_sections\",\"marker\":\"Part\",\"n\":2}", "Part 1 a\nPart 2 b\nPart 3 c", NULL, 0},
-          {"{\"kind\":\"numbered_sections\",\"marker\":\"Part\",\"n\":1}", "A Part 1 inside a line", NULL, 0},
-          {"{\"kind\":\"numbered_sections\",\"n\":1}", "SECTION 1", NULL, -1});
+    CASES(
+        "numbered_sections",
+        {"{\"kind\":\"numbered_sections\",\"marker\":\"SECTION\",\"n\":2}", "SECTION 1\nfoo\n## SECTION 2\nbar", NULL,
+         1},
+        {"{\"kind\":\"numbered_sections\",\"marker\":\"SECTION\",\"n\":2}", "SECTION 1\nfoo\nSECTION 3\nbar", NULL, 0},
+        {"{\"kind\":\"numbered_sections\",\"marker\":\"Part\",\"n\":2}", "Part 1 a\nPart 2 b\nPart 3 c", NULL, 0},
+        {"{\"kind\":\"numbered_sections\",\"marker\":\"Part\",\"n\":1}", "A Part 1 inside a line", NULL, 0},
+        {"{\"kind\":\"numbered_sections\",\"n\":1}", "SECTION 1", NULL, -1});
     CASES("placeholders", {"{\"kind\":\"placeholders\",\"n\":2}", "Dear [name], meet me at [address].", NULL, 1},
           {"{\"kind\":\"placeholders\",\"n\":2}", "Dear [name], meet me at [ ] or [\nx].", NULL, 0},
           {"{\"kind\":\"placeholders\",\"n\":1}", "no brackets", NULL, 0});
-    CASES("highlighted_sections", {"{\"kind\":\"highlighted_sections\",\"n\":2}", "This is *one* and **two**.", NULL, 1},
+    CASES("highlighted_sections",
+          {"{\"kind\":\"highlighted_sections\",\"n\":2}", "This is *one* and **two**.", NULL, 1},
           {"{\"kind\":\"highlighted_sections\",\"n\":2}", "* a bullet\n* another *real*", NULL, 0},
           {"{\"kind\":\"highlighted_sections\",\"n\":1}", "x *  * and * unclosed", NULL, 0},
           {"{\"kind\":\"highlighted_sections\",\"n\":1}", "* bullet with *one highlight*", NULL, 1});
-    CASES("capital_word_frequency", {"{\"kind\":\"capital_word_frequency\",\"relation\":\"at least\",\"n\":2}", "USE the API and JSON. I A", NULL, 1},
-          {"{\"kind\":\"capital_word_frequency\",\"relation\":\"at least\",\"n\":2}", "Only One Capital WORD.", NULL, 0},
-          {"{\"kind\":\"capital_word_frequency\",\"relation\":\"at most\",\"n\":1}", "NO WAY", NULL, 0},
-          {"{\"kind\":\"capital_word_frequency\",\"relation\":\"at most\",\"n\":1}", "calm text", NULL, 1});
+    CASES(
+        "capital_word_frequency",
+        {"{\"kind\":\"capital_word_frequency\",\"relation\":\"at least\",\"n\":2}", "USE the API and JSON. I A", NULL,
+         1},
+        {"{\"kind\":\"capital_word_frequency\",\"relation\":\"at least\",\"n\":2}", "Only One Capital WORD.", NULL, 0},
+        {"{\"kind\":\"capital_word_frequency\",\"relation\":\"at most\",\"n\":1}", "NO WAY", NULL, 0},
+        {"{\"kind\":\"capital_word_frequency\",\"relation\":\"at most\",\"n\":1}", "calm text", NULL, 1});
 }
 
 static void test_word_families(void) {
-    CASES("include_keywords", {"{\"kind\":\"include_keywords\",\"keywords\":[\"plan\",\"Water\"]}", "A PLAN with water.", NULL, 1},
+    CASES("include_keywords",
+          {"{\"kind\":\"include_keywords\",\"keywords\":[\"plan\",\"Water\"]}", "A PLAN with water.", NULL, 1},
           {"{\"kind\":\"include_keywords\",\"keywords\":[\"plan\"]}", "We planned it.", NULL, 0},
-          {"{\"kind\":\"include_keywords\",\"keywords\":[\"plan\"]}", "a plan-b is not the word plan? yes: plan", NULL, 1},
+          {"{\"kind\":\"include_keywords\",\"keywords\":[\"plan\"]}", "a plan-b is not the word plan? yes: plan", NULL,
+           1},
           {"{\"kind\":\"include_keywords\",\"keywords\":[]}", "plan", NULL, -1});
-    CASES("forbidden_words", {"{\"kind\":\"forbidden_words\",\"words\":[\"very\",\"good\"]}", "Everything is goodness.", NULL, 1},
+    CASES("forbidden_words",
+          {"{\"kind\":\"forbidden_words\",\"words\":[\"very\",\"good\"]}", "Everything is goodness.", NULL, 1},
           {"{\"kind\":\"forbidden_words\",\"words\":[\"very\"]}", "It is Very hot.", NULL, 0},
           {"{\"kind\":\"forbidden_words\",\"words\":[1]}", "x", NULL, -1});
-    CASES("keyword_frequency", {"{\"kind\":\"keyword_frequency\",\"keyword\":\"the\",\"relation\":\"at least\",\"n\":3}", "The cat, the dog and THE bird.", NULL, 1},
-          {"{\"kind\":\"keyword_frequency\",\"keyword\":\"the\",\"relation\":\"at least\",\"n\":3}", "The theory there.", NULL, 0},
-          {"{\"kind\":\"keyword_frequency\",\"keyword\":\"day\",\"relation\":\"at most\",\"n\":1}", "day by day", NULL, 0},
-          {"{\"kind\":\"keyword_frequency\",\"keyword\":\"day\",\"relation\":\"at most\",\"n\":1}", "daily days", NULL, 1});
-    CASES("letter_frequency", {"{\"kind\":\"letter_frequency\",\"letter\":\"z\",\"relation\":\"at least\",\"n\":3}", "Zig zag Zoo", NULL, 1},
-          {"{\"kind\":\"letter_frequency\",\"letter\":\"z\",\"relation\":\"at least\",\"n\":4}", "Zig zag Zoo", NULL, 0},
-          {"{\"kind\":\"letter_frequency\",\"letter\":\"e\",\"relation\":\"at most\",\"n\":1}", "hello", NULL, 1},
-          {"{\"kind\":\"letter_frequency\",\"letter\":\"ee\",\"relation\":\"at most\",\"n\":1}", "hello", NULL, -1});
+    CASES("keyword_frequency",
+          {"{\"kind\":\"keyword_frequency\",\"keyword\":\"the\",\"relation\":\"at least\",\"n\":3}",
+           "The cat, the dog and THE bird.", NULL, 1},
+          {"{\"kind\":\"keyword_frequency\",\"keyword\":\"the\",\"relation\":\"at least\",\"n\":3}",
+           "The theory there.", NULL, 0},
+          {"{\"kind\":\"keyword_frequency\",\"keyword\":\"day\",\"relation\":\"at most\",\"n\":1}", "day by day", NULL,
+           0},
+          {"{\"kind\":\"keyword_frequency\",\"keyword\":\"day\",\"relation\":\"at most\",\"n\":1}", "daily days", NULL,
+           1});
+    CASES(
+        "letter_frequency",
+        {"{\"kind\":\"letter_frequency\",\"letter\":\"z\",\"relation\":\"at least\",\"n\":3}", "Zig zag Zoo", NULL, 1},
+        {"{\"kind\":\"letter_frequency\",\"letter\":\"z\",\"relation\":\"at least\",\"n\":4}", "Zig zag Zoo", NULL, 0},
+        {"{\"kind\":\"letter_frequency\",\"letter\":\"e\",\"relation\":\"at most\",\"n\":1}", "hello", NULL, 1},
+        {"{\"kind\":\"letter_frequency\",\"letter\":\"ee\",\"relation\":\"at most\",\"n\":1}", "hello", NULL, -1});
     CASES("no_commas", {"{\"kind\":\"no_commas\"}", "No commas here; none at all.", NULL, 1},
-          {"{\"kind\":\"no_commas\"}", "One, two", NULL, 0},
-          {"{\"kind\":\"no_commas\"}", "中文，逗号", NULL, 0});
+          {"{\"kind\":\"no_commas\"}", "One, two", NULL, 0}, {"{\"kind\":\"no_commas\"}", "中文，逗号", NULL, 0});
     CASES("language", {"{\"kind\":\"language\",\"language\":\"Russian\"}", "Привет, как дела? OK", NULL, 1},
           {"{\"kind\":\"language\",\"language\":\"Russian\"}", "Hello, how are you? Привет", NULL, 0},
           {"{\"kind\":\"language\",\"language\":\"Japanese\"}", "こんにちは、世界。", NULL, 1},
@@ -134,7 +152,8 @@ static void test_form_families(void) {
     CASES("title", {"{\"kind\":\"title\"}", "<<A Day At Sea>>\nThe text.", NULL, 1},
           {"{\"kind\":\"title\"}", "<< >> and <<broken\ntitle>>", NULL, 0},
           {"{\"kind\":\"title\"}", "No title <here>", NULL, 0});
-    CASES("end_with", {"{\"kind\":\"end_with\",\"phrase\":\"Any other questions?\"}", "Text.\nAny other questions?  \n\n", NULL, 1},
+    CASES("end_with",
+          {"{\"kind\":\"end_with\",\"phrase\":\"Any other questions?\"}", "Text.\nAny other questions?  \n\n", NULL, 1},
           {"{\"kind\":\"end_with\",\"phrase\":\"Any other questions?\"}", "Text. any other QUESTIONS?", NULL, 1},
           {"{\"kind\":\"end_with\",\"phrase\":\"Any other questions?\"}", "Any other questions? Bye.", NULL, 0},
           {"{\"kind\":\"end_with\",\"phrase\":\"Any other questions?\"}", "", NULL, 0},
@@ -143,8 +162,7 @@ static void test_form_families(void) {
           {"{\"kind\":\"start_with\",\"phrase\":\"In short,\"}", "Well. In short, yes.", NULL, 0});
     CASES("quotes", {"{\"kind\":\"quotes\"}", "  \"The whole answer, quoted.\"\n", NULL, 1},
           {"{\"kind\":\"quotes\"}", "\u201cCurly quotes count.\u201d", NULL, 1},
-          {"{\"kind\":\"quotes\"}", "\"Only a start", NULL, 0},
-          {"{\"kind\":\"quotes\"}", "\"", NULL, 0});
+          {"{\"kind\":\"quotes\"}", "\"Only a start", NULL, 0}, {"{\"kind\":\"quotes\"}", "\"", NULL, 0});
     CASES("json_format", {"{\"kind\":\"json_format\"}", "{\"a\": [1, 2], \"b\": \"x\"}", NULL, 1},
           {"{\"kind\":\"json_format\"}", "```json\n{\"a\": 1}\n```\n", NULL, 1},
           {"{\"kind\":\"json_format\"}", "Here it is: {\"a\": 1}", NULL, 0},
@@ -177,7 +195,8 @@ static void test_every_family_tested(void) {
 
 static void test_check_array(void) {
     json_t *cons = json_loads("[{\"kind\":\"no_commas\"},{\"kind\":\"word_count\",\"relation\":\"at most\",\"n\":3},"
-                              "{\"kind\":\"bogus\"}]", 0, NULL);
+                              "{\"kind\":\"bogus\"}]",
+                              0, NULL);
     int n_pass = -1;
     json_t *res = constraints_check(cons, NULL, "two words", &n_pass);
     EXPECT(n_pass == 2 && json_array_size(res) == 3, "passes %d", n_pass);
@@ -189,7 +208,8 @@ static void test_check_array(void) {
     // saying nothing earns nothing: an answer without a word fails even "no commas" and
     // "at most 3 words", and a malformed constraint stays malformed
     const char *empty_ok[] = {"{\"kind\":\"no_commas\"}", "{\"kind\":\"word_count\",\"relation\":\"at most\",\"n\":3}",
-                              "{\"kind\":\"forbidden_words\",\"words\":[\"x\"]}", "{\"kind\":\"letter_frequency\",\"letter\":\"a\",\"relation\":\"at most\",\"n\":1}"};
+                              "{\"kind\":\"forbidden_words\",\"words\":[\"x\"]}",
+                              "{\"kind\":\"letter_frequency\",\"letter\":\"a\",\"relation\":\"at most\",\"n\":1}"};
     for (size_t i = 0; i < sizeof empty_ok / sizeof empty_ok[0]; i++) {
         json_t *c = json_loads(empty_ok[i], 0, NULL);
         char detail[160];
@@ -227,7 +247,9 @@ static void test_catalogue_and_draws(void) {
                 // contradictory pairs never meet
                 clashes += (!strcmp(kind, "lowercase") && !strcmp(other, "uppercase")) ||
                            (!strcmp(kind, "uppercase") && !strcmp(other, "lowercase"));
-                clashes += !strcmp(kind, "json_format") || !strcmp(other, "json_format") ? !strcmp(kind, "bullet_count") || !strcmp(other, "bullet_count") : 0;
+                clashes += !strcmp(kind, "json_format") || !strcmp(other, "json_format")
+                               ? !strcmp(kind, "bullet_count") || !strcmp(other, "bullet_count")
+                               : 0;
             }
             // a drawn constraint is well formed: the checker never calls it malformed
             EXPECT(constraint_check_one(u, "the request", "an answer", NULL, 0) >= 0, "draw %d: malformed %s", i, kind);
@@ -264,12 +286,24 @@ static void test_catalogue_errors(void) {
         EXPECT(0, "mkdtemp failed");
         return;
     }
-    expect_failure_exit(load_bad, "{\"families\": {\"shouting\": {\"instructions\": [\"x\"]}}}", "family \"shouting\" is unknown", "c.json", "unknown family");
-    expect_failure_exit(load_bad, "{\"families\": {\"word_count\": {\"instructions\": [\"Use {n} words.\"], \"n\": {\"at least\": [1, 2], \"at most\": [1, 2]}}}}", "lacks {relation}", "c.json", "missing placeholder");
-    expect_failure_exit(load_bad, "{\"families\": {\"bullet_count\": {\"instructions\": [\"Use {n} bullets.\"], \"n\": [5, 2]}}}", "\"n\" must be a range", NULL, "bad range");
-    expect_failure_exit(load_bad, "{\"families\": {\"end_with\": {\"instructions\": [\"End with {phrase}.\"], \"phrases\": []}}}", "\"phrases\" must be a non-empty list", NULL, "empty pool");
-    expect_failure_exit(load_bad, "{\"families\": {\"no_commas\": {\"instructions\": [\"No commas, {n} times.\"]}}}", "uses {n}", NULL, "unused placeholder");
-    expect_failure_exit(load_bad, "{\"families\": {\"language\": {\"instructions\": [\"In {language}.\"], \"languages\": [\"Elvish\"]}}}", "no script check", NULL, "unknown language");
+    expect_failure_exit(load_bad, "{\"families\": {\"shouting\": {\"instructions\": [\"x\"]}}}",
+                        "family \"shouting\" is unknown", "c.json", "unknown family");
+    expect_failure_exit(
+        load_bad,
+        "{\"families\": {\"word_count\": {\"instructions\": [\"Use {n} words.\"], \"n\": {\"at least\": [1, 2], \"at most\": [1, 2]}}}}",
+        "lacks {relation}", "c.json", "missing placeholder");
+    expect_failure_exit(load_bad,
+                        "{\"families\": {\"bullet_count\": {\"instructions\": [\"Use {n} bullets.\"], \"n\": [5, 2]}}}",
+                        "\"n\" must be a range", NULL, "bad range");
+    expect_failure_exit(load_bad,
+                        "{\"families\": {\"end_with\": {\"instructions\": [\"End with {phrase}.\"], \"phrases\": []}}}",
+                        "\"phrases\" must be a non-empty list", NULL, "empty pool");
+    expect_failure_exit(load_bad, "{\"families\": {\"no_commas\": {\"instructions\": [\"No commas, {n} times.\"]}}}",
+                        "uses {n}", NULL, "unused placeholder");
+    expect_failure_exit(
+        load_bad,
+        "{\"families\": {\"language\": {\"instructions\": [\"In {language}.\"], \"languages\": [\"Elvish\"]}}}",
+        "no script check", NULL, "unknown language");
     expect_failure_exit(load_bad, "{\"families\": ", "c.json:", NULL, "truncated JSON");
     char path[128];
     snprintf(path, sizeof path, "%s/c.json", bad_dir);

@@ -3,9 +3,9 @@
 // from layers[l].attn_norm to the end already has its final value (tied and untied
 // embeddings, 3 layers), and the hook changes nothing in the gradients. And which records
 // are a rank's (dist/dist_records.h) on one rank.
-#include "../model/llama.h"
 #include "../base/rng.h"
 #include "../dist/dist_records.h"
+#include "../model/llama.h"
 #include "test.h"
 
 static LlamaConfig small_config(int tied) {

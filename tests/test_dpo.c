@@ -4,9 +4,9 @@
 #include <math.h>
 
 #include "../base/check.h"
+#include "../model/dpo_loss.h"
 #include "../model/llama.h"
 #include "../model/safetensors.h"
-#include "../model/dpo_loss.h"
 #include "test.h"
 
 static void test_against_trl_fixture(void) {
@@ -23,16 +23,18 @@ static void test_against_trl_fixture(void) {
                      json_number_value(json_object_get(c, "label_smoothing"))};
         json_t *p = json_object_get(c, "logps");
         double dc, dr;
-        double loss = dpo_pair_loss(&o, json_number_value(json_array_get(p, 0)), json_number_value(json_array_get(p, 1)),
-                                    json_number_value(json_array_get(p, 2)), json_number_value(json_array_get(p, 3)),
-                                    &dc, &dr);
+        double loss =
+            dpo_pair_loss(&o, json_number_value(json_array_get(p, 0)), json_number_value(json_array_get(p, 1)),
+                          json_number_value(json_array_get(p, 2)), json_number_value(json_array_get(p, 3)), &dc, &dr);
         double want = json_number_value(json_object_get(c, "loss")),
                want_dc = json_number_value(json_object_get(c, "d_pi_chosen")),
                want_dr = json_number_value(json_object_get(c, "d_pi_rejected"));
         // float64 on both sides: agreement to ~1e-12 relative (1e-10 leaves margin)
         EXPECT(fabs(loss - want) <= 1e-10 * fmax(1, fabs(want)), "case %zu: loss %.15g vs %.15g", i, loss, want);
-        EXPECT(fabs(dc - want_dc) <= 1e-10 * fmax(1, fabs(want_dc)), "case %zu: d chosen %.15g vs %.15g", i, dc, want_dc);
-        EXPECT(fabs(dr - want_dr) <= 1e-10 * fmax(1, fabs(want_dr)), "case %zu: d rejected %.15g vs %.15g", i, dr, want_dr);
+        EXPECT(fabs(dc - want_dc) <= 1e-10 * fmax(1, fabs(want_dc)), "case %zu: d chosen %.15g vs %.15g", i, dc,
+               want_dc);
+        EXPECT(fabs(dr - want_dr) <= 1e-10 * fmax(1, fabs(want_dr)), "case %zu: d rejected %.15g vs %.15g", i, dr,
+               want_dr);
         n++;
     }
     EXPECT(n >= 30, "only %d fixture cases", n);
@@ -72,7 +74,8 @@ static void test_dpo_step_against_pytorch(void) {
     for (int k = 0; k < 2; k++) {
         double dc, dr;
         loss += dpo_pair_loss(&o, logp[2 * k], logp[2 * k + 1], json_number_value(json_array_get(r, (size_t)(2 * k))),
-                              json_number_value(json_array_get(r, (size_t)(2 * k + 1))), &dc, &dr) / 2;
+                              json_number_value(json_array_get(r, (size_t)(2 * k + 1))), &dc, &dr) /
+                2;
         for (int t = 0; t < T; t++) { // a token loss is -log p: d loss / d token loss = -d loss / d logp
             weights[(2 * k) * T + t] = (float)(-dc / 2);
             weights[(2 * k + 1) * T + t] = (float)(-dr / 2);

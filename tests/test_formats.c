@@ -11,12 +11,12 @@
 #include <unistd.h>
 #include <zstd.h>
 
+#include "../base/check.h"
 #include "../base/io.h"
+#include "../base/rng.h"
 #include "../data/loader.h"
 #include "../data/records.h"
 #include "../data/shard.h"
-#include "../base/check.h"
-#include "../base/rng.h"
 #include "test.h"
 
 static char tmpdir[64];
@@ -98,7 +98,8 @@ static void test_loader_windows(void) {
         if (step < per_epoch) {
             for (int i = 0; i < 2 * B * T; i++) {
                 int row = i / T, t = i % T;
-                bad += in1[i] != ids[cursor + (uint64_t)row * T + t] || tg1[i] != ids[cursor + (uint64_t)row * T + t + 1];
+                bad +=
+                    in1[i] != ids[cursor + (uint64_t)row * T + t] || tg1[i] != ids[cursor + (uint64_t)row * T + t + 1];
             }
         }
         loader_next(r0, in2, tg2);
@@ -184,7 +185,8 @@ static void test_records(void) {
     char *txt = tmp_path("a.txt"), *jl = tmp_path("a.jsonl"), *zst = tmp_path("a.jsonl.zst");
     const char *text = "first paragraph\nstill first\n\n\nsecond one\n";
     write_file_atomic(txt, text, strlen(text));
-    const char *lines = "{\"text\": \"alpha\"}\n\n{\"text\": \"b\\u00e9ta\", \"id\": 2}\n{\"body\": \"x\", \"text\": \"gamma\"}";
+    const char *lines =
+        "{\"text\": \"alpha\"}\n\n{\"text\": \"b\\u00e9ta\", \"id\": 2}\n{\"body\": \"x\", \"text\": \"gamma\"}";
     write_file_atomic(jl, lines, strlen(lines));
     size_t cap = ZSTD_compressBound(strlen(lines));
     char *comp = xmalloc(cap);
@@ -199,7 +201,8 @@ static void test_records(void) {
     EXPECT(records_next(r, &doc, &len) == 0, ".txt is one document");
     records_close(r);
     r = records_open(txt, NULL, 1);
-    EXPECT(records_next(r, &doc, &len) == 1 && strcmp(doc, "first paragraph\nstill first") == 0, "paragraph 1: %s", doc);
+    EXPECT(records_next(r, &doc, &len) == 1 && strcmp(doc, "first paragraph\nstill first") == 0, "paragraph 1: %s",
+           doc);
     EXPECT(records_next(r, &doc, &len) == 1 && strcmp(doc, "second one") == 0, "paragraph 2: %s", doc);
     EXPECT(records_next(r, &doc, &len) == 0, "two paragraphs");
     records_close(r);
@@ -208,7 +211,8 @@ static void test_records(void) {
         r = records_open(paths[k], "text", 0);
         EXPECT(records_next(r, &doc, &len) == 1 && strcmp(doc, "alpha") == 0, "%s record 1", paths[k]);
         EXPECT(records_next(r, &doc, &len) == 1 && strcmp(doc, "b\xc3\xa9ta") == 0, "%s record 2 (utf-8)", paths[k]);
-        EXPECT(records_next(r, &doc, &len) == 1 && strcmp(doc, "gamma") == 0 && records_line(r) == 4, "%s record 3 at line 4", paths[k]);
+        EXPECT(records_next(r, &doc, &len) == 1 && strcmp(doc, "gamma") == 0 && records_line(r) == 4,
+               "%s record 3 at line 4", paths[k]);
         EXPECT(records_next(r, &doc, &len) == 0, "%s: three records", paths[k]);
         records_close(r);
     }

@@ -7,11 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../kernels/backend.h"
 #include "../base/check.h"
+#include "../base/rng.h"
+#include "../kernels/backend.h"
 #include "../model/generate.h"
 #include "../model/llama.h"
-#include "../base/rng.h"
 #include "../model/safetensors.h"
 #include "test.h"
 

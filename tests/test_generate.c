@@ -5,9 +5,9 @@
 #include <string.h>
 
 #include "../base/check.h"
+#include "../base/rng.h"
 #include "../model/generate.h"
 #include "../model/llama.h"
-#include "../base/rng.h"
 #include "../model/sample.h"
 #include "test.h"
 
@@ -121,7 +121,6 @@ static void test_greedy_matches_cache_free_loop(void) {
     model_free(&m);
 }
 
-
 // A token n-gram that occurs twice in tokens[0..n)?
 static int has_repeated_ngram(const int *t, int n, int N) {
     for (int i = 0; i + N <= n; i++)
@@ -160,12 +159,12 @@ static void test_no_repeat_ngram(void) {
     EXPECT(has_repeated_ngram(out, n_out, 2), "the test needs a model whose greedy output repeats a 2-gram");
     o.sample.no_repeat_ngram = 2;
     generate(&g, prompts, lens, 1, &o, &out, &n_out, &fin, NULL, NULL);
-    EXPECT(n_out == 40 && !has_repeated_ngram(out, n_out, 2), "--no-repeat-ngram 2: %d tokens, a 2-gram repeats", n_out);
+    EXPECT(n_out == 40 && !has_repeated_ngram(out, n_out, 2), "--no-repeat-ngram 2: %d tokens, a 2-gram repeats",
+           n_out);
     free(out);
     generator_free(&g);
     model_free(&m);
 }
-
 
 // Continuous batching: 6 prompts through 2 slots, sampled, some ending early on an EOS id,
 // give exactly what each prompt gives alone.
@@ -254,7 +253,8 @@ static void test_sampling_rules(void) {
     float flat[6] = {2.0f, 1.9f, 0, 0, 0, 0};
     int hist[] = {0, 0, 3};
     EXPECT(sample_token(flat, V, &o, hist, 3, &r, scratch) == 1, "repetition penalty did not apply");
-    EXPECT(fabsf(flat[0] - 0.2f) < 1e-6f, "penalty applied %s (logit %.3f)", flat[0] < 0.2f ? "twice" : "wrongly", flat[0]);
+    EXPECT(fabsf(flat[0] - 0.2f) < 1e-6f, "penalty applied %s (logit %.3f)", flat[0] < 0.2f ? "twice" : "wrongly",
+           flat[0]);
     free(scratch);
 }
 
@@ -300,7 +300,8 @@ static void test_sampling_large_vocab(void) {
         }
         EXPECT(beyond == 0, "top_p %.2f: %ld draws beyond the nucleus (%d tokens)", o.top_p, beyond, cut);
         // the mean rank of a draw: standard error about sd/sqrt(N) < 200/63 = 3.2
-        EXPECT(fabs(mean_rank - want_mean) < 15, "top_p %.2f: mean rank %.1f, expected %.1f", o.top_p, mean_rank, want_mean);
+        EXPECT(fabs(mean_rank - want_mean) < 15, "top_p %.2f: mean rank %.1f, expected %.1f", o.top_p, mean_rank,
+               want_mean);
     }
     // a heavy tail beyond the first candidate gap: one token at 0, the rest near -9 (half the
     // mass); top_p 0.9 must reach into the tail, so the candidates have to widen

@@ -15,14 +15,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../base/io.h"
-#include "../data/tokenizer.h"
 #include "../base/check.h"
+#include "../base/io.h"
+#include "../base/rng.h"
+#include "../data/tokenizer.h"
 #include "../model/config.h"
 #include "../model/convert_gguf.h"
 #include "../model/gguf.h"
 #include "../model/llama.h"
-#include "../base/rng.h"
 #include "../model/safetensors.h"
 #include "test.h"
 
@@ -42,11 +42,11 @@ static void expect_failure(void (*fn)(const char *), const char *arg, const char
 // a GGUF writer for variants of the fixtures (bad input)
 
 typedef struct {
-    uint32_t version;        // 0: keep
-    const char *set_key;     // a string key to set (added when absent)
+    uint32_t version;    // 0: keep
+    const char *set_key; // a string key to set (added when absent)
     const char *set_value;
-    const char *drop_key;    // a key to leave out
-    const char *retype;      // a tensor to store with type new_type (zero data)
+    const char *drop_key; // a key to leave out
+    const char *retype;   // a tensor to store with type new_type (zero data)
     uint32_t new_type;
     const char *extra_tensor; // an extra F32 tensor of 4 zeros
 } Variant;
@@ -86,13 +86,15 @@ static void write_variant(const char *src, const char *dst, const Variant *v) {
         const GgufKV *kv = &g.kv[i];
         if (v->drop_key && strcmp(kv->key, v->drop_key) == 0) continue;
         if (v->set_key && strcmp(kv->key, v->set_key) == 0) {
-            put_str(f, kv->key, strlen(kv->key)), put_u32(f, GGUF_STRING), put_str(f, v->set_value, strlen(v->set_value));
+            put_str(f, kv->key, strlen(kv->key)), put_u32(f, GGUF_STRING),
+                put_str(f, v->set_value, strlen(v->set_value));
             continue;
         }
         write_kv(f, kv);
     }
     if (v->set_key && !set_exists)
-        put_str(f, v->set_key, strlen(v->set_key)), put_u32(f, GGUF_STRING), put_str(f, v->set_value, strlen(v->set_value));
+        put_str(f, v->set_key, strlen(v->set_key)), put_u32(f, GGUF_STRING),
+            put_str(f, v->set_value, strlen(v->set_value));
     uint64_t n_t = g.n_tensors + (v->extra_tensor != NULL), offset = 0;
     uint64_t *nbytes = xcalloc(n_t, sizeof(uint64_t));
     for (uint64_t i = 0; i < n_t; i++) {
@@ -105,8 +107,10 @@ static void write_variant(const char *src, const char *dst, const Variant *v) {
         if (v->retype && strcmp(name, v->retype) == 0) type = v->new_type;
         int be, bb;
         int64_t numel = ne[0] * ne[1] * ne[2] * ne[3];
-        if (gguf_type_block(type, &be, &bb)) nbytes[i] = (uint64_t)(numel / be * bb);
-        else nbytes[i] = t->nbytes; // an unknown type id: keep the bytes
+        if (gguf_type_block(type, &be, &bb))
+            nbytes[i] = (uint64_t)(numel / be * bb);
+        else
+            nbytes[i] = t->nbytes; // an unknown type id: keep the bytes
         put_str(f, name, strlen(name));
         put_u32(f, nd);
         for (uint32_t d = 0; d < nd; d++) put_u64(f, (uint64_t)ne[d]);
@@ -120,7 +124,8 @@ static void write_variant(const char *src, const char *dst, const Variant *v) {
     for (uint64_t i = 0; i < n_t; i++) {
         const GgufTensor *t = i < g.n_tensors ? &g.tensors[i] : NULL;
         int same = t && !(v->retype && strcmp(t->name, v->retype) == 0);
-        if (same) put(f, t->data, nbytes[i]);
+        if (same)
+            put(f, t->data, nbytes[i]);
         else
             for (uint64_t k = 0; k < nbytes[i]; k += sizeof zeros)
                 put(f, zeros, nbytes[i] - k < sizeof zeros ? nbytes[i] - k : sizeof zeros);
@@ -148,17 +153,20 @@ static void copy_prefix(const char *src, const char *dst, size_t n) {
 static void test_metadata(void) {
     GgufFile g;
     gguf_open(&g, FIX "quants.gguf");
-    EXPECT(g.version == 3 && g.n_tensors == 9 && g.alignment == 32, "version %u, %" PRIu64 " tensors, alignment %" PRIu64,
-           g.version, g.n_tensors, g.alignment);
+    EXPECT(g.version == 3 && g.n_tensors == 9 && g.alignment == 32,
+           "version %u, %" PRIu64 " tensors, alignment %" PRIu64, g.version, g.n_tensors, g.alignment);
     const char *arch = gguf_get_string(&g, "general.architecture");
     EXPECT(arch && strcmp(arch, "llama") == 0, "general.architecture %s", arch ? arch : "(none)");
     struct {
         const char *key;
         uint32_t type;
         int64_t value;
-    } ints[] = {{"u8", GGUF_UINT8, 200},          {"i8", GGUF_INT8, -100},
-                {"u16", GGUF_UINT16, 60000},      {"i16", GGUF_INT16, -30000},
-                {"u32", GGUF_UINT32, 4000000000}, {"i32", GGUF_INT32, -2000000000},
+    } ints[] = {{"u8", GGUF_UINT8, 200},
+                {"i8", GGUF_INT8, -100},
+                {"u16", GGUF_UINT16, 60000},
+                {"i16", GGUF_INT16, -30000},
+                {"u32", GGUF_UINT32, 4000000000},
+                {"i32", GGUF_INT32, -2000000000},
                 {"i64", GGUF_INT64, -(INT64_C(1) << 62) - 3}};
     for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++) {
         char key[64];
@@ -166,7 +174,8 @@ static void test_metadata(void) {
         int64_t v = 0;
         const GgufKV *kv = gguf_find(&g, key);
         EXPECT(kv && kv->type == ints[i].type, "%s: type %u", key, kv ? kv->type : 99);
-        EXPECT(gguf_get_int(&g, key, &v) && v == ints[i].value, "%s = %" PRId64 ", expected %" PRId64, key, v, ints[i].value);
+        EXPECT(gguf_get_int(&g, key, &v) && v == ints[i].value, "%s = %" PRId64 ", expected %" PRId64, key, v,
+               ints[i].value);
     }
     const GgufKV *u64 = gguf_find(&g, "strap.test.u64");
     uint64_t big = 0;
@@ -209,7 +218,8 @@ static void test_metadata(void) {
     gguf_close(&g);
 
     gguf_open(&g, FIX "tiny_tied.gguf"); // general.alignment = 64
-    EXPECT(g.alignment == 64 && g.data_offset % 64 == 0, "alignment %" PRIu64 ", data at %" PRIu64, g.alignment, g.data_offset);
+    EXPECT(g.alignment == 64 && g.data_offset % 64 == 0, "alignment %" PRIu64 ", data at %" PRIu64, g.alignment,
+           g.data_offset);
     for (uint64_t i = 0; i < g.n_tensors; i++) EXPECT(g.tensors[i].offset % 64 == 0, "%s offset", g.tensors[i].name);
     gguf_close(&g);
 }
@@ -223,7 +233,8 @@ static void test_dequantize(void) {
     for (uint64_t i = 0; i < g.n_tensors; i++) {
         const GgufTensor *t = &g.tensors[i];
         const StTensor *e = st_find(&st, t->name);
-        EXPECT(e && e->numel == t->numel && e->shape[0] == t->ne[1] && e->shape[1] == t->ne[0], "%s: reference", t->name);
+        EXPECT(e && e->numel == t->numel && e->shape[0] == t->ne[1] && e->shape[1] == t->ne[0], "%s: reference",
+               t->name);
         if (!e) continue;
         float *got = xmalloc((size_t)t->numel * sizeof(float)), *ref = xmalloc((size_t)t->numel * sizeof(float));
         gguf_dequantize(&g, t, got);
@@ -239,7 +250,8 @@ static void test_dequantize(void) {
         int lossless = t->type == GGML_F32 || t->type == GGML_F16 || t->type == GGML_BF16;
         EXPECT(lossless ? exact == t->numel : worst <= 1e-6, "%s: %" PRId64 "/%" PRId64 " bit-exact, max rel err %.3g",
                t->name, exact, t->numel, worst);
-        printf("    %-6s %" PRId64 "/%" PRId64 " bit-exact, max rel err %.2g\n", gguf_type_name(t->type), exact, t->numel, worst);
+        printf("    %-6s %" PRId64 "/%" PRId64 " bit-exact, max rel err %.2g\n", gguf_type_name(t->type), exact,
+               t->numel, worst);
         free(got);
         free(ref);
     }
@@ -270,7 +282,8 @@ static void test_rope_permutation(void) {
     EXPECT(memcmp(back, hf, (size_t)rows * cols * sizeof(float)) == 0, "unpermute(permute(x)) != x");
     // head 0: HF rows 0..3 (first half) and 4..7 (second half) interleave as 0,4,1,5,2,6,3,7
     int order[8] = {0, 4, 1, 5, 2, 6, 3, 7};
-    for (int r = 0; r < 8; r++) EXPECT(gg[r * cols] == (float)(order[r] * 100), "GGUF row %d holds %g", r, gg[r * cols]);
+    for (int r = 0; r < 8; r++)
+        EXPECT(gg[r * cols] == (float)(order[r] * 100), "GGUF row %d holds %g", r, gg[r * cols]);
     free(hf), free(gg), free(back);
 }
 
@@ -295,12 +308,13 @@ static void test_config(void) {
            "shape V%d C%d L%d H%d KV%d D%d F%d T%d tie %d", c.vocab_size, c.hidden_size, c.n_layers, c.n_heads,
            c.n_kv_heads, c.head_dim, c.intermediate_size, c.max_seq, c.tie_embeddings);
     EXPECT(c.rope_theta == 500000.0f && c.rms_norm_eps == 1e-5f, "theta %g eps %g", c.rope_theta, c.rms_norm_eps);
-    EXPECT(c.bos_token_id == 0 && c.n_eos == 2 && c.eos_token_ids[0] == 1 && c.eos_token_ids[1] == 2,
-           "bos %d, %d eos", c.bos_token_id, c.n_eos);
+    EXPECT(c.bos_token_id == 0 && c.n_eos == 2 && c.eos_token_ids[0] == 1 && c.eos_token_ids[1] == 2, "bos %d, %d eos",
+           c.bos_token_id, c.n_eos);
     gguf_close(&g);
     gguf_open(&g, FIX "tiny_tied.gguf");
     convert_gguf_config(&g, &c);
-    EXPECT(c.tie_embeddings && c.n_kv_heads == 1 && c.intermediate_size == 256 && c.rms_norm_eps == 1e-6f && c.n_eos == 1,
+    EXPECT(c.tie_embeddings && c.n_kv_heads == 1 && c.intermediate_size == 256 && c.rms_norm_eps == 1e-6f &&
+               c.n_eos == 1,
            "tied config");
     gguf_close(&g);
 }
@@ -329,11 +343,13 @@ static void check_model(const char *name, int bf16) {
             float want = bf16 ? bf16_to_f32(f32_to_bf16(ref[k])) : ref[k];
             diff += memcmp(&params[p->offset + k], &want, 4) != 0;
         }
-        EXPECT(diff == 0, "%s%s: %zu of %zu values differ from the reference", p->name, bf16 ? " (bf16)" : "", diff, p->numel);
+        EXPECT(diff == 0, "%s%s: %zu of %zu values differ from the reference", p->name, bf16 ? " (bf16)" : "", diff,
+               p->numel);
         compared++;
         free(ref);
     }
-    if (strcmp(name, "tiny_llama") == 0) EXPECT(compared == m.n_tensors, "compared %d of %d tensors", compared, m.n_tensors);
+    if (strcmp(name, "tiny_llama") == 0)
+        EXPECT(compared == m.n_tensors, "compared %d of %d tensors", compared, m.n_tensors);
 
     const StTensor *tt = st_find(&st, "tokens");
     int B = (int)tt->shape[0], T = (int)tt->shape[1], N = B * T, V = m.config.vocab_size;
@@ -378,12 +394,14 @@ static void test_rope_unpermuted_weights(void) {
         const StTensor *e = st_find(&st, names[i][1]);
         int64_t rows = t->ne[1], cols = t->ne[0];
         int heads = strstr(names[i][0], "attn_q") ? 4 : 2;
-        float *raw = xmalloc((size_t)t->numel * 4), *hf = xmalloc((size_t)t->numel * 4), *ref = xmalloc((size_t)t->numel * 4);
+        float *raw = xmalloc((size_t)t->numel * 4), *hf = xmalloc((size_t)t->numel * 4),
+              *ref = xmalloc((size_t)t->numel * 4);
         gguf_dequantize(&g, t, raw);
         gguf_unpermute_rope(raw, hf, rows, cols, heads);
         st_read_f32(&st, e, ref);
         EXPECT(e->shape[0] == rows && e->shape[1] == cols, "%s shape", names[i][1]);
-        EXPECT(memcmp(hf, ref, (size_t)t->numel * 4) == 0, "%s: un-permuted rows differ from the HF reference", names[i][0]);
+        EXPECT(memcmp(hf, ref, (size_t)t->numel * 4) == 0, "%s: un-permuted rows differ from the HF reference",
+               names[i][0]);
         EXPECT(memcmp(raw, ref, (size_t)t->numel * 4) != 0, "%s: the GGUF rows are already in HF order?", names[i][0]);
         free(raw), free(hf), free(ref);
     }
@@ -419,7 +437,8 @@ static void check_tokenizer(const char *name, const char *pre) {
         EXPECT(dlen == strlen(s) && memcmp(dec, s, dlen) == 0, "%s: decode(encode('%s'))", name, s);
         free(ids), free(dec);
     }
-    EXPECT(tokenizer_token_id(t, "<|eot_id|>") == 2 && tokenizer_token_id(t, "<think>") == 320, "%s: added tokens", name);
+    EXPECT(tokenizer_token_id(t, "<|eot_id|>") == 2 && tokenizer_token_id(t, "<think>") == 320, "%s: added tokens",
+           name);
     tokenizer_free(t);
 
     char *tj = path_join(out, "tokenizer.json");
@@ -427,7 +446,8 @@ static void check_tokenizer(const char *name, const char *pre) {
     EXPECT(root != NULL, "%s", tj);
     const char *type = json_string_value(json_object_get(json_object_get(root, "pre_tokenizer"), "type"));
     int ignore = json_is_true(json_object_get(json_object_get(root, "model"), "ignore_merges"));
-    EXPECT(strcmp(pre, "llama-bpe") == 0 ? (type && !strcmp(type, "Sequence") && ignore) : !ignore, "%s: pre_tokenizer", name);
+    EXPECT(strcmp(pre, "llama-bpe") == 0 ? (type && !strcmp(type, "Sequence") && ignore) : !ignore, "%s: pre_tokenizer",
+           name);
     json_t *added = json_object_get(root, "added_tokens");
     EXPECT(json_array_size(added) == 4, "%s: %zu added tokens", name, json_array_size(added));
     EXPECT(json_is_false(json_object_get(json_array_get(added, 3), "special")) &&
@@ -487,7 +507,8 @@ static void convert_no_force(const char *path) {
     free(out);
 }
 
-static void variant_fails(const char *src, const Variant *v, const char *needle, const char *needle2, const char *what) {
+static void variant_fails(const char *src, const Variant *v, const char *needle, const char *needle2,
+                          const char *what) {
     char *path = tmp_path("variant.gguf");
     write_variant(src, path, v);
     expect_failure(convert_path, path, needle, needle2, what);
@@ -514,8 +535,8 @@ static void test_bad_input(void) {
     uint64_t data_end = 0;
     for (uint64_t i = 0; i < g.n_tensors; i++)
         if (g.tensors[i].offset + g.tensors[i].nbytes > data_end) data_end = g.tensors[i].offset + g.tensors[i].nbytes;
-    size_t cuts[] = {12, 100, 2000, (size_t)g.data_offset - 40, (size_t)g.data_offset + 10,
-                     (size_t)(g.data_offset + data_end) - 1};
+    size_t cuts[] = {
+        12, 100, 2000, (size_t)g.data_offset - 40, (size_t)g.data_offset + 10, (size_t)(g.data_offset + data_end) - 1};
     gguf_close(&g);
     for (size_t i = 0; i < sizeof cuts / sizeof cuts[0]; i++) {
         char what[64];
@@ -542,8 +563,8 @@ static void test_bad_input(void) {
                   "tokenizer.ggml.pre is 'falcon'", NULL, "unknown pre-tokenizer");
     variant_fails(src, &(Variant){.drop_key = "llama.block_count"}, "'llama.block_count' is missing", NULL,
                   "missing metadata");
-    variant_fails(src, &(Variant){.set_key = "llama.rope.scaling.type", .set_value = "yarn"}, "rope.scaling.type is 'yarn'",
-                  NULL, "rope scaling");
+    variant_fails(src, &(Variant){.set_key = "llama.rope.scaling.type", .set_value = "yarn"},
+                  "rope.scaling.type is 'yarn'", NULL, "rope scaling");
     variant_fails(src, &(Variant){.extra_tensor = "blk.0.attn_rot_embd"}, "tensor 'blk.0.attn_rot_embd' has no place",
                   NULL, "extra tensor");
     variant_fails(src, &(Variant){.drop_key = "tokenizer.ggml.merges"}, "'tokenizer.ggml.merges'", NULL, "no merges");
@@ -561,8 +582,9 @@ static void test_bad_input(void) {
 
     // tokenizer.ggml.pre "gpt-2": ByteLevel with the GPT-2 regex, merges not ignored, no BOS added
     char *gpt2 = tmp_path("gpt2.gguf"), *gpt2out = tmp_path("gpt2_out");
-    write_variant(src, gpt2, &(Variant){.set_key = "tokenizer.ggml.pre", .set_value = "gpt-2",
-                                        .drop_key = "tokenizer.ggml.add_bos_token"});
+    write_variant(
+        src, gpt2,
+        &(Variant){.set_key = "tokenizer.ggml.pre", .set_value = "gpt-2", .drop_key = "tokenizer.ggml.add_bos_token"});
     convert_gguf(gpt2, gpt2out, &o, &info);
     char *tj = path_join(gpt2out, "tokenizer.json");
     json_error_t err;
@@ -587,8 +609,8 @@ static void test_bad_input(void) {
     write_variant(src, notok, &(Variant){.drop_key = "tokenizer.ggml.model"});
     convert_gguf(notok, notokout, &o, &info);
     char *cfg = path_join(notokout, "config.json"), *tok = path_join(notokout, "tokenizer.json");
-    EXPECT(path_exists(cfg) && !path_exists(tok) && info.vocab_tokens == 0, "no tokenizer: config %d, tokenizer.json %d",
-           path_exists(cfg), path_exists(tok));
+    EXPECT(path_exists(cfg) && !path_exists(tok) && info.vocab_tokens == 0,
+           "no tokenizer: config %d, tokenizer.json %d", path_exists(cfg), path_exists(tok));
     free(cfg), free(tok), free(notok), free(notokout);
 }
 

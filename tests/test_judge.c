@@ -19,8 +19,8 @@ static void test_parse_table(void) {
         {"Score: 4 points.", 4},
         {"I'd give Score: 2 at first, but on reflection Score: 3", 3}, // the last one counts
         {"Score: 0", 0},
-        {"Score: 7", -1},          // out of range: missing, not clipped
-        {"Score: 4.5", -1},        // not a whole number of points
+        {"Score: 7", -1},           // out of range: missing, not clipped
+        {"Score: 4.5", -1},         // not a whole number of points
         {"The score is high.", -1}, // no verdict
         {"Score: <total points>", -1},
         {"", -1},

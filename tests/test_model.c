@@ -7,10 +7,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../base/io.h"
 #include "../base/check.h"
-#include "../model/llama.h"
+#include "../base/io.h"
 #include "../base/rng.h"
+#include "../model/llama.h"
 #include "../model/safetensors.h"
 #include "../train/adamw.h"
 #include "test.h"
@@ -81,8 +81,8 @@ static void check_fixture(const char *name) {
     }
     // gradients go through longer chains (backward through every layer): 1e-4 scaled.
     EXPECT(worst < 1e-4, "%s: worst gradient scaled error %.3g in %s", name, worst, worst_name);
-    printf("    %s: loss %.6f (ref %.6f), logits err %.2g, worst grad err %.2g (%s)\n", name, loss,
-           ref_loss, e, worst, worst_name);
+    printf("    %s: loss %.6f (ref %.6f), logits err %.2g, worst grad err %.2g (%s)\n", name, loss, ref_loss, e, worst,
+           worst_name);
     free(grads);
     free(logits);
     free(ref_logits);
@@ -166,7 +166,8 @@ static void test_deterministic_step(void) {
         model_backward(&m, 1.0f / 64);
         g[run] = xmalloc(m.n_params * sizeof(float));
         m.backend->download_f32(g[run], m.grads, m.n_params);
-        if (run == 1) EXPECT(memcmp(g[0], g[1], m.n_params * sizeof(float)) == 0, "two identical steps gave different gradients");
+        if (run == 1)
+            EXPECT(memcmp(g[0], g[1], m.n_params * sizeof(float)) == 0, "two identical steps gave different gradients");
         model_free(&m);
     }
     free(g[0]);

@@ -26,11 +26,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../kernels/backend.h"
 #include "../base/check.h"
+#include "../base/rng.h"
+#include "../kernels/backend.h"
 #include "../kernels/cpu/cpu.h"
 #include "../kernels/cpu/gemm.h"
-#include "../base/rng.h"
 #include "test.h"
 
 static Rng rng;
@@ -48,10 +48,10 @@ static void *talloc(size_t bytes) {
 static void tfree_all(void) {
     while (n_allocs) free(allocs[--n_allocs]);
 }
-#define TEST(fn)          \
-    do {                  \
-        RUN(fn);          \
-        tfree_all();      \
+#define TEST(fn)     \
+    do {             \
+        RUN(fn);     \
+        tfree_all(); \
     } while (0)
 
 static float *randf(size_t n, double scale) {
@@ -246,8 +246,9 @@ static void test_memory(void) {
 }
 
 // one gemm implementation against float64: every transpose, alpha/beta cases, padded strides
-static void gemm_case(const char *impl, void (*gemm)(int, int, int, int, int, float, const float *, int, const float *,
-                                                     int, float, float *, int),
+static void gemm_case(const char *impl,
+                      void (*gemm)(int, int, int, int, int, float, const float *, int, const float *, int, float,
+                                   float *, int),
                       int M, int N, int K) {
     int pad = 3; // leading dimensions larger than the matrix
     for (int ta = 0; ta < 2; ta++)
@@ -266,7 +267,8 @@ static void gemm_case(const char *impl, void (*gemm)(int, int, int, int, int, fl
                 double *wref = dalloc((size_t)M * N);
                 int pad_changed = 0;
                 for (int i = 0; i < M; i++) {
-                    for (int j = 0; j < N; j++) win[i * N + j] = C[(size_t)i * ldc + j], wref[i * N + j] = ref[(size_t)i * ldc + j];
+                    for (int j = 0; j < N; j++)
+                        win[i * N + j] = C[(size_t)i * ldc + j], wref[i * N + j] = ref[(size_t)i * ldc + j];
                     pad_changed += memcmp(C + (size_t)i * ldc + N, C2 + (size_t)i * ldc + N, pad * sizeof(float)) != 0;
                 }
                 char what[96];
@@ -524,14 +526,15 @@ static void attention_case(int B, int T, int H, int KV, int D, int full, int sam
         float *dqkv = poisoned(n), *dqkv2 = poisoned(n), *got = talloc(m * sizeof(float));
         be->attention_backward(dqkv, dout, out, lse, qkv, B, T, H, KV, D);
         for (size_t i = 0; i < m; i++) got[i] = dqkv[idx[i]], fd_ref[i] = fd[i];
-        snprintf(what, sizeof what, "attention backward (%s) B%d T%d H%d KV%d%s", mode == 1 ? "1 pass" : "2 pass", B,
-                 T, H, KV, full ? "" : " sampled");
+        snprintf(what, sizeof what, "attention backward (%s) B%d T%d H%d KV%d%s", mode == 1 ? "1 pass" : "2 pass", B, T,
+                 H, KV, full ? "" : " sampled");
         check(what, got, fd_ref, m, 1e-5);
         double *all = to_d(dqkv, n);
         EXPECT(scaled_err_f64(dqkv, all, n) == 0, "%s: NaN left in dqkv (unwritten elements)", what);
         be->attention_backward(dqkv2, dout, out, lse, qkv, B, T, H, KV, D);
         check_same(what, dqkv, dqkv2, n * sizeof(float));
-        if (!first) first = dqkv;
+        if (!first)
+            first = dqkv;
         else {
             double *a = to_d(first, n);
             snprintf(what, sizeof what, "attention backward 1 pass vs 2 pass T%d", T);
@@ -542,7 +545,7 @@ static void attention_case(int B, int T, int H, int KV, int D, int full, int sam
 }
 
 static void test_attention(void) {
-    attention_case(2, 7, 6, 2, 8, 1, 0);    // GQA, every coordinate
+    attention_case(2, 7, 6, 2, 8, 1, 0);     // GQA, every coordinate
     attention_case(1, 130, 4, 2, 8, 0, 400); // three query blocks (64, 64, 2): block edges
     attention_case(2, 70, 3, 3, 16, 0, 200); // H == KV
     attention_case(1, 65, 4, 1, 8, 0, 200);  // one kv head for all
@@ -772,7 +775,8 @@ static void test_decode_ops(void) {
             double mx = -INFINITY, sum = 0;
             for (int s = 0; s < len[b]; s++) {
                 double d = 0;
-                for (int j = 0; j < D; j++) d += (double)qkv[(size_t)b * row + h * D + j] * kc[((size_t)b * S + s) * kvd + kh * D + j];
+                for (int j = 0; j < D; j++)
+                    d += (double)qkv[(size_t)b * row + h * D + j] * kc[((size_t)b * S + s) * kvd + kh * D + j];
                 p[s] = d / sqrt(D), mx = fmax(mx, p[s]);
             }
             for (int s = 0; s < len[b]; s++) sum += exp(p[s] - mx);
@@ -804,7 +808,7 @@ static void test_backend_select(void) {
     EXPECT(backend_cuda(0, &why) == NULL && why && strstr(why, "without CUDA"), "backend_cuda in a CPU-only build");
     EXPECT(strstr(list, "cuda") == NULL, "compiled list names cuda: %s", list);
     EXPECT(backend_select("auto", 0) == be, "auto without CUDA is not the cpu backend");
-    expect_failure_exit(select_device, "cuda", "--device cuda", "without CUDA", "--device cuda in a CPU-only build");
+    expect_failure_exit(select_device, "cuda", "no CUDA device", "without CUDA", "--device cuda in a CPU-only build");
 #else
     EXPECT(strstr(list, "cuda") != NULL, "compiled list lacks cuda: %s", list);
     // A child process asks for the GPU (the parent must not set CUDA up before forking):
@@ -820,7 +824,7 @@ static void test_backend_select(void) {
     waitpid(pid, &status, 0);
     int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128;
     EXPECT(code == 1 || code == 2, "probing CUDA in a child: exit %d", code);
-    if (code == 1) expect_failure_exit(select_device, "cuda", "--device cuda", NULL, "--device cuda without a GPU");
+    if (code == 1) expect_failure_exit(select_device, "cuda", "no CUDA device", NULL, "--device cuda without a GPU");
 #endif
     backend_cpu(0); // restore the thread count
 }

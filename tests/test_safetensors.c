@@ -22,8 +22,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../base/io.h"
 #include "../base/check.h"
+#include "../base/io.h"
 #include "../model/config.h"
 #include "../model/safetensors.h"
 #include "test.h"
@@ -231,9 +231,12 @@ static void test_f16_all_patterns(void) {
     for (uint32_t h = 0; h < 65536; h++) {
         int sign = h >> 15, e = (h >> 10) & 31, m = h & 1023;
         double ref;
-        if (e == 0) ref = ldexp(m, -24); // subnormal: m * 2^-14 / 1024
-        else if (e == 31) ref = m ? NAN : INFINITY;
-        else ref = ldexp(1024 + m, e - 25); // (1 + m/1024) * 2^(e-15)
+        if (e == 0)
+            ref = ldexp(m, -24); // subnormal: m * 2^-14 / 1024
+        else if (e == 31)
+            ref = m ? NAN : INFINITY;
+        else
+            ref = ldexp(1024 + m, e - 25); // (1 + m/1024) * 2^(e-15)
         if (sign) ref = -ref;
         float got = f16_to_f32((uint16_t)h);
         int ok = same_value(got, ref);
@@ -249,9 +252,12 @@ static void test_bf16_all_patterns(void) {
     for (uint32_t h = 0; h < 65536; h++) {
         int sign = h >> 15, e = (h >> 7) & 255, m = h & 127;
         double ref;
-        if (e == 0) ref = ldexp(m, -133); // subnormal: m * 2^-126 / 128
-        else if (e == 255) ref = m ? NAN : INFINITY;
-        else ref = ldexp(128 + m, e - 134); // (1 + m/128) * 2^(e-127)
+        if (e == 0)
+            ref = ldexp(m, -133); // subnormal: m * 2^-126 / 128
+        else if (e == 255)
+            ref = m ? NAN : INFINITY;
+        else
+            ref = ldexp(128 + m, e - 134); // (1 + m/128) * 2^(e-127)
         if (sign) ref = -ref;
         float got = bf16_to_f32((uint16_t)h);
         int ok = same_value(got, ref);
@@ -268,10 +274,10 @@ static void test_bf16_all_patterns(void) {
 // the even mantissa; beyond the largest finite bf16 + half an ulp, infinity.
 static uint16_t ref_f32_to_bf16(float x) {
     uint32_t u = f32_bits(x);
-    if (isnan(x)) return 0; // handled by the caller
-    uint32_t lo = u & 0xffff0000u;                        // truncated toward zero
+    if (isnan(x)) return 0;        // handled by the caller
+    uint32_t lo = u & 0xffff0000u; // truncated toward zero
     if (lo == u || (u & 0x7fffffffu) == 0x7f800000u) return (uint16_t)(lo >> 16);
-    uint32_t hi = lo + 0x10000u;                          // next bf16 away from zero
+    uint32_t hi = lo + 0x10000u; // next bf16 away from zero
     double ax = fabs((double)x), alo = fabs((double)bits_f32(lo));
     double ahi = ((hi & 0x7f800000u) == 0x7f800000u) ? ldexp(1, 128) : fabs((double)bits_f32(hi));
     double dlo = ax - alo, dhi = ahi - ax;
@@ -337,7 +343,8 @@ static int expected_tensors(const LlamaConfig *c, Expect *e) {
     int n = 0;
     long long V = c->vocab_size, C = c->hidden_size, F = c->intermediate_size;
     long long Q = (long long)c->n_heads * c->head_dim, KV = (long long)c->n_kv_heads * c->head_dim;
-#define ADD2(nm, a, b) (snprintf(e[n].name, sizeof e[n].name, "%s", nm), e[n].ndim = 2, e[n].shape[0] = (a), e[n].shape[1] = (b), n++)
+#define ADD2(nm, a, b) \
+    (snprintf(e[n].name, sizeof e[n].name, "%s", nm), e[n].ndim = 2, e[n].shape[0] = (a), e[n].shape[1] = (b), n++)
 #define ADD1(nm, a) (snprintf(e[n].name, sizeof e[n].name, "%s", nm), e[n].ndim = 1, e[n].shape[0] = (a), n++)
     ADD2("model.embed_tokens.weight", V, C);
     for (int l = 0; l < c->n_layers; l++) {
@@ -379,8 +386,8 @@ static void check_hf_dir(const char *dir, int tied) {
         if (!t) continue;
         EXPECT(t->dtype == ST_F32 && t->ndim == e[i].ndim && t->shape[0] == e[i].shape[0] &&
                    (e[i].ndim == 1 || t->shape[1] == e[i].shape[1]),
-               "%s: %s is %s of %d dims [%lld, %lld]", path, e[i].name, t->dtype_name, t->ndim,
-               (long long)t->shape[0], (long long)(t->ndim > 1 ? t->shape[1] : 0));
+               "%s: %s is %s of %d dims [%lld, %lld]", path, e[i].name, t->dtype_name, t->ndim, (long long)t->shape[0],
+               (long long)(t->ndim > 1 ? t->shape[1] : 0));
         float *v = xmalloc((size_t)t->numel * sizeof(float));
         st_read_f32(&st, t, v);
         int finite = 1;
@@ -418,8 +425,10 @@ static void check_hf_dir(const char *dir, int tied) {
             for (int t = 0; t < 11; t++) {
                 int32_t x = tg[b * 11 + t];
                 ok &= ids[b * 11 + t] >= 0 && ids[b * 11 + t] < c.vocab_size;
-                if (x == -100) ignored++;
-                else ok &= t < 10 && x == ids[b * 11 + t + 1]; // next token
+                if (x == -100)
+                    ignored++;
+                else
+                    ok &= t < 10 && x == ids[b * 11 + t + 1]; // next token
                 if (t == 10) ok &= x == -100;
             }
         EXPECT(ok && ignored == 4, "%s: targets are tokens shifted by one, 4 ignored (got %d)", path, ignored);
@@ -433,7 +442,8 @@ static void check_hf_dir(const char *dir, int tied) {
         char g[160];
         snprintf(g, sizeof g, "grad.%s", e[i].name);
         const StTensor *t = st_find(&st, g);
-        EXPECT(t && t->dtype == ST_F32 && t->shape[0] == e[i].shape[0] && (e[i].ndim == 1 || t->shape[1] == e[i].shape[1]),
+        EXPECT(t && t->dtype == ST_F32 && t->shape[0] == e[i].shape[0] &&
+                   (e[i].ndim == 1 || t->shape[1] == e[i].shape[1]),
                "%s: %s", path, g);
     }
     EXPECT(st.n_tensors == ne + 4, "%s: %d tensors, expected %d grads + 4", path, st.n_tensors, ne);
@@ -483,8 +493,8 @@ static void test_config_fixtures(void) {
 
 static void write_text(const char *path, const char *text) { write_file_atomic(path, text, strlen(text)); }
 
-#define REQUIRED                                                                                                   \
-    "\"vocab_size\": 100, \"hidden_size\": 64, \"intermediate_size\": 96, \"num_hidden_layers\": 2, "              \
+#define REQUIRED                                                                                      \
+    "\"vocab_size\": 100, \"hidden_size\": 64, \"intermediate_size\": 96, \"num_hidden_layers\": 2, " \
     "\"num_attention_heads\": 4"
 
 static void test_config_defaults(void) {
@@ -498,13 +508,15 @@ static void test_config_defaults(void) {
            "defaults: kv %d hd %d max %d theta %g eps %g tie %d init %g bos %d neos %d", c.n_kv_heads, c.head_dim,
            c.max_seq, c.rope_theta, c.rms_norm_eps, c.tie_embeddings, c.initializer_range, c.bos_token_id, c.n_eos);
     // model_type absent but architectures says Llama; eos as a list; explicit head_dim; nulls
-    write_text(p, "{\"architectures\": [\"LlamaForCausalLM\"], " REQUIRED ", \"num_key_value_heads\": 2, "
-                  "\"head_dim\": 32, \"eos_token_id\": [5, 7, 9], \"bos_token_id\": 3, \"rope_theta\": 500000, "
-                  "\"rope_scaling\": null, \"pad_token_id\": null, \"hidden_act\": \"silu\", \"attention_bias\": false, "
-                  "\"tie_word_embeddings\": true, \"max_position_embeddings\": 131072}");
+    write_text(p,
+               "{\"architectures\": [\"LlamaForCausalLM\"], " REQUIRED ", \"num_key_value_heads\": 2, "
+               "\"head_dim\": 32, \"eos_token_id\": [5, 7, 9], \"bos_token_id\": 3, \"rope_theta\": 500000, "
+               "\"rope_scaling\": null, \"pad_token_id\": null, \"hidden_act\": \"silu\", \"attention_bias\": false, "
+               "\"tie_word_embeddings\": true, \"max_position_embeddings\": 131072}");
     config_read(&c, p);
-    EXPECT(c.n_kv_heads == 2 && c.head_dim == 32 && c.n_eos == 3 && c.eos_token_ids[0] == 5 && c.eos_token_ids[2] == 9 &&
-               c.bos_token_id == 3 && c.rope_theta == 500000.0f && c.tie_embeddings == 1 && c.max_seq == 131072,
+    EXPECT(c.n_kv_heads == 2 && c.head_dim == 32 && c.n_eos == 3 && c.eos_token_ids[0] == 5 &&
+               c.eos_token_ids[2] == 9 && c.bos_token_id == 3 && c.rope_theta == 500000.0f && c.tie_embeddings == 1 &&
+               c.max_seq == 131072,
            "explicit values");
     // rope_scaling {"rope_type": "default"} is plain RoPE
     write_text(p, "{\"model_type\": \"llama\", " REQUIRED ", \"rope_scaling\": {\"rope_type\": \"default\"}}");
@@ -554,8 +566,11 @@ static void test_config_write(void) {
     EXPECT(json_is_array(arch) && json_array_size(arch) == 1 &&
                strcmp(json_string_value(json_array_get(arch, 0)), "LlamaForCausalLM") == 0,
            "architectures");
-#define STR_IS(k, val) EXPECT(json_is_string(json_object_get(root, k)) && strcmp(json_string_value(json_object_get(root, k)), val) == 0, "%s", k)
-#define INT_IS(k, val) EXPECT(json_is_integer(json_object_get(root, k)) && json_integer_value(json_object_get(root, k)) == (val), "%s", k)
+#define STR_IS(k, val)                                                                                                \
+    EXPECT(json_is_string(json_object_get(root, k)) && strcmp(json_string_value(json_object_get(root, k)), val) == 0, \
+           "%s", k)
+#define INT_IS(k, val) \
+    EXPECT(json_is_integer(json_object_get(root, k)) && json_integer_value(json_object_get(root, k)) == (val), "%s", k)
     STR_IS("model_type", "llama");
     STR_IS("hidden_act", "silu");
     STR_IS("torch_dtype", "bfloat16");
@@ -596,11 +611,23 @@ static void test_config_write(void) {
 
 static void test_param_count(void) {
     // published counts: SmolLM2-135M (tied) and Llama 3 8B (untied)
-    LlamaConfig s = {.vocab_size = 49152, .hidden_size = 576, .intermediate_size = 1536, .n_layers = 30,
-                     .n_heads = 9, .n_kv_heads = 3, .head_dim = 64, .tie_embeddings = 1};
+    LlamaConfig s = {.vocab_size = 49152,
+                     .hidden_size = 576,
+                     .intermediate_size = 1536,
+                     .n_layers = 30,
+                     .n_heads = 9,
+                     .n_kv_heads = 3,
+                     .head_dim = 64,
+                     .tie_embeddings = 1};
     EXPECT(config_param_count(&s) == 134515008LL, "SmolLM2-135M: %lld", config_param_count(&s));
-    LlamaConfig l = {.vocab_size = 128256, .hidden_size = 4096, .intermediate_size = 14336, .n_layers = 32,
-                     .n_heads = 32, .n_kv_heads = 8, .head_dim = 128, .tie_embeddings = 0};
+    LlamaConfig l = {.vocab_size = 128256,
+                     .hidden_size = 4096,
+                     .intermediate_size = 14336,
+                     .n_layers = 32,
+                     .n_heads = 32,
+                     .n_kv_heads = 8,
+                     .head_dim = 128,
+                     .tie_embeddings = 0};
     EXPECT(config_param_count(&l) == 8030261248LL, "Llama 3 8B: %lld", config_param_count(&l));
 }
 

@@ -104,7 +104,8 @@ static void test_pack_layout(void) {
     // rows of 10: [5 + 4 + pad], [3 + 6 + pad]
     EXPECT(p.rows == 2 && p.row_examples[0] == 2 && p.row_examples[1] == 2, "rows %d (%d, %d)", p.rows,
            p.row_examples[0], p.row_examples[1]);
-    int want_tokens[20] = {100, 101, 102, 103, 104, 200, 201, 202, 203, 0, 300, 301, 302, 400, 401, 402, 403, 404, 405, 0};
+    int want_tokens[20] = {100, 101, 102, 103, 104, 200, 201, 202, 203, 0,
+                           300, 301, 302, 400, 401, 402, 403, 404, 405, 0};
     // position k predicts token k+1 of its own conversation when that one is trained
     int want_targets[20] = {-1, 102, 103, 104, -1, 201, 202, 203, -1, -1, -1, 302, -1, -1, -1, 403, 404, 405, -1, -1};
     for (int i = 0; i < 20; i++) {

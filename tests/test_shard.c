@@ -17,14 +17,14 @@
 #include <unistd.h>
 #include <zstd.h>
 
+#include "../base/check.h"
 #include "../base/io.h"
+#include "../base/rng.h"
 #include "../data/loader.h"
 #include "../data/pack.h"
 #include "../data/records.h"
 #include "../data/records_writer.h"
 #include "../data/shard.h"
-#include "../base/check.h"
-#include "../base/rng.h"
 #include "test.h"
 
 static char tmpdir[64];
@@ -93,8 +93,10 @@ static uint8_t *encode_shard(const int32_t *ids, size_t n, uint64_t docs, int vo
     for (size_t k = 0; k < n_frames; k++) {
         size_t first = k * (size_t)frame, cnt = n - first < (size_t)frame ? n - first : (size_t)frame;
         for (size_t i = 0; i < cnt; i++) {
-            if (tb == 2) raw[2 * i] = ids[first + i] & 0xff, raw[2 * i + 1] = (ids[first + i] >> 8) & 0xff;
-            else le32(raw + 4 * i, (uint32_t)ids[first + i]);
+            if (tb == 2)
+                raw[2 * i] = ids[first + i] & 0xff, raw[2 * i + 1] = (ids[first + i] >> 8) & 0xff;
+            else
+                le32(raw + 4 * i, (uint32_t)ids[first + i]);
         }
         size_t z = ZSTD_compress2(c, buf + at, cap - at, raw, cnt * tb);
         CHECK(!ZSTD_isError(z), "zstd: %s", ZSTD_getErrorName(z));
@@ -138,8 +140,8 @@ static void test_format_matches_spec(void) {
     struct {
         int vocab, frame;
         size_t n;
-    } cases[] = {{258, 64, 1000}, {258, 64, 1024}, {258, 1, 5}, {70000, 100, 777}, {65536, 50, 120}, {65537, 50, 120},
-                 {258, 16, 0}};
+    } cases[] = {{258, 64, 1000},  {258, 64, 1024},  {258, 1, 5}, {70000, 100, 777},
+                 {65536, 50, 120}, {65537, 50, 120}, {258, 16, 0}};
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         int32_t *ids = random_ids(cases[c].n, cases[c].vocab, 100 + c);
         if (cases[c].n > 2) ids[0] = cases[c].vocab - 1, ids[1] = 0; // the extreme ids
@@ -178,8 +180,8 @@ static void test_format_matches_spec(void) {
         int bad = 0;
         for (uint64_t k = 0; k < s->n_frames; k++) { // frame by frame: full frames, then the short last one
             size_t first = k * cases[c].frame;
-            uint32_t expect_tokens = (uint32_t)(cases[c].n - first < (size_t)cases[c].frame ? cases[c].n - first
-                                                                                             : (size_t)cases[c].frame);
+            uint32_t expect_tokens =
+                (uint32_t)(cases[c].n - first < (size_t)cases[c].frame ? cases[c].n - first : (size_t)cases[c].frame);
             bad += s->frames[k].tokens != expect_tokens;
             shard_read_frame(s, k, back);
             bad += memcmp(back, ids + first, expect_tokens * sizeof(int32_t)) != 0;
@@ -278,10 +280,10 @@ static void write_variant(const char *path, void (*mutate)(uint8_t *, size_t *),
 }
 
 static void m_magic(uint8_t *b, size_t *n) { (void)n, memcpy(b, "GGUF\x03\0\0\0", 8); }
-static void m_header(uint8_t *b, size_t *n) { (void)n, b[17] ^= 1; }                       // vocab, checksum not resealed
-static void m_version(uint8_t *b, size_t *n) { (void)n, le32(b + 8, 2); }                   // resealed
-static void m_token_bytes(uint8_t *b, size_t *n) { (void)n, le32(b + 12, 4); }              // 4-byte ids for vocab 258
-static void m_frames(uint8_t *b, size_t *n) { (void)n, le64(b + 40, 5); }                   // n_frames disagrees
+static void m_header(uint8_t *b, size_t *n) { (void)n, b[17] ^= 1; }           // vocab, checksum not resealed
+static void m_version(uint8_t *b, size_t *n) { (void)n, le32(b + 8, 2); }      // resealed
+static void m_token_bytes(uint8_t *b, size_t *n) { (void)n, le32(b + 12, 4); } // 4-byte ids for vocab 258
+static void m_frames(uint8_t *b, size_t *n) { (void)n, le64(b + 40, 5); }      // n_frames disagrees
 static void m_n_tokens(uint8_t *b, size_t *n) { (void)n, le64(b + 24, rd64(b + 24) - 1); } // last frame count off
 static void m_index(uint8_t *b, size_t *n) { b[*n - 20] ^= 0x10; }                         // not resealed
 static void m_frame_size(uint8_t *b, size_t *n) { // frame 1 claims 4 GB; the reader must not trust it
@@ -319,7 +321,9 @@ static void test_corrupt_shards(void) {
         int seal;
         const char *needle, *what;
     } cases[] = {
-        {m_magic, 0, "not a strap token shard (magic \"GGUF\\x03\\x00\\x00\\x00\", expected \"STRAPTOK\"); pack text with `strap data pack`", "wrong magic"},
+        {m_magic, 0,
+         "not a strap token shard (magic \"GGUF\\x03\\x00\\x00\\x00\", expected \"STRAPTOK\"); pack text with `strap data pack`",
+         "wrong magic"},
         {m_header, 0, "header checksum mismatch", "flipped header byte"},
         {m_version, 1, "shard version 2 is not supported", "version 2"},
         {m_token_bytes, 1, "invalid header (token_bytes 4, vocab_size 258", "token width against the vocabulary"},
@@ -391,21 +395,36 @@ static void test_fuzz(void) {
             b[at] ^= (uint8_t)(1 + rng_u64(&r) % 255);
             reseal(b, n);
         } else if (mode == 2) { // an extreme value in a header or index field, re-sealed
-            static const uint64_t vals[] = {0, 1, 63, 64, 65, 0xFFFF, 0x10000, 0x7FFFFFFF, 0x80000000u, 0xFFFFFFFFu,
-                                            0x100000000ull, ~(uint64_t)0, ~(uint64_t)0 - 7};
+            static const uint64_t vals[] = {0,
+                                            1,
+                                            63,
+                                            64,
+                                            65,
+                                            0xFFFF,
+                                            0x10000,
+                                            0x7FFFFFFF,
+                                            0x80000000u,
+                                            0xFFFFFFFFu,
+                                            0x100000000ull,
+                                            ~(uint64_t)0,
+                                            ~(uint64_t)0 - 7};
             uint64_t v = vals[rng_u64(&r) % (sizeof vals / sizeof vals[0])];
             int near = rng_u64(&r) % 2; // or a near miss: the value now, moved by up to +-2000
             int64_t delta = (int64_t)(rng_u64(&r) % 4001) - 2000;
             static const int header_fields[] = {12, 16, 20, 24, 32, 40, 48};
             if (rng_u64(&r) % 2) {
                 int f = header_fields[rng_u64(&r) % 7];
-                if (f < 24) le32(b + f, near ? rd32(b + f) + (uint32_t)delta : (uint32_t)v);
-                else le64(b + f, near ? rd64(b + f) + (uint64_t)delta : v);
+                if (f < 24)
+                    le32(b + f, near ? rd32(b + f) + (uint32_t)delta : (uint32_t)v);
+                else
+                    le64(b + f, near ? rd64(b + f) + (uint64_t)delta : v);
             } else {
                 uint64_t frame = rng_u64(&r) % 4, field = rng_u64(&r) % 3;
                 uint8_t *e = b + index_at + 16 * frame;
-                if (field == 0) le64(e, near ? rd64(e) + (uint64_t)delta : v);
-                else le32(e + 4 + 4 * field, near ? rd32(e + 4 + 4 * field) + (uint32_t)delta : (uint32_t)v);
+                if (field == 0)
+                    le64(e, near ? rd64(e) + (uint64_t)delta : v);
+                else
+                    le32(e + 4 + 4 * field, near ? rd32(e + 4 + 4 * field) + (uint32_t)delta : (uint32_t)v);
             }
             reseal(b, n);
         } else if (mode == 3) { // truncate anywhere
@@ -438,7 +457,8 @@ static void test_fuzz(void) {
         }
         if (!WIFEXITED(status) || (WEXITSTATUS(status) != 0 && WEXITSTATUS(status) != 1)) {
             crashes++;
-            if (!example[0]) snprintf(example, sizeof example, "iteration %d (mode %d): status %d: %.400s", it, mode, status, text);
+            if (!example[0])
+                snprintf(example, sizeof example, "iteration %d (mode %d): status %d: %.400s", it, mode, status, text);
         } else if (WEXITSTATUS(status) == 1) {
             errors++;
             if (!strstr(text, "strap: error:") || !strstr(text, "fuzz.tok.zst")) {
@@ -588,8 +608,8 @@ static void test_loader_errors(void) {
     write_shard(big, ids, 100, 70000, 64);
     expect_failure_exit(loader_mixed_vocab, big, "vocab70000.tok.zst has vocab_size 70000 but", "l0.tok.zst has 258",
                         "shards with different vocab sizes");
-    expect_failure_exit(loader_bad_cursor, NULL, "data cursor 5000 is past the end of the data (2277 tokens", "l0.tok.zst",
-                        "a cursor past the end");
+    expect_failure_exit(loader_bad_cursor, NULL, "data cursor 5000 is past the end of the data (2277 tokens",
+                        "l0.tok.zst", "a cursor past the end");
     free(big);
 }
 
@@ -794,7 +814,8 @@ static void test_pack_bytes(void) {
     char *inputs2[] = {exact};
     PackOptions o2 = {inputs2, 1, out2, "text", 1, 0, 10, 4, 3, NULL, 1, BYTES_BOS, BYTES_EOS};
     st = pack_documents(&o2);
-    EXPECT(st.shards == 3 && st.tokens == 30, "exact fill: %d shards, %llu tokens", st.shards, (unsigned long long)st.tokens);
+    EXPECT(st.shards == 3 && st.tokens == 30, "exact fill: %d shards, %llu tokens", st.shards,
+           (unsigned long long)st.tokens);
     for (int i = 0; i < 3; i++) {
         char name[64];
         snprintf(name, sizeof name, "train_%06d.tok.zst", i);

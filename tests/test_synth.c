@@ -110,12 +110,15 @@ static void test_filters(void) {
                        "complaint.";
     EXPECT(synth_filter_check(&f, base, &clean) == SYNTH_KEEP && clean, "a good prompt is kept");
     free(clean);
-    EXPECT(synth_filter_check(&f, "My  landlord has NOT fixed the broken heater in my flat for nine days now - write a "
-                                  "polite complaint!",
-                              &clean) == SYNTH_DUPLICATE && !clean,
+    EXPECT(synth_filter_check(&f,
+                              "My  landlord has NOT fixed the broken heater in my flat for nine days now - write a "
+                              "polite complaint!",
+                              &clean) == SYNTH_DUPLICATE &&
+               !clean,
            "same words, other case and punctuation: duplicate");
-    EXPECT(synth_filter_check(&f, "My landlord has not fixed the broken heater in my flat for nine days now. Write a "
-                                  "polite complaint please.",
+    EXPECT(synth_filter_check(&f,
+                              "My landlord has not fixed the broken heater in my flat for nine days now. Write a "
+                              "polite complaint please.",
                               &clean) == SYNTH_NEAR_DUPLICATE,
            "one word added: near duplicate");
     EXPECT(synth_filter_check(&f, "Fix this.", &clean) == SYNTH_TOO_SHORT, "too short");
@@ -142,8 +145,8 @@ static void test_idea_list(void) {
     json_t *l = synth_parse_idea_list("Sure! Here you go:\n[\"Plan night meals\", \"Explain a lab value\"]\nEnjoy.");
     EXPECT(l && json_array_size(l) == 2, "a list inside chatter parses");
     json_decref(l);
-    const char *bad[] = {"no list here", "[1, 2, 3]", "[\"ok\", 5]", "[]", "[\"unterminated\"", "[\"\"]",
-                         "{\"tasks\": \"x\"}"};
+    const char *bad[] = {"no list here",      "[1, 2, 3]", "[\"ok\", 5]",       "[]",
+                         "[\"unterminated\"", "[\"\"]",    "{\"tasks\": \"x\"}"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         l = synth_parse_idea_list(bad[i]);
         EXPECT(!l, "'%s' must be rejected", bad[i]);

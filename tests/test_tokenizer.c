@@ -4,11 +4,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../data/bpe_train.h"
-#include "../base/io.h"
-#include "../data/tokenizer.h"
 #include "../base/check.h"
+#include "../base/io.h"
 #include "../base/rng.h"
+#include "../data/bpe_train.h"
+#include "../data/tokenizer.h"
 #include "test.h"
 
 static const char *STYLES[] = {"gpt2", "llama3", "smollm", "strap"};
@@ -71,7 +71,8 @@ static void test_random_bytes_round_trip(void) {
             size_t len = rng_u64(&r) % 200;
             char *text = xmalloc(len + 1);
             for (size_t i = 0; i < len; i++) // random bytes, biased towards ASCII and UTF-8 lead bytes
-                text[i] = (char)(k % 3 == 0 ? rng_u64(&r) % 256 : (rng_u64(&r) % 4 ? 32 + rng_u64(&r) % 95 : 0xC0 + rng_u64(&r) % 64));
+                text[i] = (char)(k % 3 == 0 ? rng_u64(&r) % 256
+                                            : (rng_u64(&r) % 4 ? 32 + rng_u64(&r) % 95 : 0xC0 + rng_u64(&r) % 64));
             int32_t *ids = NULL;
             size_t n = 0, cap = 0;
             tokenizer_encode(t, text, len, 0, &ids, &n, &cap);
@@ -115,7 +116,8 @@ static void test_train_deterministic(void) {
     BpeTrainStats st = bpe_train(&o);
     EXPECT(st.vocab_size == 600, "vocabulary %d", st.vocab_size);
     size_t a_len, b_len;
-    char *a = read_file("/tmp/strap_test_tok.json", &a_len), *b = read_file("tests/ref/fixtures/tok/strap.tokenizer.json", &b_len);
+    char *a = read_file("/tmp/strap_test_tok.json", &a_len),
+         *b = read_file("tests/ref/fixtures/tok/strap.tokenizer.json", &b_len);
     EXPECT(a_len == b_len && memcmp(a, b, a_len) == 0, "retrained tokenizer.json differs from the committed one");
     free(a), free(b);
     remove("/tmp/strap_test_tok.json");

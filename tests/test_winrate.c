@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../selfplay/judge_pairwise.h"
 #include "../eval/winrate.h"
+#include "../selfplay/judge_pairwise.h"
 #include "test.h"
 
 // Wilson score interval bounds: the roots q of (p - q)^2 = z^2 q (1 - q) / n, solved in
@@ -15,16 +15,19 @@ static void test_wilson_against_reference(void) {
     static const struct {
         double x, n, lo, hi;
     } cases[] = {
-        {7, 10, 0.396778147461145, 0.892208732593699},   {0, 10, 0.0, 0.277532799862889},
-        {10, 10, 0.722467200137111, 1.0},                {12.5, 20, 0.409489566151427, 0.800229144335369},
-        {50, 100, 0.403831530365996, 0.596168469634004}, {1, 3, 0.061491944720396, 0.792340399197952},
+        {7, 10, 0.396778147461145, 0.892208732593699},
+        {0, 10, 0.0, 0.277532799862889},
+        {10, 10, 0.722467200137111, 1.0},
+        {12.5, 20, 0.409489566151427, 0.800229144335369},
+        {50, 100, 0.403831530365996, 0.596168469634004},
+        {1, 3, 0.061491944720396, 0.792340399197952},
         {3.5, 8, 0.174498631238343, 0.741052314372142},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         double lo, hi;
         wilson_interval(cases[i].x / cases[i].n, cases[i].n, WILSON_Z95, &lo, &hi);
-        EXPECT(fabs(lo - cases[i].lo) < 1e-12 && fabs(hi - cases[i].hi) < 1e-12, "%g/%g: [%.15f, %.15f] vs [%.15f, %.15f]",
-               cases[i].x, cases[i].n, lo, hi, cases[i].lo, cases[i].hi);
+        EXPECT(fabs(lo - cases[i].lo) < 1e-12 && fabs(hi - cases[i].hi) < 1e-12,
+               "%g/%g: [%.15f, %.15f] vs [%.15f, %.15f]", cases[i].x, cases[i].n, lo, hi, cases[i].lo, cases[i].hi);
     }
     double lo, hi;
     wilson_interval(0, 0, WILSON_Z95, &lo, &hi);
@@ -46,15 +49,19 @@ static void test_wilson_against_bisection(void) {
             double a = 1e-15, b = p; // the statistic falls from +inf at 0 to 0 at p
             for (int it = 0; it < 200; it++) {
                 double mid = 0.5 * (a + b);
-                if (score_stat(p, mid, n) > WILSON_Z95) a = mid;
-                else b = mid;
+                if (score_stat(p, mid, n) > WILSON_Z95)
+                    a = mid;
+                else
+                    b = mid;
             }
             worst = fmax(worst, fabs(lo - 0.5 * (a + b)));
             a = p, b = 1 - 1e-15;
             for (int it = 0; it < 200; it++) {
                 double mid = 0.5 * (a + b);
-                if (score_stat(p, mid, n) > WILSON_Z95) b = mid;
-                else a = mid;
+                if (score_stat(p, mid, n) > WILSON_Z95)
+                    b = mid;
+                else
+                    a = mid;
             }
             worst = fmax(worst, fabs(hi - 0.5 * (a + b)));
             EXPECT(lo <= p && p <= hi, "n %g p %g outside [%g, %g]", n, p, lo, hi);
@@ -70,14 +77,14 @@ static void test_outcome_table(void) {
         Verdict ab, ba;
         Outcome want;
     } table[] = {
-        {VERDICT_FIRST, VERDICT_SECOND, OUTCOME_WIN},   // the model's answer, wherever it stands
-        {VERDICT_SECOND, VERDICT_FIRST, OUTCOME_LOSS},  // the baseline's answer in both orders
-        {VERDICT_FIRST, VERDICT_FIRST, OUTCOME_TIE},    // position bias: the first answer twice
-        {VERDICT_SECOND, VERDICT_SECOND, OUTCOME_TIE},  // the second answer twice
-        {VERDICT_TIE, VERDICT_SECOND, OUTCOME_TIE},     {VERDICT_FIRST, VERDICT_TIE, OUTCOME_TIE},
-        {VERDICT_TIE, VERDICT_TIE, OUTCOME_TIE},        {VERDICT_NONE, VERDICT_SECOND, OUTCOME_TIE},
-        {VERDICT_FIRST, VERDICT_NONE, OUTCOME_TIE},     {VERDICT_NONE, VERDICT_NONE, OUTCOME_TIE},
-        {VERDICT_SECOND, VERDICT_TIE, OUTCOME_TIE},     {VERDICT_NONE, VERDICT_FIRST, OUTCOME_TIE},
+        {VERDICT_FIRST, VERDICT_SECOND, OUTCOME_WIN},  // the model's answer, wherever it stands
+        {VERDICT_SECOND, VERDICT_FIRST, OUTCOME_LOSS}, // the baseline's answer in both orders
+        {VERDICT_FIRST, VERDICT_FIRST, OUTCOME_TIE},   // position bias: the first answer twice
+        {VERDICT_SECOND, VERDICT_SECOND, OUTCOME_TIE}, // the second answer twice
+        {VERDICT_TIE, VERDICT_SECOND, OUTCOME_TIE},    {VERDICT_FIRST, VERDICT_TIE, OUTCOME_TIE},
+        {VERDICT_TIE, VERDICT_TIE, OUTCOME_TIE},       {VERDICT_NONE, VERDICT_SECOND, OUTCOME_TIE},
+        {VERDICT_FIRST, VERDICT_NONE, OUTCOME_TIE},    {VERDICT_NONE, VERDICT_NONE, OUTCOME_TIE},
+        {VERDICT_SECOND, VERDICT_TIE, OUTCOME_TIE},    {VERDICT_NONE, VERDICT_FIRST, OUTCOME_TIE},
     };
     WinTally t = {0};
     int n = (int)(sizeof table / sizeof table[0]), unparseable = 0, verdicts = 0, first = 0;
@@ -86,7 +93,8 @@ static void test_outcome_table(void) {
         EXPECT(o == table[i].want, "row %d: outcome %s, expected %s", i, outcome_name(o), outcome_name(table[i].want));
         unparseable += table[i].ab == VERDICT_NONE || table[i].ba == VERDICT_NONE;
         Verdict v[2] = {table[i].ab, table[i].ba};
-        for (int k = 0; k < 2; k++) verdicts += v[k] == VERDICT_FIRST || v[k] == VERDICT_SECOND, first += v[k] == VERDICT_FIRST;
+        for (int k = 0; k < 2; k++)
+            verdicts += v[k] == VERDICT_FIRST || v[k] == VERDICT_SECOND, first += v[k] == VERDICT_FIRST;
     }
     EXPECT(t.prompts == n && t.wins == 1 && t.losses == 1 && t.ties == n - 2, "%d %d %d %d", t.prompts, t.wins, t.ties,
            t.losses);
@@ -113,8 +121,10 @@ static void test_simulated_judges(void) {
             right[k] = (s >> 16) % 10 != 0;
         }
         // the judge picks the better answer when right: in order ab the model is first
-        int pick_model_ab = right[0] ? model_better : !model_better, pick_model_ba = right[1] ? model_better : !model_better;
-        Verdict ab = pick_model_ab ? VERDICT_FIRST : VERDICT_SECOND, ba = pick_model_ba ? VERDICT_SECOND : VERDICT_FIRST;
+        int pick_model_ab = right[0] ? model_better : !model_better,
+            pick_model_ba = right[1] ? model_better : !model_better;
+        Verdict ab = pick_model_ab ? VERDICT_FIRST : VERDICT_SECOND,
+                ba = pick_model_ba ? VERDICT_SECOND : VERDICT_FIRST;
         expect_wins += pick_model_ab && pick_model_ba, expect_losses += !pick_model_ab && !pick_model_ba;
         win_tally_add(&noisy, ab, ba);
     }
@@ -177,17 +187,19 @@ static void test_scores(void) {
         double model, baseline;
         Outcome want;
     } table[] = {{3.2, 3.1, OUTCOME_WIN}, {1.0, 4.5, OUTCOME_LOSS}, {2.5, 2.5, OUTCOME_TIE},
-                 {NAN, 2.0, OUTCOME_TIE}, {4.0, NAN, OUTCOME_TIE}, {0.0, -0.0, OUTCOME_TIE}};
+                 {NAN, 2.0, OUTCOME_TIE}, {4.0, NAN, OUTCOME_TIE},  {0.0, -0.0, OUTCOME_TIE}};
     int n = (int)(sizeof table / sizeof table[0]);
     for (int i = 0; i < n; i++) {
         Outcome o = win_tally_add_scores(&t, table[i].model, table[i].baseline);
         EXPECT(o == table[i].want, "row %d: outcome %s, want %s", i, outcome_name(o), outcome_name(table[i].want));
     }
     EXPECT(t.prompts == 6 && t.wins == 1 && t.losses == 1 && t.ties == 4 && t.unparseable == 2,
-           "%d prompts, %d wins, %d losses, %d ties, %d unparseable", t.prompts, t.wins, t.losses, t.ties, t.unparseable);
+           "%d prompts, %d wins, %d losses, %d ties, %d unparseable", t.prompts, t.wins, t.losses, t.ties,
+           t.unparseable);
     EXPECT(fabs(win_tally_rate(&t) - 0.5) < 1e-15, "rate %g", win_tally_rate(&t));
     json_t *j = win_tally_json(&t);
-    EXPECT(json_is_null(json_object_get(j, "position_consistency")) && json_is_null(json_object_get(j, "first_position_rate")),
+    EXPECT(json_is_null(json_object_get(j, "position_consistency")) &&
+               json_is_null(json_object_get(j, "first_position_rate")),
            "pointwise: the position statistics should be null");
     json_decref(j);
 }

@@ -37,20 +37,16 @@ void adamw_free(AdamW *o, Model *model) {
     memset(o, 0, sizeof *o);
 }
 
-float grad_global_norm(Model *model) {
-    return (float)sqrt(model->backend->sum_squares(model->grads, model->n_params));
-}
+float grad_global_norm(Model *model) { return (float)sqrt(model->backend->sum_squares(model->grads, model->n_params)); }
 
 void adamw_step(AdamW *o, Model *model, float lr, float grad_scale) {
     Backend *b = model->backend;
     o->step++;
     for (int i = 0; i < model->n_tensors; i++) {
         const ParamTensor *t = &model->tensors[i];
-        b->adamw_update(backend_at(b, model->params, t->offset),
-                        o->master ? o->master + t->offset : NULL,
-                        backend_at(b, model->grads, t->offset), o->m + t->offset,
-                        o->v + t->offset, t->numel, lr, o->beta1, o->beta2, o->eps,
-                        t->decay ? o->weight_decay : 0.0f, grad_scale, o->step);
+        b->adamw_update(backend_at(b, model->params, t->offset), o->master ? o->master + t->offset : NULL,
+                        backend_at(b, model->grads, t->offset), o->m + t->offset, o->v + t->offset, t->numel, lr,
+                        o->beta1, o->beta2, o->eps, t->decay ? o->weight_decay : 0.0f, grad_scale, o->step);
     }
 }
 
@@ -68,8 +64,10 @@ void adamw_save(const AdamW *o, const Model *model, const char *path, const char
     size_t n = model->n_params;
     float *host[3];
     for (int k = 0; k < 3; k++) host[k] = xmalloc(n * sizeof(float));
-    if (o->master) b->download(host[0], o->master, n * sizeof(float));
-    else model_get_params(model, host[0]);
+    if (o->master)
+        b->download(host[0], o->master, n * sizeof(float));
+    else
+        model_get_params(model, host[0]);
     b->download(host[1], o->m, n * sizeof(float));
     b->download(host[2], o->v, n * sizeof(float));
     adamw_save_host(model, host[0], host[1], host[2], o->step, path, state_json);
@@ -126,8 +124,8 @@ char *adamw_load_host(const Model *model, const char *path, float *master, float
             const StTensor *s = st_find(&st, name);
             if (!s) fail("%s: missing tensor '%s' (the optimizer state does not match the model)", path, name);
             if ((size_t)s->numel != t->numel || s->dtype != ST_F32)
-                fail("%s: tensor '%s' has %lld %s elements, expected %zu F32", path, name,
-                     (long long)s->numel, s->dtype_name, t->numel);
+                fail("%s: tensor '%s' has %lld %s elements, expected %zu F32", path, name, (long long)s->numel,
+                     s->dtype_name, t->numel);
             st_read_f32(&st, s, host[k] + t->offset);
             free(name);
         }

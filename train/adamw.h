@@ -15,8 +15,7 @@ typedef struct {
 
 // `weights` (n_params fp32 on the host) seeds the master copy; NULL: read the params back
 // (then lower-precision backends start from their rounded values).
-void adamw_build(AdamW *o, Model *model, const float *weights, float beta1, float beta2, float eps,
-                 float weight_decay);
+void adamw_build(AdamW *o, Model *model, const float *weights, float beta1, float beta2, float eps, float weight_decay);
 void adamw_free(AdamW *o, Model *model);
 // One update of every tensor: grads are multiplied by grad_scale (clipping) first; weight
 // decay applies to matrices only (ParamTensor.decay).

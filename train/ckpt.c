@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../base/io.h"
 #include "../base/check.h"
+#include "../base/io.h"
 
 static volatile sig_atomic_t stop_signal = 0;
 
@@ -40,8 +40,10 @@ void ckpt_diverged(const char *what, int step, int first_step, double loss, doub
     int saved = path_exists(state);
     free(state);
     char where[1024];
-    if (saved) snprintf(where, sizeof where, "the last checkpoint in %s is intact", out);
-    else snprintf(where, sizeof where, "%s holds no checkpoint of this run", out);
+    if (saved)
+        snprintf(where, sizeof where, "the last checkpoint in %s is intact", out);
+    else
+        snprintf(where, sizeof where, "%s holds no checkpoint of this run", out);
     if (step == first_step)
         fail("%s step %d: loss %g, grad norm %g before any update of this run: the starting model or the data gives "
              "non-finite numbers, so the learning rate is not the cause (check the model with strap eval ppl); %s",

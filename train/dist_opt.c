@@ -191,13 +191,17 @@ float *dist_opt_save(DistOpt *d, const char *path, const char *state_json) {
         if (d->rank != 0) return NULL; // every rank holds the same state
         adamw_save(&d->opt, m, path, state_json);
         float *master = xmalloc(n * sizeof(float));
-        if (d->opt.master) b->download(master, d->opt.master, n * sizeof(float));
-        else model_get_params(m, master);
+        if (d->opt.master)
+            b->download(master, d->opt.master, n * sizeof(float));
+        else
+            model_get_params(m, master);
         return master;
     }
     float *master = xmalloc(n * sizeof(float)), *mom = xmalloc(n * sizeof(float)), *var = xmalloc(n * sizeof(float));
-    if (d->master) gather_chunks(d, d->master, master);
-    else model_get_params(m, master); // fp32 parameters are the master weights (all-gathered)
+    if (d->master)
+        gather_chunks(d, d->master, master);
+    else
+        model_get_params(m, master); // fp32 parameters are the master weights (all-gathered)
     gather_chunks(d, d->m, mom);
     gather_chunks(d, d->v, var);
     if (d->rank == 0) adamw_save_host(m, master, mom, var, d->opt.step, path, state_json);
@@ -248,7 +252,7 @@ void dist_time_overlap(DistOpt *d, const int *tokens, const int *targets, int B,
     d->overlap = 1;
     double *times = xmalloc(3 * (size_t)steps * sizeof(double)), med[3]; // [mode][step]
     for (int mode = 0; mode < 3; mode++) { // compute alone, then serial reduce, then overlapped
-        for (int i = -1; i < steps; i++) {  // i = -1: warm-up
+        for (int i = -1; i < steps; i++) { // i = -1: warm-up
             b->synchronize();
             d->host->barrier();
             double t0 = now_seconds();
@@ -256,8 +260,10 @@ void dist_time_overlap(DistOpt *d, const int *tokens, const int *targets, int B,
             model_forward(m, tokens, targets, B, T);
             if (mode == 2) dist_overlap_arm(d);
             model_backward(m, 1.0f / (float)(B * T));
-            if (mode == 0) grad_global_norm(m);
-            else dist_reduce_grads(d);
+            if (mode == 0)
+                grad_global_norm(m);
+            else
+                dist_reduce_grads(d);
             b->synchronize();
             if (i >= 0) times[(size_t)mode * steps + i] = now_seconds() - t0;
         }

@@ -35,16 +35,16 @@
 typedef struct {
     Model *model;
     int rank, world, zero;
-    Comm *host;           // collectives on host buffers; NULL when world == 1
-    Comm *dev;            // collectives on the backend's buffers; NULL when world == 1
-    AdamW opt;            // hyper-parameters and step; zero = 0: the full state
-    size_t shard;         // zero = 1: elements of each rank's chunk
-    size_t tail;          // zero = 1: n_params - world * shard, updated by every rank
-    size_t bucket;        // elements per all-reduce bucket
-    int n_buckets;        // ceil(n_params / bucket)
-    int overlap;          // world > 1, NCCL or STRAP_OVERLAP=1: buckets start during the backward
-    int armed;            // the backward under way is the step's last (dist_overlap_arm)
-    int unstarted;        // buckets [0, unstarted) are not started yet this step
+    Comm *host;            // collectives on host buffers; NULL when world == 1
+    Comm *dev;             // collectives on the backend's buffers; NULL when world == 1
+    AdamW opt;             // hyper-parameters and step; zero = 0: the full state
+    size_t shard;          // zero = 1: elements of each rank's chunk
+    size_t tail;           // zero = 1: n_params - world * shard, updated by every rank
+    size_t bucket;         // elements per all-reduce bucket
+    int n_buckets;         // ceil(n_params / bucket)
+    int overlap;           // world > 1, NCCL or STRAP_OVERLAP=1: buckets start during the backward
+    int armed;             // the backward under way is the step's last (dist_overlap_arm)
+    int unstarted;         // buckets [0, unstarted) are not started yet this step
     float *m, *v, *master; // zero = 1: (shard + tail) device fp32; master NULL without has_master
 } DistOpt;
 
@@ -83,4 +83,3 @@ typedef struct {
 } DistOverlapTiming;
 void dist_time_overlap(DistOpt *d, const int *tokens, const int *targets, int B, int T, int steps,
                        DistOverlapTiming *t);
-

@@ -9,19 +9,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../base/check.h"
 #include "../base/io.h"
+#include "../base/progress.h"
 #include "../data/jsonl.h"
 #include "../data/tokenizer.h"
-#include "../base/check.h"
+#include "../dist/dist_records.h"
 #include "../model/chat.h"
 #include "../model/llama.h"
 #include "adamw.h"
 #include "ckpt.h"
-#include "step.h"
 #include "dist_opt.h"
-#include "../dist/dist_records.h"
-#include "../base/progress.h"
 #include "schedule.h"
+#include "step.h"
 
 void dpo_options_default(DpoOptions *o) {
     memset(o, 0, sizeof *o);
@@ -108,8 +108,9 @@ static Pair *load_pairs(const DpoOptions *o, int *n_out, int *max_T_out) {
         const char *fields[3] = {"prompt", "chosen", "rejected"}, *v[3];
         for (int k = 0; k < 3; k++) {
             v[k] = json_string_value(json_object_get(obj, fields[k]));
-            if (!v[k]) fail("%s:%ld: field '%s' missing or not a string (a pair needs prompt, chosen, rejected)", o->pairs,
-                            jsonl_line(r), fields[k]);
+            if (!v[k])
+                fail("%s:%ld: field '%s' missing or not a string (a pair needs prompt, chosen, rejected)", o->pairs,
+                     jsonl_line(r), fields[k]);
         }
         if (n_pairs == cap) pairs = xrealloc(pairs, (size_t)(cap *= 2) * sizeof(Pair));
         Pair *p = &pairs[n_pairs++];
@@ -144,19 +145,22 @@ static Scratch scratch_build(int batch, int max_T) {
                  xmalloc(2 * (size_t)batch * sizeof(double)), xmalloc(2 * (size_t)batch * sizeof(Seq *))};
     return s;
 }
-static void scratch_free(Scratch *s) { free(s->tokens), free(s->targets), free(s->weights), free(s->logp), free(s->seqs); }
+static void scratch_free(Scratch *s) {
+    free(s->tokens), free(s->targets), free(s->weights), free(s->logp), free(s->seqs);
+}
 
 // Log-probabilities of the pairs' answers under the model in `dir` into out[2*i], out[2*i+1],
 // `batch` pairs per forward; with `owned` (one flag per batch), only the batches flagged.
-static void answers_logps(const char *dir, Backend *backend, Pair *pairs, int n_pairs, int batch, int max_T,
-                          Scratch *s, double *out, const char *owned) {
+static void answers_logps(const char *dir, Backend *backend, Pair *pairs, int n_pairs, int batch, int max_T, Scratch *s,
+                          double *out, const char *owned) {
     Model m;
     model_load(&m, dir, backend);
     if (max_T > m.config.max_seq) fail("--max-len %d is above the model's context (%d)", max_T, m.config.max_seq);
     for (int b0 = 0; b0 < n_pairs; b0 += batch) {
         if (owned && !owned[b0 / batch]) continue;
         int nb = n_pairs - b0 < batch ? n_pairs - b0 : batch;
-        for (int i = 0; i < nb; i++) s->seqs[2 * i] = &pairs[b0 + i].chosen, s->seqs[2 * i + 1] = &pairs[b0 + i].rejected;
+        for (int i = 0; i < nb; i++)
+            s->seqs[2 * i] = &pairs[b0 + i].chosen, s->seqs[2 * i + 1] = &pairs[b0 + i].rejected;
         forward_logps(&m, s->seqs, 2 * nb, batch_len(s->seqs, 2 * nb), s->tokens, s->targets, out + 2 * b0);
     }
     model_free(&m);
@@ -216,11 +220,11 @@ static const char *dpo_loss_name(DpoLossType t) {
 
 // The run's identity, checked on resume, and where it stands (in optimizer.safetensors).
 static char *dpo_state_json(const DpoOptions *o, int n_pairs, int step, int total) {
-    json_t *j = json_pack("{s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:s, s:f, s:f, s:f, s:i, s:i}", "step", step, "steps",
-                          total, "pairs", n_pairs, "batch", o->batch, "grad_accum", o->grad_accum, "world",
-                          comm_world(), "epochs", o->epochs, "loss_type", dpo_loss_name(o->loss.type), "beta",
-                          o->loss.beta, "label_smoothing", o->loss.label_smoothing, "lr", (double)o->lr, "max_len",
-                          o->max_len, "threads", o->threads);
+    json_t *j =
+        json_pack("{s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:s, s:f, s:f, s:f, s:i, s:i}", "step", step, "steps", total,
+                  "pairs", n_pairs, "batch", o->batch, "grad_accum", o->grad_accum, "world", comm_world(), "epochs",
+                  o->epochs, "loss_type", dpo_loss_name(o->loss.type), "beta", o->loss.beta, "label_smoothing",
+                  o->loss.label_smoothing, "lr", (double)o->lr, "max_len", o->max_len, "threads", o->threads);
     CHECK(j != NULL, "json_pack failed");
     char *text = json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS);
     json_decref(j);
@@ -245,11 +249,12 @@ static int dpo_state_check(const char *text, const char *path, const DpoOptions 
         fail("%s: the run was made on %d pairs with a global batch of %lld pairs (--batch %d x --grad-accum %d x %d "
              "rank(s)), --epochs %d, --max-len %d, --loss %s, --beta %g; resume it with the same values (got %d pairs, "
              "%lld, %d, %d, %s, %g)",
-             path, pairs, global, batch, accum, world, epochs, max_len, loss, beta, n_pairs, now, o->epochs,
-             o->max_len, dpo_loss_name(o->loss.type), o->loss.beta);
+             path, pairs, global, batch, accum, world, epochs, max_len, loss, beta, n_pairs, now, o->epochs, o->max_len,
+             dpo_loss_name(o->loss.type), o->loss.beta);
     if (comm_rank() == 0 && (threads != o->threads || world != comm_world()))
-        fprintf(stderr, "strap: warning: the run used --threads %d on %d rank(s), now %d on %d: results stay correct "
-                        "but are no longer bit-identical to an uninterrupted run\n",
+        fprintf(stderr,
+                "strap: warning: the run used --threads %d on %d rank(s), now %d on %d: results stay correct "
+                "but are no longer bit-identical to an uninterrupted run\n",
                 threads, world, o->threads, comm_world());
     json_decref(j);
     return step;
@@ -287,7 +292,8 @@ static void dpo_step_passes(const DpoOptions *o, Model *m, DistOpt *opt, Pair *p
         int b0 = first + (micro * world + rank) * o->batch;
         int nb = first + n_step - b0 < o->batch ? first + n_step - b0 : o->batch;
         if (nb <= 0) continue; // a short last step: nothing left for this slice
-        for (int i = 0; i < nb; i++) s->seqs[2 * i] = &pairs[b0 + i].chosen, s->seqs[2 * i + 1] = &pairs[b0 + i].rejected;
+        for (int i = 0; i < nb; i++)
+            s->seqs[2 * i] = &pairs[b0 + i].chosen, s->seqs[2 * i + 1] = &pairs[b0 + i].rejected;
         int T = batch_len(s->seqs, 2 * nb);
         forward_logps(m, s->seqs, 2 * nb, T, s->tokens, s->targets, s->logp);
         const double *logp = s->logp;
@@ -362,9 +368,17 @@ int dpo_run(const DpoOptions *opts) {
         }
         if (lead) printf("resuming %s at step %d of %d\n", o.out, step, total);
     }
-    StepRun run = {.what = "dpo", .out = o.out, .diverge_hint = "lower --lr or --beta", .backend = backend, .opt = &opt,
-                   .sched = {o.lr, 0.0f, o.warmup, total}, .grad_clip = o.grad_clip, .total = total,
-                   .save_every = o.save_every, .stop_after = o.stop_after, .progress = 1};
+    StepRun run = {.what = "dpo",
+                   .out = o.out,
+                   .diverge_hint = "lower --lr or --beta",
+                   .backend = backend,
+                   .opt = &opt,
+                   .sched = {o.lr, 0.0f, o.warmup, total},
+                   .grad_clip = o.grad_clip,
+                   .total = total,
+                   .save_every = o.save_every,
+                   .stop_after = o.stop_after,
+                   .progress = 1};
     step_run_open(&run, o.model_dir, resuming, step);
     SaveCtx sc = {&o, &m, &opt, n_pairs, total};
     int exit_status = -1;
@@ -379,11 +393,12 @@ int dpo_run(const DpoOptions *opts) {
         // the names of TRL's DPO logs, with '_' for '/': rewards_*, logps_* (mean sequence
         // log-probability of the answers under the policy), tokens (prompt + answer, all ranks)
         char line[512], extra[96];
-        snprintf(line, sizeof line,
-                 "{\"step\": %d, \"epoch\": %d, \"loss\": %.6f, \"rewards_chosen\": %.6f, \"rewards_rejected\": %.6f, "
-                 "\"rewards_margin\": %.6f, \"rewards_accuracy\": %.4f, \"logps_chosen\": %.4f, \"logps_rejected\": %.4f, "
-                 "\"lr\": %.3e, \"grad_norm\": %.4f, \"tokens\": %.0f, \"tokens_per_s\": %.1f}\n",
-                 step, epoch, loss, rc, rr, rc - rr, acc, sums[4] / n_step, sums[5] / n_step, d.lr, d.norm, sums[6], tok_s);
+        snprintf(
+            line, sizeof line,
+            "{\"step\": %d, \"epoch\": %d, \"loss\": %.6f, \"rewards_chosen\": %.6f, \"rewards_rejected\": %.6f, "
+            "\"rewards_margin\": %.6f, \"rewards_accuracy\": %.4f, \"logps_chosen\": %.4f, \"logps_rejected\": %.4f, "
+            "\"lr\": %.3e, \"grad_norm\": %.4f, \"tokens\": %.0f, \"tokens_per_s\": %.1f}\n",
+            step, epoch, loss, rc, rr, rc - rr, acc, sums[4] / n_step, sums[5] / n_step, d.lr, d.norm, sums[6], tok_s);
         snprintf(extra, sizeof extra, "loss %.4f acc %.2f margin %.3f %.0f tok/s", loss, acc, rc - rr, tok_s);
         step_log(&run, step, line, extra);
         exit_status = step_checkpoint(&run, step, save_step, &sc);

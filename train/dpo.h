@@ -18,7 +18,7 @@ typedef struct {
     const char *device;
     const char *chat_template; // NULL: from the model's files
     DpoLoss loss;
-    int batch;   // pairs per micro-batch (per rank)
+    int batch;      // pairs per micro-batch (per rank)
     int grad_accum; // micro-batches per step: a step takes batch x grad_accum x ranks pairs
     int epochs;
     int max_len; // tokens per sequence

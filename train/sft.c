@@ -8,17 +8,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../base/io.h"
-#include "../data/jsonl.h"
 #include "../base/check.h"
-#include "../model/llama.h"
+#include "../base/io.h"
+#include "../base/progress.h"
 #include "../base/rng.h"
+#include "../data/jsonl.h"
+#include "../model/llama.h"
 #include "adamw.h"
 #include "ckpt.h"
-#include "step.h"
 #include "dist_opt.h"
-#include "../base/progress.h"
 #include "schedule.h"
+#include "step.h"
 
 void sft_options_default(SftOptions *o) {
     memset(o, 0, sizeof *o);
@@ -69,7 +69,8 @@ int sft_encode(Tokenizer *t, ChatFormat f, int bos, int end_id, const ChatMessag
     memset(ex, 0, sizeof *ex);
     int last_assistant = -1;
     for (int i = 0; i < n; i++) {
-        if (strcmp(msgs[i].role, "assistant") == 0) last_assistant = i;
+        if (strcmp(msgs[i].role, "assistant") == 0)
+            last_assistant = i;
         else if (strcmp(msgs[i].role, "user") != 0 && strcmp(msgs[i].role, "system") != 0) {
             snprintf(err, err_size, "message %d has role '%s' (use system, user or assistant)", i + 1, msgs[i].role);
             return -1;
@@ -90,8 +91,10 @@ int sft_encode(Tokenizer *t, ChatFormat f, int bos, int end_id, const ChatMessag
     for (int i = 0; i < n; i++) {
         if (strcmp(msgs[i].role, "assistant") != 0) continue;
         n_tpl = 0;
-        if (single) chat_encode(t, f, sys ? msgs[0].content : NULL, msgs[sys].content, &tpl, &n_tpl, &c_tpl);
-        else chat_encode_messages(t, f, msgs, i, 1, &tpl, &n_tpl, &c_tpl);
+        if (single)
+            chat_encode(t, f, sys ? msgs[0].content : NULL, msgs[sys].content, &tpl, &n_tpl, &c_tpl);
+        else
+            chat_encode_messages(t, f, msgs, i, 1, &tpl, &n_tpl, &c_tpl);
         if (prev && !starts_with(tpl, n_tpl, prev, done)) {
             snprintf(err, err_size, "the %s template does not extend turn by turn; give one-turn records",
                      chat_format_name(f));
@@ -172,8 +175,8 @@ typedef struct {
     int records, kept, below_score, unscored, unended, truncated;
 } LoadStats;
 
-static SftExample *load_examples(const SftOptions *o, Tokenizer *tok, ChatFormat f, const char *default_system,
-                                 int bos, int end_id, int T, int *n_out, LoadStats *st) {
+static SftExample *load_examples(const SftOptions *o, Tokenizer *tok, ChatFormat f, const char *default_system, int bos,
+                                 int end_id, int T, int *n_out, LoadStats *st) {
     JsonlReader *r = jsonl_open(o->data);
     int n = 0, cap = 64;
     SftExample *ex = xmalloc((size_t)cap * sizeof(SftExample));
@@ -249,7 +252,8 @@ static SftExample *load_examples(const SftOptions *o, Tokenizer *tok, ChatFormat
         if (n == cap) ex = xrealloc(ex, (size_t)(cap *= 2) * sizeof(SftExample));
         CHECK(ex != NULL, "out of memory");
         SftExample *e = &ex[n];
-        if (sft_encode(tok, f, bos, end_id, msgs, n_msgs, e, err, sizeof err) != 0) fail("%s:%ld: %s", o->data, line, err);
+        if (sft_encode(tok, f, bos, end_id, msgs, n_msgs, e, err, sizeof err) != 0)
+            fail("%s:%ld: %s", o->data, line, err);
         int first = 0;
         while (first < e->len && !e->train[first]) first++;
         if (first >= T)
@@ -261,10 +265,11 @@ static SftExample *load_examples(const SftOptions *o, Tokenizer *tok, ChatFormat
         json_decref(obj);
     }
     jsonl_close(r);
-    if (st->records == 0) fail("%s holds no records: give chat records ({\"prompt\", \"response\"} or {\"messages\"})", o->data);
+    if (st->records == 0)
+        fail("%s holds no records: give chat records ({\"prompt\", \"response\"} or {\"messages\"})", o->data);
     if (n == 0)
-        fail("%s: no record has a score >= %g (%d records: %d below, %d unscored, %d cut off); lower --min-score", o->data,
-             (double)o->min_score, st->records, st->below_score, st->unscored, st->unended);
+        fail("%s: no record has a score >= %g (%d records: %d below, %d unscored, %d cut off); lower --min-score",
+             o->data, (double)o->min_score, st->records, st->below_score, st->unscored, st->unended);
     st->kept = n;
     *n_out = n;
     return ex;
@@ -277,11 +282,11 @@ typedef struct {
 } RunShape;
 
 static char *state_json(const SftOptions *o, const RunShape *s, int step, int with_extra, double loss) {
-    json_t *j = json_pack("{s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:f, s:f, s:i, s:s}", "step", step,
-                          "steps", s->total, "examples", s->examples, "rows", s->rows, "batch", o->batch, "grad_accum",
-                          o->grad_accum, "world", comm_world(), "seq", o->seq, "seed", o->seed, "threads", o->threads,
-                          "lr", (double)o->lr, "min_score", o->use_min_score ? (double)o->min_score : -1.0, "epochs",
-                          o->epochs, "data", o->data);
+    json_t *j =
+        json_pack("{s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:f, s:f, s:i, s:s}", "step", step, "steps",
+                  s->total, "examples", s->examples, "rows", s->rows, "batch", o->batch, "grad_accum", o->grad_accum,
+                  "world", comm_world(), "seq", o->seq, "seed", o->seed, "threads", o->threads, "lr", (double)o->lr,
+                  "min_score", o->use_min_score ? (double)o->min_score : -1.0, "epochs", o->epochs, "data", o->data);
     CHECK(j != NULL, "json_pack failed");
     if (with_extra) json_object_set_new(j, "loss", json_real(loss));
     char *text = json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS);
@@ -307,8 +312,9 @@ static int state_check(const char *text, const char *path, const SftOptions *o, 
              path, examples, rows, global, batch, accum, world, seq, seed, steps, s->examples, s->rows, now, o->seq,
              o->seed, s->total);
     if (comm_rank() == 0 && (threads != o->threads || world != comm_world()))
-        fprintf(stderr, "strap: warning: the run used --threads %d on %d rank(s), now %d on %d: results stay correct "
-                        "but are no longer bit-identical to an uninterrupted run\n",
+        fprintf(stderr,
+                "strap: warning: the run used --threads %d on %d rank(s), now %d on %d: results stay correct "
+                "but are no longer bit-identical to an uninterrupted run\n",
                 threads, world, o->threads, comm_world());
     json_decref(j);
     return step;
@@ -357,8 +363,8 @@ static void sft_data(const SftOptions *o, const LlamaConfig *config, int global,
     Tokenizer *tok = tokenizer_load(tok_path);
     free(tok_path);
     if (tokenizer_vocab_size(tok) > config->vocab_size)
-        fail("%s: the tokenizer has %d tokens but the model's vocab_size is %d", o->model_dir, tokenizer_vocab_size(tok),
-             config->vocab_size);
+        fail("%s: the tokenizer has %d tokens but the model's vocab_size is %d", o->model_dir,
+             tokenizer_vocab_size(tok), config->vocab_size);
     ChatFormat f = o->chat_template ? chat_format_from_name(o->chat_template) : chat_format_detect(o->model_dir);
     char *default_system = f == CHAT_PLAIN ? NULL : chat_default_system(o->model_dir);
     int stops[4], n_stops = chat_stop_ids(tok, f, stops), end_id = n_stops ? stops[0] : -1;
@@ -375,16 +381,18 @@ static void sft_data(const SftOptions *o, const LlamaConfig *config, int global,
     for (int i = 0; i < n_ex; i++) sft_example_free(&ex[i]);
     free(ex), free(default_system);
     tokenizer_free(tok);
-    int steps_per_epoch = (pk->rows + global - 1) / global, total = o->steps > 0 ? o->steps : steps_per_epoch * o->epochs;
+    int steps_per_epoch = (pk->rows + global - 1) / global,
+        total = o->steps > 0 ? o->steps : steps_per_epoch * o->epochs;
     if (comm_rank() == 0) {
         printf("sft: %d records, %d kept", st.records, n_ex);
         if (o->use_min_score)
-            printf(" (%s >= %g; %d below, %d unscored)", o->score_field ? o->score_field : "score", (double)o->min_score,
-                   st.below_score, st.unscored);
+            printf(" (%s >= %g; %d below, %d unscored)", o->score_field ? o->score_field : "score",
+                   (double)o->min_score, st.below_score, st.unscored);
         if (o->ended_only) printf(" (%d cut off dropped)", st.unended);
-        printf(", %d cut to --seq %d | %lld tokens (%lld trained) packed in %d rows | %d steps of up to %d rows (%s chat "
-               "format)\n",
-               st.truncated, o->seq, all_tokens, answer_tokens, pk->rows, total, global, chat_format_name(f));
+        printf(
+            ", %d cut to --seq %d | %lld tokens (%lld trained) packed in %d rows | %d steps of up to %d rows (%s chat "
+            "format)\n",
+            st.truncated, o->seq, all_tokens, answer_tokens, pk->rows, total, global, chat_format_name(f));
     }
     if (st.truncated && comm_rank() == 0)
         fprintf(stderr, "strap: warning: %d conversation(s) longer than --seq %d were cut (their answers end early)\n",
@@ -395,8 +403,8 @@ static void sft_data(const SftOptions *o, const LlamaConfig *config, int global,
 // One step's rows [first, first + n_step) of the epoch's order: forward and backward of this
 // rank's slices; returns the mean loss over the step's assistant tokens (every rank), *counted
 // and *seen get the step's trained tokens and examples.
-static double sft_step_passes(const SftOptions *o, Model *m, DistOpt *opt, const SftPacked *pk, const int *order, int first,
-                              int n_step, int *tokens, int *targets, int *counted_out, int *seen_out) {
+static double sft_step_passes(const SftOptions *o, Model *m, DistOpt *opt, const SftPacked *pk, const int *order,
+                              int first, int n_step, int *tokens, int *targets, int *counted_out, int *seen_out) {
     int T = o->seq, rank = comm_rank(), world = comm_world();
     // the step's assistant tokens over every rank (each rank holds every row): the loss is
     // their mean, so each token's gradient weight is 1 / counted
@@ -474,9 +482,17 @@ int sft_run(const SftOptions *opts) {
     }
 
     // 3. training
-    StepRun run = {.what = "sft", .out = o.out, .diverge_hint = "lower --lr", .backend = backend, .opt = &opt,
-                   .sched = {o.lr, o.min_lr, o.warmup, shape.total}, .grad_clip = o.grad_clip, .total = shape.total,
-                   .save_every = o.save_every, .stop_after = o.stop_after, .progress = 1};
+    StepRun run = {.what = "sft",
+                   .out = o.out,
+                   .diverge_hint = "lower --lr",
+                   .backend = backend,
+                   .opt = &opt,
+                   .sched = {o.lr, o.min_lr, o.warmup, shape.total},
+                   .grad_clip = o.grad_clip,
+                   .total = shape.total,
+                   .save_every = o.save_every,
+                   .stop_after = o.stop_after,
+                   .progress = 1};
     step_run_open(&run, o.model_dir, resuming, step);
     int T = o.seq, *order = xmalloc((size_t)pk.rows * sizeof(int)), order_epoch = -1, exit_status = -1;
     int *tokens = xmalloc((size_t)o.batch * T * sizeof(int)), *targets = xmalloc((size_t)o.batch * T * sizeof(int));

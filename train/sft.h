@@ -45,12 +45,12 @@ typedef struct {
     const char *field;         // the answer's field (NULL: "response", else "text")
     int use_min_score;         // keep only records with "score" (or score_field) >= min_score
     float min_score;
-    const char *score_field;   // NULL: "score"; "verify_score" for strap verify output
-    int ended_only;            // drop records whose "finish" says the generation was cut off
+    const char *score_field;       // NULL: "score"; "verify_score" for strap verify output
+    int ended_only;                // drop records whose "finish" says the generation was cut off
     int batch, seq, epochs, steps; // batch: rows per micro-batch and rank; steps 0: epochs x rows / global batch
     int grad_accum, zero;          // micro-batches per step; 1: ZeRO-1 (under mpirun)
     float lr, min_lr, weight_decay, grad_clip;
-    int warmup;                // -1: min(100, steps / 10)
+    int warmup; // -1: min(100, steps / 10)
     int seed, threads;
     int resume, save_every, stop_after;
 } SftOptions;
@@ -76,8 +76,8 @@ void sft_example_free(SftExample *ex);
 
 typedef struct {
     int rows, T;
-    int *tokens;  // (rows, T)
-    int *targets; // (rows, T): the next token where it is an assistant token of the same conversation, else -1
+    int *tokens;       // (rows, T)
+    int *targets;      // (rows, T): the next token where it is an assistant token of the same conversation, else -1
     int *row_examples; // [rows] conversations per row
 } SftPacked;
 

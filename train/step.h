@@ -24,12 +24,12 @@ typedef struct {
     Backend *backend;
     DistOpt *opt;
     LrSchedule sched;
-    float grad_clip;          // <= 0: no clipping
-    int total;                // the run's last step
-    int start_step;           // the step this invocation started from
-    int save_every;           // a checkpoint every N steps (0: at the end only)
-    int stop_after;           // > 0: checkpoint and stop after N steps of this invocation
-    int progress;             // rank 0 shows a progress bar (strap train prints a line per step)
+    float grad_clip; // <= 0: no clipping
+    int total;       // the run's last step
+    int start_step;  // the step this invocation started from
+    int save_every;  // a checkpoint every N steps (0: at the end only)
+    int stop_after;  // > 0: checkpoint and stop after N steps of this invocation
+    int progress;    // rank 0 shows a progress bar (strap train prints a line per step)
     // set by step_run_open (rank 0)
     FILE *metrics;
     char *metrics_path;

@@ -8,19 +8,19 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../base/check.h"
 #include "../base/io.h"
 #include "../base/json_file.h"
+#include "../base/progress.h"
+#include "../base/rng.h"
 #include "../data/loader.h"
 #include "../eval/ppl.h"
-#include "../base/check.h"
 #include "../model/llama.h"
-#include "../base/rng.h"
 #include "adamw.h"
 #include "ckpt.h"
-#include "step.h"
 #include "dist_opt.h"
-#include "../base/progress.h"
 #include "schedule.h"
+#include "step.h"
 
 void train_options_default(TrainOptions *o) {
     memset(o, 0, sizeof *o);
@@ -56,16 +56,14 @@ typedef struct {
 static char *state_to_json(const TrainOptions *o, const RunState *s, float loss, int with_clock) {
     char rng[32];
     snprintf(rng, sizeof rng, "%016" PRIx64, s->rng);
-    json_t *j = json_pack("{s:i, s:i, s:I, s:I, s:s, s:I, s:f, s:i, s:i, s:i, s:i, s:f, s:f, "
-                          "s:f, s:i, s:f, s:f, s:s, s:f, s:i, s:i}",
-                          "step", s->step, "steps", o->steps, "cursor", (json_int_t)s->cursor,
-                          "epoch", (json_int_t)s->epoch, "rng", rng, "tokens_seen",
-                          (json_int_t)s->tokens_seen, "elapsed_s", s->elapsed, "batch", o->batch,
-                          "seq", o->seq, "grad_accum", o->grad_accum, "threads", o->threads,
-                          "lr", (double)o->lr, "min_lr", (double)o->min_lr, "weight_decay",
-                          (double)o->weight_decay, "warmup", o->warmup, "grad_clip",
-                          (double)o->grad_clip, "loss", (double)loss, "data", o->data, "beta2",
-                          (double)o->beta2, "world", comm_world(), "zero", o->zero);
+    json_t *j = json_pack(
+        "{s:i, s:i, s:I, s:I, s:s, s:I, s:f, s:i, s:i, s:i, s:i, s:f, s:f, "
+        "s:f, s:i, s:f, s:f, s:s, s:f, s:i, s:i}",
+        "step", s->step, "steps", o->steps, "cursor", (json_int_t)s->cursor, "epoch", (json_int_t)s->epoch, "rng", rng,
+        "tokens_seen", (json_int_t)s->tokens_seen, "elapsed_s", s->elapsed, "batch", o->batch, "seq", o->seq,
+        "grad_accum", o->grad_accum, "threads", o->threads, "lr", (double)o->lr, "min_lr", (double)o->min_lr,
+        "weight_decay", (double)o->weight_decay, "warmup", o->warmup, "grad_clip", (double)o->grad_clip, "loss",
+        (double)loss, "data", o->data, "beta2", (double)o->beta2, "world", comm_world(), "zero", o->zero);
     CHECK(j != NULL, "json_pack failed");
     if (!with_clock) json_object_del(j, "elapsed_s");
     char *text = json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS);
@@ -81,10 +79,9 @@ static void state_from_json(const char *text, const char *path, const TrainOptio
     int step = 0, batch = 0, seq = 0, accum = 0, threads = 0, world = 1;
     const char *rng = NULL;
     double elapsed = 0;
-    if (json_unpack_ex(j, &err, 0, "{s:i, s:I, s:I, s:s, s:I, s?F, s:i, s:i, s:i, s:i, s?i}", "step",
-                       &step, "cursor", &cursor, "epoch", &epoch, "rng", &rng, "tokens_seen",
-                       &tokens, "elapsed_s", &elapsed, "batch", &batch, "seq", &seq,
-                       "grad_accum", &accum, "threads", &threads, "world", &world) != 0)
+    if (json_unpack_ex(j, &err, 0, "{s:i, s:I, s:I, s:s, s:I, s?F, s:i, s:i, s:i, s:i, s?i}", "step", &step, "cursor",
+                       &cursor, "epoch", &epoch, "rng", &rng, "tokens_seen", &tokens, "elapsed_s", &elapsed, "batch",
+                       &batch, "seq", &seq, "grad_accum", &accum, "threads", &threads, "world", &world) != 0)
         fail("%s: trainer_state: %s", path, err.text);
     // the global batch (batch x grad_accum x ranks) fixes the token stream; how it is split
     // between ranks and accumulation steps may change
@@ -95,8 +92,9 @@ static void state_from_json(const char *text, const char *path, const TrainOptio
              "--seq %d)",
              path, global, batch, accum, world, seq, o->batch, o->grad_accum, comm_world(), now, o->seq);
     if (comm_rank() == 0 && (threads != o->threads || world != comm_world() || batch != o->batch))
-        fprintf(stderr, "strap: warning: the run used --threads %d, --batch %d on %d rank(s), now %d, %d on %d: "
-                        "results stay correct but are no longer bit-identical to an uninterrupted run\n",
+        fprintf(stderr,
+                "strap: warning: the run used --threads %d, --batch %d on %d rank(s), now %d, %d on %d: "
+                "results stay correct but are no longer bit-identical to an uninterrupted run\n",
                 threads, batch, world, o->threads, o->batch, comm_world());
     s->step = step;
     s->cursor = (uint64_t)cursor;
@@ -157,7 +155,8 @@ static int train_resume(const TrainOptions *o, DistOpt *opt, Loader *loader, Run
     char *state_path = path_join(o->out, "trainer_state.json");
     json_t *js = path_exists(state_path) ? json_load_file(state_path, 0, NULL) : NULL;
     json_t *step_j = js ? json_object_get(js, "step") : NULL;
-    if (step_j && json_integer_value(step_j) == s->step) s->elapsed = json_number_value(json_object_get(js, "elapsed_s"));
+    if (step_j && json_integer_value(step_j) == s->step)
+        s->elapsed = json_number_value(json_object_get(js, "elapsed_s"));
     if (js) json_decref(js);
     free(state_path);
     rng->state = s->rng;
@@ -184,7 +183,8 @@ int train_run(const TrainOptions *opts) {
     // every rank reads --model, --data and (on resume) --out: they must be on a shared filesystem
     int resuming = step_run_dir(o.out, o.resume, "a training checkpoint");
     if (!resuming && o.resume && lead)
-        fprintf(stderr, "strap: no checkpoint in %s yet; starting from %s\n", o.out, o.model_dir ? o.model_dir : "(none)");
+        fprintf(stderr, "strap: no checkpoint in %s yet; starting from %s\n", o.out,
+                o.model_dir ? o.model_dir : "(none)");
     if (!resuming && !o.model_dir) fail("--model is required (no checkpoint to resume in %s)", o.out);
 
     Model model;
@@ -205,8 +205,8 @@ int train_run(const TrainOptions *opts) {
     char **files = expand_inputs(o.data, ".tok.zst", &n_files);
     Loader *loader = loader_open_dp(files, n_files, o.batch, o.seq, rank, world, o.grad_accum);
     if (loader_vocab_size(loader) > config.vocab_size)
-        fail("data '%s' uses a vocabulary of %d ids but the model has vocab_size %d", o.data,
-             loader_vocab_size(loader), config.vocab_size);
+        fail("data '%s' uses a vocabulary of %d ids but the model has vocab_size %d", o.data, loader_vocab_size(loader),
+             config.vocab_size);
     Loader *held_out = NULL; // rank 0 evaluates
     char **eval_files = NULL;
     if (o.eval_data && lead) {
@@ -234,16 +234,24 @@ int train_run(const TrainOptions *opts) {
     if (lead) {
         printf("model: %lld parameters, %d layers, width %d | data: %" PRIu64 " tokens in %d shard(s) | "
                "%zu tokens per step | backend %s",
-               config_param_count(&config), config.n_layers, config.hidden_size,
-               loader_total_tokens(loader), n_files, tokens_per_step, backend->name);
+               config_param_count(&config), config.n_layers, config.hidden_size, loader_total_tokens(loader), n_files,
+               tokens_per_step, backend->name);
         if (world > 1) printf(" | %d ranks (%s)%s", world, opt.dev->name, opt.zero ? ", ZeRO-1" : "");
         printf("\n");
         fflush(stdout);
     }
 
-    StepRun run = {.what = "train", .out = o.out, .diverge_hint = "lower --lr or raise --warmup", .backend = backend,
-                   .opt = &opt, .sched = {o.lr, o.min_lr, o.warmup, o.steps}, .grad_clip = o.grad_clip,
-                   .total = o.steps, .save_every = o.save_every, .stop_after = o.stop_after, .progress = 0};
+    StepRun run = {.what = "train",
+                   .out = o.out,
+                   .diverge_hint = "lower --lr or raise --warmup",
+                   .backend = backend,
+                   .opt = &opt,
+                   .sched = {o.lr, o.min_lr, o.warmup, o.steps},
+                   .grad_clip = o.grad_clip,
+                   .total = o.steps,
+                   .save_every = o.save_every,
+                   .stop_after = o.stop_after,
+                   .progress = 0};
     step_run_open(&run, o.model_dir, resuming, s.step);
     double run_start = now_seconds();
     SaveCtx sc = {&o, &model, &opt, &s, 0};
@@ -272,19 +280,20 @@ int train_run(const TrainOptions *opts) {
         char eta[32];
         format_duration(avg * (o.steps - step), eta, sizeof eta);
         if (lead) {
-            printf("step %*d/%d | loss %.4f | lr %.2e | norm %.3f | %.0f tok/s | ETA %s\n",
-                   (int)(log10(o.steps) + 1), step, o.steps, sc.loss, d.lr, d.norm, tok_s, eta);
+            printf("step %*d/%d | loss %.4f | lr %.2e | norm %.3f | %.0f tok/s | ETA %s\n", (int)(log10(o.steps) + 1),
+                   step, o.steps, sc.loss, d.lr, d.norm, tok_s, eta);
             fflush(stdout);
         }
-        put_metrics(&run, step, json_pack("{s:i, s:f, s:f, s:f, s:f, s:I, s:f, s:I}", "step", step, "loss", (double)sc.loss,
-                                          "lr", (double)d.lr, "grad_norm", (double)d.norm, "tokens_per_s", tok_s,
-                                          "tokens", (json_int_t)s.tokens_seen, "elapsed_s", s.elapsed, "epoch",
-                                          (json_int_t)s.epoch));
+        put_metrics(&run, step,
+                    json_pack("{s:i, s:f, s:f, s:f, s:f, s:I, s:f, s:I}", "step", step, "loss", (double)sc.loss, "lr",
+                              (double)d.lr, "grad_norm", (double)d.norm, "tokens_per_s", tok_s, "tokens",
+                              (json_int_t)s.tokens_seen, "elapsed_s", s.elapsed, "epoch", (json_int_t)s.epoch));
         if (held_out && o.eval_every > 0 && (step % o.eval_every == 0 || step == o.steps)) {
             EvalResult r = eval_loader(&model, held_out, o.batch, o.seq, o.eval_batches);
             printf("eval step %d | loss %.4f | ppl %.3f | %" PRIu64 " tokens\n", step, r.loss, r.ppl, r.tokens);
-            put_metrics(&run, step, json_pack("{s:i, s:f, s:f, s:I}", "step", step, "eval_loss", r.loss, "eval_ppl", r.ppl,
-                                              "eval_tokens", (json_int_t)r.tokens));
+            put_metrics(&run, step,
+                        json_pack("{s:i, s:f, s:f, s:I}", "step", step, "eval_loss", r.loss, "eval_ppl", r.ppl,
+                                  "eval_tokens", (json_int_t)r.tokens));
         }
         exit_status = step_checkpoint(&run, step, save_step, &sc);
     }

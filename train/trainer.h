@@ -6,12 +6,12 @@
 #pragma once
 
 typedef struct {
-    const char *model_dir;  // initial checkpoint (config.json + model.safetensors)
-    const char *data;       // directory of .tok.zst shards or a quoted glob
-    const char *out;        // output directory: latest checkpoint + metrics.jsonl
-    const char *eval_data;  // optional held-out shards
-    const char *device;     // auto | cpu | cuda
-    int steps;              // total optimizer steps of the run
+    const char *model_dir; // initial checkpoint (config.json + model.safetensors)
+    const char *data;      // directory of .tok.zst shards or a quoted glob
+    const char *out;       // output directory: latest checkpoint + metrics.jsonl
+    const char *eval_data; // optional held-out shards
+    const char *device;    // auto | cpu | cuda
+    int steps;             // total optimizer steps of the run
     int batch, seq, grad_accum;
     float lr, min_lr, weight_decay, grad_clip, beta1, beta2, eps;
     int warmup;
@@ -19,9 +19,9 @@ typedef struct {
     int resume;
     int seed;
     int threads;
-    int save_bf16;          // write model.safetensors as BF16 (optimizer state stays F32)
-    int stop_after;         // > 0: checkpoint and stop after this many steps of this invocation
-    int zero;               // 1: ZeRO-1 (optimizer state sharded over the ranks)
+    int save_bf16;  // write model.safetensors as BF16 (optimizer state stays F32)
+    int stop_after; // > 0: checkpoint and stop after this many steps of this invocation
+    int zero;       // 1: ZeRO-1 (optimizer state sharded over the ranks)
 } TrainOptions;
 
 void train_options_default(TrainOptions *o);

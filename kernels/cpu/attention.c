@@ -27,8 +27,8 @@
 #include <math.h>
 #include <string.h>
 
-#include "../backend.h"
 #include "../../base/check.h"
+#include "../backend.h"
 #include "cpu.h"
 #include "gemm.h"
 
@@ -162,8 +162,8 @@ void cpu_attention_backward(void *dqkv_, const void *dout_, const void *out_, co
                         const float *o = out + b * seq_o + (size_t)t0 * HD + (size_t)h * D;
                         const float *dO = dout + b * seq_o + (size_t)t0 * HD + (size_t)h * D;
                         float *dq = dqkv + b * seq + (size_t)t0 * row + (size_t)h * D;
-                        probs_and_dscores(p, dp, q, k, v, o, dO, lse + ((size_t)b * H + h) * T, t0, rows, 0, keys,
-                                          row, HD, D, scale);
+                        probs_and_dscores(p, dp, q, k, v, o, dO, lse + ((size_t)b * H + h) * T, t0, rows, 0, keys, row,
+                                          HD, D, scale);
                         gemm_f32(0, 0, rows, D, keys, 1.0f, dp, keys, k, row, 0.0f, dq, row); // dQ = dS K
                         gemm_f32(1, 0, keys, D, rows, 1.0f, dp, keys, q, row, 1.0f, dk, row); // dK += dS^T Q
                         gemm_f32(1, 0, keys, D, rows, 1.0f, p, keys, dO, HD, 1.0f, dv, row);  // dV += P^T dO
@@ -190,8 +190,8 @@ void cpu_attention_backward(void *dqkv_, const void *dout_, const void *out_, co
                                   scale);
                 gemm_f32(0, 0, rows, D, keys, 1.0f, dp, keys, k, row, 0.0f, dq, row); // dQ = dS K
             }
-    // pass 2: dK and dV, one task per (batch, kv head, key block), over the query blocks at
-    // or after the key block
+            // pass 2: dK and dV, one task per (batch, kv head, key block), over the query blocks at
+            // or after the key block
 #pragma omp parallel for collapse(3) schedule(static, 1)
     for (int b = 0; b < B; b++)
         for (int kh = 0; kh < KV; kh++)

@@ -16,8 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../backend.h"
 #include "../../base/check.h"
+#include "../backend.h"
 #include "cpu.h"
 #include "gemm.h"
 
@@ -29,8 +29,9 @@ void *cpu_alloc(size_t bytes) {
     if (rounded == 0) rounded = 64;
     void *p = aligned_alloc(64, rounded);
     if (!p)
-        fail("out of memory: could not allocate %.1f MiB of host memory (a smaller batch, sequence length or model needs less)",
-             (double)bytes / (1 << 20));
+        fail(
+            "out of memory: could not allocate %.1f MiB of host memory (a smaller batch, sequence length or model needs less)",
+            (double)bytes / (1 << 20));
     memset(p, 0, rounded);
     return p;
 }
@@ -168,8 +169,10 @@ static void rmsnorm_backward(void *dinp_, void *dweight_, const void *dout_, con
 
 static void matmul_forward(void *out, const void *inp, const void *weight, int N, int C, int OC) {
     // out (N,OC) = inp (N,C) @ weight (OC,C)^T
-    if (N <= SKINNY_MAX_ROWS) cpu_matmul_skinny(out, inp, weight, WEIGHTS_F32, N, C, OC);
-    else gemm_f32(0, 1, N, OC, C, 1.0f, inp, C, weight, C, 0.0f, out, OC);
+    if (N <= SKINNY_MAX_ROWS)
+        cpu_matmul_skinny(out, inp, weight, WEIGHTS_F32, N, C, OC);
+    else
+        gemm_f32(0, 1, N, OC, C, 1.0f, inp, C, weight, C, 0.0f, out, OC);
 }
 
 static void matmul_backward(void *dinp, void *dweight, const void *dout, const void *inp, const void *weight, int N,
@@ -219,8 +222,8 @@ static void swiglu_backward(void *dgate_up_, const void *dout_, const void *gate
 
 // ---- classifier ----
 
-static void classifier(float *losses, void *dinp_, void *dweight_, void *scratch_, const void *inp_, const void *weight_,
-                       const int *targets, const float *dlosses, int N, int C, int V) {
+static void classifier(float *losses, void *dinp_, void *dweight_, void *scratch_, const void *inp_,
+                       const void *weight_, const int *targets, const float *dlosses, int N, int C, int V) {
     float *dinp = dinp_, *scratch = scratch_;
     const float *inp = inp_, *weight = weight_;
     CHECK(V > 0, "classifier: vocabulary size %d", V);

@@ -6,8 +6,8 @@
 #pragma once
 
 // OpenBLAS when built with STRAP_BLAS, otherwise gemm_f32_builtin.
-void gemm_f32(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A, int lda,
-              const float *B, int ldb, float beta, float *C, int ldc);
+void gemm_f32(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A, int lda, const float *B,
+              int ldb, float beta, float *C, int ldc);
 
 // The plain-C sgemm (always compiled, so tests can check it in either build): packed
 // panels, a register-blocked micro-kernel, OpenMP over output tiles. Every element of C is

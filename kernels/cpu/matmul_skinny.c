@@ -24,8 +24,8 @@
 #include <immintrin.h>
 #endif
 
-#include "../backend.h"
 #include "../../base/check.h"
+#include "../backend.h"
 #include "cpu.h"
 
 #if defined(__AVX512F__)
@@ -36,8 +36,8 @@
 #define WVL 4
 #endif
 #define ROWS1 8 // weight rows per block with one input row
-#define ROWS 4  // weight rows per block with several input rows
-#define INS 4   // input rows per block
+#define ROWS  4 // weight rows per block with several input rows
+#define INS   4 // input rows per block
 
 typedef float wfloat __attribute__((vector_size(WVL * sizeof(float))));
 
@@ -170,8 +170,8 @@ static inline __attribute__((always_inline)) void block(float *out, const float 
 }
 
 // weight rows [o0, o0 + nr) (nr <= ROWS1) against every input row, for one weight type
-static inline __attribute__((always_inline)) void rows_all_inputs(float *out, const float *inp, const void *w,
-                                                                  int kind, int N, int C, int OC, int o0, int nr) {
+static inline __attribute__((always_inline)) void rows_all_inputs(float *out, const float *inp, const void *w, int kind,
+                                                                  int N, int C, int OC, int o0, int nr) {
     if (N == 1 && nr == ROWS1) {
         block(out, inp, w, kind, C, OC, o0, ROWS1, 0, 1);
         return;
@@ -212,8 +212,9 @@ static void rows_bf16(float *out, const float *inp, const void *w, int N, int C,
 void cpu_matmul_skinny(float *out, const float *inp, const void *w, int kind, int N, int C, int OC) {
     CHECK(kind == WEIGHTS_F32 || kind == WEIGHTS_F16 || kind == WEIGHTS_BF16, "matmul: unknown weight type %d", kind);
     if (N <= 0 || OC <= 0) return;
-    void (*rows)(float *, const float *, const void *, int, int, int, int, int) =
-        kind == WEIGHTS_F32 ? rows_f32 : kind == WEIGHTS_F16 ? rows_f16 : rows_bf16;
+    void (*rows)(float *, const float *, const void *, int, int, int, int, int) = kind == WEIGHTS_F32   ? rows_f32
+                                                                                  : kind == WEIGHTS_F16 ? rows_f16
+                                                                                                        : rows_bf16;
     int blocks = (OC + ROWS1 - 1) / ROWS1;
 #pragma omp parallel if (blocks > 1 && !cpu_in_parallel())
     {

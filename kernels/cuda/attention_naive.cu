@@ -19,12 +19,12 @@
 // Row-major strided batched GEMM, C_i = alpha * op(A_i) @ op(B_i) + beta * C_i with
 // X_i = X + i * sX; bf16 A and B, C bf16 or fp32 (ctype). Operands swapped for cuBLAS's
 // column-major view, as in cuda_matmul.cu.
-static void gemm_batched(int transA, int transB, int M, int N, int K, float alpha, const bf16 *A, int lda,
-                         long long sA, const bf16 *B, int ldb, long long sB, float beta, void *C,
-                         cudaDataType_t ctype, int ldc, long long sC, int batch) {
+static void gemm_batched(int transA, int transB, int M, int N, int K, float alpha, const bf16 *A, int lda, long long sA,
+                         const bf16 *B, int ldb, long long sB, float beta, void *C, cudaDataType_t ctype, int ldc,
+                         long long sC, int batch) {
     CUBLAS_CHECK(cublasGemmStridedBatchedEx(g_cuda.cublas, transB ? CUBLAS_OP_T : CUBLAS_OP_N,
-                                            transA ? CUBLAS_OP_T : CUBLAS_OP_N, N, M, K, &alpha, B, CUDA_R_16BF,
-                                            ldb, sB, A, CUDA_R_16BF, lda, sA, &beta, C, ctype, ldc, sC, batch,
+                                            transA ? CUBLAS_OP_T : CUBLAS_OP_N, N, M, K, &alpha, B, CUDA_R_16BF, ldb,
+                                            sB, A, CUDA_R_16BF, lda, sA, &beta, C, ctype, ldc, sC, batch,
                                             CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
 }
 
@@ -46,7 +46,8 @@ static void scores(float *S, const bf16 *qkv, int B, int T, int H, int KV, int D
     const size_t stride = (size_t)(H + 2 * KV) * D, TT = (size_t)T * T;
     for (int b = 0; b < B; b++)
         for (int g = 0; g < group; g++) {
-            const bf16 *q = qkv + (size_t)b * T * stride + (size_t)g * D, *k = qkv + (size_t)b * T * stride + (size_t)H * D;
+            const bf16 *q = qkv + (size_t)b * T * stride + (size_t)g * D,
+                       *k = qkv + (size_t)b * T * stride + (size_t)H * D;
             gemm_batched(0, 1, T, T, D, scale, q, (int)stride, (long long)group * D, k, (int)stride, D, 0.0f,
                          S + ((size_t)b * H + g) * TT, CUDA_R_32F, T, (long long)group * TT, KV);
         }
@@ -115,8 +116,8 @@ void cuda_attention_naive_forward(void *out, float *lse, const void *qkv, int B,
         for (int g = 0; g < group; g++) {
             const bf16 *v = x + (size_t)b * T * stride + (size_t)(H + KV) * D;
             bf16 *o = (bf16 *)out + (size_t)b * T * H * D + (size_t)g * D;
-            gemm_batched(0, 0, T, D, T, 1.0f, P + ((size_t)b * H + g) * TT, T, (long long)group * TT, v, (int)stride,
-                         D, 0.0f, o, CUDA_R_16BF, H * D, (long long)group * D, KV);
+            gemm_batched(0, 0, T, D, T, 1.0f, P + ((size_t)b * H + g) * TT, T, (long long)group * TT, v, (int)stride, D,
+                         0.0f, o, CUDA_R_16BF, H * D, (long long)group * D, KV);
         }
 }
 
@@ -142,8 +143,8 @@ void cuda_attention_naive_backward(void *dqkv, const void *dout, const void *out
             const bf16 *v = x + (size_t)b * T * stride + (size_t)(H + KV) * D;
             // dV_kvh (+)= P_h^T dO_h
             gemm_batched(1, 0, T, D, T, 1.0f, Ph, T, (long long)group * TT, dOh, H * D, (long long)group * D,
-                         g ? 1.0f : 0.0f, dx + (size_t)b * T * stride + (size_t)(H + KV) * D, CUDA_R_16BF,
-                         (int)stride, D, KV);
+                         g ? 1.0f : 0.0f, dx + (size_t)b * T * stride + (size_t)(H + KV) * D, CUDA_R_16BF, (int)stride,
+                         D, KV);
             // dP_h = dO_h V_kvh^T (fp32, into S)
             gemm_batched(0, 1, T, T, D, 1.0f, dOh, H * D, (long long)group * D, v, (int)stride, D, 0.0f,
                          S + ((size_t)b * H + g) * TT, CUDA_R_32F, T, (long long)group * TT, KV);
@@ -160,7 +161,6 @@ void cuda_attention_naive_backward(void *dqkv, const void *dout, const void *out
                          KV);
             // dK_kvh (+)= dS_h^T Q_h
             gemm_batched(1, 0, T, D, T, 1.0f, dSh, T, (long long)group * TT, q, (int)stride, (long long)group * D,
-                         g ? 1.0f : 0.0f, dx + (size_t)b * T * stride + (size_t)H * D, CUDA_R_16BF, (int)stride, D,
-                         KV);
+                         g ? 1.0f : 0.0f, dx + (size_t)b * T * stride + (size_t)H * D, CUDA_R_16BF, (int)stride, D, KV);
         }
 }

@@ -25,12 +25,12 @@ static struct {
     int rank, world;
 } g_nccl;
 
-#define NCCL_CHECK(call, what)                                                                     \
-    do {                                                                                           \
-        ncclResult_t r_ = (call);                                                                  \
-        if (r_ != ncclSuccess)                                                                     \
-            check_failed(__FILE__, __LINE__, "rank %d of %d: %s (%s) failed: %s", g_nccl.rank,     \
-                         g_nccl.world, #call, what, ncclGetErrorString(r_));                       \
+#define NCCL_CHECK(call, what)                                                                                      \
+    do {                                                                                                            \
+        ncclResult_t r_ = (call);                                                                                   \
+        if (r_ != ncclSuccess)                                                                                      \
+            check_failed(__FILE__, __LINE__, "rank %d of %d: %s (%s) failed: %s", g_nccl.rank, g_nccl.world, #call, \
+                         what, ncclGetErrorString(r_));                                                             \
     } while (0)
 
 static ncclDataType_t nccl_type(CommType type) {
@@ -125,8 +125,16 @@ static void nccl_barrier(void) {
     nccl_synchronize();
 }
 
-static Comm nccl_comm_table = {"nccl", 0, 1, nccl_all_reduce, nccl_reduce_scatter, nccl_all_gather,
-                               nccl_broadcast, nccl_barrier, nccl_synchronize, nccl_reduce_start,
+static Comm nccl_comm_table = {"nccl",
+                               0,
+                               1,
+                               nccl_all_reduce,
+                               nccl_reduce_scatter,
+                               nccl_all_gather,
+                               nccl_broadcast,
+                               nccl_barrier,
+                               nccl_synchronize,
+                               nccl_reduce_start,
                                nccl_wait_started};
 
 extern "C" void comm_nccl_unique_id(void *id) {

@@ -26,15 +26,14 @@
 
 #include <math.h>
 
-#define ATT_WARPS 4
-#define ATT_ROWS 4                       // rows per warp
-#define ATT_BR (ATT_WARPS * ATT_ROWS)    // rows owned by a block: 16
-#define ATT_BC 32                        // streamed tile: one row per lane
+#define ATT_WARPS   4
+#define ATT_ROWS    4                      // rows per warp
+#define ATT_BR      (ATT_WARPS * ATT_ROWS) // rows owned by a block: 16
+#define ATT_BC      32                     // streamed tile: one row per lane
 #define ATT_THREADS (ATT_WARPS * 32)
 
 // dot product of two shared-memory rows of length D
-template <int DMAX, bool EXACT>
-__device__ __forceinline__ float row_dot(const float *a, const float *b, int D) {
+template <int DMAX, bool EXACT> __device__ __forceinline__ float row_dot(const float *a, const float *b, int D) {
     float s = 0.0f;
     if (EXACT) {
 #pragma unroll 16
@@ -64,9 +63,9 @@ __global__ void __launch_bounds__(ATT_THREADS)
     constexpr int DL = DMAX / 32;
     const int D = EXACT ? DMAX : D_rt;
     extern __shared__ float smem[];
-    float *Qs = smem;                     // [ATT_BR][D]
-    float *Ks = Qs + ATT_BR * D;          // [ATT_BC][D + 1]
-    float *Vs = Ks + ATT_BC * (D + 1);    // [ATT_BC][D]
+    float *Qs = smem;                  // [ATT_BR][D]
+    float *Ks = Qs + ATT_BR * D;       // [ATT_BC][D + 1]
+    float *Vs = Ks + ATT_BC * (D + 1); // [ATT_BC][D]
 
     const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
     const int q0 = blockIdx.x * ATT_BR;
@@ -162,10 +161,10 @@ __global__ void __launch_bounds__(ATT_THREADS)
     constexpr int DL = DMAX / 32;
     const int D = EXACT ? DMAX : D_rt;
     extern __shared__ float smem[];
-    float *Qs = smem;                       // [ATT_BR][D]
-    float *dOs = Qs + ATT_BR * D;           // [ATT_BR][D]
-    float *Ks = dOs + ATT_BR * D;           // [ATT_BC][D + 1]
-    float *Vs = Ks + ATT_BC * (D + 1);      // [ATT_BC][D + 1]
+    float *Qs = smem;                  // [ATT_BR][D]
+    float *dOs = Qs + ATT_BR * D;      // [ATT_BR][D]
+    float *Ks = dOs + ATT_BR * D;      // [ATT_BC][D + 1]
+    float *Vs = Ks + ATT_BC * (D + 1); // [ATT_BC][D + 1]
 
     const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
     const int q0 = blockIdx.x * ATT_BR;
@@ -245,12 +244,12 @@ __global__ void __launch_bounds__(ATT_THREADS)
     constexpr int DL = DMAX / 32;
     const int D = EXACT ? DMAX : D_rt;
     extern __shared__ float smem[];
-    float *Ks = smem;                        // [ATT_BR][D]
-    float *Vs = Ks + ATT_BR * D;             // [ATT_BR][D]
-    float *Qs = Vs + ATT_BR * D;             // [ATT_BC][D + 1]
-    float *dOs = Qs + ATT_BC * (D + 1);      // [ATT_BC][D + 1]
-    float *lse_s = dOs + ATT_BC * (D + 1);   // [ATT_BC]
-    float *dsum_s = lse_s + ATT_BC;          // [ATT_BC]
+    float *Ks = smem;                      // [ATT_BR][D]
+    float *Vs = Ks + ATT_BR * D;           // [ATT_BR][D]
+    float *Qs = Vs + ATT_BR * D;           // [ATT_BC][D + 1]
+    float *dOs = Qs + ATT_BC * (D + 1);    // [ATT_BC][D + 1]
+    float *lse_s = dOs + ATT_BC * (D + 1); // [ATT_BC]
+    float *dsum_s = lse_s + ATT_BC;        // [ATT_BC]
 
     const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
     const int j0 = blockIdx.x * ATT_BR; // first key row of the block
@@ -288,7 +287,7 @@ __global__ void __launch_bounds__(ATT_THREADS)
             for (int rr = 0; rr < ATT_ROWS; rr++) {
                 const int r = warp * ATT_ROWS + rr, j = j0 + r;
                 if (j >= T || i0 + ATT_BC - 1 < j) continue; // warp-uniform: no query of the tile sees key j
-                const int i = i0 + lane;                      // this lane's query
+                const int i = i0 + lane;                     // this lane's query
                 float p = 0.0f, ds = 0.0f;
                 if (i < T && i >= j) {
                     const float s = row_dot<DMAX, EXACT>(Qs + lane * (D + 1), Ks + r * D, D) * scale;
@@ -334,15 +333,14 @@ __global__ void __launch_bounds__(ATT_THREADS)
 // host side
 
 static void check_shape(const char *op, int H, int KV, int D) {
-    CHECK(D > 0 && D <= 128 && D % 2 == 0, "%s: head dim %d is not supported by the CUDA backend (even, <= 128)",
-          op, D);
+    CHECK(D > 0 && D <= 128 && D % 2 == 0, "%s: head dim %d is not supported by the CUDA backend (even, <= 128)", op,
+          D);
     CHECK(KV > 0 && H % KV == 0, "%s: %d query heads are not a multiple of %d key/value heads", op, H, KV);
 }
 
 // Launch kernel<DMAX, EXACT> with `smem` bytes of dynamic shared memory (over 48 KiB needs
 // an opt-in per kernel).
-template <typename Kernel, typename... Args>
-static void launch(Kernel kernel, dim3 grid, size_t smem, Args... args) {
+template <typename Kernel, typename... Args> static void launch(Kernel kernel, dim3 grid, size_t smem, Args... args) {
     if (smem > 48 * 1024)
         CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
     kernel<<<grid, ATT_THREADS, smem, g_cuda.stream>>>(args...);
@@ -356,9 +354,12 @@ void cuda_attention_forward(void *out, float *lse, const void *qkv, int B, int T
     size_t smem = (size_t)(ATT_BR * D + ATT_BC * (D + 1) + ATT_BC * D) * sizeof(float);
     bf16 *o = (bf16 *)out;
     const bf16 *x = (const bf16 *)qkv;
-    if (D == 64) launch(attention_forward_kernel<64, true>, grid, smem, o, lse, x, T, H, KV, D);
-    else if (D == 128) launch(attention_forward_kernel<128, true>, grid, smem, o, lse, x, T, H, KV, D);
-    else launch(attention_forward_kernel<128, false>, grid, smem, o, lse, x, T, H, KV, D);
+    if (D == 64)
+        launch(attention_forward_kernel<64, true>, grid, smem, o, lse, x, T, H, KV, D);
+    else if (D == 128)
+        launch(attention_forward_kernel<128, true>, grid, smem, o, lse, x, T, H, KV, D);
+    else
+        launch(attention_forward_kernel<128, false>, grid, smem, o, lse, x, T, H, KV, D);
 }
 
 void cuda_attention_backward(void *dqkv, const void *dout, const void *out, const float *lse, const void *qkv, int B,
@@ -367,18 +368,20 @@ void cuda_attention_backward(void *dqkv, const void *dout, const void *out, cons
     if (B == 0 || T == 0) return;
     float *dsum = (float *)cuda_scratch(SCRATCH_ATTENTION, (size_t)B * H * T * sizeof(float));
     size_t rows = (size_t)B * T * H;
-    attention_dsum_kernel<<<cdiv(rows, 8), 256, 0, g_cuda.stream>>>(dsum, (const bf16 *)dout, (const bf16 *)out, B,
-                                                                     T, H, D);
+    attention_dsum_kernel<<<cdiv(rows, 8), 256, 0, g_cuda.stream>>>(dsum, (const bf16 *)dout, (const bf16 *)out, B, T,
+                                                                    H, D);
     CUDA_CHECK_LAUNCH();
 
     bf16 *dx = (bf16 *)dqkv;
     const bf16 *dO = (const bf16 *)dout, *x = (const bf16 *)qkv;
     dim3 grid_q(cdiv(T, ATT_BR), B * H);
     size_t smem_q = (size_t)(2 * ATT_BR * D + 2 * ATT_BC * (D + 1)) * sizeof(float);
-    if (D == 64) launch(attention_dq_kernel<64, true>, grid_q, smem_q, dx, dO, lse, (const float *)dsum, x, T, H, KV, D);
+    if (D == 64)
+        launch(attention_dq_kernel<64, true>, grid_q, smem_q, dx, dO, lse, (const float *)dsum, x, T, H, KV, D);
     else if (D == 128)
         launch(attention_dq_kernel<128, true>, grid_q, smem_q, dx, dO, lse, (const float *)dsum, x, T, H, KV, D);
-    else launch(attention_dq_kernel<128, false>, grid_q, smem_q, dx, dO, lse, (const float *)dsum, x, T, H, KV, D);
+    else
+        launch(attention_dq_kernel<128, false>, grid_q, smem_q, dx, dO, lse, (const float *)dsum, x, T, H, KV, D);
 
     dim3 grid_kv(cdiv(T, ATT_BR), B * KV);
     size_t smem_kv = (size_t)(2 * ATT_BR * D + 2 * ATT_BC * (D + 1) + 2 * ATT_BC) * sizeof(float);
@@ -386,5 +389,6 @@ void cuda_attention_backward(void *dqkv, const void *dout, const void *out, cons
         launch(attention_dkv_kernel<64, true>, grid_kv, smem_kv, dx, dO, lse, (const float *)dsum, x, T, H, KV, D);
     else if (D == 128)
         launch(attention_dkv_kernel<128, true>, grid_kv, smem_kv, dx, dO, lse, (const float *)dsum, x, T, H, KV, D);
-    else launch(attention_dkv_kernel<128, false>, grid_kv, smem_kv, dx, dO, lse, (const float *)dsum, x, T, H, KV, D);
+    else
+        launch(attention_dkv_kernel<128, false>, grid_kv, smem_kv, dx, dO, lse, (const float *)dsum, x, T, H, KV, D);
 }

@@ -15,7 +15,7 @@ static size_t scratch_bytes[SCRATCH_COUNT];
 void *cuda_scratch(ScratchSlot slot, size_t bytes) {
     if (bytes > scratch_bytes[slot]) {
         if (scratch_ptr[slot]) CUDA_CHECK(cudaFree(scratch_ptr[slot])); // syncs the device
-        size_t grown = bytes + bytes / 4;                                // room to grow a little
+        size_t grown = bytes + bytes / 4;                               // room to grow a little
         CUDA_CHECK(cudaMalloc(&scratch_ptr[slot], grown));
         scratch_bytes[slot] = grown;
     }
@@ -79,8 +79,7 @@ static void cuda_upload_f32(void *dst, const float *src, size_t n) {
     float *staging = (float *)cuda_scratch(SCRATCH_STAGING, chunk * sizeof(float));
     for (size_t i = 0; i < n; i += chunk) {
         size_t m = n - i < chunk ? n - i : chunk;
-        CUDA_CHECK(cudaMemcpyAsync(staging, src + i, m * sizeof(float), cudaMemcpyHostToDevice,
-                                   g_cuda.stream));
+        CUDA_CHECK(cudaMemcpyAsync(staging, src + i, m * sizeof(float), cudaMemcpyHostToDevice, g_cuda.stream));
         unsigned int grid = cdiv(m, 256) < 4096 ? cdiv(m, 256) : 4096;
         f32_to_bf16_kernel<<<grid, 256, 0, g_cuda.stream>>>((bf16 *)dst + i, staging, m);
         CUDA_CHECK_LAUNCH();
@@ -97,8 +96,7 @@ static void cuda_download_f32(float *dst, const void *src, size_t n) {
         unsigned int grid = cdiv(m, 256) < 4096 ? cdiv(m, 256) : 4096;
         bf16_to_f32_kernel<<<grid, 256, 0, g_cuda.stream>>>(staging, (const bf16 *)src + i, m);
         CUDA_CHECK_LAUNCH();
-        CUDA_CHECK(cudaMemcpyAsync(dst + i, staging, m * sizeof(float), cudaMemcpyDeviceToHost,
-                                   g_cuda.stream));
+        CUDA_CHECK(cudaMemcpyAsync(dst + i, staging, m * sizeof(float), cudaMemcpyDeviceToHost, g_cuda.stream));
     }
     CUDA_CHECK(cudaStreamSynchronize(g_cuda.stream));
 }
@@ -154,8 +152,8 @@ extern "C" Backend *backend_cuda(int device, const char **why_not) {
     static int ready = 0;
     static char why[256];
     if (ready) {
-        CHECK(device == g_cuda.device, "the CUDA backend is already set up on device %d (asked for %d)",
-              g_cuda.device, device);
+        CHECK(device == g_cuda.device, "the CUDA backend is already set up on device %d (asked for %d)", g_cuda.device,
+              device);
         return &cuda_backend_table;
     }
     int count = 0;

@@ -22,28 +22,28 @@
 #include <stdlib.h>
 
 extern "C" {
-#include "../backend.h"
 #include "../../base/check.h"
+#include "../backend.h"
 }
 
 typedef __nv_bfloat16 bf16;
 
 // ---- error checking: file, line, the failed call and CUDA's own words ----
 
-#define CUDA_CHECK(call)                                                                 \
-    do {                                                                                 \
-        cudaError_t err_ = (call);                                                       \
-        if (err_ != cudaSuccess)                                                         \
-            check_failed(__FILE__, __LINE__, "CUDA error in %s: %s (%s)", #call,         \
-                         cudaGetErrorString(err_), cudaGetErrorName(err_));              \
+#define CUDA_CHECK(call)                                                                                   \
+    do {                                                                                                   \
+        cudaError_t err_ = (call);                                                                         \
+        if (err_ != cudaSuccess)                                                                           \
+            check_failed(__FILE__, __LINE__, "CUDA error in %s: %s (%s)", #call, cudaGetErrorString(err_), \
+                         cudaGetErrorName(err_));                                                          \
     } while (0)
 
-#define CUBLAS_CHECK(call)                                                               \
-    do {                                                                                 \
-        cublasStatus_t st_ = (call);                                                     \
-        if (st_ != CUBLAS_STATUS_SUCCESS)                                                \
-            check_failed(__FILE__, __LINE__, "cuBLAS error in %s: %s (status %d)", #call, \
-                         cublasGetStatusString(st_), (int)st_);                          \
+#define CUBLAS_CHECK(call)                                                                                            \
+    do {                                                                                                              \
+        cublasStatus_t st_ = (call);                                                                                  \
+        if (st_ != CUBLAS_STATUS_SUCCESS)                                                                             \
+            check_failed(__FILE__, __LINE__, "cuBLAS error in %s: %s (status %d)", #call, cublasGetStatusString(st_), \
+                         (int)st_);                                                                                   \
     } while (0)
 
 // after every kernel launch: catches bad launch configurations at the op that made them
@@ -65,11 +65,11 @@ extern CudaState g_cuda;
 // Growing frees the old buffer (cudaFree synchronises the device first, so no kernel
 // still reads it). Contents are undefined after a call.
 enum ScratchSlot {
-    SCRATCH_STAGING,      // fp32 <-> bf16 conversion for upload_f32 / download_f32
-    SCRATCH_EMBEDDING,    // sorted (token, row) pairs + cub temp storage
-    SCRATCH_RMSNORM,      // per-block dweight partial sums
-    SCRATCH_SUMSQ,        // per-block double partial sums + the result
-    SCRATCH_ATTENTION,    // D_i = rowsum(dO * O) for the attention backward
+    SCRATCH_STAGING,         // fp32 <-> bf16 conversion for upload_f32 / download_f32
+    SCRATCH_EMBEDDING,       // sorted (token, row) pairs + cub temp storage
+    SCRATCH_RMSNORM,         // per-block dweight partial sums
+    SCRATCH_SUMSQ,           // per-block double partial sums + the result
+    SCRATCH_ATTENTION,       // D_i = rowsum(dO * O) for the attention backward
     SCRATCH_NAIVE_ATTENTION, // scores and probabilities of the naive attention (attention_naive.cu)
     SCRATCH_COUNT
 };
@@ -125,8 +125,7 @@ __device__ __forceinline__ void cp_async16(uint32_t dst, const void *src, int sr
 }
 __device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
 // wait until at most N of this thread's committed copy groups are still in flight
-template <int N>
-__device__ __forceinline__ void cp_async_wait() { asm volatile("cp.async.wait_group %0;\n" ::"n"(N)); }
+template <int N> __device__ __forceinline__ void cp_async_wait() { asm volatile("cp.async.wait_group %0;\n" ::"n"(N)); }
 
 // ---- the ops, by file (all take device pointers, all enqueue on g_cuda.stream) ----
 
@@ -135,11 +134,11 @@ __device__ __forceinline__ void cp_async_wait() { asm volatile("cp.async.wait_gr
 // matrices. Every matmul of the backend goes through here; the implementation is chosen
 // once (env STRAP_MATMUL=cublas|own, default cublas).
 void cuda_matmul_init(void);
-void cuda_gemm(int transA, int transB, int M, int N, int K, float alpha, const bf16 *A, int lda,
-               const bf16 *B, int ldb, float beta, bf16 *C, int ldc);
+void cuda_gemm(int transA, int transB, int M, int N, int K, float alpha, const bf16 *A, int lda, const bf16 *B, int ldb,
+               float beta, bf16 *C, int ldc);
 void cuda_matmul_forward(void *out, const void *inp, const void *weight, int N, int C, int OC);
-void cuda_matmul_backward(void *dinp, void *dweight, const void *dout, const void *inp,
-                          const void *weight, int N, int C, int OC);
+void cuda_matmul_backward(void *dinp, void *dweight, const void *dout, const void *inp, const void *weight, int N,
+                          int C, int OC);
 // cuBLAS for the same contract (the baseline and the fallback of the own kernel)
 void gemm_cublas(int transA, int transB, int M, int N, int K, float alpha, const bf16 *A, int lda, const bf16 *B,
                  int ldb, float beta, bf16 *C, int ldc);
@@ -152,8 +151,8 @@ const char *cuda_matmul_impl_name(void);
 int gemm_own_takes(int transA, int transB, int M, int N, int K, const bf16 *A, int lda, const bf16 *B, int ldb,
                    const bf16 *C, int ldc);
 // gemm_mma.cu: mma.sync (sm_80+)
-void gemm_mma(int transA, int transB, int M, int N, int K, float alpha, const bf16 *A, int lda, const bf16 *B,
-              int ldb, float beta, bf16 *C, int ldc);
+void gemm_mma(int transA, int transB, int M, int N, int K, float alpha, const bf16 *A, int lda, const bf16 *B, int ldb,
+              float beta, bf16 *C, int ldc);
 const char *gemm_mma_describe(void);
 // gemm_wgmma.cu: wgmma (sm_90a); available = an sm_90 device and sm_90a code in this binary
 int gemm_wgmma_available(void);
@@ -161,30 +160,25 @@ void gemm_wgmma(int transA, int transB, int M, int N, int K, float alpha, const 
                 int ldb, float beta, bf16 *C, int ldc);
 const char *gemm_wgmma_describe(void);
 // cuda_matmul.cu: the best own kernel for this device (wgmma where available, else mma.sync)
-void gemm_own(int transA, int transB, int M, int N, int K, float alpha, const bf16 *A, int lda, const bf16 *B,
-              int ldb, float beta, bf16 *C, int ldc);
+void gemm_own(int transA, int transB, int M, int N, int K, float alpha, const bf16 *A, int lda, const bf16 *B, int ldb,
+              float beta, bf16 *C, int ldc);
 
 // cuda_ops.cu
 void cuda_embedding_forward(void *out, const int *tokens, const void *wte, int N, int C);
 void cuda_embedding_backward(void *dwte, const void *dout, const int *tokens, int N, int C);
-void cuda_rmsnorm_forward(void *out, float *rstd, const void *inp, const void *weight, int N, int C,
-                          float eps);
-void cuda_rmsnorm_backward(void *dinp, void *dweight, const void *dout, const void *inp,
-                           const void *weight, const float *rstd, int N, int C);
+void cuda_rmsnorm_forward(void *out, float *rstd, const void *inp, const void *weight, int N, int C, float eps);
+void cuda_rmsnorm_backward(void *dinp, void *dweight, const void *dout, const void *inp, const void *weight,
+                           const float *rstd, int N, int C);
 void cuda_residual_forward(void *out, const void *a, const void *b, size_t n);
-void cuda_rope_forward(void *qkv, const float *cos, const float *sin, int B, int T, int H, int KV,
-                       int D);
-void cuda_rope_backward(void *dqkv, const float *cos, const float *sin, int B, int T, int H, int KV,
-                        int D);
+void cuda_rope_forward(void *qkv, const float *cos, const float *sin, int B, int T, int H, int KV, int D);
+void cuda_rope_backward(void *dqkv, const float *cos, const float *sin, int B, int T, int H, int KV, int D);
 void cuda_swiglu_forward(void *out, const void *gate_up, int N, int F);
 void cuda_swiglu_backward(void *dgate_up, const void *dout, const void *gate_up, int N, int F);
-void cuda_classifier(float *losses, void *dinp, void *dweight, void *scratch, const void *inp,
-                     const void *weight, const int *targets, const float *dlosses, int N, int C,
-                     int V);
+void cuda_classifier(float *losses, void *dinp, void *dweight, void *scratch, const void *inp, const void *weight,
+                     const int *targets, const float *dlosses, int N, int C, int V);
 double cuda_sum_squares(const void *grads, size_t n);
-void cuda_adamw_update(void *params, float *master, const void *grads, float *m, float *v, size_t n,
-                       float lr, float beta1, float beta2, float eps, float weight_decay,
-                       float grad_scale, int t);
+void cuda_adamw_update(void *params, float *master, const void *grads, float *m, float *v, size_t n, float lr,
+                       float beta1, float beta2, float eps, float weight_decay, float grad_scale, int t);
 
 // cuda_attention.cu
 // cuda_decode.cu
@@ -194,7 +188,6 @@ void cuda_kv_store(void *k_cache, void *v_cache, const void *qkv, const int *seq
                    int KV, int D);
 void cuda_attention_decode(void *out, const void *qkv, const void *k_cache, const void *v_cache, const int *len, int B,
                            int S, int H, int KV, int D);
-void cuda_attention_forward(void *out, float *lse, const void *qkv, int B, int T, int H, int KV,
-                            int D);
-void cuda_attention_backward(void *dqkv, const void *dout, const void *out, const float *lse,
-                             const void *qkv, int B, int T, int H, int KV, int D);
+void cuda_attention_forward(void *out, float *lse, const void *qkv, int B, int T, int H, int KV, int D);
+void cuda_attention_backward(void *dqkv, const void *dout, const void *out, const float *lse, const void *qkv, int B,
+                             int T, int H, int KV, int D);

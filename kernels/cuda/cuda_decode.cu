@@ -42,7 +42,7 @@ void cuda_kv_store(void *k_cache, void *v_cache, const void *qkv, const int *seq
     size_t total = (size_t)N * KV * D;
     if (total == 0) return;
     kv_store_kernel<<<cdiv(total, 256), 256, 0, g_cuda.stream>>>((bf16 *)k_cache, (bf16 *)v_cache, (const bf16 *)qkv,
-                                                                   seq, pos, N, S, H, KV, D);
+                                                                 seq, pos, N, S, H, KV, D);
     CUDA_CHECK_LAUNCH();
 }
 

@@ -32,10 +32,14 @@ static MatmulImpl matmul_impl = MATMUL_CUBLAS;
 void cuda_matmul_init(void) {
     const char *impl = getenv("STRAP_MATMUL");
     if (impl && *impl) {
-        if (strcmp(impl, "cublas") == 0) matmul_impl = MATMUL_CUBLAS;
-        else if (strcmp(impl, "own") == 0) matmul_impl = MATMUL_OWN;
-        else if (strcmp(impl, "own-mma") == 0) matmul_impl = MATMUL_OWN_MMA;
-        else fail("STRAP_MATMUL='%s' is unknown (choose cublas, own or own-mma)", impl);
+        if (strcmp(impl, "cublas") == 0)
+            matmul_impl = MATMUL_CUBLAS;
+        else if (strcmp(impl, "own") == 0)
+            matmul_impl = MATMUL_OWN;
+        else if (strcmp(impl, "own-mma") == 0)
+            matmul_impl = MATMUL_OWN_MMA;
+        else
+            fail("STRAP_MATMUL='%s' is unknown (choose cublas, own or own-mma)", impl);
     }
     CUBLAS_CHECK(cublasCreate(&g_cuda.cublas));
     CUBLAS_CHECK(cublasSetStream(g_cuda.cublas, g_cuda.stream));
@@ -49,21 +53,23 @@ const char *cuda_matmul_impl_name(void) {
     return matmul_impl == MATMUL_OWN ? "own" : matmul_impl == MATMUL_OWN_MMA ? "own-mma" : "cublas";
 }
 
-void gemm_own(int transA, int transB, int M, int N, int K, float alpha, const bf16 *A, int lda, const bf16 *B,
-              int ldb, float beta, bf16 *C, int ldc) {
-    if (gemm_wgmma_available()) gemm_wgmma(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-    else gemm_mma(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+void gemm_own(int transA, int transB, int M, int N, int K, float alpha, const bf16 *A, int lda, const bf16 *B, int ldb,
+              float beta, bf16 *C, int ldc) {
+    if (gemm_wgmma_available())
+        gemm_wgmma(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    else
+        gemm_mma(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
-void gemm_cublas(int transA, int transB, int M, int N, int K, float alpha, const bf16 *A, int lda,
-                 const bf16 *B, int ldb, float beta, bf16 *C, int ldc) {
-    CUBLAS_CHECK(cublasGemmEx(g_cuda.cublas, transB ? CUBLAS_OP_T : CUBLAS_OP_N, transA ? CUBLAS_OP_T : CUBLAS_OP_N,
-                              N, M, K, &alpha, B, CUDA_R_16BF, ldb, A, CUDA_R_16BF, lda, &beta, C, CUDA_R_16BF,
-                              ldc, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
+void gemm_cublas(int transA, int transB, int M, int N, int K, float alpha, const bf16 *A, int lda, const bf16 *B,
+                 int ldb, float beta, bf16 *C, int ldc) {
+    CUBLAS_CHECK(cublasGemmEx(g_cuda.cublas, transB ? CUBLAS_OP_T : CUBLAS_OP_N, transA ? CUBLAS_OP_T : CUBLAS_OP_N, N,
+                              M, K, &alpha, B, CUDA_R_16BF, ldb, A, CUDA_R_16BF, lda, &beta, C, CUDA_R_16BF, ldc,
+                              CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
 }
 
-void cuda_gemm(int transA, int transB, int M, int N, int K, float alpha, const bf16 *A, int lda, const bf16 *B,
-               int ldb, float beta, bf16 *C, int ldc) {
+void cuda_gemm(int transA, int transB, int M, int N, int K, float alpha, const bf16 *A, int lda, const bf16 *B, int ldb,
+               float beta, bf16 *C, int ldc) {
     if (M == 0 || N == 0) return;
     switch (matmul_impl) {
     case MATMUL_CUBLAS: gemm_cublas(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc); break;
@@ -71,8 +77,10 @@ void cuda_gemm(int transA, int transB, int M, int N, int K, float alpha, const b
     case MATMUL_OWN_MMA:
         if (!gemm_own_takes(transA, transB, M, N, K, A, lda, B, ldb, C, ldc))
             gemm_cublas(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-        else if (matmul_impl == MATMUL_OWN) gemm_own(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-        else gemm_mma(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        else if (matmul_impl == MATMUL_OWN)
+            gemm_own(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        else
+            gemm_mma(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
         break;
     }
 }
@@ -85,8 +93,7 @@ void cuda_matmul_forward(void *out, const void *inp, const void *weight, int N, 
 void cuda_matmul_backward(void *dinp, void *dweight, const void *dout, const void *inp, const void *weight, int N,
                           int C, int OC) {
     // dinp (N,C) = dout (N,OC) @ weight (OC,C)
-    if (dinp)
-        cuda_gemm(0, 0, N, C, OC, 1.0f, (const bf16 *)dout, OC, (const bf16 *)weight, C, 0.0f, (bf16 *)dinp, C);
+    if (dinp) cuda_gemm(0, 0, N, C, OC, 1.0f, (const bf16 *)dout, OC, (const bf16 *)weight, C, 0.0f, (bf16 *)dinp, C);
     // dweight (OC,C) += dout^T (OC,N) @ inp (N,C)
     cuda_gemm(1, 0, OC, C, N, 1.0f, (const bf16 *)dout, OC, (const bf16 *)inp, C, 1.0f, (bf16 *)dweight, C);
 }

@@ -51,8 +51,8 @@ void cuda_embedding_backward(void *dwte, const void *dout, const int *tokens, in
     // Deterministic without float atomics: cub's radix sort is stable, so each token's rows
     // stay in increasing order and every sum below has a fixed order.
     size_t temp_bytes = 0;
-    CUDA_CHECK(cub::DeviceRadixSort::SortPairs(NULL, temp_bytes, (const int *)NULL, (int *)NULL,
-                                               (const int *)NULL, (int *)NULL, N, 0, 32, g_cuda.stream));
+    CUDA_CHECK(cub::DeviceRadixSort::SortPairs(NULL, temp_bytes, (const int *)NULL, (int *)NULL, (const int *)NULL,
+                                               (int *)NULL, N, 0, 32, g_cuda.stream));
     size_t arrays = 3 * (size_t)N * sizeof(int);
     size_t arrays_padded = (arrays + 255) & ~(size_t)255;
     char *base = (char *)cuda_scratch(SCRATCH_EMBEDDING, arrays_padded + temp_bytes);
@@ -62,8 +62,8 @@ void cuda_embedding_backward(void *dwte, const void *dout, const int *tokens, in
     void *temp = base + arrays_padded;
     iota_kernel<<<cdiv(N, 256), 256, 0, g_cuda.stream>>>(rows_in, N);
     CUDA_CHECK_LAUNCH();
-    CUDA_CHECK(cub::DeviceRadixSort::SortPairs(temp, temp_bytes, tokens, sorted_tokens, rows_in, sorted_rows, N, 0,
-                                               32, g_cuda.stream));
+    CUDA_CHECK(cub::DeviceRadixSort::SortPairs(temp, temp_bytes, tokens, sorted_tokens, rows_in, sorted_rows, N, 0, 32,
+                                               g_cuda.stream));
     embedding_backward_kernel<<<N, 256, 0, g_cuda.stream>>>((bf16 *)dwte, (const bf16 *)dout, sorted_tokens,
                                                             sorted_rows, N, C);
     CUDA_CHECK_LAUNCH();
@@ -94,8 +94,8 @@ __global__ void rmsnorm_forward_kernel(bf16 *out, float *rstd, const bf16 *inp, 
 void cuda_rmsnorm_forward(void *out, float *rstd, const void *inp, const void *weight, int N, int C, float eps) {
     if (N == 0) return;
     const int warps = 8;
-    rmsnorm_forward_kernel<<<cdiv(N, warps), warps * 32, 0, g_cuda.stream>>>(
-        (bf16 *)out, rstd, (const bf16 *)inp, (const bf16 *)weight, N, C, eps);
+    rmsnorm_forward_kernel<<<cdiv(N, warps), warps * 32, 0, g_cuda.stream>>>((bf16 *)out, rstd, (const bf16 *)inp,
+                                                                             (const bf16 *)weight, N, C, eps);
     CUDA_CHECK_LAUNCH();
 }
 
@@ -233,7 +233,7 @@ void cuda_swiglu_backward(void *dgate_up, const void *dout, const void *gate_up,
     size_t n = (size_t)N * F;
     if (n == 0) return;
     swiglu_backward_kernel<<<cdiv(n, 256), 256, 0, g_cuda.stream>>>((bf16 *)dgate_up, (const bf16 *)dout,
-                                                                     (const bf16 *)gate_up, N, F);
+                                                                    (const bf16 *)gate_up, N, F);
     CUDA_CHECK_LAUNCH();
 }
 
@@ -242,8 +242,7 @@ void cuda_swiglu_backward(void *dgate_up, const void *dout, const void *gate_up,
 // per row computes the loss in fp32 and, for the backward, overwrites the logits with
 // dlogits = (softmax - onehot(target)) * dlosses[row]; then two matmuls.
 
-__global__ void cross_entropy_kernel(float *losses, bf16 *logits, const int *targets, const float *dlosses,
-                                     int V) {
+__global__ void cross_entropy_kernel(float *losses, bf16 *logits, const int *targets, const float *dlosses, int V) {
     __shared__ float red[32];
     int r = blockIdx.x;
     bf16 *z = logits + (size_t)r * V;
@@ -344,9 +343,9 @@ double cuda_sum_squares(const void *grads, size_t n) {
 // AdamW: one thread per parameter. With master weights, the fp32 master is updated and the
 // bf16 params receive its round-to-nearest-even rounding.
 
-__global__ void adamw_kernel(bf16 *params, float *master, const bf16 *grads, float *m, float *v, size_t n,
-                             float lr, float beta1, float beta2, float eps, float weight_decay, float grad_scale,
-                             float bc1, float bc2) {
+__global__ void adamw_kernel(bf16 *params, float *master, const bf16 *grads, float *m, float *v, size_t n, float lr,
+                             float beta1, float beta2, float eps, float weight_decay, float grad_scale, float bc1,
+                             float bc2) {
     size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x;
     if (i >= n) return;
     float g = ld(grads + i) * grad_scale;

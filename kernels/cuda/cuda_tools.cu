@@ -6,17 +6,21 @@ void cuda_gemm_with(int impl, int transA, int transB, int M, int N, int K, float
                     const void *B, int ldb, float beta, void *C, int ldc) {
     const bf16 *a = (const bf16 *)A, *b = (const bf16 *)B;
     bf16 *c = (bf16 *)C;
-    if (impl == CUDA_GEMM_OWN) gemm_own(transA, transB, M, N, K, alpha, a, lda, b, ldb, beta, c, ldc);
-    else if (impl == CUDA_GEMM_MMA) gemm_mma(transA, transB, M, N, K, alpha, a, lda, b, ldb, beta, c, ldc);
-    else if (impl == CUDA_GEMM_WGMMA) gemm_wgmma(transA, transB, M, N, K, alpha, a, lda, b, ldb, beta, c, ldc);
-    else if (impl == CUDA_GEMM_CUBLAS) gemm_cublas(transA, transB, M, N, K, alpha, a, lda, b, ldb, beta, c, ldc);
-    else fail("cuda_gemm_with: unknown implementation %d", impl);
+    if (impl == CUDA_GEMM_OWN)
+        gemm_own(transA, transB, M, N, K, alpha, a, lda, b, ldb, beta, c, ldc);
+    else if (impl == CUDA_GEMM_MMA)
+        gemm_mma(transA, transB, M, N, K, alpha, a, lda, b, ldb, beta, c, ldc);
+    else if (impl == CUDA_GEMM_WGMMA)
+        gemm_wgmma(transA, transB, M, N, K, alpha, a, lda, b, ldb, beta, c, ldc);
+    else if (impl == CUDA_GEMM_CUBLAS)
+        gemm_cublas(transA, transB, M, N, K, alpha, a, lda, b, ldb, beta, c, ldc);
+    else
+        fail("cuda_gemm_with: unknown implementation %d", impl);
 }
 
 int cuda_gemm_own_takes(int transA, int transB, int M, int N, int K, const void *A, int lda, const void *B, int ldb,
                         const void *C, int ldc) {
-    return gemm_own_takes(transA, transB, M, N, K, (const bf16 *)A, lda, (const bf16 *)B, ldb, (const bf16 *)C,
-                          ldc);
+    return gemm_own_takes(transA, transB, M, N, K, (const bf16 *)A, lda, (const bf16 *)B, ldb, (const bf16 *)C, ldc);
 }
 
 int cuda_gemm_wgmma_available(void) { return gemm_wgmma_available(); }

@@ -36,8 +36,8 @@ const char *cuda_gemm_describe(int impl);
 // attention_forward / attention_backward (causal GQA, qkv rows [q | k | v], lse per
 // (b, h, t)), computed the unfused way: the (T, T) scores of every head are materialised in
 // device memory (fp32 scores, bf16 probabilities) and multiplied with cuBLAS.
-void cuda_attention_naive_forward(void *out /* N,H*D */, float *lse /* B,H,T */, const void *qkv, int B, int T,
-                                  int H, int KV, int D);
+void cuda_attention_naive_forward(void *out /* N,H*D */, float *lse /* B,H,T */, const void *qkv, int B, int T, int H,
+                                  int KV, int D);
 void cuda_attention_naive_backward(void *dqkv /* N,(H+2KV)*D = */, const void *dout /* N,H*D */,
                                    const void *out /* N,H*D */, const float *lse /* B,H,T */, const void *qkv, int B,
                                    int T, int H, int KV, int D);

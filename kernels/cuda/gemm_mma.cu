@@ -37,23 +37,23 @@
 
 #include <stdint.h>
 
-#define GEMM_BM 128
-#define GEMM_BN 128
-#define GEMM_BK 32
-#define GEMM_STAGES 4
+#define GEMM_BM      128
+#define GEMM_BN      128
+#define GEMM_BK      32
+#define GEMM_STAGES  4
 #define GEMM_THREADS 256
 #define GEMM_WARPS_M 2
 #define GEMM_WARPS_N 4
-#define GEMM_WM (GEMM_BM / GEMM_WARPS_M) // 64 rows per warp
-#define GEMM_WN (GEMM_BN / GEMM_WARPS_N) // 32 columns per warp
-#define GEMM_MI (GEMM_WM / 16)           // 4 m16 tiles per warp
-#define GEMM_NI (GEMM_WN / 8)            // 4 n8 tiles per warp
+#define GEMM_WM      (GEMM_BM / GEMM_WARPS_M) // 64 rows per warp
+#define GEMM_WN      (GEMM_BN / GEMM_WARPS_N) // 32 columns per warp
+#define GEMM_MI      (GEMM_WM / 16)           // 4 m16 tiles per warp
+#define GEMM_NI      (GEMM_WN / 8)            // 4 n8 tiles per warp
 #define GEMM_GROUP_M 8
 
 // shared-memory tile of one operand for one stage, in elements
-#define KMAJ_PITCH (GEMM_BK + 8)   // 40: rows along M/N, k contiguous
-#define MNMAJ_PITCH (GEMM_BM + 8)  // 136: rows along k, m/n contiguous (BM == BN)
-#define TILE_ELEMS (GEMM_BM * KMAJ_PITCH > GEMM_BK * MNMAJ_PITCH ? GEMM_BM * KMAJ_PITCH : GEMM_BK * MNMAJ_PITCH)
+#define KMAJ_PITCH      (GEMM_BK + 8) // 40: rows along M/N, k contiguous
+#define MNMAJ_PITCH     (GEMM_BM + 8) // 136: rows along k, m/n contiguous (BM == BN)
+#define TILE_ELEMS      (GEMM_BM * KMAJ_PITCH > GEMM_BK * MNMAJ_PITCH ? GEMM_BM * KMAJ_PITCH : GEMM_BK * MNMAJ_PITCH)
 #define GEMM_SMEM_BYTES ((size_t)GEMM_STAGES * 2 * TILE_ELEMS * sizeof(bf16)) // 80 KiB
 
 static_assert(GEMM_BM == GEMM_BN, "one MN-major pitch serves both operands");
@@ -248,8 +248,8 @@ int gemm_own_takes(int transA, int transB, int M, int N, int K, const bf16 *A, i
 }
 
 template <bool A_KMAJOR, bool B_KMAJOR>
-static void launch_gemm(int M, int N, int K, float alpha, const bf16 *A, int lda, const bf16 *B, int ldb,
-                        float beta, bf16 *C, int ldc) {
+static void launch_gemm(int M, int N, int K, float alpha, const bf16 *A, int lda, const bf16 *B, int ldb, float beta,
+                        bf16 *C, int ldc) {
     static bool configured = false; // one per instantiation
     if (!configured) {
         CUDA_CHECK(cudaFuncSetAttribute(gemm_mma_kernel<A_KMAJOR, B_KMAJOR>,
@@ -257,22 +257,26 @@ static void launch_gemm(int M, int N, int K, float alpha, const bf16 *A, int lda
         configured = true;
     }
     const unsigned int blocks = cdiv(M, GEMM_BM) * cdiv(N, GEMM_BN);
-    gemm_mma_kernel<A_KMAJOR, B_KMAJOR><<<blocks, GEMM_THREADS, GEMM_SMEM_BYTES, g_cuda.stream>>>(
-        M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    gemm_mma_kernel<A_KMAJOR, B_KMAJOR>
+        <<<blocks, GEMM_THREADS, GEMM_SMEM_BYTES, g_cuda.stream>>>(M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
     CUDA_CHECK_LAUNCH();
 }
 
-void gemm_mma(int transA, int transB, int M, int N, int K, float alpha, const bf16 *A, int lda, const bf16 *B,
-              int ldb, float beta, bf16 *C, int ldc) {
+void gemm_mma(int transA, int transB, int M, int N, int K, float alpha, const bf16 *A, int lda, const bf16 *B, int ldb,
+              float beta, bf16 *C, int ldc) {
     CHECK(gemm_own_takes(transA, transB, M, N, K, A, lda, B, ldb, C, ldc),
           "gemm_mma: the own kernel does not take M=%d N=%d K=%d lda=%d ldb=%d ldc=%d (multiples of 8 and "
           "16-byte aligned operands needed); the caller should have used cuBLAS",
           M, N, K, lda, ldb, ldc);
     // A not transposed: (M,K) rows, k contiguous = K-major; B transposed: (N,K) = K-major
-    if (!transA && transB) launch_gemm<true, true>(M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-    else if (!transA && !transB) launch_gemm<true, false>(M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-    else if (transA && !transB) launch_gemm<false, false>(M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-    else launch_gemm<false, true>(M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    if (!transA && transB)
+        launch_gemm<true, true>(M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    else if (!transA && !transB)
+        launch_gemm<true, false>(M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    else if (transA && !transB)
+        launch_gemm<false, false>(M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    else
+        launch_gemm<false, true>(M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
 const char *gemm_mma_describe(void) {

@@ -33,17 +33,17 @@
 
 #include <stdint.h>
 
-#define WG_BM 128
-#define WG_BN 256
-#define WG_BK 64
-#define WG_STAGES 4
-#define WG_PREFETCH (WG_STAGES - 2) // k-tiles loaded ahead: one more stage is read by the wgmma group in flight
-#define WG_THREADS 256
-#define WG_GROUP_M 8
-#define WG_A_BYTES (WG_BM * WG_BK * 2)               // 16 KiB
-#define WG_B_BYTES (WG_BN * WG_BK * 2)               // 32 KiB
-#define WG_STAGE_BYTES (WG_A_BYTES + WG_B_BYTES)     // 48 KiB
-#define WG_SMEM_BYTES (WG_STAGES * WG_STAGE_BYTES + 1024) // + room to align the base to 1024
+#define WG_BM          128
+#define WG_BN          256
+#define WG_BK          64
+#define WG_STAGES      4
+#define WG_PREFETCH    (WG_STAGES - 2) // k-tiles loaded ahead: one more stage is read by the wgmma group in flight
+#define WG_THREADS     256
+#define WG_GROUP_M     8
+#define WG_A_BYTES     (WG_BM * WG_BK * 2)                 // 16 KiB
+#define WG_B_BYTES     (WG_BN * WG_BK * 2)                 // 32 KiB
+#define WG_STAGE_BYTES (WG_A_BYTES + WG_B_BYTES)           // 48 KiB
+#define WG_SMEM_BYTES  (WG_STAGES * WG_STAGE_BYTES + 1024) // + room to align the base to 1024
 
 #if defined(__CUDA_ARCH__) && defined(__CUDA_ARCH_FEAT_SM90_ALL)
 #define STRAP_WGMMA 1 // this compilation pass targets sm_90a
@@ -60,8 +60,9 @@ __device__ __forceinline__ uint64_t smem_desc(uint32_t addr, uint32_t lbo, uint3
 __device__ __forceinline__ void wgmma_fence() { asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory"); }
 __device__ __forceinline__ void wgmma_commit() { asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory"); }
 // wait until at most N of this warpgroup's committed wgmma groups are still running
-template <int N>
-__device__ __forceinline__ void wgmma_wait() { asm volatile("wgmma.wait_group.sync.aligned %0;\n" ::"n"(N) : "memory"); }
+template <int N> __device__ __forceinline__ void wgmma_wait() {
+    asm volatile("wgmma.wait_group.sync.aligned %0;\n" ::"n"(N) : "memory");
+}
 // Ties the accumulators to this point of the instruction stream: wgmma writes them
 // asynchronously, which the compiler cannot see, so reads after a wait (and writes before an
 // issue) must not be moved across it. Empty volatile asm statements keep their order.
@@ -91,20 +92,22 @@ __device__ __forceinline__ void wgmma_m64n256k16(float d[128], uint64_t desc_a, 
                  "}\n"
                  : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]),
                    "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]),
-                   "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]),
-                   "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]),
-                   "+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]), "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]),
-                   "+f"(d[40]), "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]),
-                   "+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]),
-                   "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63]),
-                   "+f"(d[64]), "+f"(d[65]), "+f"(d[66]), "+f"(d[67]), "+f"(d[68]), "+f"(d[69]), "+f"(d[70]), "+f"(d[71]),
-                   "+f"(d[72]), "+f"(d[73]), "+f"(d[74]), "+f"(d[75]), "+f"(d[76]), "+f"(d[77]), "+f"(d[78]), "+f"(d[79]),
-                   "+f"(d[80]), "+f"(d[81]), "+f"(d[82]), "+f"(d[83]), "+f"(d[84]), "+f"(d[85]), "+f"(d[86]), "+f"(d[87]),
-                   "+f"(d[88]), "+f"(d[89]), "+f"(d[90]), "+f"(d[91]), "+f"(d[92]), "+f"(d[93]), "+f"(d[94]), "+f"(d[95]),
-                   "+f"(d[96]), "+f"(d[97]), "+f"(d[98]), "+f"(d[99]), "+f"(d[100]), "+f"(d[101]), "+f"(d[102]), "+f"(d[103]),
-                   "+f"(d[104]), "+f"(d[105]), "+f"(d[106]), "+f"(d[107]), "+f"(d[108]), "+f"(d[109]), "+f"(d[110]), "+f"(d[111]),
-                   "+f"(d[112]), "+f"(d[113]), "+f"(d[114]), "+f"(d[115]), "+f"(d[116]), "+f"(d[117]), "+f"(d[118]), "+f"(d[119]),
-                   "+f"(d[120]), "+f"(d[121]), "+f"(d[122]), "+f"(d[123]), "+f"(d[124]), "+f"(d[125]), "+f"(d[126]), "+f"(d[127])
+                   "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]),
+                   "+f"(d[23]), "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]),
+                   "+f"(d[30]), "+f"(d[31]), "+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]), "+f"(d[36]),
+                   "+f"(d[37]), "+f"(d[38]), "+f"(d[39]), "+f"(d[40]), "+f"(d[41]), "+f"(d[42]), "+f"(d[43]),
+                   "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]), "+f"(d[48]), "+f"(d[49]), "+f"(d[50]),
+                   "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]), "+f"(d[56]), "+f"(d[57]),
+                   "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63]), "+f"(d[64]),
+                   "+f"(d[65]), "+f"(d[66]), "+f"(d[67]), "+f"(d[68]), "+f"(d[69]), "+f"(d[70]), "+f"(d[71]),
+                   "+f"(d[72]), "+f"(d[73]), "+f"(d[74]), "+f"(d[75]), "+f"(d[76]), "+f"(d[77]), "+f"(d[78]),
+                   "+f"(d[79]), "+f"(d[80]), "+f"(d[81]), "+f"(d[82]), "+f"(d[83]), "+f"(d[84]), "+f"(d[85]),
+                   "+f"(d[86]), "+f"(d[87]), "+f"(d[88]), "+f"(d[89]), "+f"(d[90]), "+f"(d[91]), "+f"(d[92]),
+                   "+f"(d[93]), "+f"(d[94]), "+f"(d[95]), "+f"(d[96]), "+f"(d[97]), "+f"(d[98]), "+f"(d[99]),
+                   "+f"(d[100]), "+f"(d[101]), "+f"(d[102]), "+f"(d[103]), "+f"(d[104]), "+f"(d[105]), "+f"(d[106]),
+                   "+f"(d[107]), "+f"(d[108]), "+f"(d[109]), "+f"(d[110]), "+f"(d[111]), "+f"(d[112]), "+f"(d[113]),
+                   "+f"(d[114]), "+f"(d[115]), "+f"(d[116]), "+f"(d[117]), "+f"(d[118]), "+f"(d[119]), "+f"(d[120]),
+                   "+f"(d[121]), "+f"(d[122]), "+f"(d[123]), "+f"(d[124]), "+f"(d[125]), "+f"(d[126]), "+f"(d[127])
                  : "l"(desc_a), "l"(desc_b), "r"(1), "n"(TRANS_A), "n"(TRANS_B));
 }
 
@@ -140,8 +143,8 @@ __device__ __forceinline__ void wg_load_tile(uint32_t tile, const bf16 *X, int l
 
 template <bool A_KMAJOR, bool B_KMAJOR>
 __global__ void __launch_bounds__(WG_THREADS, 1)
-    gemm_wgmma_kernel(int M, int N, int K, float alpha, const bf16 *__restrict__ A, int lda,
-                      const bf16 *__restrict__ B, int ldb, float beta, bf16 *C, int ldc) {
+    gemm_wgmma_kernel(int M, int N, int K, float alpha, const bf16 *__restrict__ A, int lda, const bf16 *__restrict__ B,
+                      int ldb, float beta, bf16 *C, int ldc) {
 #ifdef STRAP_WGMMA
     extern __shared__ __align__(1024) unsigned char wg_smem[];
     const uint32_t base = (smem_u32(wg_smem) + 1023u) & ~1023u; // swizzle atoms need 1024-byte alignment
@@ -182,9 +185,9 @@ __global__ void __launch_bounds__(WG_THREADS, 1)
         wgmma_fence();
 #pragma unroll
         for (int j = 0; j < WG_BK / 16; j++) {
-            const uint64_t da = A_KMAJOR ? smem_desc(a + wg * 64 * 128 + j * 32, 16, 1024)
-                                         : smem_desc(a + wg * 1024 + j * 2 * (WG_BM / 64) * 1024, 1024,
-                                                     (WG_BM / 64) * 1024);
+            const uint64_t da = A_KMAJOR
+                                    ? smem_desc(a + wg * 64 * 128 + j * 32, 16, 1024)
+                                    : smem_desc(a + wg * 1024 + j * 2 * (WG_BM / 64) * 1024, 1024, (WG_BM / 64) * 1024);
             const uint64_t db = B_KMAJOR ? smem_desc(b + j * 32, 16, 1024)
                                          : smem_desc(b + j * 2 * (WG_BN / 64) * 1024, 1024, (WG_BN / 64) * 1024);
             wgmma_m64n256k16<A_KMAJOR ? 0 : 1, B_KMAJOR ? 0 : 1>(acc, da, db);
@@ -240,8 +243,8 @@ int gemm_wgmma_available(void) {
 }
 
 template <bool A_KMAJOR, bool B_KMAJOR>
-static void launch_wgmma(int M, int N, int K, float alpha, const bf16 *A, int lda, const bf16 *B, int ldb,
-                         float beta, bf16 *C, int ldc) {
+static void launch_wgmma(int M, int N, int K, float alpha, const bf16 *A, int lda, const bf16 *B, int ldb, float beta,
+                         bf16 *C, int ldc) {
     static bool configured = false; // one per instantiation
     if (!configured) {
         CUDA_CHECK(cudaFuncSetAttribute(gemm_wgmma_kernel<A_KMAJOR, B_KMAJOR>,
@@ -249,8 +252,8 @@ static void launch_wgmma(int M, int N, int K, float alpha, const bf16 *A, int ld
         configured = true;
     }
     const unsigned int blocks = cdiv(M, WG_BM) * cdiv(N, WG_BN);
-    gemm_wgmma_kernel<A_KMAJOR, B_KMAJOR><<<blocks, WG_THREADS, WG_SMEM_BYTES, g_cuda.stream>>>(
-        M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    gemm_wgmma_kernel<A_KMAJOR, B_KMAJOR>
+        <<<blocks, WG_THREADS, WG_SMEM_BYTES, g_cuda.stream>>>(M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
     CUDA_CHECK_LAUNCH();
 }
 
@@ -259,10 +262,14 @@ void gemm_wgmma(int transA, int transB, int M, int N, int K, float alpha, const 
     CHECK(gemm_wgmma_available(), "gemm_wgmma: needs an sm_90 GPU and a build with sm_90a code");
     CHECK(gemm_own_takes(transA, transB, M, N, K, A, lda, B, ldb, C, ldc),
           "gemm_wgmma: the own kernel does not take M=%d N=%d K=%d lda=%d ldb=%d ldc=%d", M, N, K, lda, ldb, ldc);
-    if (!transA && transB) launch_wgmma<true, true>(M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-    else if (!transA && !transB) launch_wgmma<true, false>(M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-    else if (transA && !transB) launch_wgmma<false, false>(M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-    else launch_wgmma<false, true>(M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    if (!transA && transB)
+        launch_wgmma<true, true>(M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    else if (!transA && !transB)
+        launch_wgmma<true, false>(M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    else if (transA && !transB)
+        launch_wgmma<false, false>(M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    else
+        launch_wgmma<false, true>(M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
 const char *gemm_wgmma_describe(void) {

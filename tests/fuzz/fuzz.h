@@ -58,11 +58,11 @@ static void fuzz_end(void) {
 }
 
 // FUZZ_RUN(reader code): runs it, catching fail().
-#define FUZZ_RUN(...)                      \
-    do {                                   \
-        fuzz_begin();                      \
-        if (setjmp(fuzz_jump) == 0) {      \
-            __VA_ARGS__;                   \
-        }                                  \
-        fuzz_end();                        \
+#define FUZZ_RUN(...)                 \
+    do {                              \
+        fuzz_begin();                 \
+        if (setjmp(fuzz_jump) == 0) { \
+            __VA_ARGS__;              \
+        }                             \
+        fuzz_end();                   \
     } while (0)

@@ -17,8 +17,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         for (uint64_t i = 0; i < g.n_kv; i++) {
             const GgufKV *kv = &g.kv[i];
             for (uint64_t k = 0; kv->type == GGUF_ARRAY && k < kv->n && k < 16; k++) {
-                if (kv->elem == GGUF_FLOAT32 || kv->elem == GGUF_FLOAT64) gguf_array_float(&g, kv, k);
-                else if (kv->elem != GGUF_STRING && kv->elem != GGUF_ARRAY) gguf_array_int(&g, kv, k);
+                if (kv->elem == GGUF_FLOAT32 || kv->elem == GGUF_FLOAT64)
+                    gguf_array_float(&g, kv, k);
+                else if (kv->elem != GGUF_STRING && kv->elem != GGUF_ARRAY)
+                    gguf_array_int(&g, kv, k);
             }
         }
         for (uint64_t i = 0; i < g.n_tensors; i++) {

@@ -17,8 +17,7 @@ static void read_all(const char *path) {
     reader = jsonl_open(path);
     const char *line;
     size_t len;
-    while (jsonl_next_line(reader, &line, &len)) {
-    }
+    while (jsonl_next_line(reader, &line, &len)) {}
     jsonl_close(reader);
     reader = NULL;
 }

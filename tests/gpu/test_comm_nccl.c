@@ -11,9 +11,9 @@
 // communicator strap's training uses (comm_for_backend), and the sums are real.
 #include <stdio.h>
 
-#include "../../kernels/backend.h"
 #include "../../dist/comm.h"
 #include "../../dist/dist.h"
+#include "../../kernels/backend.h"
 #ifdef STRAP_NCCL
 #include "../comm_check.h"
 #else

@@ -27,8 +27,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../kernels/backend.h"
 #include "../../base/check.h"
+#include "../../kernels/backend.h"
 
 static Backend *CPU, *GPU;
 static int n_passed = 0, n_failed = 0;
@@ -68,10 +68,10 @@ static float *randn(size_t n, float mean, float scale) {
 // ---- a tensor that exists on both backends ----
 
 typedef struct {
-    void *c, *g;  // CPU and GPU base pointers
-    size_t n;     // elements (from element `off` on)
-    size_t off;   // element offset of the tensor inside its buffer (tests unaligned pointers)
-    int f32;      // 1: fp32 on both backends; 0: the backend's element type
+    void *c, *g; // CPU and GPU base pointers
+    size_t n;    // elements (from element `off` on)
+    size_t off;  // element offset of the tensor inside its buffer (tests unaligned pointers)
+    int f32;     // 1: fp32 on both backends; 0: the backend's element type
 } Pair;
 
 static size_t esize(const Backend *b, int f32) { return f32 ? 4 : b->elem_bytes; }
@@ -120,8 +120,10 @@ static void pair_poison(Pair p) {
 }
 
 static void get(Backend *b, void *src, size_t n, int f32, float *dst) {
-    if (f32) b->download(dst, src, n * 4);
-    else b->download_f32(dst, src, n);
+    if (f32)
+        b->download(dst, src, n * 4);
+    else
+        b->download_f32(dst, src, n);
 }
 
 static void pair_free(Pair p) {
@@ -158,8 +160,10 @@ static void report(const char *op, double err, double threshold) {
     int ok = err <= threshold; // NaN fails
     printf("%-44s %12.3e %10.1e  %s\n", op, err, threshold, ok ? "ok" : "FAIL");
     fflush(stdout);
-    if (ok) n_passed++;
-    else n_failed++;
+    if (ok)
+        n_passed++;
+    else
+        n_failed++;
 }
 
 // compare the CPU and GPU versions of p
@@ -339,7 +343,8 @@ static void test_rope(int B, int T, int H, int KV, int D) {
     size_t n = (size_t)B * T * (H + 2 * KV) * D;
     float *h_x = randn(n, 0, 1), *h_cos, *h_sin;
     rope_tables(T, D, &h_cos, &h_sin);
-    Pair x = pair_from(h_x, n, 0), cs = pair_from(h_cos, (size_t)T * D / 2, 1), sn = pair_from(h_sin, (size_t)T * D / 2, 1);
+    Pair x = pair_from(h_x, n, 0), cs = pair_from(h_cos, (size_t)T * D / 2, 1),
+         sn = pair_from(h_sin, (size_t)T * D / 2, 1);
     CPU->rope_forward(x.c, cs.c, sn.c, B, T, H, KV, D);
     GPU->rope_forward(x.g, cs.g, sn.g, B, T, H, KV, D);
     snprintf(name, sizeof name, "rope_forward D=%d (in place)", D);
@@ -410,7 +415,8 @@ static void test_classifier(void) {
     const int N = 300, C = 128, V = 1000; // N > CLASSIFIER_CHUNK: two chunks, the second partial
     int *tgt = xmalloc(N * sizeof(int));
     for (int i = 0; i < N; i++) tgt[i] = rnd_u32() % 10 == 0 ? -1 : (int)(rnd_u32() % V);
-    float *h_inp = randn((size_t)N * C, 0, 1), *h_w = randn((size_t)V * C, 0, 0.15f), *h_dw = randn((size_t)V * C, 0, 0.1f);
+    float *h_inp = randn((size_t)N * C, 0, 1), *h_w = randn((size_t)V * C, 0, 0.15f),
+          *h_dw = randn((size_t)V * C, 0, 0.1f);
     float *h_dl = xmalloc(N * sizeof(float));
     for (int i = 0; i < N; i++) h_dl[i] = 0.5f + rnd_uniform();
     Pair targets = pair_ints(tgt, N), inp = pair_from(h_inp, (size_t)N * C, 0), w = pair_from(h_w, (size_t)V * C, 0),
@@ -456,7 +462,8 @@ static void test_sum_squares(void) {
     double want = CPU->sum_squares(g.c, n), got = GPU->sum_squares(g.g, n), again = GPU->sum_squares(g.g, n);
     report("sum_squares", fabs(got - want) / fabs(want), 1e-9);
     report_same_bytes("sum_squares", &got, &again, sizeof got);
-    double small = GPU->sum_squares(backend_at(GPU, g.g, 1), 37), small_want = CPU->sum_squares(backend_at(CPU, g.c, 1), 37);
+    double small = GPU->sum_squares(backend_at(GPU, g.g, 1), 37),
+           small_want = CPU->sum_squares(backend_at(CPU, g.c, 1), 37);
     report("sum_squares n=37 at an odd offset", fabs(small - small_want) / fabs(small_want), 1e-9);
     pair_free(g);
     free(h);
@@ -540,11 +547,11 @@ int main(void) {
     test_rope(2, 64, 4, 2, 32);
     test_rope(2, 64, 4, 2, 64);
     test_rope(2, 64, 4, 2, 128);
-    test_attention(2, 64, 4, 2, 32);  // generic kernel
-    test_attention(2, 64, 4, 2, 64);  // D = 64 kernel
-    test_attention(2, 64, 4, 2, 128); // D = 128 kernel
-    test_attention(1, 37, 6, 2, 48);  // generic, T not a multiple of any tile
-    test_attention(2, 100, 4, 4, 64); // no grouping (H == KV), partial tiles
+    test_attention(2, 64, 4, 2, 32);   // generic kernel
+    test_attention(2, 64, 4, 2, 64);   // D = 64 kernel
+    test_attention(2, 64, 4, 2, 128);  // D = 128 kernel
+    test_attention(1, 37, 6, 2, 48);   // generic, T not a multiple of any tile
+    test_attention(2, 100, 4, 4, 64);  // no grouping (H == KV), partial tiles
     test_attention(1, 150, 8, 1, 128); // one kv head for 8 query heads, partial tiles
     test_decode(4, 2, 64);
     test_decode(9, 3, 64); // SmolLM2's grouping

@@ -32,8 +32,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../kernels/backend.h"
 #include "../../base/check.h"
+#include "../../kernels/backend.h"
 #include "../../kernels/cuda/cuda_tools.h"
 
 static Backend *GPU, *CPU;
@@ -81,8 +81,10 @@ static void report(const char *what, double err, double threshold) {
     int ok = err <= threshold; // NaN fails
     printf("%-62s %11.3e %9.1e  %s\n", what, err, threshold, ok ? "ok" : "FAIL");
     fflush(stdout);
-    if (ok) n_passed++;
-    else n_failed++;
+    if (ok)
+        n_passed++;
+    else
+        n_failed++;
 }
 
 // max_i |got_i - want_i| / max(|want_i|, rms(want)); NaN or inf in got -> inf
@@ -113,8 +115,10 @@ static void *upload_matrix(const float *X, int rows, int cols, int trans, int ld
     for (int r = 0; r < rows; r++)
         for (int c = 0; c < cols; c++) {
             float v = X[(size_t)r * cols + c];
-            if (trans) h[(size_t)c * ld + r] = v;
-            else h[(size_t)r * ld + c] = v;
+            if (trans)
+                h[(size_t)c * ld + r] = v;
+            else
+                h[(size_t)r * ld + c] = v;
         }
     void *d = GPU->alloc(n * 2);
     GPU->upload_f32(d, h, n);
@@ -231,13 +235,13 @@ static void test_declines(void) {
     const void *p = buf, *odd = buf + 2; // 2-byte aligned only
     int wrong = 0;
     wrong += cuda_gemm_own_takes(0, 1, 64, 64, 64, p, 64, p, 64, p, 64) != 1;
-    wrong += cuda_gemm_own_takes(0, 1, 60, 64, 64, p, 64, p, 64, p, 64) != 0; // M not a multiple of 8
-    wrong += cuda_gemm_own_takes(0, 1, 64, 64, 60, p, 64, p, 64, p, 64) != 0; // K
-    wrong += cuda_gemm_own_takes(0, 1, 64, 66, 64, p, 64, p, 64, p, 66) != 0; // N
+    wrong += cuda_gemm_own_takes(0, 1, 60, 64, 64, p, 64, p, 64, p, 64) != 0;   // M not a multiple of 8
+    wrong += cuda_gemm_own_takes(0, 1, 64, 64, 60, p, 64, p, 64, p, 64) != 0;   // K
+    wrong += cuda_gemm_own_takes(0, 1, 64, 66, 64, p, 64, p, 64, p, 66) != 0;   // N
     wrong += cuda_gemm_own_takes(0, 1, 64, 64, 64, odd, 64, p, 64, p, 64) != 0; // A misaligned
     wrong += cuda_gemm_own_takes(0, 1, 64, 64, 64, p, 64, odd, 64, p, 64) != 0; // B misaligned
-    wrong += cuda_gemm_own_takes(0, 1, 64, 64, 64, p, 68, p, 64, p, 64) != 0;  // lda not a multiple of 8
-    wrong += cuda_gemm_own_takes(0, 1, 64, 64, 64, p, 64, p, 64, p, 65) != 0;  // ldc odd
+    wrong += cuda_gemm_own_takes(0, 1, 64, 64, 64, p, 68, p, 64, p, 64) != 0;   // lda not a multiple of 8
+    wrong += cuda_gemm_own_takes(0, 1, 64, 64, 64, p, 64, p, 64, p, 65) != 0;   // ldc odd
     report("own kernel takes / declines the right calls", wrong, 0);
     GPU->free(buf);
 }
@@ -309,8 +313,10 @@ int main(void) {
     CPU = backend_cpu(0);
     printf("device: %s\n", cuda_device_describe());
     if (want_mma) impls[n_impls++] = CUDA_GEMM_MMA;
-    if (want_wgmma && cuda_gemm_wgmma_available()) impls[n_impls++] = CUDA_GEMM_WGMMA;
-    else if (want_wgmma) printf("wgmma kernel: not run (needs an sm_90 GPU and sm_90a code in this build)\n");
+    if (want_wgmma && cuda_gemm_wgmma_available())
+        impls[n_impls++] = CUDA_GEMM_WGMMA;
+    else if (want_wgmma)
+        printf("wgmma kernel: not run (needs an sm_90 GPU and sm_90a code in this build)\n");
     if (n_impls == 0) { // STRAP_GEMM_KERNEL=wgmma on a GPU without it: nothing to test
         printf("0 passed, 0 failed\n");
         return 0;
