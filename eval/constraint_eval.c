@@ -124,19 +124,14 @@ static void reuse_answers(Answers *a, const char *path, json_t **recs, const int
     free(old);
 }
 
-int constraint_eval_run(const ConstraintEvalOptions *o) {
-    if (o->max_new < 1 || o->batch < 1) fail("--max-new and --batch must be positive");
-    if (o->records && !jsonl_is_jsonl_path(o->records)) fail("--records %s: name it .jsonl or .jsonl.zst", o->records);
-    const char *const *kinds = constraints_known_kinds();
-    int n_kinds = 0;
-    while (kinds[n_kinds]) n_kinds++;
-    CHECK(n_kinds <= MAX_KINDS, "%d constraint kinds, room for %d", n_kinds, MAX_KINDS);
-
-    // every rank reads every record (for the totals), answers its share
+// Every held-out prompt of o->prompts (at most o->limit): *n_out of them, their constraints
+// counted per kind into kind_total and in all into *n_instructions.
+static json_t **read_prompts(const ConstraintEvalOptions *o, const char *const *kinds, int n_kinds, double *kind_total,
+                             double *n_instructions_out, int *n_out) {
     JsonlReader *r = jsonl_open(o->prompts);
-    int n = 0, cap = 64, lead = comm_rank() == 0;
+    int n = 0, cap = 64;
     json_t **recs = xmalloc((size_t)cap * sizeof(json_t *)), *obj;
-    double n_instructions = 0, kind_total[MAX_KINDS] = {0};
+    double n_instructions = 0;
     while ((o->limit <= 0 || n < o->limit) && jsonl_next(r, &obj)) {
         json_t *cons = json_object_get(obj, "constraints");
         if (!json_is_string(json_object_get(obj, "prompt")) || !json_is_array(cons) || json_array_size(cons) == 0)
@@ -158,6 +153,133 @@ int constraint_eval_run(const ConstraintEvalOptions *o) {
     }
     jsonl_close(r);
     if (n == 0) fail("%s holds no prompts", o->prompts);
+    *n_instructions_out = n_instructions, *n_out = n;
+    return recs;
+}
+
+// --records: one line per prompt with both sides' answers and checks (rank 0 writes every
+// rank's records in prompt order).
+static void write_records(const ConstraintEvalOptions *o, json_t **my_recs, const int *mine, int n_mine, Side *side,
+                          int n_sides) {
+    DistRecords w;
+    dist_records_open(&w, o->records);
+    for (int k = 0; k < n_mine; k++) {
+        json_t *rec = json_object(), *id = json_object_get(my_recs[k], "id");
+        json_object_set_new(rec, "prompt_id", id ? json_deep_copy(id) : json_integer(mine[k]));
+        json_object_set(rec, "prompt", json_object_get(my_recs[k], "prompt"));
+        json_object_set(rec, "constraints", json_object_get(my_recs[k], "constraints"));
+        for (int s = 0; s < n_sides; s++) {
+            const char *who = s ? "baseline" : "model";
+            char key[32];
+#define PUT(name, value) (snprintf(key, sizeof key, name "_%s", who), json_object_set_new(rec, key, value))
+            PUT("answer", json_string(side[s].answers.text[k]));
+            PUT("tokens", json_integer(side[s].answers.tokens[k]));
+            PUT("finish", json_string(side[s].answers.finish[k]));
+            PUT("loops", json_boolean(answer_loops(side[s].answers.text[k], side[s].answers.finish[k])));
+            PUT("verify", json_incref(side[s].results[k]));
+            PUT("pass", json_boolean(side[s].all_pass[k]));
+#undef PUT
+        }
+        dist_records_put(&w, rec);
+        dist_records_end_input(&w);
+        json_decref(rec);
+    }
+    dist_records_close(&w); // collective: rank 0 writes every rank's records in prompt order
+}
+
+// Totals over the ranks: per side 5 tallies and the per-kind passes, then the discordant
+// pairs (*better: the model passes and the baseline fails; *worse: the reverse).
+static void sum_ranks(Side *side, int n_sides, int n_kinds, const double discordant[2], int *better_out,
+                      int *worse_out) {
+    int per_side = 5 + n_kinds, n_sum = n_sides * per_side + 2;
+    double *sum = xcalloc((size_t)n_sum, sizeof(double));
+    for (int s = 0; s < n_sides; s++) {
+        memcpy(sum + s * per_side, &side[s].t, 5 * sizeof(double));
+        memcpy(sum + s * per_side + 5, side[s].kind_passed, (size_t)n_kinds * sizeof(double));
+    }
+    sum[n_sides * per_side] = discordant[0], sum[n_sides * per_side + 1] = discordant[1];
+    dist_sum(sum, n_sum);
+    for (int s = 0; s < n_sides; s++) {
+        memcpy(&side[s].t, sum + s * per_side, 5 * sizeof(double));
+        memcpy(side[s].kind_passed, sum + s * per_side + 5, (size_t)n_kinds * sizeof(double));
+    }
+    int better = (int)sum[n_sides * per_side], worse = (int)sum[n_sides * per_side + 1];
+    free(sum);
+
+    *better_out = better, *worse_out = worse;
+}
+
+// Rank 0: the JSON (--out, or printed) and the Markdown tables (printed, and --markdown).
+static void write_report(const ConstraintEvalOptions *o, Side *side, int n_sides, int n, double n_instructions,
+                         const char *const *kinds, int n_kinds, const double *kind_total, int better, int worse) {
+    json_t *j = json_object();
+    json_object_set_new(j, "prompts", json_integer(n));
+    json_object_set_new(j, "instructions", json_integer((json_int_t)n_instructions));
+    json_object_set_new(j, "model", side_json(&side[0], n, n_instructions, kinds, n_kinds, kind_total));
+    double p = mcnemar_exact_p(better, worse);
+    if (n_sides == 2) {
+        json_object_set_new(j, "baseline", side_json(&side[1], n, n_instructions, kinds, n_kinds, kind_total));
+        json_object_set_new(j, "prompt_accuracy_delta",
+                            json_real((side[0].t.prompts_passed - side[1].t.prompts_passed) / n));
+        json_object_set_new(j, "model_only_passes", json_integer(better));
+        json_object_set_new(j, "baseline_only_passes", json_integer(worse));
+        json_object_set_new(j, "mcnemar_p", json_real(p));
+    }
+    json_object_set_new(j, "prompts_file", json_string(o->prompts));
+    json_object_set_new(j, "max_new", json_integer(o->max_new));
+    json_object_set_new(j, "temperature", json_real(o->temperature));
+    json_object_set_new(j, "no_repeat_ngram", json_integer(o->no_repeat_ngram));
+    if (o->baseline_answers) json_object_set_new(j, "baseline_answers", json_string(o->baseline_answers));
+    json_object_set_new(j, "seed", json_integer(o->seed));
+
+    Text md = {0};
+    text_printf(&md, "# Verifiable instructions: %s%s%s\n\n", o->model_dir, o->baseline_dir ? " against " : "",
+                o->baseline_dir ? o->baseline_dir : "");
+    text_printf(&md,
+                "%d held-out prompts from `%s` with %.0f constraints, answered %s (at most %d new tokens) "
+                "and checked by program. Prompt level: every constraint of the prompt passes; instruction "
+                "level: share of all constraints that pass.\n\n",
+                n, o->prompts, n_instructions, o->temperature > 0 ? "by sampling" : "greedily", o->max_new);
+    text_printf(
+        &md,
+        "| model | prompt-level | instruction-level | cut off | loop | mean tokens |\n|---|---|---|---|---|---|\n");
+    for (int s = 0; s < n_sides; s++)
+        text_printf(&md, "| %s | %.3f (%d/%d) | %.3f (%d/%.0f) | %d | %d | %.1f |\n", side[s].dir,
+                    side[s].t.prompts_passed / n, (int)side[s].t.prompts_passed, n,
+                    side[s].t.instructions_passed / n_instructions, (int)side[s].t.instructions_passed, n_instructions,
+                    (int)side[s].t.cut_off, (int)side[s].t.loops, side[s].t.tokens / n);
+    if (n_sides == 2)
+        text_printf(&md,
+                    "\nPaired: the model passes where the baseline fails on %d prompts, the reverse on %d; "
+                    "prompt-level difference %+.1f points, exact McNemar p = %.4g.\n",
+                    better, worse, 100 * (side[0].t.prompts_passed - side[1].t.prompts_passed) / n, p);
+    text_printf(&md, "\n| family | n | model |%s\n|---|---|---|%s\n", n_sides == 2 ? " baseline |" : "",
+                n_sides == 2 ? "---|" : "");
+    for (int k = 0; k < n_kinds; k++) {
+        if (kind_total[k] == 0) continue;
+        text_printf(&md, "| %s | %.0f | %.3f |", kinds[k], kind_total[k], side[0].kind_passed[k] / kind_total[k]);
+        if (n_sides == 2) text_printf(&md, " %.3f |", side[1].kind_passed[k] / kind_total[k]);
+        text_printf(&md, "\n");
+    }
+    printf("%s\n", md.s);
+    if (o->markdown) write_file_atomic(o->markdown, md.s, md.len);
+    json_write_atomic(o->out, j, JSON_INDENT(2) | JSON_REAL_PRECISION(12));
+    free(md.s);
+    json_decref(j);
+}
+
+int constraint_eval_run(const ConstraintEvalOptions *o) {
+    if (o->max_new < 1 || o->batch < 1) fail("--max-new and --batch must be positive");
+    if (o->records && !jsonl_is_jsonl_path(o->records)) fail("--records %s: name it .jsonl or .jsonl.zst", o->records);
+    const char *const *kinds = constraints_known_kinds();
+    int n_kinds = 0;
+    while (kinds[n_kinds]) n_kinds++;
+    CHECK(n_kinds <= MAX_KINDS, "%d constraint kinds, room for %d", n_kinds, MAX_KINDS);
+
+    // every rank reads every record (for the totals), answers its share
+    int n, lead = comm_rank() == 0;
+    double n_instructions, kind_total[MAX_KINDS] = {0};
+    json_t **recs = read_prompts(o, kinds, n_kinds, kind_total, &n_instructions, &n);
     int *mine = xmalloc((size_t)n * sizeof(int)), n_mine = 0;
     for (int i = 0; i < n; i++)
         if (dist_records_mine(i)) mine[n_mine++] = i;
@@ -199,105 +321,10 @@ int constraint_eval_run(const ConstraintEvalOptions *o) {
             discordant[1] += !side[0].all_pass[k] && side[1].all_pass[k];
         }
 
-    if (o->records) {
-        DistRecords w;
-        dist_records_open(&w, o->records);
-        for (int k = 0; k < n_mine; k++) {
-            json_t *rec = json_object(), *id = json_object_get(my_recs[k], "id");
-            json_object_set_new(rec, "prompt_id", id ? json_deep_copy(id) : json_integer(mine[k]));
-            json_object_set(rec, "prompt", json_object_get(my_recs[k], "prompt"));
-            json_object_set(rec, "constraints", json_object_get(my_recs[k], "constraints"));
-            for (int s = 0; s < n_sides; s++) {
-                const char *who = s ? "baseline" : "model";
-                char key[32];
-#define PUT(name, value) (snprintf(key, sizeof key, name "_%s", who), json_object_set_new(rec, key, value))
-                PUT("answer", json_string(side[s].answers.text[k]));
-                PUT("tokens", json_integer(side[s].answers.tokens[k]));
-                PUT("finish", json_string(side[s].answers.finish[k]));
-                PUT("loops", json_boolean(answer_loops(side[s].answers.text[k], side[s].answers.finish[k])));
-                PUT("verify", json_incref(side[s].results[k]));
-                PUT("pass", json_boolean(side[s].all_pass[k]));
-#undef PUT
-            }
-            dist_records_put(&w, rec);
-            dist_records_end_input(&w);
-            json_decref(rec);
-        }
-        dist_records_close(&w); // collective: rank 0 writes every rank's records in prompt order
-    }
-
-    // totals over the ranks: per side 5 tallies and the per-kind passes, then the discordant pairs
-    int per_side = 5 + n_kinds, n_sum = n_sides * per_side + 2;
-    double *sum = xcalloc((size_t)n_sum, sizeof(double));
-    for (int s = 0; s < n_sides; s++) {
-        memcpy(sum + s * per_side, &side[s].t, 5 * sizeof(double));
-        memcpy(sum + s * per_side + 5, side[s].kind_passed, (size_t)n_kinds * sizeof(double));
-    }
-    sum[n_sides * per_side] = discordant[0], sum[n_sides * per_side + 1] = discordant[1];
-    dist_sum(sum, n_sum);
-    for (int s = 0; s < n_sides; s++) {
-        memcpy(&side[s].t, sum + s * per_side, 5 * sizeof(double));
-        memcpy(side[s].kind_passed, sum + s * per_side + 5, (size_t)n_kinds * sizeof(double));
-    }
-    int better = (int)sum[n_sides * per_side], worse = (int)sum[n_sides * per_side + 1];
-    free(sum);
-
-    if (lead) {
-        json_t *j = json_object();
-        json_object_set_new(j, "prompts", json_integer(n));
-        json_object_set_new(j, "instructions", json_integer((json_int_t)n_instructions));
-        json_object_set_new(j, "model", side_json(&side[0], n, n_instructions, kinds, n_kinds, kind_total));
-        double p = mcnemar_exact_p(better, worse);
-        if (n_sides == 2) {
-            json_object_set_new(j, "baseline", side_json(&side[1], n, n_instructions, kinds, n_kinds, kind_total));
-            json_object_set_new(j, "prompt_accuracy_delta",
-                                json_real((side[0].t.prompts_passed - side[1].t.prompts_passed) / n));
-            json_object_set_new(j, "model_only_passes", json_integer(better));
-            json_object_set_new(j, "baseline_only_passes", json_integer(worse));
-            json_object_set_new(j, "mcnemar_p", json_real(p));
-        }
-        json_object_set_new(j, "prompts_file", json_string(o->prompts));
-        json_object_set_new(j, "max_new", json_integer(o->max_new));
-        json_object_set_new(j, "temperature", json_real(o->temperature));
-        json_object_set_new(j, "no_repeat_ngram", json_integer(o->no_repeat_ngram));
-        if (o->baseline_answers) json_object_set_new(j, "baseline_answers", json_string(o->baseline_answers));
-        json_object_set_new(j, "seed", json_integer(o->seed));
-
-        Text md = {0};
-        text_printf(&md, "# Verifiable instructions: %s%s%s\n\n", o->model_dir, o->baseline_dir ? " against " : "",
-                    o->baseline_dir ? o->baseline_dir : "");
-        text_printf(&md,
-                    "%d held-out prompts from `%s` with %.0f constraints, answered %s (at most %d new tokens) "
-                    "and checked by program. Prompt level: every constraint of the prompt passes; instruction "
-                    "level: share of all constraints that pass.\n\n",
-                    n, o->prompts, n_instructions, o->temperature > 0 ? "by sampling" : "greedily", o->max_new);
-        text_printf(
-            &md,
-            "| model | prompt-level | instruction-level | cut off | loop | mean tokens |\n|---|---|---|---|---|---|\n");
-        for (int s = 0; s < n_sides; s++)
-            text_printf(&md, "| %s | %.3f (%d/%d) | %.3f (%d/%.0f) | %d | %d | %.1f |\n", side[s].dir,
-                        side[s].t.prompts_passed / n, (int)side[s].t.prompts_passed, n,
-                        side[s].t.instructions_passed / n_instructions, (int)side[s].t.instructions_passed,
-                        n_instructions, (int)side[s].t.cut_off, (int)side[s].t.loops, side[s].t.tokens / n);
-        if (n_sides == 2)
-            text_printf(&md,
-                        "\nPaired: the model passes where the baseline fails on %d prompts, the reverse on %d; "
-                        "prompt-level difference %+.1f points, exact McNemar p = %.4g.\n",
-                        better, worse, 100 * (side[0].t.prompts_passed - side[1].t.prompts_passed) / n, p);
-        text_printf(&md, "\n| family | n | model |%s\n|---|---|---|%s\n", n_sides == 2 ? " baseline |" : "",
-                    n_sides == 2 ? "---|" : "");
-        for (int k = 0; k < n_kinds; k++) {
-            if (kind_total[k] == 0) continue;
-            text_printf(&md, "| %s | %.0f | %.3f |", kinds[k], kind_total[k], side[0].kind_passed[k] / kind_total[k]);
-            if (n_sides == 2) text_printf(&md, " %.3f |", side[1].kind_passed[k] / kind_total[k]);
-            text_printf(&md, "\n");
-        }
-        printf("%s\n", md.s);
-        if (o->markdown) write_file_atomic(o->markdown, md.s, md.len);
-        json_write_atomic(o->out, j, JSON_INDENT(2) | JSON_REAL_PRECISION(12));
-        free(md.s);
-        json_decref(j);
-    }
+    if (o->records) write_records(o, my_recs, mine, n_mine, side, n_sides);
+    int better, worse;
+    sum_ranks(side, n_sides, n_kinds, discordant, &better, &worse);
+    if (lead) write_report(o, side, n_sides, n, n_instructions, kinds, n_kinds, kind_total, better, worse);
     for (int s = 0; s < n_sides; s++) {
         for (int k = 0; k < n_mine; k++) json_decref(side[s].results[k]);
         free(side[s].results), free(side[s].all_pass);

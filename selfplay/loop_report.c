@@ -119,6 +119,159 @@ static void constraints_table(Text *t, const char *workdir, int iterations) {
     text_printf(t, "\n![Held-out verifiable instructions](plots/constraints.png)\n");
 }
 
+// The summary table: one row per iteration (and M0's perplexity).
+static void summary_table(Text *t, const char *workdir, int iterations) {
+    text_printf(
+        t,
+        "| iteration | prompts (generated) | answers judged | kept after cleaning | pairs | DPO steps | DPO loss "
+        "(first -> last) | reward accuracy (last step) | pair accuracy | win rate vs previous (95%% CI) | held-out ppl |\n");
+    text_printf(t, "|---|---|---|---|---|---|---|---|---|---|---|\n");
+    char *init_ppl_path = path_join(workdir, "seed/ppl-init.json");
+    json_t *init_ppl = NULL;
+    if (path_exists(init_ppl_path)) init_ppl = json_load_file(init_ppl_path, 0, NULL);
+    free(init_ppl_path);
+    if (init_ppl) text_printf(t, "| 0 (M0) | | | | | | | | | | %.3f |\n", num(init_ppl, "ppl"));
+    for (int i = 1; i <= iterations; i++) {
+        json_t *synth = load(workdir, i, "synth.json"), *clean = load(workdir, i, "clean.json");
+        json_t *pairs = load(workdir, i, "pairs.json"), *ev = load(workdir, i, "eval_pairs.json");
+        json_t *wr = load(workdir, i, "winrate.json");
+        DpoSummary d = load_dpo(workdir, i);
+        text_printf(t, "| %d | %.0f (%.0f) | %.0f | %.0f | %.0f | %d | %.4f -> %.4f | %.2f | %.3f | ", i,
+                    num(synth, "accepted"), num(synth, "generated"), num(clean, "records_in"),
+                    num(clean, "records_out"), num(pairs, "pairs"), d.steps, num(d.first, "loss"), num(d.last, "loss"),
+                    num(d.last, "rewards_accuracy"), num(ev, "accuracy"));
+        if (has(wr, "win_rate"))
+            text_printf(t, "%.3f (%.3f-%.3f) | ", num(wr, "win_rate"), num(wr, "ci_low"), num(wr, "ci_high"));
+        else
+            text_printf(t, "- | ");
+        json_t *ppl = load(workdir, i, "ppl.json");
+        if (ppl)
+            text_printf(t, "%.3f |\n", num(ppl, "ppl"));
+        else
+            text_printf(t, "- |\n");
+        json_decref(ppl);
+        json_decref(synth), json_decref(clean), json_decref(pairs), json_decref(ev), json_decref(wr);
+        json_decref(d.first), json_decref(d.last);
+    }
+    json_decref(init_ppl);
+}
+
+// Stage times (from the .done markers) and throughput.
+static void stage_times(Text *t, const char *workdir, int i, json_t *synth) {
+    static const char *stages[] = {"synth", "gen", "judge",      "clean",   "verify",           "pairs",
+                                   "sft",   "dpo", "eval-pairs", "winrate", "eval-constraints", "eval-ppl"};
+    double total = 0, gen_judge = 0;
+    int any_time = 0;
+    for (int k = 0; k < (int)(sizeof stages / sizeof stages[0]); k++) {
+        char name[64];
+        snprintf(name, sizeof name, ".done/%s", stages[k]);
+        json_t *m = load(workdir, i, name);
+        if (!m) continue;
+        double sec = num(m, "seconds");
+        text_printf(t, "%s%s %.1fs", any_time ? ", " : "**Stage times**: ", stages[k], sec);
+        total += sec, any_time = 1;
+        if (!strcmp(stages[k], "gen") || !strcmp(stages[k], "judge")) gen_judge += sec;
+        json_decref(m);
+    }
+    if (any_time) {
+        text_printf(t, "; total %.1f min", total / 60);
+        if (gen_judge > 0 && synth)
+            text_printf(t, " (answering and judging: %.1f prompts/minute)", num(synth, "accepted") * 60 / gen_judge);
+        text_printf(t, ".\n\n");
+    }
+}
+
+static void winrate_line(Text *t, json_t *wr) {
+    if (wr) {
+        text_printf(t, "**Win rate** against the previous model (`winrate.json`): ");
+        if (has(wr, "wins"))
+            text_printf(t, "%.0f wins, %.0f ties, %.0f losses", num(wr, "wins"), num(wr, "ties"), num(wr, "losses"));
+        if (has(wr, "win_rate"))
+            text_printf(t, "; win rate %.3f, 95%% Wilson interval %.3f-%.3f", num(wr, "win_rate"), num(wr, "ci_low"),
+                        num(wr, "ci_high"));
+        if (json_is_number(json_object_get(wr, "mean_rubric_model")))
+            text_printf(t, "; judged by each answer's rubric score, mean %.3f against %.3f",
+                        num(wr, "mean_rubric_model"), num(wr, "mean_rubric_baseline"));
+        text_printf(t, ".\n");
+    }
+}
+
+// The section of iteration i: prompts, cleaning, verification, reward, pairs, DPO, accuracy,
+// stage times, win rate.
+static void iteration_section(Text *t, const char *workdir, int i) {
+    json_t *synth = load(workdir, i, "synth.json"), *clean = load(workdir, i, "clean.json");
+    json_t *pairs = load(workdir, i, "pairs.json"), *ev = load(workdir, i, "eval_pairs.json");
+    json_t *wr = load(workdir, i, "winrate.json"), *verify = load(workdir, i, "verify.json");
+    DpoSummary d = load_dpo(workdir, i);
+    text_printf(t, "\n## Iteration %d\n\n", i);
+    if (synth) {
+        text_printf(
+            t, "**Prompts** (`iter-%02d/prompts.jsonl.zst`, mode %s): %.0f accepted of %.0f generated; dropped:", i,
+            json_string_value(json_object_get(synth, "mode")), num(synth, "accepted"), num(synth, "generated"));
+        const char *key;
+        json_t *v;
+        int any = 0;
+        json_object_foreach(json_object_get(synth, "dropped"), key, v) if (json_integer_value(v)) {
+            text_printf(t, "%s %s %lld", any ? "," : "", key, (long long)json_integer_value(v));
+            any = 1;
+        }
+        text_printf(t, "%s%s.\n\n", any ? "" : " none",
+                    any ? " (the texts with their reasons: `synth-rejects.jsonl.zst`)" : "");
+    }
+    if (clean)
+        text_printf(t, "**Cleaning** (`cleaned.jsonl.zst`): %.0f of %.0f judged answers kept.\n\n",
+                    num(clean, "records_out"), num(clean, "records_in"));
+    if (verify)
+        text_printf(t,
+                    "**Verified** (`verified.jsonl.zst`): %.0f answers, %.1f%% pass all their constraints, %.1f%% of "
+                    "the constraints pass.\n\n",
+                    num(verify, "records"), 100 * num(verify, "prompt_accuracy"),
+                    100 * num(verify, "instruction_accuracy"));
+    if (has(pairs, "decided_by")) {
+        json_t *by = json_object_get(pairs, "decided_by");
+        text_printf(t,
+                    "**Reward** %s: pairs decided by a looping rejected answer %.0f, by verified constraints %.0f, "
+                    "by the judge %.0f; chosen answers passing every constraint: %.0f; looping answers: %.0f.\n\n",
+                    json_string_value(json_object_get(pairs, "reward")), num(by, "loop"), num(by, "verify"),
+                    num(by, "judge"), num(pairs, "chosen_passes_all"), num(pairs, "looping_answers"));
+    }
+    if (pairs) {
+        json_t *h = json_object_get(pairs, "score_histogram");
+        text_printf(t,
+                    "**Pairs** (`pairs.jsonl.zst`): %.0f pairs from %.0f prompts; %.0f ties and %.0f under the margin "
+                    "dropped, %.0f prompts without two scored answers. Judge scores (rounded) 0..5: ",
+                    num(pairs, "pairs"), num(pairs, "prompts"), num(pairs, "ties_dropped"),
+                    num(pairs, "under_margin_dropped"), num(pairs, "unscored_prompts"));
+        for (size_t k = 0; k < json_array_size(h); k++)
+            text_printf(t, "%s%lld", k ? " / " : "", (long long)json_integer_value(json_array_get(h, k)));
+        text_printf(t,
+                    ". Mean length of chosen vs rejected answers: %.0f vs %.0f characters (verbosity bias shows "
+                    "as chosen >> rejected).\n\n",
+                    num(pairs, "mean_chars_chosen"), num(pairs, "mean_chars_rejected"));
+    }
+    if (d.steps) {
+        text_printf(t,
+                    "**DPO** (`model/metrics.jsonl`, %d steps):\n\n| step | loss | rewards chosen | rewards rejected | "
+                    "margin | accuracy | grad norm |\n|---|---|---|---|---|---|---|\n",
+                    d.steps);
+        json_t *rows[2] = {d.first, d.last};
+        for (int k = 0; k < 2; k++)
+            text_printf(t, "| %.0f | %.4f | %.4f | %.4f | %.4f | %.2f | %.3f |\n", num(rows[k], "step"),
+                        num(rows[k], "loss"), num(rows[k], "rewards_chosen"), num(rows[k], "rewards_rejected"),
+                        num(rows[k], "rewards_margin"), num(rows[k], "rewards_accuracy"), num(rows[k], "grad_norm"));
+        text_printf(t, "\n![DPO metrics, iteration %d](plots/dpo-iter-%02d.png)\n\n", i, i);
+    }
+    if (ev)
+        text_printf(t,
+                    "**Preference accuracy** of the new model on its training pairs (against the model it started "
+                    "from): %.3f, mean reward margin %.4f, log-prob accuracy %.3f.\n\n",
+                    num(ev, "accuracy"), num(ev, "margin"), num(ev, "logp_accuracy"));
+    stage_times(t, workdir, i, synth);
+    winrate_line(t, wr);
+    json_decref(synth), json_decref(clean), json_decref(pairs), json_decref(ev), json_decref(wr), json_decref(verify);
+    json_decref(d.first), json_decref(d.last);
+}
+
 void loop_report_write(const char *workdir, int iterations) {
     Text t = {0};
     text_printf(&t, "# Self-rewarding run: %s\n\n", workdir);
@@ -131,153 +284,9 @@ void loop_report_write(const char *workdir, int iterations) {
                 "With verifiable rewards (--reward verify or mix) every cleaned answer is also checked against its "
                 "prompt's constraints, the pairs follow the reward (the Reward line of each iteration), and with "
                 "--heldout every model answers held-out prompts with constraints against M0.\n\n");
-    text_printf(
-        &t,
-        "| iteration | prompts (generated) | answers judged | kept after cleaning | pairs | DPO steps | DPO loss "
-        "(first -> last) | reward accuracy (last step) | pair accuracy | win rate vs previous (95%% CI) | held-out ppl |\n");
-    text_printf(&t, "|---|---|---|---|---|---|---|---|---|---|---|\n");
-    char *init_ppl_path = path_join(workdir, "seed/ppl-init.json");
-    json_t *init_ppl = NULL;
-    if (path_exists(init_ppl_path)) init_ppl = json_load_file(init_ppl_path, 0, NULL);
-    free(init_ppl_path);
-    if (init_ppl) text_printf(&t, "| 0 (M0) | | | | | | | | | | %.3f |\n", num(init_ppl, "ppl"));
-    for (int i = 1; i <= iterations; i++) {
-        json_t *synth = load(workdir, i, "synth.json"), *clean = load(workdir, i, "clean.json");
-        json_t *pairs = load(workdir, i, "pairs.json"), *ev = load(workdir, i, "eval_pairs.json");
-        json_t *wr = load(workdir, i, "winrate.json");
-        DpoSummary d = load_dpo(workdir, i);
-        text_printf(&t, "| %d | %.0f (%.0f) | %.0f | %.0f | %.0f | %d | %.4f -> %.4f | %.2f | %.3f | ", i,
-                    num(synth, "accepted"), num(synth, "generated"), num(clean, "records_in"),
-                    num(clean, "records_out"), num(pairs, "pairs"), d.steps, num(d.first, "loss"), num(d.last, "loss"),
-                    num(d.last, "rewards_accuracy"), num(ev, "accuracy"));
-        if (has(wr, "win_rate"))
-            text_printf(&t, "%.3f (%.3f-%.3f) | ", num(wr, "win_rate"), num(wr, "ci_low"), num(wr, "ci_high"));
-        else
-            text_printf(&t, "- | ");
-        json_t *ppl = load(workdir, i, "ppl.json");
-        if (ppl)
-            text_printf(&t, "%.3f |\n", num(ppl, "ppl"));
-        else
-            text_printf(&t, "- |\n");
-        json_decref(ppl);
-        json_decref(synth), json_decref(clean), json_decref(pairs), json_decref(ev), json_decref(wr);
-        json_decref(d.first), json_decref(d.last);
-    }
+    summary_table(&t, workdir, iterations);
     constraints_table(&t, workdir, iterations);
-    for (int i = 1; i <= iterations; i++) {
-        json_t *synth = load(workdir, i, "synth.json"), *clean = load(workdir, i, "clean.json");
-        json_t *pairs = load(workdir, i, "pairs.json"), *ev = load(workdir, i, "eval_pairs.json");
-        json_t *wr = load(workdir, i, "winrate.json"), *verify = load(workdir, i, "verify.json");
-        DpoSummary d = load_dpo(workdir, i);
-        text_printf(&t, "\n## Iteration %d\n\n", i);
-        if (synth) {
-            text_printf(
-                &t,
-                "**Prompts** (`iter-%02d/prompts.jsonl.zst`, mode %s): %.0f accepted of %.0f generated; dropped:", i,
-                json_string_value(json_object_get(synth, "mode")), num(synth, "accepted"), num(synth, "generated"));
-            const char *key;
-            json_t *v;
-            int any = 0;
-            json_object_foreach(json_object_get(synth, "dropped"), key, v) if (json_integer_value(v)) {
-                text_printf(&t, "%s %s %lld", any ? "," : "", key, (long long)json_integer_value(v));
-                any = 1;
-            }
-            text_printf(&t, "%s%s.\n\n", any ? "" : " none",
-                        any ? " (the texts with their reasons: `synth-rejects.jsonl.zst`)" : "");
-        }
-        if (clean)
-            text_printf(&t, "**Cleaning** (`cleaned.jsonl.zst`): %.0f of %.0f judged answers kept.\n\n",
-                        num(clean, "records_out"), num(clean, "records_in"));
-        if (verify)
-            text_printf(
-                &t,
-                "**Verified** (`verified.jsonl.zst`): %.0f answers, %.1f%% pass all their constraints, %.1f%% of "
-                "the constraints pass.\n\n",
-                num(verify, "records"), 100 * num(verify, "prompt_accuracy"),
-                100 * num(verify, "instruction_accuracy"));
-        if (has(pairs, "decided_by")) {
-            json_t *by = json_object_get(pairs, "decided_by");
-            text_printf(&t,
-                        "**Reward** %s: pairs decided by a looping rejected answer %.0f, by verified constraints %.0f, "
-                        "by the judge %.0f; chosen answers passing every constraint: %.0f; looping answers: %.0f.\n\n",
-                        json_string_value(json_object_get(pairs, "reward")), num(by, "loop"), num(by, "verify"),
-                        num(by, "judge"), num(pairs, "chosen_passes_all"), num(pairs, "looping_answers"));
-        }
-        if (pairs) {
-            json_t *h = json_object_get(pairs, "score_histogram");
-            text_printf(
-                &t,
-                "**Pairs** (`pairs.jsonl.zst`): %.0f pairs from %.0f prompts; %.0f ties and %.0f under the margin "
-                "dropped, %.0f prompts without two scored answers. Judge scores (rounded) 0..5: ",
-                num(pairs, "pairs"), num(pairs, "prompts"), num(pairs, "ties_dropped"),
-                num(pairs, "under_margin_dropped"), num(pairs, "unscored_prompts"));
-            for (size_t k = 0; k < json_array_size(h); k++)
-                text_printf(&t, "%s%lld", k ? " / " : "", (long long)json_integer_value(json_array_get(h, k)));
-            text_printf(&t,
-                        ". Mean length of chosen vs rejected answers: %.0f vs %.0f characters (verbosity bias shows "
-                        "as chosen >> rejected).\n\n",
-                        num(pairs, "mean_chars_chosen"), num(pairs, "mean_chars_rejected"));
-        }
-        if (d.steps) {
-            text_printf(
-                &t,
-                "**DPO** (`model/metrics.jsonl`, %d steps):\n\n| step | loss | rewards chosen | rewards rejected | "
-                "margin | accuracy | grad norm |\n|---|---|---|---|---|---|---|\n",
-                d.steps);
-            json_t *rows[2] = {d.first, d.last};
-            for (int k = 0; k < 2; k++)
-                text_printf(&t, "| %.0f | %.4f | %.4f | %.4f | %.4f | %.2f | %.3f |\n", num(rows[k], "step"),
-                            num(rows[k], "loss"), num(rows[k], "rewards_chosen"), num(rows[k], "rewards_rejected"),
-                            num(rows[k], "rewards_margin"), num(rows[k], "rewards_accuracy"),
-                            num(rows[k], "grad_norm"));
-            text_printf(&t, "\n![DPO metrics, iteration %d](plots/dpo-iter-%02d.png)\n\n", i, i);
-        }
-        if (ev)
-            text_printf(&t,
-                        "**Preference accuracy** of the new model on its training pairs (against the model it started "
-                        "from): %.3f, mean reward margin %.4f, log-prob accuracy %.3f.\n\n",
-                        num(ev, "accuracy"), num(ev, "margin"), num(ev, "logp_accuracy"));
-        // stage times (from the .done markers) and throughput
-        static const char *stages[] = {"synth", "gen", "judge",      "clean",   "verify",           "pairs",
-                                       "sft",   "dpo", "eval-pairs", "winrate", "eval-constraints", "eval-ppl"};
-        double total = 0, gen_judge = 0;
-        int any_time = 0;
-        for (int k = 0; k < (int)(sizeof stages / sizeof stages[0]); k++) {
-            char name[64];
-            snprintf(name, sizeof name, ".done/%s", stages[k]);
-            json_t *m = load(workdir, i, name);
-            if (!m) continue;
-            double sec = num(m, "seconds");
-            text_printf(&t, "%s%s %.1fs", any_time ? ", " : "**Stage times**: ", stages[k], sec);
-            total += sec, any_time = 1;
-            if (!strcmp(stages[k], "gen") || !strcmp(stages[k], "judge")) gen_judge += sec;
-            json_decref(m);
-        }
-        if (any_time) {
-            text_printf(&t, "; total %.1f min", total / 60);
-            if (gen_judge > 0 && synth)
-                text_printf(&t, " (answering and judging: %.1f prompts/minute)",
-                            num(synth, "accepted") * 60 / gen_judge);
-            text_printf(&t, ".\n\n");
-        }
-        if (wr) {
-            text_printf(&t, "**Win rate** against the previous model (`winrate.json`): ");
-            if (has(wr, "wins"))
-                text_printf(&t, "%.0f wins, %.0f ties, %.0f losses", num(wr, "wins"), num(wr, "ties"),
-                            num(wr, "losses"));
-            if (has(wr, "win_rate"))
-                text_printf(&t, "; win rate %.3f, 95%% Wilson interval %.3f-%.3f", num(wr, "win_rate"),
-                            num(wr, "ci_low"), num(wr, "ci_high"));
-            if (json_is_number(json_object_get(wr, "mean_rubric_model")))
-                text_printf(&t, "; judged by each answer's rubric score, mean %.3f against %.3f",
-                            num(wr, "mean_rubric_model"), num(wr, "mean_rubric_baseline"));
-            text_printf(&t, ".\n");
-        }
-        json_decref(synth), json_decref(clean), json_decref(pairs), json_decref(ev), json_decref(wr),
-            json_decref(verify);
-        json_decref(d.first), json_decref(d.last);
-    }
-    json_decref(init_ppl);
+    for (int i = 1; i <= iterations; i++) iteration_section(&t, workdir, i);
     text_printf(&t, "\nPlots: `python3 scripts/plot_loop.py %s` (needs matplotlib) writes plots/dpo-iter-NN.png.\n",
                 workdir);
     char *path = path_join(workdir, "report.md");

@@ -169,6 +169,40 @@ static int train_resume(const TrainOptions *o, DistOpt *opt, Loader *loader, Run
     return 1;
 }
 
+// The model to train on `backend`: its config (of the checkpoint when resuming), gradients
+// on; a new run's starting weights are read and returned (fp32, malloc'd: the exact master
+// weights on bf16 backends), NULL when resuming (the checkpoint brings them).
+static float *train_model(const TrainOptions *o, int resuming, Backend *backend, Model *model, LlamaConfig *config) {
+    config_read(config, resuming ? o->out : o->model_dir);
+    if (o->seq > config->max_seq)
+        fail("--seq %d is above the model's max_position_embeddings (%d)", o->seq, config->max_seq);
+    model_build(model, config, backend);
+    float *initial = NULL;
+    if (!resuming) {
+        initial = xmalloc(model->n_params * sizeof(float));
+        model_read_weights(model, o->model_dir, initial);
+        model_set_params(model, initial);
+    }
+    model_enable_grads(model);
+    return initial;
+}
+
+// The forward and backward passes of one step (grad_accum micro-batches of this rank);
+// returns the mean loss over every rank's micro-batches.
+static float train_step_passes(const TrainOptions *o, Model *model, DistOpt *opt, Loader *loader, int *inputs,
+                               int *targets, size_t tokens_per_step) {
+    model_zero_grads(model);
+    double loss_sum = 0;
+    for (int micro = 0; micro < o->grad_accum; micro++) {
+        loader_next(loader, inputs, targets);
+        loss_sum += model_forward(model, inputs, targets, o->batch, o->seq);
+        if (micro == o->grad_accum - 1) dist_overlap_arm(opt); // reduce buckets during this backward
+        model_backward(model, 1.0f / (float)tokens_per_step);  // the ranks' sum is the global mean
+    }
+    dist_sum(&loss_sum, 1);
+    return (float)(loss_sum / (o->grad_accum * comm_world()));
+}
+
 int train_run(const TrainOptions *opts) {
     TrainOptions o = *opts;
     if (o.steps < 1) fail("--steps must be at least 1 (got %d)", o.steps);
@@ -189,17 +223,7 @@ int train_run(const TrainOptions *opts) {
 
     Model model;
     LlamaConfig config;
-    config_read(&config, resuming ? o.out : o.model_dir);
-    if (o.seq > config.max_seq)
-        fail("--seq %d is above the model's max_position_embeddings (%d)", o.seq, config.max_seq);
-    model_build(&model, &config, backend);
-    float *initial = NULL; // the checkpoint's fp32 weights (exact master weights on bf16 backends)
-    if (!resuming) {
-        initial = xmalloc(model.n_params * sizeof(float));
-        model_read_weights(&model, o.model_dir, initial);
-        model_set_params(&model, initial);
-    }
-    model_enable_grads(&model);
+    float *initial = train_model(&o, resuming, backend, &model, &config);
 
     int n_files = 0;
     char **files = expand_inputs(o.data, ".tok.zst", &n_files);
@@ -258,16 +282,7 @@ int train_run(const TrainOptions *opts) {
     int exit_status = -1;
     for (int step = s.step + 1; step <= o.steps && exit_status < 0; step++) {
         double t0 = now_seconds();
-        model_zero_grads(&model);
-        double loss_sum = 0;
-        for (int micro = 0; micro < o.grad_accum; micro++) {
-            loader_next(loader, inputs, targets);
-            loss_sum += model_forward(&model, inputs, targets, o.batch, o.seq);
-            if (micro == o.grad_accum - 1) dist_overlap_arm(&opt); // reduce buckets during this backward
-            model_backward(&model, 1.0f / (float)tokens_per_step); // the ranks' sum is the global mean
-        }
-        dist_sum(&loss_sum, 1);
-        sc.loss = (float)(loss_sum / (o.grad_accum * world));
+        sc.loss = train_step_passes(&o, &model, &opt, loader, inputs, targets, tokens_per_step);
         StepDone d = step_finish(&run, step, sc.loss);
         double dt = now_seconds() - t0;
         s.step = step;
