@@ -129,6 +129,104 @@ static void say_split(const char *command, const char *items, int n_mine, int n)
 
 // ---- strap eval winrate ----
 
+// The record of prompt k (--records): both answers, the verdicts (or rubric scores), the outcome.
+static json_t *winrate_record(const WinrateOptions *o, json_t *prompt_rec, int index, const Answers *am,
+                              const Answers *ab, int k, const double *score, const PairVerdict *v, Outcome oc) {
+    int rubric = o->method == JUDGE_RUBRIC;
+    json_t *rec = json_object();
+    json_t *id = json_object_get(prompt_rec, "id");
+    json_object_set_new(rec, "prompt_id", id ? json_deep_copy(id) : json_integer(index));
+    json_object_set(rec, "prompt", json_object_get(prompt_rec, "prompt"));
+    json_object_set_new(rec, "answer_model", json_string(am->text[k]));
+    json_object_set_new(rec, "answer_baseline", json_string(ab->text[k]));
+    json_object_set_new(rec, "tokens_model", json_integer(am->tokens[k]));
+    json_object_set_new(rec, "tokens_baseline", json_integer(ab->tokens[k]));
+    json_object_set_new(rec, "finish_model", json_string(am->finish[k]));
+    json_object_set_new(rec, "finish_baseline", json_string(ab->finish[k]));
+    if (rubric) {
+        for (int c = 0; c < 2; c++)
+            json_object_set_new(rec, c ? "rubric_baseline" : "rubric_model",
+                                isnan(score[2 * k + c]) ? json_null() : json_real(score[2 * k + c]));
+    } else {
+        // "first" in verdict_model_first means the model's answer, in verdict_baseline_first the baseline's
+        json_object_set_new(rec, "verdict_model_first", verdict_json(&v[2 * k]));
+        json_object_set_new(rec, "verdict_baseline_first", verdict_json(&v[2 * k + 1]));
+        for (int c = 0; c < 2; c++) {
+            const PairVerdict *pv = &v[2 * k + c];
+            if (o->method == JUDGE_LOGPROB)
+                json_object_set_new(rec, c ? "p_first_baseline_first" : "p_first_model_first",
+                                    isnan(pv->p_first) ? json_null() : json_real(pv->p_first));
+            else
+                json_object_set_new(rec, c ? "judgement_baseline_first" : "judgement_model_first",
+                                    pv->judgement ? json_string(pv->judgement) : json_null());
+        }
+    }
+    for (int c = 0; c < 2; c++)
+        if (v[2 * k + c].error)
+            json_object_set_new(rec, c ? "error_baseline_first" : "error_model_first", json_string(v[2 * k + c].error));
+    json_object_set_new(rec, "outcome", json_string(outcome_name(oc)));
+    return rec;
+}
+
+// Rank 0: the JSON and Markdown of the comparison (sums: answer tokens of the model and of
+// the baseline, rubric scores of both; scored: prompts with both rubric scores).
+static void winrate_report(const WinrateOptions *o, const WinTally *tally, const double *sums, int n, int scored) {
+    int rubric = o->method == JUDGE_RUBRIC;
+    WinTally t = *tally;
+    json_t *j = win_tally_json(&t);
+    json_object_set_new(j, "mean_tokens_model", json_real(sums[0] / n));
+    json_object_set_new(j, "mean_tokens_baseline", json_real(sums[1] / n));
+    if (rubric) {
+        json_object_set_new(j, "mean_rubric_model", scored ? json_real(sums[2] / scored) : json_null());
+        json_object_set_new(j, "mean_rubric_baseline", scored ? json_real(sums[3] / scored) : json_null());
+    }
+    json_object_set_new(j, "model", json_string(o->model_dir));
+    json_object_set_new(j, "baseline", json_string(o->baseline_dir));
+    json_object_set_new(j, "judge", json_string(o->judge_dir));
+    json_object_set_new(j, "judge_method", json_string(method_name(o->method)));
+    json_object_set_new(j, "prompts_file", json_string(o->prompts));
+    json_object_set_new(j, "max_new", json_integer(o->max_new));
+    json_object_set_new(j, "temperature", json_real(o->temperature));
+    json_object_set_new(j, "seed", json_integer(o->seed));
+    double rate = win_tally_rate(&t), lo, hi;
+    wilson_interval(rate, t.prompts, WILSON_Z95, &lo, &hi);
+
+    Text md = {0};
+    text_printf(&md, "# Win rate: %s against %s\n\n", o->model_dir, o->baseline_dir);
+    if (rubric)
+        text_printf(&md,
+                    "Judge %s: each answer to each of %d prompts from `%s` scored alone with the 5-point rubric "
+                    "(expected score by log-prob): a win when the model's answer scores higher, a loss when lower, "
+                    "a tie when equal or unscored (%d prompt%s too long for the judge). Mean rubric score: model "
+                    "%.3f, baseline %.3f. Ties count as half a win; the interval is the 95%% Wilson score "
+                    "interval.\n\n",
+                    o->judge_dir, n, o->prompts, t.unparseable, t.unparseable == 1 ? "" : "s",
+                    scored ? sums[2] / scored : NAN, scored ? sums[3] / scored : NAN);
+    else
+        text_printf(&md,
+                    "Judge %s (%s verdicts), each of %d prompts from `%s` judged in both answer orders: a win when "
+                    "the model's answer is preferred in both, a loss when the baseline's is, a tie otherwise "
+                    "(including %d prompt%s with an unparseable verdict). Ties count as half a win; the interval is "
+                    "the 95%% Wilson score interval.\n\n",
+                    o->judge_dir, method_name(o->method), n, o->prompts, t.unparseable, t.unparseable == 1 ? "" : "s");
+    text_printf(&md, "| prompts | wins | ties | losses | unparseable | win rate | 95%% CI | position consistency | "
+                     "first-position rate | mean answer tokens (model / baseline) |\n");
+    text_printf(&md, "|---|---|---|---|---|---|---|---|---|---|\n");
+    text_printf(&md, "| %d | %d | %d | %d | %d | %.3f | %.3f-%.3f | ", t.prompts, t.wins, t.ties, t.losses,
+                t.unparseable, rate, lo, hi);
+    if (rubric)
+        text_printf(&md, "- | ");
+    else
+        text_printf(&md, "%.3f | ", (double)t.consistent / t.prompts);
+    if (t.verdicts && !rubric)
+        text_printf(&md, "%.3f | ", (double)t.first_position / t.verdicts);
+    else
+        text_printf(&md, "- | ");
+    text_printf(&md, "%.1f / %.1f |\n", sums[0] / n, sums[1] / n);
+
+    report_emit(j, &md, o->out, o->markdown);
+}
+
 int winrate_run(const WinrateOptions *o) {
     if (o->max_new < 1 || o->batch < 1 || o->judge_max_new < 1)
         fail("--max-new, --batch and --judge-max-new must be positive");
@@ -202,39 +300,7 @@ int winrate_run(const WinrateOptions *o) {
         if (rubric && !isnan(score[2 * k]) && !isnan(score[2 * k + 1]))
             sums[2] += score[2 * k], sums[3] += score[2 * k + 1];
         if (!o->records) continue;
-        json_t *rec = json_object();
-        json_t *id = json_object_get(my_recs[k], "id");
-        json_object_set_new(rec, "prompt_id", id ? json_deep_copy(id) : json_integer(mine[k]));
-        json_object_set(rec, "prompt", json_object_get(my_recs[k], "prompt"));
-        json_object_set_new(rec, "answer_model", json_string(am.text[k]));
-        json_object_set_new(rec, "answer_baseline", json_string(ab.text[k]));
-        json_object_set_new(rec, "tokens_model", json_integer(am.tokens[k]));
-        json_object_set_new(rec, "tokens_baseline", json_integer(ab.tokens[k]));
-        json_object_set_new(rec, "finish_model", json_string(am.finish[k]));
-        json_object_set_new(rec, "finish_baseline", json_string(ab.finish[k]));
-        if (rubric) {
-            for (int c = 0; c < 2; c++)
-                json_object_set_new(rec, c ? "rubric_baseline" : "rubric_model",
-                                    isnan(score[2 * k + c]) ? json_null() : json_real(score[2 * k + c]));
-        } else {
-            // "first" in verdict_model_first means the model's answer, in verdict_baseline_first the baseline's
-            json_object_set_new(rec, "verdict_model_first", verdict_json(&v[2 * k]));
-            json_object_set_new(rec, "verdict_baseline_first", verdict_json(&v[2 * k + 1]));
-            for (int c = 0; c < 2; c++) {
-                const PairVerdict *pv = &v[2 * k + c];
-                if (o->method == JUDGE_LOGPROB)
-                    json_object_set_new(rec, c ? "p_first_baseline_first" : "p_first_model_first",
-                                        isnan(pv->p_first) ? json_null() : json_real(pv->p_first));
-                else
-                    json_object_set_new(rec, c ? "judgement_baseline_first" : "judgement_model_first",
-                                        pv->judgement ? json_string(pv->judgement) : json_null());
-            }
-        }
-        for (int c = 0; c < 2; c++)
-            if (v[2 * k + c].error)
-                json_object_set_new(rec, c ? "error_baseline_first" : "error_model_first",
-                                    json_string(v[2 * k + c].error));
-        json_object_set_new(rec, "outcome", json_string(outcome_name(oc)));
+        json_t *rec = winrate_record(o, my_recs[k], mine[k], &am, &ab, k, score, v, oc);
         dist_records_put(&w, rec);
         dist_records_end_input(&w);
         json_decref(rec);
@@ -243,61 +309,7 @@ int winrate_run(const WinrateOptions *o) {
     int scored = t.prompts - t.unparseable; // rubric: prompts with both scores
     if (o->records) dist_records_close(&w); // collective: rank 0 writes every rank's records in prompt order
 
-    if (lead) {
-        json_t *j = win_tally_json(&t);
-        json_object_set_new(j, "mean_tokens_model", json_real(sums[0] / n));
-        json_object_set_new(j, "mean_tokens_baseline", json_real(sums[1] / n));
-        if (rubric) {
-            json_object_set_new(j, "mean_rubric_model", scored ? json_real(sums[2] / scored) : json_null());
-            json_object_set_new(j, "mean_rubric_baseline", scored ? json_real(sums[3] / scored) : json_null());
-        }
-        json_object_set_new(j, "model", json_string(o->model_dir));
-        json_object_set_new(j, "baseline", json_string(o->baseline_dir));
-        json_object_set_new(j, "judge", json_string(o->judge_dir));
-        json_object_set_new(j, "judge_method", json_string(method_name(o->method)));
-        json_object_set_new(j, "prompts_file", json_string(o->prompts));
-        json_object_set_new(j, "max_new", json_integer(o->max_new));
-        json_object_set_new(j, "temperature", json_real(o->temperature));
-        json_object_set_new(j, "seed", json_integer(o->seed));
-        double rate = win_tally_rate(&t), lo, hi;
-        wilson_interval(rate, t.prompts, WILSON_Z95, &lo, &hi);
-
-        Text md = {0};
-        text_printf(&md, "# Win rate: %s against %s\n\n", o->model_dir, o->baseline_dir);
-        if (rubric)
-            text_printf(&md,
-                        "Judge %s: each answer to each of %d prompts from `%s` scored alone with the 5-point rubric "
-                        "(expected score by log-prob): a win when the model's answer scores higher, a loss when lower, "
-                        "a tie when equal or unscored (%d prompt%s too long for the judge). Mean rubric score: model "
-                        "%.3f, baseline %.3f. Ties count as half a win; the interval is the 95%% Wilson score "
-                        "interval.\n\n",
-                        o->judge_dir, n, o->prompts, t.unparseable, t.unparseable == 1 ? "" : "s",
-                        scored ? sums[2] / scored : NAN, scored ? sums[3] / scored : NAN);
-        else
-            text_printf(
-                &md,
-                "Judge %s (%s verdicts), each of %d prompts from `%s` judged in both answer orders: a win when "
-                "the model's answer is preferred in both, a loss when the baseline's is, a tie otherwise "
-                "(including %d prompt%s with an unparseable verdict). Ties count as half a win; the interval is "
-                "the 95%% Wilson score interval.\n\n",
-                o->judge_dir, method_name(o->method), n, o->prompts, t.unparseable, t.unparseable == 1 ? "" : "s");
-        text_printf(&md, "| prompts | wins | ties | losses | unparseable | win rate | 95%% CI | position consistency | "
-                         "first-position rate | mean answer tokens (model / baseline) |\n");
-        text_printf(&md, "|---|---|---|---|---|---|---|---|---|---|\n");
-        text_printf(&md, "| %d | %d | %d | %d | %d | %.3f | %.3f-%.3f | ", t.prompts, t.wins, t.ties, t.losses,
-                    t.unparseable, rate, lo, hi);
-        if (rubric)
-            text_printf(&md, "- | ");
-        else
-            text_printf(&md, "%.3f | ", (double)t.consistent / t.prompts);
-        if (t.verdicts && !rubric)
-            text_printf(&md, "%.3f | ", (double)t.first_position / t.verdicts);
-        else
-            text_printf(&md, "- | ");
-        text_printf(&md, "%.1f / %.1f |\n", sums[0] / n, sums[1] / n);
-
-        report_emit(j, &md, o->out, o->markdown);
-    }
+    if (lead) winrate_report(o, &t, sums, n, scored);
     for (int i = 0; i < 2 * n_mine; i++) free(v[i].judgement);
     free(v), free(score), free(prompt), free(first), free(second), free(tpl), free(mine), free(cmp_index),
         free(my_recs);
@@ -308,6 +320,87 @@ int winrate_run(const WinrateOptions *o) {
 }
 
 // ---- strap eval judge-accuracy ----
+
+// The record of labelled pair k (--records): both verdicts, the outcome, rubric scores.
+static json_t *accuracy_record(const JudgeAccuracyOptions *o, json_t *pair_rec, int index, int k, const PairVerdict *v,
+                               Outcome oc, int rubric, const double *scores) {
+    json_t *rec = json_object();
+    json_t *id = json_object_get(pair_rec, "prompt_id");
+    json_object_set_new(rec, "prompt_id", id ? json_deep_copy(id) : json_integer(index));
+    json_object_set_new(rec, "verdict_chosen_first", verdict_json(&v[2 * k]));
+    json_object_set_new(rec, "verdict_rejected_first", verdict_json(&v[2 * k + 1]));
+    if (o->method == JUDGE_LOGPROB) {
+        json_object_set_new(rec, "p_first_chosen_first",
+                            isnan(v[2 * k].p_first) ? json_null() : json_real(v[2 * k].p_first));
+        json_object_set_new(rec, "p_first_rejected_first",
+                            isnan(v[2 * k + 1].p_first) ? json_null() : json_real(v[2 * k + 1].p_first));
+    } else {
+        json_object_set_new(rec, "judgement_chosen_first",
+                            v[2 * k].judgement ? json_string(v[2 * k].judgement) : json_null());
+        json_object_set_new(rec, "judgement_rejected_first",
+                            v[2 * k + 1].judgement ? json_string(v[2 * k + 1].judgement) : json_null());
+    }
+    json_object_set_new(rec, "outcome",
+                        json_string(oc == OUTCOME_WIN    ? "correct"
+                                    : oc == OUTCOME_LOSS ? "wrong"
+                                                         : "tie"));
+    if (rubric) {
+        json_object_set_new(rec, "rubric_chosen", isnan(scores[2 * k]) ? json_null() : json_real(scores[2 * k]));
+        json_object_set_new(rec, "rubric_rejected",
+                            isnan(scores[2 * k + 1]) ? json_null() : json_real(scores[2 * k + 1]));
+    }
+    return rec;
+}
+
+// Rank 0: the JSON and Markdown of the judge's accuracy (rubric_count: rubric-scored pairs,
+// correct, ties).
+static void accuracy_report(const JudgeAccuracyOptions *o, const WinTally *tally, int n, int rubric,
+                            const double *rubric_count) {
+    WinTally t = *tally;
+    int rubric_scored = (int)rubric_count[0], rubric_correct = (int)rubric_count[1], rubric_ties = (int)rubric_count[2];
+    double acc = win_tally_rate(&t), lo, hi;
+    wilson_interval(acc, t.prompts, WILSON_Z95, &lo, &hi);
+    json_t *j = json_pack("{s:i, s:f, s:f, s:f, s:i, s:i, s:i, s:i, s:f}", "pairs", n, "accuracy", acc, "ci_low", lo,
+                          "ci_high", hi, "correct", t.wins, "ties", t.ties, "wrong", t.losses, "unparseable",
+                          t.unparseable, "ties_count_as", 0.5);
+    CHECK(j != NULL, "json_pack failed");
+    json_object_set_new(j, "position_consistency", json_real((double)t.consistent / n));
+    json_object_set_new(j, "first_position_rate",
+                        t.verdicts ? json_real((double)t.first_position / t.verdicts) : json_null());
+    double racc = 0, rlo = 0, rhi = 1;
+    if (rubric_scored) {
+        racc = (rubric_correct + 0.5 * rubric_ties) / rubric_scored;
+        wilson_interval(racc, rubric_scored, WILSON_Z95, &rlo, &rhi);
+        json_object_set_new(j, "rubric",
+                            json_pack("{s:i, s:f, s:f, s:f, s:i, s:i}", "scored", rubric_scored, "accuracy", racc,
+                                      "ci_low", rlo, "ci_high", rhi, "correct", rubric_correct, "ties", rubric_ties));
+    } else if (rubric) { // every rubric prompt was longer than the judge's context
+        json_object_set_new(j, "rubric", json_pack("{s:i}", "scored", 0));
+    }
+    json_object_set_new(j, "judge", json_string(o->judge_dir));
+    json_object_set_new(j, "judge_method", json_string(method_name(o->method)));
+    json_object_set_new(j, "labelled", json_string(o->labelled));
+
+    Text md = {0};
+    text_printf(&md, "# Judge accuracy: %s on `%s`\n\n", o->judge_dir, o->labelled);
+    text_printf(
+        &md,
+        "Each of %d labelled pairs judged pairwise in both answer orders (%s verdicts): correct when the chosen "
+        "answer is preferred in both, wrong when the rejected one is, a tie otherwise (including %d with an "
+        "unparseable verdict); ties count as half. %s95%% Wilson score intervals.\n\n",
+        n, method_name(o->method), t.unparseable,
+        rubric_scored ? "Rubric: the 5-point rubric's expected score (log-prob) of each answer, correct when the "
+                        "chosen answer scores higher. "
+                      : "");
+    text_printf(&md,
+                "| method | pairs | correct | ties | wrong | accuracy | 95%% CI |\n|---|---|---|---|---|---|---|\n");
+    text_printf(&md, "| pairwise, both orders | %d | %d | %d | %d | %.3f | %.3f-%.3f |\n", n, t.wins, t.ties, t.losses,
+                acc, lo, hi);
+    if (rubric_scored)
+        text_printf(&md, "| rubric score | %d | %d | %d | %d | %.3f | %.3f-%.3f |\n", rubric_scored, rubric_correct,
+                    rubric_ties, rubric_scored - rubric_correct - rubric_ties, racc, rlo, rhi);
+    report_emit(j, &md, o->out, o->markdown);
+}
 
 int judge_accuracy_run(const JudgeAccuracyOptions *o) {
     if (o->batch < 1 || o->judge_max_new < 1) fail("--batch and --judge-max-new must be positive");
@@ -375,84 +468,14 @@ int judge_accuracy_run(const JudgeAccuracyOptions *o) {
             rubric_count[2] += scores[2 * k] == scores[2 * k + 1];
         }
         if (!o->records) continue;
-        json_t *rec = json_object();
-        json_t *id = json_object_get(recs[mine[k]], "prompt_id");
-        json_object_set_new(rec, "prompt_id", id ? json_deep_copy(id) : json_integer(mine[k]));
-        json_object_set_new(rec, "verdict_chosen_first", verdict_json(&v[2 * k]));
-        json_object_set_new(rec, "verdict_rejected_first", verdict_json(&v[2 * k + 1]));
-        if (o->method == JUDGE_LOGPROB) {
-            json_object_set_new(rec, "p_first_chosen_first",
-                                isnan(v[2 * k].p_first) ? json_null() : json_real(v[2 * k].p_first));
-            json_object_set_new(rec, "p_first_rejected_first",
-                                isnan(v[2 * k + 1].p_first) ? json_null() : json_real(v[2 * k + 1].p_first));
-        } else {
-            json_object_set_new(rec, "judgement_chosen_first",
-                                v[2 * k].judgement ? json_string(v[2 * k].judgement) : json_null());
-            json_object_set_new(rec, "judgement_rejected_first",
-                                v[2 * k + 1].judgement ? json_string(v[2 * k + 1].judgement) : json_null());
-        }
-        json_object_set_new(rec, "outcome",
-                            json_string(oc == OUTCOME_WIN    ? "correct"
-                                        : oc == OUTCOME_LOSS ? "wrong"
-                                                             : "tie"));
-        if (rubric) {
-            json_object_set_new(rec, "rubric_chosen", isnan(scores[2 * k]) ? json_null() : json_real(scores[2 * k]));
-            json_object_set_new(rec, "rubric_rejected",
-                                isnan(scores[2 * k + 1]) ? json_null() : json_real(scores[2 * k + 1]));
-        }
+        json_t *rec = accuracy_record(o, recs[mine[k]], mine[k], k, v, oc, rubric, scores);
         dist_records_put(&w, rec);
         dist_records_end_input(&w);
         json_decref(rec);
     }
     win_tally_sum(&t, rubric_count, 3);
     if (o->records) dist_records_close(&w);
-    int rubric_scored = (int)rubric_count[0], rubric_correct = (int)rubric_count[1], rubric_ties = (int)rubric_count[2];
-
-    if (lead) {
-        double acc = win_tally_rate(&t), lo, hi;
-        wilson_interval(acc, t.prompts, WILSON_Z95, &lo, &hi);
-        json_t *j = json_pack("{s:i, s:f, s:f, s:f, s:i, s:i, s:i, s:i, s:f}", "pairs", n, "accuracy", acc, "ci_low",
-                              lo, "ci_high", hi, "correct", t.wins, "ties", t.ties, "wrong", t.losses, "unparseable",
-                              t.unparseable, "ties_count_as", 0.5);
-        CHECK(j != NULL, "json_pack failed");
-        json_object_set_new(j, "position_consistency", json_real((double)t.consistent / n));
-        json_object_set_new(j, "first_position_rate",
-                            t.verdicts ? json_real((double)t.first_position / t.verdicts) : json_null());
-        double racc = 0, rlo = 0, rhi = 1;
-        if (rubric_scored) {
-            racc = (rubric_correct + 0.5 * rubric_ties) / rubric_scored;
-            wilson_interval(racc, rubric_scored, WILSON_Z95, &rlo, &rhi);
-            json_object_set_new(j, "rubric",
-                                json_pack("{s:i, s:f, s:f, s:f, s:i, s:i}", "scored", rubric_scored, "accuracy", racc,
-                                          "ci_low", rlo, "ci_high", rhi, "correct", rubric_correct, "ties",
-                                          rubric_ties));
-        } else if (rubric) { // every rubric prompt was longer than the judge's context
-            json_object_set_new(j, "rubric", json_pack("{s:i}", "scored", 0));
-        }
-        json_object_set_new(j, "judge", json_string(o->judge_dir));
-        json_object_set_new(j, "judge_method", json_string(method_name(o->method)));
-        json_object_set_new(j, "labelled", json_string(o->labelled));
-
-        Text md = {0};
-        text_printf(&md, "# Judge accuracy: %s on `%s`\n\n", o->judge_dir, o->labelled);
-        text_printf(
-            &md,
-            "Each of %d labelled pairs judged pairwise in both answer orders (%s verdicts): correct when the chosen "
-            "answer is preferred in both, wrong when the rejected one is, a tie otherwise (including %d with an "
-            "unparseable verdict); ties count as half. %s95%% Wilson score intervals.\n\n",
-            n, method_name(o->method), t.unparseable,
-            rubric_scored ? "Rubric: the 5-point rubric's expected score (log-prob) of each answer, correct when the "
-                            "chosen answer scores higher. "
-                          : "");
-        text_printf(
-            &md, "| method | pairs | correct | ties | wrong | accuracy | 95%% CI |\n|---|---|---|---|---|---|---|\n");
-        text_printf(&md, "| pairwise, both orders | %d | %d | %d | %d | %.3f | %.3f-%.3f |\n", n, t.wins, t.ties,
-                    t.losses, acc, lo, hi);
-        if (rubric_scored)
-            text_printf(&md, "| rubric score | %d | %d | %d | %d | %.3f | %.3f-%.3f |\n", rubric_scored, rubric_correct,
-                        rubric_ties, rubric_scored - rubric_correct - rubric_ties, racc, rlo, rhi);
-        report_emit(j, &md, o->out, o->markdown);
-    }
+    if (lead) accuracy_report(o, &t, n, rubric, rubric_count);
     for (int i = 0; i < 2 * n_mine; i++) free(v[i].judgement);
     free(v), free(scores), free(prompt), free(first), free(second), free(tpl), free(mine), free(cmp_index);
     for (int i = 0; i < n; i++) json_decref(recs[i]);
