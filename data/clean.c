@@ -10,6 +10,7 @@
 #include "../base/check.h"
 #include "../base/hash64.h"
 #include "../base/io.h"
+#include "../base/json_file.h"
 #include "../base/progress.h"
 #include "jsonl.h"
 #include "minhash.h"
@@ -346,27 +347,13 @@ static void progress_extra(char *s, size_t n, int64_t records, int64_t kept) {
     snprintf(s, n, "%lld records, %lld kept", (long long)records, (long long)kept);
 }
 
-void clean_corpus(const CleanOptions *o, CleanStats *st) {
-    memset(st, 0, sizeof *st);
-    double t0 = now_seconds();
-    json_object_seed(0); // before objects are made in several threads (jansson's one global)
-    check_writable(o->output, "the output");
-    if (o->dropped) check_writable(o->dropped, "the removed records");
-    if (o->report) check_writable(o->report, "the report");
-    const char *field = o->field ? o->field : "text";
-    MinHash mh;
-    minhash_init(&mh, o->perm, MINHASH_SEED);
-    lsh_params(o->threshold, o->perm, &st->bands, &st->rows);
-    NearDupIndex *nd = near_dup_create(o->perm, st->bands, st->rows, o->threshold);
-    HashMap exact;
-    map_init(&exact);
-    Batch *b = xcalloc(1, sizeof *b);
-    b->sigs = xmalloc((size_t)BATCH * (size_t)o->perm * sizeof *b->sigs);
+// Pass 1: the fate of every record (kept, or why not), in input order: the first of
+// duplicates is kept. *item_record_out maps near-dup index items to records.
+static Fate *decide_fates(const CleanOptions *o, CleanStats *st, const char *field, MinHash *mh, NearDupIndex *nd,
+                          HashMap *exact, Batch *b, int64_t **item_record_out) {
     Fate *fates = NULL;
     int64_t fates_cap = 0, *item_record = NULL, items_cap = 0, kept1 = 0;
     char extra[96];
-
-    // pass 1: decide every record's fate
     JsonlReader *r = jsonl_open(o->input);
     Progress p;
     if (o->progress) progress_start(&p, "clean: reading", jsonl_file_size(r));
@@ -387,7 +374,7 @@ void clean_corpus(const CleanOptions *o, CleanStats *st) {
             if (res->reason != CLEAN_KEEP || !o->near_dedup) continue;
             size_t ns = shingles_from_words(res->word_ids, res->n_words);
             if (ns > 0) {
-                minhash_signature(&mh, res->word_ids, ns, b->sigs + (size_t)k * o->perm);
+                minhash_signature(mh, res->word_ids, ns, b->sigs + (size_t)k * o->perm);
                 b->has_sig[k] = 1;
             }
         }
@@ -403,7 +390,7 @@ void clean_corpus(const CleanOptions *o, CleanStats *st) {
             Fate f = {(uint8_t)res->reason, -1, -1};
             st->text_bytes_in += (int64_t)b->len[k];
             if (f.reason == CLEAN_KEEP && o->exact_dedup) {
-                int64_t first = map_get_or_put(&exact, hash64(res->text, res->len, EXACT_SEED), index);
+                int64_t first = map_get_or_put(exact, hash64(res->text, res->len, EXACT_SEED), index);
                 if (first >= 0) f.reason = CLEAN_EXACT_DUPLICATE, f.dup_of = first;
             }
             if (f.reason == CLEAN_KEEP && b->has_sig[k]) {
@@ -430,7 +417,13 @@ void clean_corpus(const CleanOptions *o, CleanStats *st) {
         progress_finish(&p, extra);
     }
 
-    // near-duplicate clusters: every member but the smallest is removed
+    *item_record_out = item_record;
+    return fates;
+}
+
+// Near-duplicate clusters: every member but the smallest is removed (fates updated); the
+// counts go to st; returns {"2": clusters of 2, "3": ...}.
+static json_t *near_dup_clusters(CleanStats *st, NearDupIndex *nd, Fate *fates, const int64_t *item_record) {
     int64_t n_items = near_dup_items(nd);
     int64_t *members = xcalloc((size_t)n_items + 1, sizeof *members);
     for (int64_t it = 0; it < n_items; it++) {
@@ -469,22 +462,20 @@ void clean_corpus(const CleanOptions *o, CleanStats *st) {
     free(members);
     st->candidate_pairs = near_dup_candidates(nd);
     st->confirmed_pairs = near_dup_confirmed(nd);
-    near_dup_free(nd);
-    map_free(&exact);
-    free(item_record);
-    for (int64_t i = 0; i < st->records_in; i++) {
-        st->removed[fates[i].reason]++;
-        st->removed_total += fates[i].reason != CLEAN_KEEP;
-    }
-    st->removed[CLEAN_KEEP] = 0;
+    return cluster_sizes;
+}
 
-    // pass 2: write the kept records (cleaned again: cleaning is a pure function) and the removed ones
+// Pass 2: writes the kept records (cleaned again: cleaning is a pure function) and the
+// removed ones; returns a few removed examples per reason.
+static json_t *write_records(const CleanOptions *o, CleanStats *st, const char *field, Batch *b, const Fate *fates) {
     json_t *examples = json_object();
     for (int k = 1; k < CLEAN_N_REASONS; k++)
         if (st->removed[k] > 0) json_object_set_new(examples, clean_reason_name((CleanReason)k), json_array());
-    r = jsonl_open(o->input);
+    JsonlReader *r = jsonl_open(o->input);
     RecordsWriter *out = records_writer_open(o->output);
     RecordsWriter *dropped = o->dropped ? records_writer_open(o->dropped) : NULL;
+    Progress p;
+    char extra[96];
     if (o->progress) progress_start(&p, "clean: writing", jsonl_file_size(r));
     Line line = {0};
     int64_t index0 = 0;
@@ -539,21 +530,46 @@ void clean_corpus(const CleanOptions *o, CleanStats *st) {
     records_writer_close(out);
     if (dropped) records_writer_close(dropped);
     free(line.p);
+
+    return examples;
+}
+
+void clean_corpus(const CleanOptions *o, CleanStats *st) {
+    memset(st, 0, sizeof *st);
+    double t0 = now_seconds();
+    json_object_seed(0); // before objects are made in several threads (jansson's one global)
+    check_writable(o->output, "the output");
+    if (o->dropped) check_writable(o->dropped, "the removed records");
+    if (o->report) check_writable(o->report, "the report");
+    const char *field = o->field ? o->field : "text";
+    MinHash mh;
+    minhash_init(&mh, o->perm, MINHASH_SEED);
+    lsh_params(o->threshold, o->perm, &st->bands, &st->rows);
+    NearDupIndex *nd = near_dup_create(o->perm, st->bands, st->rows, o->threshold);
+    HashMap exact;
+    map_init(&exact);
+    Batch *b = xcalloc(1, sizeof *b);
+    b->sigs = xmalloc((size_t)BATCH * (size_t)o->perm * sizeof *b->sigs);
+    // pass 1: decide every record's fate
+    int64_t *item_record;
+    Fate *fates = decide_fates(o, st, field, &mh, nd, &exact, b, &item_record);
+    json_t *cluster_sizes = near_dup_clusters(st, nd, fates, item_record);
+    near_dup_free(nd);
+    map_free(&exact);
+    free(item_record);
+    for (int64_t i = 0; i < st->records_in; i++) {
+        st->removed[fates[i].reason]++;
+        st->removed_total += fates[i].reason != CLEAN_KEEP;
+    }
+    st->removed[CLEAN_KEEP] = 0;
+    json_t *examples = write_records(o, st, field, b, fates); // pass 2
     free(fates);
     free(b->sigs);
     free(b->lines);
     free(b);
     minhash_free(&mh);
-
     st->report = build_report(o, st, examples, cluster_sizes);
-    if (o->report) {
-        char *text = json_dumps(st->report, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
-        CHECK(text != NULL, "out of memory");
-        size_t n = strlen(text);
-        text[n] = '\n'; // replace the NUL; written with its length
-        write_file_atomic(o->report, text, n + 1);
-        free(text);
-    }
+    if (o->report) json_write_atomic(o->report, st->report, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
     st->seconds = now_seconds() - t0;
 }
 
