@@ -202,20 +202,10 @@ static char *tokenizer_json_text(const BpeTrainOptions *o, char **tokens, int n_
 
 // ---- training ----
 
-BpeTrainStats bpe_train(const BpeTrainOptions *o) {
-    BpeTrainStats st = {0};
-    if (strcmp(o->pattern, "gpt2") != 0 && strcmp(o->pattern, "llama3") != 0)
-        fail("--pattern '%s' is unknown (choose gpt2 or llama3)", o->pattern);
-    int S = o->n_special, first_merge = S + 256;
-    if (o->vocab_size <= first_merge)
-        fail("--vocab %d leaves no room for merges: it must exceed 256 bytes + %d special tokens", o->vocab_size, S);
-    for (int i = 0; i < S; i++)
-        for (int j = 0; j < i; j++)
-            if (strcmp(o->special[i], o->special[j]) == 0) fail("special token '%s' is given twice", o->special[i]);
-
-    // A tokenizer with the byte alphabet and no merges gives the byte characters and the
-    // pre-tokenizer (the same code that encodes later).
-    char **tokens = xcalloc((size_t)o->vocab_size, sizeof(char *));
+// The special tokens and GPT-2's byte alphabet into tokens[0, S + 256), and a tokenizer
+// with them and no merges: the byte characters and the pre-tokenizer (the same code that
+// encodes later).
+static Tokenizer *byte_tokenizer(const BpeTrainOptions *o, char **tokens, int S, int first_merge) {
     for (int i = 0; i < S; i++) tokens[i] = strdup(o->special[i]);
     {
         char base_chars[256][3];
@@ -240,7 +230,11 @@ BpeTrainStats bpe_train(const BpeTrainOptions *o) {
     for (int b = 0; b < 256; b++)
         CHECK(strcmp(tokenizer_token_text(base, S + b), tokens[S + b]) == 0, "byte alphabet mismatch at %d", b);
 
-    // 1. count the pre-tokenized pieces
+    return base;
+}
+
+// Every pre-tokenized piece of the inputs with its count.
+static PieceMap count_pieces(const BpeTrainOptions *o, Tokenizer *base, BpeTrainStats *st) {
     PieceMap pieces = {xcalloc(1 << 16, sizeof(Piece)), 1 << 16, 0};
     Progress prog;
     progress_start(&prog, "tok train: reading", o->n_inputs);
@@ -250,13 +244,49 @@ BpeTrainStats bpe_train(const BpeTrainOptions *o) {
         size_t len;
         while (records_next(r, &text, &len)) {
             tokenizer_pieces(base, text, len, count_piece, &pieces);
-            st.documents++;
-            st.bytes += (long long)len;
+            st->documents++;
+            st->bytes += (long long)len;
         }
         records_close(r);
         progress_update(&prog, f + 1, NULL);
     }
     progress_finish(&prog, NULL);
+    return pieces;
+}
+
+// The pieces (released) as words of byte symbols S + byte, in the hash table's order (which
+// depends only on the pieces, so it is deterministic), with their counts.
+static void words_from_pieces(PieceMap *pieces, int S, int32_t **word, int *word_len, long long *word_count) {
+    size_t w = 0;
+    for (size_t i = 0; i < pieces->cap; i++) {
+        Piece *p = &pieces->slots[i];
+        if (!p->key) continue;
+        word[w] = xmalloc((p->len + 1) * sizeof(int32_t));
+        for (size_t k = 0; k < p->len; k++) word[w][k] = S + (unsigned char)p->key[k];
+        word_len[w] = (int)p->len;
+        word_count[w] = p->count;
+        free(p->key);
+        w++;
+    }
+    free(pieces->slots);
+}
+
+BpeTrainStats bpe_train(const BpeTrainOptions *o) {
+    BpeTrainStats st = {0};
+    if (strcmp(o->pattern, "gpt2") != 0 && strcmp(o->pattern, "llama3") != 0)
+        fail("--pattern '%s' is unknown (choose gpt2 or llama3)", o->pattern);
+    int S = o->n_special, first_merge = S + 256;
+    if (o->vocab_size <= first_merge)
+        fail("--vocab %d leaves no room for merges: it must exceed 256 bytes + %d special tokens", o->vocab_size, S);
+    for (int i = 0; i < S; i++)
+        for (int j = 0; j < i; j++)
+            if (strcmp(o->special[i], o->special[j]) == 0) fail("special token '%s' is given twice", o->special[i]);
+
+    char **tokens = xcalloc((size_t)o->vocab_size, sizeof(char *));
+    Tokenizer *base = byte_tokenizer(o, tokens, S, first_merge);
+
+    // 1. count the pre-tokenized pieces
+    PieceMap pieces = count_pieces(o, base, &st);
     tokenizer_free(base);
     if (st.documents == 0) fail("no documents in the input");
 
@@ -266,18 +296,7 @@ BpeTrainStats bpe_train(const BpeTrainOptions *o) {
     int32_t **word = xcalloc(n_words, sizeof(int32_t *));
     int *word_len = xcalloc(n_words, sizeof(int));
     long long *word_count = xcalloc(n_words, sizeof(long long));
-    size_t w = 0;
-    for (size_t i = 0; i < pieces.cap; i++) {
-        Piece *p = &pieces.slots[i];
-        if (!p->key) continue;
-        word[w] = xmalloc((p->len + 1) * sizeof(int32_t));
-        for (size_t k = 0; k < p->len; k++) word[w][k] = S + (unsigned char)p->key[k];
-        word_len[w] = (int)p->len;
-        word_count[w] = p->count;
-        free(p->key);
-        w++;
-    }
-    free(pieces.slots);
+    words_from_pieces(&pieces, S, word, word_len, word_count);
     // the order of the hash table depends only on the pieces, so it is deterministic
 
     PairTable pairs = {xcalloc(1 << 16, sizeof(Pair)), 1 << 16, 0};
@@ -296,6 +315,7 @@ BpeTrainStats bpe_train(const BpeTrainOptions *o) {
     int32_t *merges = xmalloc((size_t)max_merges * 2 * sizeof(int32_t));
     int32_t *scratch = NULL;
     size_t scratch_cap = 0;
+    Progress prog;
     progress_start(&prog, "tok train: merges", max_merges);
     while (st.merges < max_merges && heap.n > 0) {
         HeapItem top = heap_pop(&heap);
