@@ -1,4 +1,4 @@
-// cmd_loop.c: strap loop: self-rewarding iterations (train/loop.h).
+// cmd_loop.c: strap loop: self-rewarding iterations (selfplay/loop.h).
 #include <string.h>
 
 #include "../selfplay/loop.h"

@@ -1,5 +1,5 @@
 // cmd_verify.c: strap verify: checks answers against the verifiable constraints of their
-// prompts (eval/constraints.h), or makes prompts with constraints from plain requests.
+// prompts (selfplay/constraints.h), or makes prompts with constraints from plain requests.
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -102,7 +102,7 @@ static int verify_answers(const char *in, const char *out, const char *text_fiel
            records, all_pass, 100.0 * all_pass / records, repair ? ", repaired ones included" : "", passed,
            instructions, instructions ? 100.0 * passed / instructions : 100.0,
            malformed ? " (some constraints malformed: see \"error\" in the records)" : "");
-    if (repair) printf("verify: %ld answers repaired (eval/constraint_repair.h)\n", repaired);
+    if (repair) printf("verify: %ld answers repaired (selfplay/constraint_repair.h)\n", repaired);
     if (report_path) json_write_atomic(report_path, rep, JSON_INDENT(2) | JSON_REAL_PRECISION(12));
     json_decref(rep);
     free(kind_n), free(kind_pass);

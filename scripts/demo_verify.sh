@@ -9,7 +9,7 @@
 #   verify  every cleaned answer is checked against its constraints; --repair edits a failing
 #           answer when each failed constraint has an exact edit (case, commas, cut to n
 #           sentences, phrase or request first, phrase last, title, quotes, JSON, two answers:
-#           eval/constraint_repair.h) and keeps it when all its constraints then pass
+#           selfplay/constraint_repair.h) and keeps it when all its constraints then pass
 #   pairs   --reward verify: the answer passing most constraints is chosen, the one passing
 #           fewest rejected; looping answers are always rejected (DV_REWARD=mix adds the
 #           judge stage, M scoring every answer with the 5-point rubric, to break ties)

@@ -76,7 +76,7 @@ void pair_judge_close(PairJudge *j);
 // process judging all of them would. Free out[i].judgement with free().
 void pair_judge_run(PairJudge *j, const char *const *prompt, const char *const *first, const char *const *second, int n,
                     const int *index, int batch, PairVerdict *out);
-// The additive 5-point rubric score of each answer (eval/judge.h's template) by log-prob,
+// The additive 5-point rubric score of each answer (judge.h's template) by log-prob,
 // as strap judge --method logprob computes it: sum_k k p(k) over the digits 0..5 after
 // "Score: ". NAN where the prompt does not fit the context; all NAN if !has_digits.
 void pair_judge_rubric(PairJudge *j, const char *const *prompt, const char *const *answer, int n, double *score);

@@ -1,4 +1,4 @@
-// test_constraint_repair.c: every edit of eval/constraint_repair.h on a failing answer gives
+// test_constraint_repair.c: every edit of selfplay/constraint_repair.h on a failing answer gives
 // the expected text and passes the checker; failures without an edit, edits that cannot
 // help and conflicting edits give NULL; answers that pass stay as they are.
 #include <jansson.h>

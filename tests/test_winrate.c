@@ -1,6 +1,6 @@
 // test_winrate.c: the win-rate bookkeeping of a comparison judged in both answer orders
 // (eval/winrate.h) and the pairwise judge's prompt and verdict parser
-// (eval/judge_pairwise.h).
+// (selfplay/judge_pairwise.h).
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>

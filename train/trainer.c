@@ -203,6 +203,14 @@ static float train_step_passes(const TrainOptions *o, Model *model, DistOpt *opt
     return (float)(loss_sum / (o->grad_accum * comm_world()));
 }
 
+// The step skeleton of a pretraining run (step.h): a line per step, no progress bar.
+static StepRun train_step_run(const TrainOptions *o, Backend *backend, DistOpt *opt) {
+    StepRun run = {.what = "train", .out = o->out, .diverge_hint = "lower --lr or raise --warmup", .backend = backend};
+    run.opt = opt, run.sched = (LrSchedule){o->lr, o->min_lr, o->warmup, o->steps}, run.grad_clip = o->grad_clip;
+    run.total = o->steps, run.save_every = o->save_every, run.stop_after = o->stop_after, run.progress = 0;
+    return run;
+}
+
 int train_run(const TrainOptions *opts) {
     TrainOptions o = *opts;
     if (o.steps < 1) fail("--steps must be at least 1 (got %d)", o.steps);
@@ -265,17 +273,7 @@ int train_run(const TrainOptions *opts) {
         fflush(stdout);
     }
 
-    StepRun run = {.what = "train",
-                   .out = o.out,
-                   .diverge_hint = "lower --lr or raise --warmup",
-                   .backend = backend,
-                   .opt = &opt,
-                   .sched = {o.lr, o.min_lr, o.warmup, o.steps},
-                   .grad_clip = o.grad_clip,
-                   .total = o.steps,
-                   .save_every = o.save_every,
-                   .stop_after = o.stop_after,
-                   .progress = 0};
+    StepRun run = train_step_run(&o, backend, &opt);
     step_run_open(&run, o.model_dir, resuming, s.step);
     double run_start = now_seconds();
     SaveCtx sc = {&o, &model, &opt, &s, 0};
