@@ -598,24 +598,13 @@ static void run_iteration(Runner *r, Iter *it) {
 // ---- the work directory's seed: M0's files and numbers, made once ----
 
 // The human-written seed prompts, copied once into W/seed and never changed; returns the path.
-static char *seed_prompts_copy(const LoopOptions *o, const char *exe, const char *seed_dir) {
+static char *seed_prompts_copy(const LoopOptions *o, const char *seed_dir) {
     char *seed_prompts = path_join(seed_dir, "seed_prompts.jsonl");
     if (path_exists(seed_prompts)) return seed_prompts;
-    char *from = o->seed_prompts ? strdup(o->seed_prompts) : NULL;
-    if (!from) {
-        char *dir = o->catalog ? strdup(o->catalog) : NULL;
-        if (!dir) { // the catalogue next to the binary, else ./data/synth
-            char *bin_dir = strdup(exe);
-            *strrchr(bin_dir, '/') = 0;
-            dir = path_join(bin_dir, "data/synth");
-            free(bin_dir);
-            char *probe = path_join(dir, "seed_prompts.jsonl");
-            if (!path_exists(probe)) free(dir), dir = strdup("data/synth");
-            free(probe);
-        }
-        from = path_join(dir, "seed_prompts.jsonl");
-        free(dir);
-    }
+    char *from;
+    if (o->seed_prompts) from = xstrdup(o->seed_prompts);
+    else if (o->catalog) from = path_join(o->catalog, "seed_prompts.jsonl");
+    else from = path_near_exe("data/synth/seed_prompts.jsonl"); // the catalogue next to the binary, else ./data/synth
     if (!path_exists(from)) fail("%s not found: give --seed-prompts", from);
     copy_file(from, seed_prompts);
     free(from);
@@ -671,7 +660,7 @@ int loop_run(const LoopOptions *o) {
     char *seed_dir = path_join(o->workdir, "seed");
     make_dirs(seed_dir);
     remove_stale_temps(seed_dir);
-    char *seed_prompts = seed_prompts_copy(o, exe, seed_dir), *eval_data = path_join(seed_dir, "eval-text");
+    char *seed_prompts = seed_prompts_copy(o, seed_dir), *eval_data = path_join(seed_dir, "eval-text");
     if (o->eval_text) seed_eval_text(&r, o, exe, seed_dir, eval_data);
 
     char *prev_model = strdup(o->init);
