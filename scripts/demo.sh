@@ -3,8 +3,10 @@
 # finish in about 10 minutes on an idle 2-core CPU (much faster on a GPU). The model M0 writes
 # prompts for itself, each with 1-2 constraints a program can check (strap verify), answers
 # each several times, judges its answers with the 5-point rubric (log-prob judge), the
-# answers are cleaned and checked, best-vs-worst pairs (--reward mix: constraints passed
-# first, the rubric breaks ties; looping answers always rejected) train M1 with DPO, and M1
+# answers are cleaned and checked (--repair: a failing answer whose failed constraints have
+# an exact edit, such as letter case or a phrase at the end, is edited and kept when it then
+# passes), best-vs-worst pairs (--reward mix: constraints passed first, the rubric breaks
+# ties; looping answers always rejected) train M1 with DPO, and M1
 # is evaluated against M0: verified accuracy on held-out prompts with constraints (prompt-
 # and instruction-level, exact McNemar test), preference accuracy, win rate judged by M0
 # (each answer's rubric score: a 135M pairwise judge only ever picks the answer shown
@@ -32,7 +34,7 @@ mkdir -p "$(dirname "$DIR")"
 echo "== 2. one self-rewarding iteration (strap loop; the command of every stage is in $DIR/commands.log)"
 ./strap loop --init "$MODEL" --workdir "$DIR" \
     --iterations "${DEMO_ITERATIONS:-1}" --prompts "${DEMO_PROMPTS:-16}" --synth-max-new 128 --candidates "${DEMO_CANDIDATES:-4}" \
-    --constraints 2 --reward mix --heldout "$DIR-heldout.jsonl" --eval-max-new 128 \
+    --constraints 2 --reward mix --repair --heldout "$DIR-heldout.jsonl" --eval-max-new 128 \
     --max-new 128 --temperature 0.8 --judge-method logprob \
     --beta 0.1 --lr 1e-5 --dpo-batch 4 --epochs 2 --max-len 384 \
     --eval-count "${DEMO_EVAL:-12}" --winrate-judge rubric --eval-text data/demo/stories.txt --eval-text-batches 8 --batch 16 --threads "${DEMO_THREADS:-0}" --seed 1
