@@ -12,8 +12,8 @@
 #include "../dist/dist.h"
 #include "../eval/compare.h"
 #include "../eval/constraint_eval.h"
+#include "../eval/dpo_eval.h"
 #include "../eval/ppl.h"
-#include "../train/dpo.h"
 #include "args.h"
 #include "commands.h"
 
@@ -205,8 +205,7 @@ static int eval_logits(int argc, char **argv) {
 }
 
 static int eval_pairs(int argc, char **argv) {
-    DpoOptions o;
-    dpo_options_default(&o);
+    DpoEvalOptions o = {.device = "auto", .loss = {DPO_SIGMOID, 0.1, 0.0}, .batch = 4, .max_len = 512};
     float beta = (float)o.loss.beta;
     int json = 0;
     const char *out = NULL, *markdown = NULL;

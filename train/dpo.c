@@ -17,6 +17,7 @@
 #include "../dist/dist_records.h"
 #include "../model/chat.h"
 #include "../model/llama.h"
+#include "../model/pair_logps.h"
 #include "adamw.h"
 #include "ckpt.h"
 #include "dist_opt.h"
@@ -36,180 +37,6 @@ void dpo_options_default(DpoOptions *o) {
     o->grad_clip = 1.0f;
     o->warmup = 0;
     o->seed = 1;
-}
-
-// One tokenized sequence: tokens[0..len), answer tokens from `start` on.
-typedef struct {
-    int *tokens;
-    int len, start;
-} Seq;
-
-typedef struct {
-    Seq chosen, rejected;
-    double ref_chosen, ref_rejected; // reference log-probabilities (sums over answer tokens)
-} Pair;
-
-static Seq make_seq(Tokenizer *t, ChatFormat f, const char *system, const char *prompt, const char *answer, int end_id,
-                    int max_len) {
-    int32_t *ids = NULL;
-    size_t n = 0, cap = 0;
-    chat_encode(t, f, system, prompt, &ids, &n, &cap);
-    size_t start = n;
-    tokenizer_encode(t, answer, strlen(answer), 0, &ids, &n, &cap);
-    if (end_id >= 0) {
-        if (n == cap) ids = xrealloc(ids, (cap = cap * 2 + 1) * sizeof(int32_t));
-        ids[n++] = end_id;
-    }
-    Seq s = {(int *)ids, (int)(n < (size_t)max_len ? n : (size_t)max_len), (int)start};
-    return s;
-}
-
-// Sequence log-probabilities of up to 2B sequences in one forward (padded to the longest,
-// padding and prompt positions ignored): logp[i] = sum over answer positions of
-// log p(token | prefix).
-static void forward_logps(Model *m, Seq *const *seqs, int n, int T, int *tokens, int *targets, double *logp) {
-    for (int i = 0; i < n; i++) {
-        const Seq *s = seqs[i];
-        for (int t = 0; t < T; t++) {
-            int at = i * T + t;
-            tokens[at] = t < s->len ? s->tokens[t] : 0;
-            // position t predicts token t+1; only answer tokens are scored
-            targets[at] = (t + 1 < s->len && t + 1 >= s->start) ? s->tokens[t + 1] : -1;
-        }
-    }
-    model_forward(m, tokens, targets, n, T);
-    for (int i = 0; i < n; i++) {
-        double sum = 0;
-        for (int t = 0; t < T; t++)
-            if (targets[i * T + t] >= 0) sum -= m->acts.losses_host[i * T + t];
-        logp[i] = sum;
-    }
-}
-
-static int batch_len(Seq *const *seqs, int n) {
-    int T = 1;
-    for (int i = 0; i < n; i++) T = seqs[i]->len > T ? seqs[i]->len : T;
-    return T;
-}
-
-// The pairs of o->pairs, tokenized with the model's tokenizer and chat template.
-static Pair *load_pairs(const DpoOptions *o, int *n_out, int *max_T_out) {
-    char *tok_path = path_join(o->model_dir, "tokenizer.json");
-    if (!path_exists(tok_path)) fail("%s not found: preference pairs need the model's tokenizer", tok_path);
-    Tokenizer *tok = tokenizer_load(tok_path);
-    ChatFormat f = o->chat_template ? chat_format_from_name(o->chat_template) : chat_format_detect(o->model_dir);
-    char *system = f == CHAT_PLAIN ? NULL : chat_default_system(o->model_dir);
-    int stops[4], n_stops = chat_stop_ids(tok, f, stops), end_id = n_stops ? stops[0] : -1;
-    JsonlReader *r = jsonl_open(o->pairs);
-    int n_pairs = 0, cap = 64, max_T = 1;
-    Pair *pairs = xmalloc((size_t)cap * sizeof(Pair));
-    json_t *obj;
-    while (jsonl_next(r, &obj)) {
-        const char *fields[3] = {"prompt", "chosen", "rejected"}, *v[3];
-        for (int k = 0; k < 3; k++) {
-            v[k] = json_string_value(json_object_get(obj, fields[k]));
-            if (!v[k])
-                fail("%s:%ld: field '%s' missing or not a string (a pair needs prompt, chosen, rejected)", o->pairs,
-                     jsonl_line(r), fields[k]);
-        }
-        if (n_pairs == cap) pairs = xrealloc(pairs, (size_t)(cap *= 2) * sizeof(Pair));
-        Pair *p = &pairs[n_pairs++];
-        p->chosen = make_seq(tok, f, system, v[0], v[1], end_id, o->max_len);
-        p->rejected = make_seq(tok, f, system, v[0], v[2], end_id, o->max_len);
-        if (p->chosen.start >= p->chosen.len || p->rejected.start >= p->rejected.len)
-            fail("%s:%ld: the prompt alone fills --max-len %d; raise it or shorten the prompt", o->pairs, jsonl_line(r),
-                 o->max_len);
-        max_T = p->chosen.len > max_T ? p->chosen.len : max_T;
-        max_T = p->rejected.len > max_T ? p->rejected.len : max_T;
-        json_decref(obj);
-    }
-    jsonl_close(r);
-    if (n_pairs == 0) fail("%s holds no pairs", o->pairs);
-    free(system), free(tok_path);
-    tokenizer_free(tok);
-    *n_out = n_pairs;
-    *max_T_out = max_T;
-    return pairs;
-}
-
-typedef struct { // batch buffers for 2 x batch sequences of up to max_T tokens
-    int *tokens, *targets;
-    float *weights;
-    double *logp;
-    Seq **seqs;
-} Scratch;
-
-static Scratch scratch_build(int batch, int max_T) {
-    size_t rows = 2 * (size_t)batch * max_T;
-    Scratch s = {xmalloc(rows * sizeof(int)), xmalloc(rows * sizeof(int)), xmalloc(rows * sizeof(float)),
-                 xmalloc(2 * (size_t)batch * sizeof(double)), xmalloc(2 * (size_t)batch * sizeof(Seq *))};
-    return s;
-}
-static void scratch_free(Scratch *s) {
-    free(s->tokens), free(s->targets), free(s->weights), free(s->logp), free(s->seqs);
-}
-
-// Log-probabilities of the pairs' answers under the model in `dir` into out[2*i], out[2*i+1],
-// `batch` pairs per forward; with `owned` (one flag per batch), only the batches flagged.
-static void answers_logps(const char *dir, Backend *backend, Pair *pairs, int n_pairs, int batch, int max_T, Scratch *s,
-                          double *out, const char *owned) {
-    Model m;
-    model_load(&m, dir, backend);
-    if (max_T > m.config.max_seq) fail("--max-len %d is above the model's context (%d)", max_T, m.config.max_seq);
-    for (int b0 = 0; b0 < n_pairs; b0 += batch) {
-        if (owned && !owned[b0 / batch]) continue;
-        int nb = n_pairs - b0 < batch ? n_pairs - b0 : batch;
-        for (int i = 0; i < nb; i++)
-            s->seqs[2 * i] = &pairs[b0 + i].chosen, s->seqs[2 * i + 1] = &pairs[b0 + i].rejected;
-        forward_logps(&m, s->seqs, 2 * nb, batch_len(s->seqs, 2 * nb), s->tokens, s->targets, out + 2 * b0);
-    }
-    model_free(&m);
-}
-
-static void free_pairs(Pair *pairs, int n) {
-    for (int i = 0; i < n; i++) free(pairs[i].chosen.tokens), free(pairs[i].rejected.tokens);
-    free(pairs);
-}
-
-json_t *dpo_eval(const DpoOptions *opts) {
-    DpoOptions o = *opts;
-    if (!o.ref_dir) fail("--ref is required: the margins are measured against a reference model");
-    Backend *backend = dist_backend_select(o.device, o.threads); // a rank's share of the cores, its own GPU
-    int n_pairs, max_T;
-    Pair *pairs = load_pairs(&o, &n_pairs, &max_T);
-    Scratch s = scratch_build(o.batch, max_T);
-    // under mpirun slice q (pairs [q batch, (q + 1) batch)) is rank q % world's; the sums are added up
-    int n_slices = (n_pairs + o.batch - 1) / o.batch;
-    char *owned = xmalloc((size_t)n_slices);
-    for (int q = 0; q < n_slices; q++) owned[q] = (char)dist_records_mine(q);
-    double *ref = xcalloc(2 * (size_t)n_pairs, sizeof(double)), *pol = xcalloc(2 * (size_t)n_pairs, sizeof(double));
-    answers_logps(o.ref_dir, backend, pairs, n_pairs, o.batch, max_T, &s, ref, owned);
-    answers_logps(o.model_dir, backend, pairs, n_pairs, o.batch, max_T, &s, pol, owned);
-    double sums[6] = {0, 0, 0, 0, 0, 0}; // accuracy, margin, loss, rewards chosen, rewards rejected, logp accuracy
-    for (int i = 0; i < n_pairs; i++) {
-        if (!owned[i / o.batch]) continue;
-        double dc, dr, reward_c = o.loss.beta * (pol[2 * i] - ref[2 * i]),
-                       reward_r = o.loss.beta * (pol[2 * i + 1] - ref[2 * i + 1]);
-        sums[2] += dpo_pair_loss(&o.loss, pol[2 * i], pol[2 * i + 1], ref[2 * i], ref[2 * i + 1], &dc, &dr);
-        sums[0] += reward_c > reward_r;
-        sums[1] += reward_c - reward_r;
-        sums[3] += reward_c, sums[4] += reward_r;
-        sums[5] += pol[2 * i] > pol[2 * i + 1]; // the model alone prefers the chosen answer
-    }
-    dist_sum(sums, 6);
-    double n = n_pairs;
-    for (int k = 0; k < 6; k++)
-        if (!isfinite(sums[k]))
-            fail("eval pairs: %s or %s gives log-probabilities that are not finite numbers (NaN or infinity) on %s: "
-                 "its weights or activations overflow; nothing is reported",
-                 o.model_dir, o.ref_dir ? o.ref_dir : o.model_dir, o.pairs);
-    json_t *res = json_pack("{s:i, s:f, s:f, s:f, s:f, s:f, s:f, s:f}", "pairs", n_pairs, "accuracy", sums[0] / n,
-                            "margin", sums[1] / n, "rewards_chosen", sums[3] / n, "rewards_rejected", sums[4] / n,
-                            "loss", sums[2] / n, "logp_accuracy", sums[5] / n, "beta", o.loss.beta);
-    free(ref), free(pol), free(owned);
-    scratch_free(&s);
-    free_pairs(pairs, n_pairs);
-    return res;
 }
 
 // ---- training ----
@@ -283,8 +110,8 @@ static void save_step(void *ctx, int step, int stopping) {
 // Forward and backward of this rank's slices of the step's pairs [first, first + n_step);
 // sums[7] gets (every rank's) loss, accuracy, reward chosen, reward rejected, logp chosen,
 // logp rejected, tokens.
-static void dpo_step_passes(const DpoOptions *o, Model *m, DistOpt *opt, Pair *pairs, Scratch *s, int first, int n_step,
-                            double sums[7]) {
+static void dpo_step_passes(const DpoOptions *o, Model *m, DistOpt *opt, Pair *pairs, PairScratch *s, int first,
+                            int n_step, double sums[7]) {
     int rank = comm_rank(), world = comm_world();
     for (int k = 0; k < 7; k++) sums[k] = 0;
     model_zero_grads(m);
@@ -294,8 +121,8 @@ static void dpo_step_passes(const DpoOptions *o, Model *m, DistOpt *opt, Pair *p
         if (nb <= 0) continue; // a short last step: nothing left for this slice
         for (int i = 0; i < nb; i++)
             s->seqs[2 * i] = &pairs[b0 + i].chosen, s->seqs[2 * i + 1] = &pairs[b0 + i].rejected;
-        int T = batch_len(s->seqs, 2 * nb);
-        forward_logps(m, s->seqs, 2 * nb, T, s->tokens, s->targets, s->logp);
+        int T = seqs_max_len(s->seqs, 2 * nb);
+        seqs_forward_logps(m, s->seqs, 2 * nb, T, s->tokens, s->targets, s->logp);
         const double *logp = s->logp;
         for (int i = 0; i < nb; i++) {
             const Pair *p = &pairs[b0 + i];
@@ -328,8 +155,8 @@ int dpo_run(const DpoOptions *opts) {
     int rank = comm_rank(), world = comm_world(), lead = rank == 0;
     Backend *backend = dist_backend_select(o.device, o.threads);
     int n_pairs, max_T;
-    Pair *pairs = load_pairs(&o, &n_pairs, &max_T); // 1. pairs
-    Scratch s = scratch_build(o.batch, max_T);
+    Pair *pairs = pairs_load(o.pairs, o.model_dir, o.chat_template, o.max_len, &n_pairs, &max_T); // 1. pairs
+    PairScratch s = pair_scratch_build(o.batch, max_T);
     // the run directory: a checkpoint there is continued with --resume, never overwritten
     int resuming = step_run_dir(o.out, o.resume, "a DPO checkpoint");
 
@@ -341,7 +168,7 @@ int dpo_run(const DpoOptions *opts) {
 
     // 2. reference log-probabilities, once, of this rank's pairs
     double *ref = xcalloc(2 * (size_t)n_pairs, sizeof(double));
-    answers_logps(o.ref_dir, backend, pairs, n_pairs, o.batch, max_T, &s, ref, owned);
+    pairs_logps(o.ref_dir, backend, pairs, n_pairs, o.batch, max_T, &s, ref, owned);
     for (int i = 0; i < n_pairs; i++) pairs[i].ref_chosen = ref[2 * i], pairs[i].ref_rejected = ref[2 * i + 1];
     free(ref);
     free(owned);
@@ -363,7 +190,7 @@ int dpo_run(const DpoOptions *opts) {
         free(state), free(opt_path);
         if (step >= total) {
             if (lead) printf("dpo run in %s is already at step %d of %d; nothing to do\n", o.out, step, total);
-            dist_opt_free(&opt), model_free(&m), scratch_free(&s), free_pairs(pairs, n_pairs);
+            dist_opt_free(&opt), model_free(&m), pair_scratch_free(&s), pairs_free(pairs, n_pairs);
             return 0;
         }
         if (lead) printf("resuming %s at step %d of %d\n", o.out, step, total);
@@ -408,8 +235,8 @@ int dpo_run(const DpoOptions *opts) {
     if (lead && !exit_status && step == total)
         printf("dpo: %d pairs, %d steps, checkpoint in %s, metrics in %s\n", n_pairs, step, o.out, run.metrics_path);
     step_run_free(&run);
-    free_pairs(pairs, n_pairs);
-    scratch_free(&s);
+    pairs_free(pairs, n_pairs);
+    pair_scratch_free(&s);
     dist_opt_free(&opt);
     model_free(&m);
     return exit_status;

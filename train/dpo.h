@@ -41,9 +41,3 @@ void dpo_options_default(DpoOptions *o);
 // k*world + r going to rank r at micro-step k, as train's loader does. Returns the process
 // exit status (0, or 128+signal after a clean stop).
 int dpo_run(const DpoOptions *o);
-// strap eval pairs: preference accuracy (the implicit reward of the chosen answer above the
-// rejected one), mean reward margin and loss of model_dir against ref_dir on the pairs; also
-// the share of pairs where the model alone gives the chosen answer the higher log-prob.
-// Returns {"pairs", "accuracy", "margin", "rewards_chosen", "rewards_rejected", "loss",
-// "logp_accuracy", "beta"} (new reference).
-json_t *dpo_eval(const DpoOptions *o);
