@@ -45,7 +45,7 @@ static int verify_answers(const char *in, const char *out, const char *text_fiel
             const char *id = json_string_value(json_object_get(obj, "prompt_id"));
             const char *answer = json_string_value(text);
             int same_prompt = id && prev_id && strcmp(id, prev_id) == 0;
-            char *keep = strdup(answer);
+            char *keep = xstrdup(answer);
             if (n_pass < total) {
                 json_t *edits = json_array();
                 char *fixed =
@@ -63,7 +63,7 @@ static int verify_answers(const char *in, const char *out, const char *text_fiel
                 json_decref(edits);
             }
             free(prev_id), free(prev_text);
-            prev_id = id ? strdup(id) : NULL, prev_text = keep;
+            prev_id = id ? xstrdup(id) : NULL, prev_text = keep;
         }
         size_t i;
         json_t *v;

@@ -52,7 +52,7 @@ static char *map_case(char *s, int upper) {
         i += (size_t)k;
     }
     free(s);
-    if (!t.s) t.s = calloc(1, 1);
+    if (!t.s) t.s = xcalloc(1, 1);
     return t.s;
 }
 
@@ -155,7 +155,7 @@ static char *apply_edit(const char *kind, const json_t *c, char *s, const char *
         return kind[0] == 's' ? join3(p, " ", s) : join3(s, " ", p);
     }
     if (strcmp(kind, "lowercase") == 0 || strcmp(kind, "uppercase") == 0) return map_case(s, kind[0] == 'u');
-    if (strcmp(kind, "quotes") == 0) return join3(strdup("\""), "", join3(s, "", strdup("\"")));
+    if (strcmp(kind, "quotes") == 0) return join3(xstrdup("\""), "", join3(s, "", xstrdup("\"")));
     if (strcmp(kind, "json_format") == 0) return wrap_json(s);
     free(s);
     return NULL;
@@ -171,7 +171,7 @@ char *constraints_repair(const json_t *constraints, const char *prompt, const ch
                          json_t *edited) {
     if (!answer) answer = "";
     size_t n = json_array_size(constraints);
-    if (n == 0) return strdup(answer);
+    if (n == 0) return xstrdup(answer);
     int *failed = xcalloc(n, sizeof(int)), any = 0;
     for (size_t i = 0; i < n; i++) {
         const json_t *c = json_array_get(constraints, i);
@@ -183,7 +183,7 @@ char *constraints_repair(const json_t *constraints, const char *prompt, const ch
         }
         failed[i] = r == 0, any |= r == 0;
     }
-    char *s = any ? trimmed_copy(answer) : strdup(answer);
+    char *s = any ? trimmed_copy(answer) : xstrdup(answer);
     for (int e = 0; any && s && EDIT_ORDER[e]; e++)
         for (size_t i = 0; i < n && s; i++) {
             const json_t *c = json_array_get(constraints, i);
