@@ -602,9 +602,12 @@ static char *seed_prompts_copy(const LoopOptions *o, const char *seed_dir) {
     char *seed_prompts = path_join(seed_dir, "seed_prompts.jsonl");
     if (path_exists(seed_prompts)) return seed_prompts;
     char *from;
-    if (o->seed_prompts) from = xstrdup(o->seed_prompts);
-    else if (o->catalog) from = path_join(o->catalog, "seed_prompts.jsonl");
-    else from = path_near_exe("data/synth/seed_prompts.jsonl"); // the catalogue next to the binary, else ./data/synth
+    if (o->seed_prompts)
+        from = xstrdup(o->seed_prompts);
+    else if (o->catalog)
+        from = path_join(o->catalog, "seed_prompts.jsonl");
+    else
+        from = path_near_exe("data/synth/seed_prompts.jsonl"); // the catalogue next to the binary, else ./data/synth
     if (!path_exists(from)) fail("%s not found: give --seed-prompts", from);
     copy_file(from, seed_prompts);
     free(from);
