@@ -60,27 +60,21 @@ static inline double max_rel_err(const float *a, const double *b, size_t n, doub
 }
 
 // max |a-b| / max|b| over n elements (INFINITY on NaN): the worst error relative to the
-// reference's largest magnitude, for a float reference (floor 1e-12) or a float64 one
-static inline double scaled_err(const float *a, const float *b, size_t n) {
-    double worst = 0, scale = 1e-12;
-    for (size_t i = 0; i < n; i++) scale = fmax(scale, fabs(b[i]));
-    for (size_t i = 0; i < n; i++) {
-        double d = fabs((double)a[i] - b[i]);
-        if (d != d) return INFINITY;
-        worst = fmax(worst, d);
+// reference's largest magnitude, for a float reference (scaled_err, floor 1e-12) or a
+// float64 one (scaled_err_f64, floor 1e-30)
+#define TEST_SCALED_ERR(name, T, floor_)                                \
+    static inline double name(const float *a, const T *b, size_t n) {   \
+        double worst = 0, scale = floor_;                               \
+        for (size_t i = 0; i < n; i++) scale = fmax(scale, fabs(b[i])); \
+        for (size_t i = 0; i < n; i++) {                                \
+            double d = fabs((double)a[i] - b[i]);                       \
+            if (d != d) return INFINITY;                                \
+            worst = fmax(worst, d);                                     \
+        }                                                               \
+        return worst / scale;                                           \
     }
-    return worst / scale;
-}
-static inline double scaled_err_f64(const float *a, const double *b, size_t n) {
-    double worst = 0, scale = 1e-30;
-    for (size_t i = 0; i < n; i++) scale = fmax(scale, fabs(b[i]));
-    for (size_t i = 0; i < n; i++) {
-        double d = fabs((double)a[i] - b[i]);
-        if (d != d) return INFINITY;
-        worst = fmax(worst, d);
-    }
-    return worst / scale;
-}
+TEST_SCALED_ERR(scaled_err, float, 1e-12)
+TEST_SCALED_ERR(scaled_err_f64, double, 1e-30)
 
 // Bad-input tests: runs fn(arg) in a forked child and expects it to end the process the way
 // strap's fail() does: exit status 1 and stderr holding "strap: error:", `needle` and, when
