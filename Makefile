@@ -14,7 +14,7 @@
 CC      ?= cc
 comma   := ,
 CFLAGS  ?= -O3 -march=native
-CFLAGS  += -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE -MMD -MP
+CFLAGS  += -std=c11 -Wall -Wextra -Wno-missing-field-initializers -Werror -D_GNU_SOURCE -MMD -MP
 LDLIBS  := -lzstd -ljansson -lpcre2-8 -lutf8proc -lm
 BUILD   := build
 
@@ -104,7 +104,7 @@ ifneq ($(CU_SRC),)
 endif
 endif
 
-CORE_SRC := $(wildcard base/*.c dist/*.c selfplay/*.c kernels/*.c kernels/cpu/*.c model/*.c data/*.c train/*.c eval/*.c)
+CORE_SRC := $(wildcard base/*.c dist/*.c selfplay/*.c loop/*.c bench/*.c kernels/*.c kernels/cpu/*.c model/*.c data/*.c train/*.c eval/*.c)
 CLI_SRC  := $(wildcard cli/*.c)
 TEST_SRC := $(wildcard tests/test_*.c)
 CORE_OBJ := $(CORE_SRC:%.c=$(BUILD)/%.o) $(CU_OBJ)
@@ -148,6 +148,11 @@ $(BUILD)/%.o: %.cu $(FLAGS_STAMP)
 $(BUILD)/tests/%: tests/%.c $(BUILD)/libstrap.a $(wildcard tests/*.h) $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libstrap.a $(LDLIBS)
+
+# test_flags parses the loop's command lines with the command line parser (cli/args.c)
+$(BUILD)/tests/test_flags: tests/test_flags.c $(BUILD)/cli/args.o $(BUILD)/libstrap.a $(wildcard tests/*.h) $(FLAGS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/cli/args.o $(BUILD)/libstrap.a $(LDLIBS)
 
 test: strap $(TEST_BIN)
 	bash tests/run.sh

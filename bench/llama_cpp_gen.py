@@ -4,7 +4,7 @@ its low-level C API): the same model as a GGUF (F32 or F16, from bench/make_gguf
 same batch, prompt length, new tokens and thread count. Prints JSON with the same keys as
 strap. Benchmark-only: nothing in the build or the tests needs llama_cpp.
 
-What is timed, as in cli/cmd_bench.c:
+What is timed, as in bench/bench_gen.c:
   prefill: each of the B prompts decoded as one llama_batch of P tokens (its own sequence
            id, logits of the last position only), one after another; tokens/s = B*P / time.
   decode:  N steps; a step is one llama_batch of B tokens, one per sequence, at the next

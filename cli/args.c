@@ -11,28 +11,41 @@
 
 #include "../base/check.h"
 
+static void flag_usage(const Command *cmd, const Flag *f) {
+    char left[96];
+    const char *meta = f->meta ? f->meta : f->type == FLAG_CHOICE ? "NAME" : "";
+    if (f->alias)
+        snprintf(left, sizeof left, "%s, %s %s", f->alias, f->name, meta);
+    else
+        snprintf(left, sizeof left, "%s %s", f->name, meta);
+    fprintf(stderr, "  %-28s %s", left, f->help ? f->help : "");
+    const void *x = flag_target(f, cmd->options);
+    char choices[256];
+    switch (f->type) {
+    case FLAG_INT: fprintf(stderr, " [%d]", *(const int *)x); break;
+    case FLAG_INT64: fprintf(stderr, " [%lld]", (long long)*(const int64_t *)x); break;
+    case FLAG_FLOAT:
+        if (!isnan(*(const float *)x)) fprintf(stderr, " [%g]", *(const float *)x);
+        break;
+    case FLAG_DOUBLE: fprintf(stderr, " [%g]", *(const double *)x); break;
+    case FLAG_STRING:
+        if (*(const char *const *)x) fprintf(stderr, " [%s]", *(const char *const *)x);
+        break;
+    case FLAG_CHOICE:
+        flag_choices_text(f, choices, sizeof choices);
+        fprintf(stderr, ": %s [%s]", choices, f->choices[*(const int *)x]);
+        break;
+    default: break;
+    }
+    fprintf(stderr, "\n");
+}
+
 void args_usage(const Command *cmd) {
     fprintf(stderr, "usage: %s\n", cmd->usage);
     if (cmd->description) fprintf(stderr, "\n%s\n", cmd->description);
-    if (cmd->flags && cmd->flags[0].name) fprintf(stderr, "\noptions:\n");
-    for (const Flag *f = cmd->flags; f && f->name; f++) {
-        char left[96];
-        if (f->alias)
-            snprintf(left, sizeof left, "%s, %s %s", f->alias, f->name, f->meta ? f->meta : "");
-        else
-            snprintf(left, sizeof left, "%s %s", f->name, f->meta ? f->meta : "");
-        fprintf(stderr, "  %-28s %s", left, f->help ? f->help : "");
-        switch (f->type) {
-        case FLAG_INT: fprintf(stderr, " [%d]", *(int *)f->value); break;
-        case FLAG_INT64: fprintf(stderr, " [%lld]", (long long)*(int64_t *)f->value); break;
-        case FLAG_FLOAT: fprintf(stderr, " [%g]", *(float *)f->value); break;
-        case FLAG_STRING:
-            if (*(const char **)f->value) fprintf(stderr, " [%s]", *(const char **)f->value);
-            break;
-        default: break;
-        }
-        fprintf(stderr, "\n");
-    }
+    if ((cmd->flags && cmd->flags[0].name) || (cmd->more && cmd->more[0].name)) fprintf(stderr, "\noptions:\n");
+    for (const Flag *f = cmd->flags; f && f->name; f++) flag_usage(cmd, f);
+    for (const Flag *f = cmd->more; f && f->name; f++) flag_usage(cmd, f);
     fprintf(stderr, "  %-28s %s\n", "-h, --help", "show this help");
 }
 
@@ -52,43 +65,66 @@ void args_require(const Command *cmd, const char *flag, int ok) {
     if (!ok) args_error(cmd, "%s is required", flag);
 }
 
-static Flag *find_flag(Command *cmd, const char *name, size_t len) {
-    for (Flag *f = cmd->flags; f && f->name; f++) {
-        if (strlen(f->name) == len && strncmp(f->name, name, len) == 0) return f;
-        if (f->alias && strlen(f->alias) == len && strncmp(f->alias, name, len) == 0) return f;
-    }
+static int flag_named(const Flag *f, const char *name, size_t len) {
+    return (strlen(f->name) == len && strncmp(f->name, name, len) == 0) ||
+           (f->alias && strlen(f->alias) == len && strncmp(f->alias, name, len) == 0);
+}
+
+static const Flag *find_flag(const Command *cmd, const char *name, size_t len) {
+    for (const Flag *f = cmd->flags; f && f->name; f++)
+        if (flag_named(f, name, len)) return f;
+    for (const Flag *f = cmd->more; f && f->name; f++)
+        if (flag_named(f, name, len)) return f;
     return NULL;
 }
 
 static void check_range(const Command *cmd, const Flag *f, double x, const char *text);
 
-static void set_value(Command *cmd, Flag *f, const char *v) {
+static void set_value(Command *cmd, const Flag *f, const char *v) {
     char *end = NULL;
     errno = 0;
+    void *target = flag_target(f, cmd->options);
     switch (f->type) {
     case FLAG_INT: {
         long x = strtol(v, &end, 10);
         if (errno || end == v || *end || x < INT_MIN || x > INT_MAX)
             args_error(cmd, "%s expects an integer, got '%s'", f->name, v);
         check_range(cmd, f, (double)x, v);
-        *(int *)f->value = (int)x;
+        *(int *)target = (int)x;
         break;
     }
     case FLAG_INT64: {
         long long x = strtoll(v, &end, 10);
         if (errno || end == v || *end) args_error(cmd, "%s expects an integer, got '%s'", f->name, v);
         check_range(cmd, f, (double)x, v);
-        *(int64_t *)f->value = x;
+        *(int64_t *)target = x;
         break;
     }
     case FLAG_FLOAT: {
         float x = strtof(v, &end);
         if (errno || end == v || *end || !isfinite(x)) args_error(cmd, "%s expects a number, got '%s'", f->name, v);
         check_range(cmd, f, (double)x, v);
-        *(float *)f->value = x;
+        *(float *)target = x;
         break;
     }
-    case FLAG_STRING: *(const char **)f->value = v; break;
+    case FLAG_DOUBLE: {
+        double x = strtod(v, &end);
+        if (errno || end == v || *end || !isfinite(x)) args_error(cmd, "%s expects a number, got '%s'", f->name, v);
+        check_range(cmd, f, x, v);
+        *(double *)target = x;
+        break;
+    }
+    case FLAG_STRING: *(const char **)target = v; break;
+    case FLAG_CHOICE: {
+        int k = flag_choice_index(f, v);
+        if (k < 0) {
+            char choices[256];
+            flag_choices_text(f, choices, sizeof choices);
+            args_error(cmd, "%s must be %s, got '%s'", f->name, choices, v);
+        }
+        *(int *)target = k;
+        break;
+    }
     default: break;
     }
 }
@@ -248,13 +284,14 @@ static void check_range(const Command *cmd, const Flag *f, double x, const char 
 
 void args_parse(Command *cmd, int argc, char **argv) {
     cmd->n_positional = 0;
-    for (const Flag *f = cmd->flags; f && f->name; f++)
-        if (f->type == FLAG_INT || f->type == FLAG_INT64 || f->type == FLAG_FLOAT) {
-            char name[96];
-            command_name(cmd, name, sizeof name);
-            CHECK(range_of(cmd, f->name) != NULL, "strap %s: the numeric flag %s has no allowed range in cli/args.c",
-                  name, f->name);
-        }
+    for (int table = 0; table < 2; table++)
+        for (const Flag *f = table ? cmd->more : cmd->flags; f && f->name; f++)
+            if (f->type == FLAG_INT || f->type == FLAG_INT64 || f->type == FLAG_FLOAT || f->type == FLAG_DOUBLE) {
+                char name[96];
+                command_name(cmd, name, sizeof name);
+                CHECK(range_of(cmd, f->name) != NULL,
+                      "strap %s: the numeric flag %s has no allowed range in cli/args.c", name, f->name);
+            }
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
@@ -268,11 +305,11 @@ void args_parse(Command *cmd, int argc, char **argv) {
         }
         const char *eq = strchr(a, '=');
         size_t len = eq ? (size_t)(eq - a) : strlen(a);
-        Flag *f = find_flag(cmd, a, len);
+        const Flag *f = find_flag(cmd, a, len);
         if (!f) args_error(cmd, "unknown flag '%.*s'", (int)len, a);
-        if (f->type == FLAG_BOOL) {
+        if (f->type == FLAG_BOOL || f->type == FLAG_OFF) {
             if (eq) args_error(cmd, "%s takes no value", f->name);
-            *(int *)f->value = 1;
+            *(int *)flag_target(f, cmd->options) = f->type == FLAG_BOOL;
             continue;
         }
         const char *v = eq ? eq + 1 : NULL;

@@ -1,4 +1,11 @@
-// args.h: declarative flag parsing for strap subcommands.
+// args.h: declarative flag parsing for strap subcommands. The flags of a command that the
+// loop also starts are a library table over its options struct (base/flags.h):
+//
+//   SftOptions o;
+//   sft_options_default(&o);
+//   Command cmd = {"strap sft ...", "...", SFT_FLAGS, 0, NULL, 0, &o, NULL};
+//
+// the others bind each flag to a variable of their own:
 //
 //   int steps = 100; const char *out = NULL; int resume = 0;
 //   Flag flags[] = {
@@ -17,24 +24,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
-typedef enum { FLAG_END = 0, FLAG_BOOL, FLAG_INT, FLAG_INT64, FLAG_FLOAT, FLAG_STRING } FlagType;
-
-typedef struct {
-    const char *name; // "--steps" (a "-n" short name may be given in `alias`)
-    FlagType type;
-    void *value;      // int* for BOOL/INT, int64_t* for INT64, float* for FLOAT, const char** for STRING
-    const char *meta; // placeholder shown in usage ("N", "DIR"); NULL for BOOL
-    const char *help;
-    const char *alias; // optional second spelling, e.g. "-n"
-} Flag;
+#include "../base/flags.h"
 
 typedef struct {
     const char *usage;       // "strap train --model DIR --data PATH --out DIR [options]"
     const char *description; // one paragraph
-    Flag *flags;             // terminated by {0}
+    const Flag *flags;       // terminated by {0}
     int max_positional;      // how many non-flag arguments are accepted
     const char **positional; // receives them (array of max_positional), may be NULL if 0
     int n_positional;        // set by args_parse
+    void *options;           // the struct the flags without a `value` set (base/flags.h)
+    const Flag *more;        // optional: more flags, terminated by {0} (the command's own, after a
+                             // library table over `options`)
 } Command;
 
 // Parses argv[1..argc). Exits on --help (0) or error (2).

@@ -1,9 +1,7 @@
 // cmd_convert.c: strap convert --gguf FILE --out DIR [--bf16] [--force].
 #include "cmd_convert.h"
 
-#include <inttypes.h>
 #include <stdio.h>
-#include <string.h>
 
 #include "../model/convert_gguf.h"
 #include "../model/gguf.h"

@@ -1,7 +1,7 @@
-// cmd_loop.c: strap loop: self-rewarding iterations (selfplay/loop.h).
+// cmd_loop.c: strap loop: self-rewarding iterations (loop/loop.h).
 #include <string.h>
 
-#include "../selfplay/loop.h"
+#include "../loop/loop.h"
 #include "args.h"
 #include "commands.h"
 
@@ -107,6 +107,8 @@ int cmd_loop(int argc, char **argv) {
         args_error(&cmd, "--winrate-judge must be logprob, text, rubric or none");
     if (strcmp(o.reward, "judge") != 0 && strcmp(o.reward, "verify") != 0 && strcmp(o.reward, "mix") != 0)
         args_error(&cmd, "--reward must be judge, verify or mix");
+    if (strcmp(o.dpo_loss, "sigmoid") != 0 && strcmp(o.dpo_loss, "ipo") != 0 && strcmp(o.dpo_loss, "robust") != 0)
+        args_error(&cmd, "--loss must be sigmoid, ipo or robust");
     if (strcmp(o.reward, "judge") != 0 && o.constraints < 1)
         args_error(&cmd, "--reward %s checks constraints: give --constraints K (1..3) too", o.reward);
     if (o.repair && strcmp(o.reward, "judge") == 0)

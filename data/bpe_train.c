@@ -274,10 +274,11 @@ static void words_from_pieces(PieceMap *pieces, int S, int32_t **word, int *word
 BpeTrainStats bpe_train(const BpeTrainOptions *o) {
     BpeTrainStats st = {0};
     if (strcmp(o->pattern, "gpt2") != 0 && strcmp(o->pattern, "llama3") != 0)
-        fail("--pattern '%s' is unknown (choose gpt2 or llama3)", o->pattern);
+        fail("pre-tokenizer pattern '%s' is unknown (choose gpt2 or llama3)", o->pattern);
     int S = o->n_special, first_merge = S + 256;
     if (o->vocab_size <= first_merge)
-        fail("--vocab %d leaves no room for merges: it must exceed 256 bytes + %d special tokens", o->vocab_size, S);
+        fail("a vocabulary of %d leaves no room for merges: it must exceed 256 bytes + %d special tokens",
+             o->vocab_size, S);
     for (int i = 0; i < S; i++)
         for (int j = 0; j < i; j++)
             if (strcmp(o->special[i], o->special[j]) == 0) fail("special token '%s' is given twice", o->special[i]);

@@ -6,6 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #include "../base/check.h"
 #include "../base/hash64.h"
@@ -178,7 +181,7 @@ static void parse_record(Batch *b, int k, const char *field) {
             b->len[k] = json_string_length(v);
             return;
         }
-        snprintf(err, sizeof err, "field '%s' missing or not a string (choose the text field with --field)", field);
+        snprintf(err, sizeof err, "field '%s' missing or not a string (choose the field that holds the text)", field);
     }
     b->error[k] = strdup(err);
 }
@@ -576,4 +579,30 @@ void clean_corpus(const CleanOptions *o, CleanStats *st) {
 void clean_stats_free(CleanStats *st) {
     json_decref(st->report);
     st->report = NULL;
+}
+
+int clean_run(const CleanOptions *o) {
+#ifdef _OPENMP
+    if (o->threads > 0) omp_set_num_threads(o->threads);
+#endif
+    CleanStats st;
+    clean_corpus(o, &st);
+    printf("cleaned %s -> %s: %lld records in, %lld out, %lld removed (%.1fs)\n", o->input, o->output,
+           (long long)st.records_in, (long long)st.records_out, (long long)st.removed_total, st.seconds);
+    for (int k = 1; k < CLEAN_N_REASONS; k++)
+        if (st.removed[k]) printf("  %-16s %lld\n", clean_reason_name((CleanReason)k), (long long)st.removed[k]);
+    printf("repaired (in the output): %lld normalised, %lld with chat markers stripped, %lld code fences closed, "
+           "%lld cut-off endings trimmed\n",
+           (long long)st.normalised, (long long)st.markers_stripped, (long long)st.fences_closed,
+           (long long)st.cut_offs_trimmed);
+    if (o->near_dedup)
+        printf("near-duplicates: MinHash %d permutations, LSH %d bands x %d rows for threshold %.2f: %lld candidate "
+               "pairs, %lld clusters (largest %lld records), %lld records removed\n",
+               o->perm, st.bands, st.rows, o->threshold, (long long)st.candidate_pairs, (long long)st.clusters,
+               (long long)st.largest_cluster, (long long)st.removed[CLEAN_NEAR_DUPLICATE]);
+    printf("text: %lld bytes in, %lld bytes out\n", (long long)st.text_bytes_in, (long long)st.text_bytes_out);
+    if (o->report) printf("report: %s\n", o->report);
+    if (o->dropped) printf("removed records: %s\n", o->dropped);
+    clean_stats_free(&st);
+    return 0;
 }

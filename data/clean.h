@@ -25,6 +25,7 @@
 #include <jansson.h>
 #include <stdint.h>
 
+#include "../base/flags.h"
 #include "clean_text.h"
 
 typedef struct {
@@ -39,9 +40,11 @@ typedef struct {
     int perm;        // MinHash permutations (1..256), default 128
     float threshold; // Jaccard similarity of near-duplicates, default 0.8
     int progress;    // 1: progress on stderr
+    int threads;     // clean_run: CPU threads (0: all cores); the output does not depend on it
 } CleanOptions;
 
 void clean_options_defaults(CleanOptions *o);
+extern const Flag CLEAN_FLAGS[]; // strap data clean (data/data_flags.c)
 
 typedef struct {
     int64_t records_in, records_out;
@@ -60,3 +63,5 @@ typedef struct {
 // Runs the pipeline; errors exit with a message naming the file and line.
 void clean_corpus(const CleanOptions *o, CleanStats *st);
 void clean_stats_free(CleanStats *st);
+// strap data clean: sets the threads, cleans, prints the summary; returns the exit status.
+int clean_run(const CleanOptions *o);

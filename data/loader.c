@@ -42,12 +42,12 @@ Loader *loader_open_dp(char **files, int n_files, int B, int T, int rank, int wo
     uint64_t need = (uint64_t)B * world * accum * T + 1;
     if (l->total < need && accum == 1)
         fail("data '%s'%s: %llu tokens, but one batch needs B x world x T + 1 = %llu (B=%d, T=%d, world=%d); "
-             "lower --batch or --seq, or pack more text",
+             "lower the batch or the sequence length, or pack more text",
              files[0], n_files > 1 ? " and others" : "", (unsigned long long)l->total, (unsigned long long)need, B, T,
              world);
     if (l->total < need)
         fail("data '%s'%s: %llu tokens, but one batch needs B x world x accum x T + 1 = %llu (B=%d, T=%d, world=%d, "
-             "accum=%d); lower --batch, --grad-accum or --seq, or pack more text",
+             "accum=%d); lower the batch, the gradient accumulation or the sequence length, or pack more text",
              files[0], n_files > 1 ? " and others" : "", (unsigned long long)l->total, (unsigned long long)need, B, T,
              world, accum);
     l->window = xmalloc(((size_t)T + 1) * sizeof(int32_t));
@@ -120,7 +120,7 @@ void loader_get_state(const Loader *l, uint64_t *cursor, uint64_t *epoch) {
 void loader_set_state(Loader *l, uint64_t cursor, uint64_t epoch) {
     if (cursor >= l->total)
         fail("data cursor %llu is past the end of the data (%llu tokens in %s%s): the run was made on other data; "
-             "give the same --data to resume",
+             "resume it on the same data",
              (unsigned long long)cursor, (unsigned long long)l->total, l->shards[0]->path,
              l->n_shards > 1 ? " and the other shards" : "");
     l->cursor = cursor;

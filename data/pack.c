@@ -65,7 +65,7 @@ PackStats pack_documents(const PackOptions *o) {
     // so the split is the same on every machine and for every thread count
     double inv = o->val_fraction > 0 ? round(1.0 / o->val_fraction) : 0;
     uint64_t every = inv > 1e18 ? (uint64_t)1e18 : (uint64_t)inv;
-    if (o->val_fraction > 0 && every < 2) fail("--val-fraction %g is too large (at most 0.5)", o->val_fraction);
+    if (o->val_fraction > 0 && every < 2) fail("validation fraction %g is too large (at most 0.5)", o->val_fraction);
     Split train = {o, "train", 0, NULL, 0, &st, &st.tokens}, val = {o, "val", 1, NULL, 0, &st, &st.val_tokens};
     // A batch of documents is read, encoded in parallel (each thread with its own
     // tokenizer), then written in order, so the shards do not depend on the thread count.
@@ -143,11 +143,11 @@ PackStats pack_documents(const PackOptions *o) {
     for (int d = 0; d < BATCH; d++) free(texts[d]), free(ids[d]);
     free(texts), free(lens), free(text_caps), free(ids), free(n_ids), free(id_caps);
     if (doc_index == 0) fail("no documents found in the input (empty files?)");
-    if (st.docs == 0) fail("every document went to the validation split; lower --val-fraction or add text");
+    if (st.docs == 0) fail("every document went to the validation split; lower the validation fraction or add text");
     if (every && st.val_docs == 0)
         fprintf(stderr,
-                "strap: warning: --val-fraction %g held out no document (every %llu-th document is held out, and "
-                "there are %llu); use --split-paragraphs for one .txt file, or add text\n",
+                "strap: warning: validation fraction %g held out no document (every %llu-th document is held out, "
+                "and there are %llu); split one .txt file into a document per paragraph, or add text\n",
                 o->val_fraction, (unsigned long long)every, (unsigned long long)doc_index);
     split_close(&train);
     split_close(&val);

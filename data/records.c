@@ -53,7 +53,7 @@ int records_next(RecordReader *r, const char **text, size_t *len) {
         r->line = jsonl_line(r->jsonl);
         json_t *v = json_object_get(obj, r->field);
         if (!json_is_string(v))
-            fail("%s:%ld: field '%s' missing or not a string (choose the field with --field)", r->path, r->line,
+            fail("%s:%ld: field '%s' missing or not a string (choose the field that holds the text)", r->path, r->line,
                  r->field);
         if (jsonl_invalid_utf8(r->jsonl))
             fail("%s:%ld: the line is not valid UTF-8; clean the file first (strap data clean drops such records)",

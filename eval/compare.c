@@ -11,7 +11,6 @@
 #include "../base/json_file.h"
 #include "../base/text.h"
 #include "../data/jsonl.h"
-#include "../data/records_writer.h"
 #include "../dist/dist.h"
 #include "../dist/dist_records.h"
 #include "../selfplay/answer.h"
@@ -38,9 +37,7 @@ void judge_accuracy_options_default(JudgeAccuracyOptions *o) {
     o->rubric = 1;
 }
 
-static const char *method_name(JudgeMethod m) {
-    return m == JUDGE_TEXT ? "text" : m == JUDGE_RUBRIC ? "rubric" : "logprob";
-}
+static const char *method_name(JudgeMethod m) { return JUDGE_METHOD_NAMES[m]; }
 
 // A comparison's report: the Markdown printed and written to `markdown` (if given), the JSON
 // written to `out` or, without it, printed; both released.
@@ -81,7 +78,7 @@ static json_t **read_records(const char *path, const char *const *need, int n_ne
 
 // Output names are checked before any model runs: a bad one must not cost the whole evaluation.
 static void check_outputs(const char *records) {
-    if (records && !jsonl_is_jsonl_path(records)) fail("--records %s: name it .jsonl or .jsonl.zst", records);
+    if (records && !jsonl_is_jsonl_path(records)) fail("records file %s: name it .jsonl or .jsonl.zst", records);
 }
 
 static json_t *verdict_json(const PairVerdict *v) {
@@ -229,7 +226,8 @@ static void winrate_report(const WinrateOptions *o, const WinTally *tally, const
 
 int winrate_run(const WinrateOptions *o) {
     if (o->max_new < 1 || o->batch < 1 || o->judge_max_new < 1)
-        fail("--max-new, --batch and --judge-max-new must be positive");
+        fail("the new tokens per answer, the batch and the judge's new tokens must be positive (got %d, %d, %d)",
+             o->max_new, o->batch, o->judge_max_new);
     check_outputs(o->records);
     char *tpl = o->template_path ? read_file(o->template_path, NULL) : NULL;
     if (tpl) free(pairwise_build_prompt(tpl, "", "", "")); // a bad template fails before any work
@@ -403,7 +401,8 @@ static void accuracy_report(const JudgeAccuracyOptions *o, const WinTally *tally
 }
 
 int judge_accuracy_run(const JudgeAccuracyOptions *o) {
-    if (o->batch < 1 || o->judge_max_new < 1) fail("--batch and --judge-max-new must be positive");
+    if (o->batch < 1 || o->judge_max_new < 1)
+        fail("the batch and the judge's new tokens must be positive (got %d, %d)", o->batch, o->judge_max_new);
     check_outputs(o->records);
     char *tpl = o->template_path ? read_file(o->template_path, NULL) : NULL;
     if (tpl) free(pairwise_build_prompt(tpl, "", "", ""));

@@ -4,6 +4,7 @@
 // the tallies are summed and rank 0 writes the records in input order and the reports, the
 // same bytes as one process with the same seed (dist/dist_records.h).
 #pragma once
+#include "../base/flags.h"
 #include "../selfplay/judge_pairwise.h"
 
 typedef struct {
@@ -35,6 +36,7 @@ typedef struct {
 
 void winrate_options_default(WinrateOptions *o);
 void judge_accuracy_options_default(JudgeAccuracyOptions *o);
+extern const Flag WINRATE_FLAGS[], JUDGE_ACCURACY_FLAGS[]; // eval/eval_flags.c
 // Both return the process exit status.
 int winrate_run(const WinrateOptions *o);
 int judge_accuracy_run(const JudgeAccuracyOptions *o);

@@ -98,8 +98,8 @@ static void reuse_answers(Answers *a, const char *path, json_t **recs, const int
             !json_is_string(json_object_get(obj, "finish_baseline")) ||
             !json_equal(json_object_get(obj, "prompt"), json_object_get(recs[k], "prompt")) ||
             (id && !json_equal(json_object_get(obj, "prompt_id"), id)))
-            fail("%s:%ld: not the baseline's answer to prompt %d of the prompts file (--baseline-answers takes the "
-                 "--records of an eval constraints run on the same prompts)",
+            fail("%s:%ld: not the baseline's answer to prompt %d of the prompts file (the baseline's answers are "
+                 "the records of an eval constraints run on the same prompts)",
                  path, jsonl_line(r), k + 1);
         old[k++] = obj;
     }
@@ -136,14 +136,14 @@ static json_t **read_prompts(const ConstraintEvalOptions *o, const char *const *
         json_t *cons = json_object_get(obj, "constraints");
         if (!json_is_string(json_object_get(obj, "prompt")) || !json_is_array(cons) || json_array_size(cons) == 0)
             fail("%s:%ld: a held-out prompt needs \"prompt\" and a non-empty \"constraints\" list (make them with "
-                 "strap verify --prompts-from or strap synth --constraints)",
+                 "strap verify from a requests file, or with strap synth asked for constraints)",
                  o->prompts, jsonl_line(r));
         size_t i;
         json_t *c;
         json_array_foreach(cons, i, c) {
             int kind = kind_index(kinds, n_kinds, json_string_value(json_object_get(c, "kind")));
             if (kind < 0)
-                fail("%s:%ld: constraint %zu has an unknown or missing \"kind\" (known: see strap verify --help)",
+                fail("%s:%ld: constraint %zu has an unknown or missing \"kind\" (known: see the help of strap verify)",
                      o->prompts, jsonl_line(r), i + 1);
             kind_total[kind]++;
         }
@@ -269,8 +269,10 @@ static void write_report(const ConstraintEvalOptions *o, Side *side, int n_sides
 }
 
 int constraint_eval_run(const ConstraintEvalOptions *o) {
-    if (o->max_new < 1 || o->batch < 1) fail("--max-new and --batch must be positive");
-    if (o->records && !jsonl_is_jsonl_path(o->records)) fail("--records %s: name it .jsonl or .jsonl.zst", o->records);
+    if (o->max_new < 1 || o->batch < 1)
+        fail("the new tokens per answer and the batch must be positive (got %d, %d)", o->max_new, o->batch);
+    if (o->records && !jsonl_is_jsonl_path(o->records))
+        fail("records file %s: name it .jsonl or .jsonl.zst", o->records);
     const char *const *kinds = constraints_known_kinds();
     int n_kinds = 0;
     while (kinds[n_kinds]) n_kinds++;

@@ -9,6 +9,7 @@
 // McNemar p-value of the prompt-level difference. Under mpirun each rank answers the prompts
 // i with i % world == rank; counts are summed and rank 0 writes the same bytes as one process.
 #pragma once
+#include "../base/flags.h"
 
 typedef struct {
     const char *model_dir, *baseline_dir; // baseline optional (NULL: the model alone)
@@ -25,5 +26,6 @@ typedef struct {
 } ConstraintEvalOptions;
 
 void constraint_eval_options_default(ConstraintEvalOptions *o);
+extern const Flag CONSTRAINT_EVAL_FLAGS[]; // strap eval constraints (eval/eval_flags.c)
 // Returns the process exit status.
 int constraint_eval_run(const ConstraintEvalOptions *o);

@@ -6,6 +6,8 @@
 
 #include "../base/check.h"
 
+const char *const DPO_LOSS_NAMES[] = {"sigmoid", "ipo", "robust", NULL};
+
 DpoLossType dpo_loss_type(const char *name) {
     if (strcmp(name, "sigmoid") == 0) return DPO_SIGMOID;
     if (strcmp(name, "ipo") == 0) return DPO_IPO;

@@ -8,6 +8,7 @@
 #pragma once
 
 typedef enum { DPO_SIGMOID, DPO_IPO, DPO_ROBUST } DpoLossType;
+extern const char *const DPO_LOSS_NAMES[]; // "sigmoid", "ipo", "robust", NULL: indexed by DpoLossType
 
 typedef struct {
     DpoLossType type;

@@ -5,11 +5,37 @@
 #include <string.h>
 
 #include "../base/check.h"
-#include "../base/io.h"
-#include "../base/progress.h"
 #include "../data/text_utf8.h"
 #include "../model/chat_io.h"
 #include "../model/generate.h"
+#include "answer_batch.h"
+
+typedef struct {
+    const AnswerOptions *o;
+    const ChatIO *io;
+    int32_t **prompts; // [n] encoded once
+    int *lens;         // [n]
+    Answers *a;
+} AnswerCtx;
+
+static const int32_t *prompt_of(void *ctx, int i, int *len, uint64_t *seed) {
+    AnswerCtx *c = ctx;
+    *len = c->lens[i];
+    *seed = c->o->seed * 1000003u + (uint64_t)(c->o->index ? c->o->index[i] : i);
+    return c->prompts[i];
+}
+
+static void answer_to(void *ctx, int i, const int *ids, int n, FinishReason fin, int prompt_len, uint64_t seed) {
+    AnswerCtx *c = ctx;
+    (void)seed;
+    size_t tl;
+    char *text = chat_io_decode(c->io, ids, n, fin, &tl);
+    c->a->text[i] = utf8_valid_copy(text, tl, NULL);
+    free(text);
+    c->a->tokens[i] = n - (fin == FINISH_EOS); // the end-of-turn token not counted
+    c->a->prompt_tokens[i] = prompt_len;
+    c->a->finish[i] = finish_reason_name(fin);
+}
 
 void answers_generate(Answers *a, const char *model_dir, Backend *backend, json_t *const *records, int n,
                       const char *source, const AnswerOptions *o) {
@@ -43,40 +69,12 @@ void answers_generate(Answers *a, const char *model_dir, Backend *backend, json_
     a->tokens = xcalloc((size_t)n, sizeof(int));
     a->prompt_tokens = xcalloc((size_t)n, sizeof(int));
     a->finish = xcalloc((size_t)n, sizeof(char *));
-    // prompts go to generate() in windows of several batches: inside a window a finished
-    // answer's slot takes the next prompt at once (continuous batching)
-    int window = 8 * batch;
-    int **out = xmalloc((size_t)window * sizeof(int *)), *n_out = xmalloc((size_t)window * sizeof(int));
-    for (int b = 0; b < window; b++) out[b] = xmalloc((size_t)o->max_new * sizeof(int));
-    FinishReason *fin = xmalloc((size_t)window * sizeof(FinishReason));
-    uint64_t *seeds = xmalloc((size_t)window * sizeof(uint64_t));
-    GenerateOptions go = {0};
-    go.sample = o->sample;
-    go.eos_ids = io.stop, go.n_eos = io.n_stop;
-    go.max_new = o->max_new; // an answer that reaches the end of the cache stops there (finish "context")
-    Progress prog;
-    if (o->progress) progress_start(&prog, o->progress, n);
-    for (int i0 = 0; i0 < n; i0 += window) {
-        int nb = n - i0 < window ? n - i0 : window;
-        for (int b = 0; b < nb; b++) seeds[b] = o->seed * 1000003u + (uint64_t)(o->index ? o->index[i0 + b] : i0 + b);
-        go.seeds = seeds;
-        generate(&g, (const int *const *)(prompts + i0), lens + i0, nb, &go, out, n_out, fin, NULL, NULL);
-        for (int b = 0; b < nb; b++) {
-            int i = i0 + b;
-            size_t tl;
-            char *text = chat_io_decode(&io, out[b], n_out[b], fin[b], &tl);
-            a->text[i] = utf8_valid_copy(text, tl, NULL);
-            free(text);
-            a->tokens[i] = n_out[b] - (fin[b] == FINISH_EOS); // the end-of-turn token not counted
-            a->prompt_tokens[i] = lens[i];
-            a->finish[i] = finish_reason_name(fin[b]);
-        }
-        if (o->progress) progress_update(&prog, i0 + nb, NULL);
-    }
-    if (o->progress) progress_finish(&prog, NULL);
-    for (int b = 0; b < window; b++) free(out[b]);
+    GenerateOptions go = {.sample = o->sample, .max_new = o->max_new, .eos_ids = io.stop, .n_eos = io.n_stop};
+    AnswerCtx ctx = {o, &io, prompts, lens, a};
+    AnswerJobs jobs = {prompt_of, answer_to, &ctx};
+    answer_batch(&g, n, batch, &go, &jobs, o->progress);
     for (int i = 0; i < n; i++) free(prompts[i]);
-    free(out), free(n_out), free(fin), free(seeds), free(prompts), free(lens);
+    free(prompts), free(lens);
     generator_free(&g);
     chat_io_close(&io);
     model_free(&m);

@@ -1,5 +1,5 @@
 // answer.h: a model answers a list of prompts (what strap eval winrate compares): chat
-// template, batched KV-cache generation, greedy or seeded sampling. Answer i uses the seed
+// template, batched KV-cache generation (answer_batch.h), greedy or seeded sampling. Answer i uses the seed
 // `seed * 1000003 + index[i]` (index[i] = i by default) whatever the batch, so two models
 // answering the same prompts draw from the same random streams, and a rank of an mpirun that
 // answers a share of the prompts draws what one process would.

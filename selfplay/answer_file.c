@@ -6,11 +6,13 @@
 #include <string.h>
 
 #include "../base/check.h"
-#include "../base/progress.h"
 #include "../data/jsonl.h"
 #include "../data/text_utf8.h"
 #include "../dist/dist.h"
 #include "../dist/dist_records.h"
+#include "../model/chat_io.h"
+#include "../model/generate.h"
+#include "answer_batch.h"
 
 // Every record of af->in (read first: prompt files are small next to what generation costs).
 static json_t **read_prompts(const AnswerFileOptions *af, int *n_out) {
@@ -21,8 +23,8 @@ static json_t **read_prompts(const AnswerFileOptions *af, int *n_out) {
     while (jsonl_next(r, &obj)) {
         json_t *text = json_object_get(obj, af->field);
         if (!json_is_string(text))
-            fail("%s:%ld: field '%s' missing or not a string (choose it with --field)", af->in, jsonl_line(r),
-                 af->field);
+            fail("%s:%ld: field '%s' missing or not a string (choose the field that holds the prompt)", af->in,
+                 jsonl_line(r), af->field);
         if (n_prompts == cap) records = xrealloc(records, (size_t)(cap *= 2) * sizeof(json_t *));
         records[n_prompts++] = obj;
     }
@@ -76,7 +78,44 @@ static json_t *answer_record(const AnswerFileOptions *af, json_t *prompt_rec, in
     return rec;
 }
 
-void answer_file(Model *m, const ChatIO *io, const AnswerFileOptions *af, GenerateOptions *o) {
+typedef struct {
+    const AnswerFileOptions *af;
+    const ChatIO *io;
+    json_t **records;  // [n_prompts]
+    const int *mine;   // [n_mine] this rank's jobs: job = prompt x samples + sample
+    int32_t **prompts; // [n_mine] a job's prompt tokens, from its window's start to its answer
+    int capacity;      // the KV cache's positions
+    DistRecords *w;
+} FileCtx;
+
+static const int32_t *file_prompt(void *ctx, int j, int *len, uint64_t *seed) {
+    FileCtx *c = ctx;
+    int job = c->mine[j], p = job / c->af->samples;
+    json_t *sys = json_object_get(c->records[p], "system");
+    size_t n;
+    c->prompts[j] = chat_io_encode(c->io, json_is_string(sys) ? json_string_value(sys) : c->af->system,
+                                   json_string_value(json_object_get(c->records[p], c->af->field)), &n);
+    if ((int)n >= c->capacity)
+        fail("%s: prompt %d has %zu tokens, more than the model's context (%d)", c->af->in, p + 1, n, c->capacity);
+    *len = (int)n;
+    *seed = (uint64_t)c->af->seed * 1000003u + (uint64_t)job; // independent of the batching and the ranks
+    return c->prompts[j];
+}
+
+static void file_answer(void *ctx, int j, const int *ids, int n, FinishReason fin, int prompt_len, uint64_t seed) {
+    FileCtx *c = ctx;
+    int job = c->mine[j], p = job / c->af->samples;
+    size_t tlen;
+    char *text = chat_io_decode(c->io, ids, n, fin, &tlen);
+    json_t *rec = answer_record(c->af, c->records[p], p, job % c->af->samples, text, tlen, prompt_len, n, fin, seed);
+    dist_records_put(c->w, rec);
+    if (job % c->af->samples == c->af->samples - 1) dist_records_end_input(c->w); // the prompt's last answer
+    json_decref(rec);
+    free(text);
+    free(c->prompts[j]), c->prompts[j] = NULL;
+}
+
+static void answer_file(Model *m, const ChatIO *io, const AnswerFileOptions *af, GenerateOptions *o) {
     int n_prompts;
     json_t **records = read_prompts(af, &n_prompts);
     int jobs = n_prompts * af->samples, capacity = kv_capacity(m, io, af, records, n_prompts, o->max_new);
@@ -90,61 +129,38 @@ void answer_file(Model *m, const ChatIO *io, const AnswerFileOptions *af, Genera
     Generator g;
     generator_build(&g, m, af->batch, capacity);
     DistRecords w;
-    dist_records_open(&w, af->out);
-    // jobs go to generate() in windows of several batches: inside a window a finished answer's
-    // slot takes the next job at once (continuous batching); records are written in job order
-    int window = 8 * af->batch;
-    int **out = xmalloc((size_t)window * sizeof(int *)), *n_out = xmalloc((size_t)window * sizeof(int));
-    for (int b = 0; b < window; b++) out[b] = xmalloc((size_t)o->max_new * sizeof(int));
-    FinishReason *fin = xmalloc((size_t)window * sizeof(FinishReason));
-    int32_t **prompts = xcalloc((size_t)window, sizeof(int32_t *));
-    int *lens = xmalloc((size_t)window * sizeof(int));
-    uint64_t *seeds = xmalloc((size_t)window * sizeof(uint64_t));
-    Progress prog;
-    if (lead) progress_start(&prog, "gen", n_mine);
-    long long new_tokens = 0;
-    for (int j0 = 0; j0 < n_mine; j0 += window) {
-        int nb = n_mine - j0 < window ? n_mine - j0 : window;
-        for (int b = 0; b < nb; b++) {
-            int job = mine[j0 + b], p = job / af->samples;
-            json_t *sys = json_object_get(records[p], "system");
-            size_t n;
-            free(prompts[b]);
-            prompts[b] = chat_io_encode(io, json_is_string(sys) ? json_string_value(sys) : af->system,
-                                        json_string_value(json_object_get(records[p], af->field)), &n);
-            if ((int)n >= capacity)
-                fail("%s: prompt %d has %zu tokens, more than the model's context (%d)", af->in, p + 1, n, capacity);
-            lens[b] = (int)n;
-            seeds[b] = (uint64_t)af->seed * 1000003u + (uint64_t)job; // independent of the batching
-        }
-        o->seeds = seeds; // an answer that reaches the end of the cache stops there (finish "context")
-        generate(&g, (const int *const *)prompts, lens, nb, o, out, n_out, fin, NULL, NULL);
-        for (int b = 0; b < nb; b++) {
-            int job = mine[j0 + b], p = job / af->samples;
-            size_t tlen;
-            char *text = chat_io_decode(io, out[b], n_out[b], fin[b], &tlen);
-            json_t *rec =
-                answer_record(af, records[p], p, job % af->samples, text, tlen, lens[b], n_out[b], fin[b], seeds[b]);
-            dist_records_put(&w, rec);
-            if (job % af->samples == af->samples - 1) dist_records_end_input(&w); // the prompt's last answer
-            json_decref(rec);
-            free(text);
-            new_tokens += n_out[b];
-        }
-        char extra[64];
-        snprintf(extra, sizeof extra, "%lld new tokens", new_tokens);
-        if (lead) progress_update(&prog, j0 + nb, extra);
-    }
-    if (lead) progress_finish(&prog, NULL);
+    dist_records_open(&w, af->out); // records are written in job order
+    FileCtx ctx = {af, io, records, mine, xcalloc((size_t)n_mine + 1, sizeof(int32_t *)), capacity, &w};
+    AnswerJobs answer_jobs = {file_prompt, file_answer, &ctx};
+    long long new_tokens = answer_batch(&g, n_mine, af->batch, o, &answer_jobs, lead ? "gen" : NULL);
     int64_t written = dist_records_close(&w);
     double total_new = (double)new_tokens;
     dist_sum(&total_new, 1);
     if (lead)
         printf("wrote %lld answers (%d prompts x %d) to %s: %.0f new tokens\n", (long long)written, n_prompts,
                af->samples, af->out, total_new);
-    for (int b = 0; b < window; b++) free(out[b]), free(prompts[b]);
-    free(out), free(n_out), free(fin), free(prompts), free(lens), free(seeds), free(mine);
+    free(ctx.prompts), free(mine);
     for (int i = 0; i < n_prompts; i++) json_decref(records[i]);
     free(records);
     generator_free(&g);
+}
+
+void answer_file_options_default(AnswerFileOptions *o) {
+    memset(o, 0, sizeof *o);
+    o->field = "prompt";
+    o->device = "auto";
+    o->samples = 1, o->batch = 8, o->max_new = 128;
+    sample_options_default(&o->sample);
+}
+
+int answer_file_run(const AnswerFileOptions *o) {
+    Model m;
+    model_load(&m, o->model_dir, dist_backend_select(o->device, o->threads)); // a rank's share of the cores
+    ChatIO io;
+    chat_io_open(&io, o->model_dir, &m.config, o->chat_template, "strap gen");
+    GenerateOptions gen = {.sample = o->sample, .max_new = o->max_new, .eos_ids = io.stop, .n_eos = io.n_stop};
+    answer_file(&m, &io, o, &gen);
+    chat_io_close(&io);
+    model_free(&m);
+    return 0;
 }

@@ -8,7 +8,6 @@
 #include <strings.h>
 
 #include "../base/check.h"
-#include "../base/io.h"
 #include "../base/progress.h"
 #include "../data/text_utf8.h"
 #include "judge.h"
@@ -23,6 +22,8 @@ const char *const PAIRWISE_DEFAULT_TEMPLATE =
     "[Assistant B]\n{answer_b}\n[End of Assistant B]\n\n"
     "Explain your reasoning in a few sentences, then end with exactly one line: \"Verdict: Assistant A\" if A "
     "is better, \"Verdict: Assistant B\" if B is better, or \"Verdict: Tie\" if neither is better.";
+
+const char *const JUDGE_METHOD_NAMES[] = {"logprob", "text", "rubric", NULL};
 
 char *pairwise_build_prompt(const char *tpl, const char *prompt, const char *first, const char *second) {
     if (!tpl) tpl = PAIRWISE_DEFAULT_TEMPLATE;
@@ -142,7 +143,7 @@ void pair_judge_open(PairJudge *j, const char *dir, Backend *backend, const char
         while (ca && cb && k < na && k < nb && ca[k] == cb[k]) k++;
         if (!ca || !cb || k >= na || k >= nb)
             fail("%s: the judge's tokenizer does not tell '%s A' from '%s B' by one token after a common prefix, "
-                 "which the logprob verdict needs; use --judge-method text",
+                 "which the logprob verdict needs; use the text judge method",
                  dir, VERDICT_PREFILL, VERDICT_PREFILL);
         j->prefill = xrealloc(j->prefill, (j->n_prefill + k) * sizeof(int32_t));
         CHECK(j->prefill != NULL, "out of memory");
@@ -154,7 +155,7 @@ void pair_judge_open(PairJudge *j, const char *dir, Backend *backend, const char
     j->has_digits = rubric_digit_ids(j->io.tok, j->digit_ids) < 0;
     if (method == JUDGE_RUBRIC && !j->has_digits)
         fail("%s: the judge's tokenizer does not encode each digit 0-5 as one token, which the rubric score needs; "
-             "use --judge-method logprob or text",
+             "use the logprob or text judge method",
              dir);
 }
 

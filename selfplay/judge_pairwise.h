@@ -38,6 +38,7 @@ Verdict pairwise_parse_verdict(const char *text);
 // LOGPROB and TEXT: pairwise verdicts (pair_judge_run); RUBRIC: each answer scored alone
 // with the 5-point rubric by log-prob (pair_judge_rubric), no position to be biased by.
 typedef enum { JUDGE_LOGPROB, JUDGE_TEXT, JUDGE_RUBRIC } JudgeMethod;
+extern const char *const JUDGE_METHOD_NAMES[]; // "logprob", "text", "rubric", NULL: indexed by JudgeMethod
 
 typedef struct {
     Model model;

@@ -59,7 +59,7 @@ static void judge_build(Judge *j, const JudgeOptions *o) {
             int32_t *ids = NULL;
             size_t n = 0, cap = 0;
             tokenizer_encode(j->io.tok, d, 1, 0, &ids, &n, &cap);
-            fail("--method logprob needs each digit 0-5 to be one token; '%s' is %zu tokens", d, n);
+            fail("the logprob judge method needs each digit 0-5 to be one token; '%s' is %zu tokens", d, n);
         }
     }
     sample_options_default(&j->gen_opts.sample);
@@ -106,8 +106,8 @@ static double judge_logprob(Judge *j, int32_t **ids, size_t *n, size_t *cap, jso
 static int judge_text(Judge *j, const JudgeOptions *o, const int32_t *ids, size_t n, long index, json_t *scores,
                       json_t *judgements, double *sum, const char *in, long line) {
     if ((int)n + o->max_new > j->g.capacity)
-        fail("%s:%ld: the judge prompt has %zu tokens; with --max-new %d it does not fit the context (%d)", in, line, n,
-             o->max_new, j->g.capacity);
+        fail("%s:%ld: the judge prompt has %zu tokens; with %d new tokens it does not fit the context (%d)", in, line,
+             n, o->max_new, j->g.capacity);
     int parsed = 0;
     for (int s0 = 0; s0 < o->samples; s0 += o->batch) {
         int nb = o->samples - s0 < o->batch ? o->samples - s0 : o->batch;
@@ -129,6 +129,14 @@ static int judge_text(Judge *j, const JudgeOptions *o, const int32_t *ids, size_
         }
     }
     return parsed;
+}
+
+void judge_options_default(JudgeOptions *o) {
+    memset(o, 0, sizeof *o);
+    o->method = "text";
+    o->device = "auto";
+    o->samples = 3, o->max_new = 256, o->batch = 8;
+    o->temperature = 0.7f;
 }
 
 int judge_run(const JudgeOptions *o) {

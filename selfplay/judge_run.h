@@ -7,6 +7,7 @@
 // Under mpirun answer i is rank i % world's (dist/dist_records.h); judgement seeds depend on
 // the answer's place in the file, so the output is the same on any number of ranks.
 #pragma once
+#include "../base/flags.h"
 
 typedef struct {
     const char *model_dir;     // the judge (with tokenizer.json)
@@ -20,4 +21,6 @@ typedef struct {
 } JudgeOptions;
 
 // Writes o->out and prints a summary line. Returns 0.
+void judge_options_default(JudgeOptions *o);
+extern const Flag JUDGE_FLAGS[]; // strap judge (selfplay/selfplay_flags.c)
 int judge_run(const JudgeOptions *o);

@@ -41,16 +41,12 @@ static int by_key_then_line(const void *a, const void *b) {
     return c ? c : (x->line > y->line) - (x->line < y->line);
 }
 
-int reward_from_name(const char *name, Reward *r) {
-    if (strcmp(name, "judge") == 0)
-        *r = REWARD_JUDGE;
-    else if (strcmp(name, "verify") == 0)
-        *r = REWARD_VERIFY;
-    else if (strcmp(name, "mix") == 0)
-        *r = REWARD_MIX;
-    else
-        return 0;
-    return 1;
+const char *const REWARD_NAMES[] = {"judge", "verify", "mix", NULL};
+
+void pairs_options_default(PairsOptions *o) {
+    memset(o, 0, sizeof *o);
+    o->score_field = "score";
+    o->reward = REWARD_JUDGE;
 }
 
 // Reads every judged answer of o->in, sorted by prompt (input order inside); *missing gets
@@ -69,10 +65,10 @@ static Judged *load_judged(const PairsOptions *o, int *n_out, int *missing_out, 
             fail("%s:%ld: field '%s' must be a number or null", o->in, jsonl_line(r), o->score_field);
         json_t *verify = json_object_get(obj, "verify_score");
         if (o->reward != REWARD_JUDGE && !json_is_number(verify))
-            fail("%s:%ld: --reward %s needs \"verify_score\" (a number): run strap verify on the answers first", o->in,
-                 jsonl_line(r), o->reward_name);
+            fail("%s:%ld: the %s reward needs \"verify_score\" (a number): run strap verify on the answers first",
+                 o->in, jsonl_line(r), REWARD_NAMES[o->reward]);
         if (o->reward == REWARD_MIX && !score)
-            fail("%s:%ld: --reward mix needs the judge's \"%s\" too: run strap judge on the answers first", o->in,
+            fail("%s:%ld: the mix reward needs the judge's \"%s\" too: run strap judge on the answers first", o->in,
                  jsonl_line(r), o->score_field);
         if (n == cap) all = xrealloc(all, (size_t)(cap *= 2) * sizeof(Judged));
         Judged *j = &all[n++];
@@ -89,7 +85,8 @@ static Judged *load_judged(const PairsOptions *o, int *n_out, int *missing_out, 
     if (n == 0) fail("%s holds no judged answers", o->in);
     if (missing == n && o->reward == REWARD_JUDGE)
         fail("%s: none of its %d answers has a score (every judgement was unparseable): nothing to pair. Look at the "
-             "judge's text in the 'judgements' field, give the judge more --max-new, or use --method logprob",
+             "judge's text in the 'judgements' field, let the judge write more new tokens, or judge with its logprob "
+             "method",
              o->in, n);
     qsort(all, (size_t)n, sizeof(Judged), by_key_then_line); // groups by prompt, input order inside
     for (int i = 1; i < n; i++) // answers that share a prompt_id must answer the same prompt
@@ -178,7 +175,7 @@ int pairs_run(const PairsOptions *o) {
     records_writer_close(w);
     json_t *rep = json_pack(
         "{s:s, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:{s:i, s:i, s:i}, s:i, s:[i,i,i,i,i,i], s:f, s:f}", "reward",
-        o->reward_name, "answers", n, "prompts", c.prompts, "pairs", c.pairs, "ties_dropped", c.ties,
+        REWARD_NAMES[o->reward], "answers", n, "prompts", c.prompts, "pairs", c.pairs, "ties_dropped", c.ties,
         "under_margin_dropped", c.under_margin, "unscored_prompts", c.unscored, "missing_scores", missing,
         "looping_answers", looping, "decided_by", "loop", c.by_loop, "verify", c.by_verify, "judge", c.by_judge,
         "chosen_passes_all", c.chosen_all_pass, "score_histogram", c.histogram[0], c.histogram[1], c.histogram[2],

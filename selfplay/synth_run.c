@@ -114,7 +114,7 @@ static void writer_run(Writer *w, char *const *messages, int n, const uint64_t *
         free(w->prompts[b]);
         w->prompts[b] = chat_io_encode(&w->io, NULL, messages[b], &len);
         if ((int)len + 16 > capacity)
-            fail("an instruction of %zu tokens leaves no room in the model's context (%d): use fewer --examples", len,
+            fail("an instruction of %zu tokens leaves no room in the model's context (%d): use fewer examples", len,
                  capacity);
         w->lens[b] = (int)len;
         longest = w->lens[b] > longest ? w->lens[b] : longest;
@@ -395,6 +395,20 @@ static json_t *run_report(const SynthRun *r, double seconds) {
     return report;
 }
 
+void synth_options_default(SynthOptions *o) {
+    memset(o, 0, sizeof *o);
+    o->mode = "self-instruct";
+    o->examples = 3, o->ideas = 8, o->batch = 8, o->max_new = 160;
+    sample_options_default(&o->sample);
+    o->sample.temperature = 0.7f, o->sample.top_p = 0.95f;
+    o->min_words = 4, o->max_words = 150;
+    o->dedup_threshold = 0.7f;
+    o->id_prefix = "synth";
+    o->iteration = -1;
+    o->constraint_draws = 1;
+    o->device = "auto";
+}
+
 int synth_run(const SynthOptions *o) {
     SynthRun r;
     run_build(&r, o);
@@ -424,8 +438,8 @@ int synth_run(const SynthOptions *o) {
     if (r.accepted == 0) {
         records_writer_abort(r.out);
         char *text = json_dumps(report, JSON_COMPACT);
-        fail("no prompt passed the filters in %d generations (%s); nothing written to %s. Try more --max-attempts, "
-             "a lower --min-words, or a model that follows instructions",
+        fail("no prompt passed the filters in %d generations (%s); nothing written to %s. Try more attempts, "
+             "a lower minimum of words, or a model that follows instructions",
              r.attempts, text, o->out);
     }
     records_writer_close(r.out);

@@ -3,6 +3,7 @@
 // filtered and deduplicated (synth.h), written as records with their provenance, optionally
 // each with verifiable constraints (constraints.h).
 #pragma once
+#include "../base/flags.h"
 #include "../model/sample.h"
 
 typedef struct {
@@ -36,4 +37,6 @@ typedef struct {
 } SynthOptions;
 
 // Writes o->out (and o->report, o->rejects) and prints a summary. Fails when no prompt passed.
+void synth_options_default(SynthOptions *o);
+extern const Flag SYNTH_FLAGS[]; // strap synth (selfplay/selfplay_flags.c)
 int synth_run(const SynthOptions *o);

@@ -596,7 +596,7 @@ static void test_loader_errors(void) {
     char msg[512];
     snprintf(msg, sizeof msg,
              "data '%s': 1000 tokens, but one batch needs B x world x T + 1 = 4097 (B=4, T=1024, world=1); lower "
-             "--batch or --seq, or pack more text",
+             "the batch or the sequence length, or pack more text",
              loader_files[0]);
     expect_failure_exit(loader_too_small, loader_files[0], msg, NULL, "batch x seq larger than one shard");
     expect_failure_exit(loader_too_small_world, NULL,

@@ -54,11 +54,11 @@ void ckpt_diverged(const char *what, int step, int first_step, double loss, doub
 int ckpt_stopped(int reason, int step, int stop_after, const char *out) {
     if (comm_rank() == 0) {
         if (reason == CKPT_STOP_AFTER)
-            printf("stopped after %d steps (--stop-after) at step %d; checkpoint saved in %s; rerun with --resume to "
+            printf("stopped after %d steps (as asked) at step %d; checkpoint saved in %s; resume the run to "
                    "continue\n",
                    stop_after, step, out);
         else
-            printf("stopped by %s at step %d; checkpoint saved in %s; rerun with --resume to continue\n",
+            printf("stopped by %s at step %d; checkpoint saved in %s; resume the run to continue\n",
                    reason == SIGINT ? "SIGINT" : "SIGTERM", step, out);
     }
     return reason == CKPT_STOP_AFTER ? 0 : 128 + reason;

@@ -12,22 +12,19 @@
 #include "../base/check.h"
 #include "../base/io.h"
 #include "../base/progress.h"
-#include "../data/jsonl.h"
-#include "../data/tokenizer.h"
 #include "../dist/dist_records.h"
-#include "../model/chat.h"
 #include "../model/llama.h"
 #include "../model/pair_logps.h"
 #include "adamw.h"
 #include "ckpt.h"
 #include "dist_opt.h"
-#include "schedule.h"
 #include "step.h"
 
 void dpo_options_default(DpoOptions *o) {
     memset(o, 0, sizeof *o);
     o->device = "auto";
-    o->loss = (DpoLoss){DPO_SIGMOID, 0.1, 0.0};
+    o->loss = DPO_SIGMOID;
+    o->beta = 0.1f;
     o->batch = 4;
     o->grad_accum = 1;
     o->epochs = 1;
@@ -41,17 +38,15 @@ void dpo_options_default(DpoOptions *o) {
 
 // ---- training ----
 
-static const char *dpo_loss_name(DpoLossType t) {
-    return t == DPO_IPO ? "ipo" : t == DPO_ROBUST ? "robust" : "sigmoid";
-}
+static const char *dpo_loss_name(DpoLossType t) { return DPO_LOSS_NAMES[t]; }
 
 // The run's identity, checked on resume, and where it stands (in optimizer.safetensors).
 static char *dpo_state_json(const DpoOptions *o, int n_pairs, int step, int total) {
     json_t *j =
         json_pack("{s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:s, s:f, s:f, s:f, s:i, s:i}", "step", step, "steps", total,
                   "pairs", n_pairs, "batch", o->batch, "grad_accum", o->grad_accum, "world", comm_world(), "epochs",
-                  o->epochs, "loss_type", dpo_loss_name(o->loss.type), "beta", o->loss.beta, "label_smoothing",
-                  o->loss.label_smoothing, "lr", (double)o->lr, "max_len", o->max_len, "threads", o->threads);
+                  o->epochs, "loss_type", dpo_loss_name(o->loss), "beta", (double)o->beta, "label_smoothing",
+                  (double)o->label_smoothing, "lr", (double)o->lr, "max_len", o->max_len, "threads", o->threads);
     CHECK(j != NULL, "json_pack failed");
     char *text = json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS);
     json_decref(j);
@@ -72,15 +67,15 @@ static int dpo_state_check(const char *text, const char *path, const DpoOptions 
         fail("%s: trainer_state: %s (was it written by strap dpo?)", path, err.text);
     long long global = (long long)batch * accum * world, now = (long long)o->batch * o->grad_accum * comm_world();
     if (pairs != n_pairs || global != now || epochs != o->epochs || max_len != o->max_len ||
-        strcmp(loss, dpo_loss_name(o->loss.type)) != 0 || fabs(beta - o->loss.beta) > 1e-12 * fabs(beta))
-        fail("%s: the run was made on %d pairs with a global batch of %lld pairs (--batch %d x --grad-accum %d x %d "
-             "rank(s)), --epochs %d, --max-len %d, --loss %s, --beta %g; resume it with the same values (got %d pairs, "
-             "%lld, %d, %d, %s, %g)",
+        strcmp(loss, dpo_loss_name(o->loss)) != 0 || fabs(beta - (double)o->beta) > 1e-12 * fabs(beta))
+        fail("%s: the run was made on %d pairs with a global batch of %lld pairs (batch %d x gradient accumulation %d "
+             "x %d rank(s)), %d epoch(s), a maximum length of %d tokens, the %s loss and beta %g; resume it with the "
+             "same values (got %d pairs, %lld, %d, %d, %s, %g)",
              path, pairs, global, batch, accum, world, epochs, max_len, loss, beta, n_pairs, now, o->epochs, o->max_len,
-             dpo_loss_name(o->loss.type), o->loss.beta);
+             dpo_loss_name(o->loss), (double)o->beta);
     if (comm_rank() == 0 && (threads != o->threads || world != comm_world()))
         fprintf(stderr,
-                "strap: warning: the run used --threads %d on %d rank(s), now %d on %d: results stay correct "
+                "strap: warning: the run used %d thread(s) on %d rank(s), now %d on %d: results stay correct "
                 "but are no longer bit-identical to an uninterrupted run\n",
                 threads, world, o->threads, comm_world());
     json_decref(j);
@@ -124,12 +119,13 @@ static void dpo_step_passes(const DpoOptions *o, Model *m, DistOpt *opt, Pair *p
         int T = seqs_max_len(s->seqs, 2 * nb);
         seqs_forward_logps(m, s->seqs, 2 * nb, T, s->tokens, s->targets, s->logp);
         const double *logp = s->logp;
+        DpoLoss loss = {o->loss, o->beta, o->label_smoothing};
         for (int i = 0; i < nb; i++) {
             const Pair *p = &pairs[b0 + i];
             double dc, dr;
-            sums[0] += dpo_pair_loss(&o->loss, logp[2 * i], logp[2 * i + 1], p->ref_chosen, p->ref_rejected, &dc, &dr);
-            double reward_c = o->loss.beta * (logp[2 * i] - p->ref_chosen),
-                   reward_r = o->loss.beta * (logp[2 * i + 1] - p->ref_rejected);
+            sums[0] += dpo_pair_loss(&loss, logp[2 * i], logp[2 * i + 1], p->ref_chosen, p->ref_rejected, &dc, &dr);
+            double reward_c = (double)o->beta * (logp[2 * i] - p->ref_chosen),
+                   reward_r = (double)o->beta * (logp[2 * i + 1] - p->ref_rejected);
             sums[2] += reward_c, sums[3] += reward_r, sums[1] += reward_c > reward_r;
             sums[4] += logp[2 * i], sums[5] += logp[2 * i + 1];
             sums[6] += p->chosen.len + p->rejected.len;
@@ -150,8 +146,10 @@ int dpo_run(const DpoOptions *opts) {
     DpoOptions o = *opts;
     if (!o.ref_dir) o.ref_dir = o.model_dir;
     if (o.batch < 1 || o.epochs < 1 || o.max_len < 2 || o.grad_accum < 1)
-        fail("--batch, --grad-accum, --epochs must be positive and --max-len at least 2");
-    if (o.zero != 0 && o.zero != 1) fail("--zero %d: only ZeRO stage 1 is implemented (use --zero 0 or 1)", o.zero);
+        fail("the batch, gradient accumulation and epochs must be positive and the maximum length at least 2 "
+             "(got %d, %d, %d, %d)",
+             o.batch, o.grad_accum, o.epochs, o.max_len);
+    if (o.zero != 0 && o.zero != 1) fail("ZeRO stage %d: only stage 1 is implemented (choose stage 0 or 1)", o.zero);
     int rank = comm_rank(), world = comm_world(), lead = rank == 0;
     Backend *backend = dist_backend_select(o.device, o.threads);
     int n_pairs, max_T;
@@ -197,7 +195,7 @@ int dpo_run(const DpoOptions *opts) {
     }
     StepRun run = {.what = "dpo",
                    .out = o.out,
-                   .diverge_hint = "lower --lr or --beta",
+                   .diverge_hint = "lower the learning rate or beta",
                    .backend = backend,
                    .opt = &opt,
                    .sched = {o.lr, 0.0f, o.warmup, total},

@@ -8,6 +8,7 @@
 
 #include <jansson.h>
 
+#include "../base/flags.h"
 #include "../model/dpo_loss.h"
 
 typedef struct {
@@ -17,7 +18,8 @@ typedef struct {
     const char *out;
     const char *device;
     const char *chat_template; // NULL: from the model's files
-    DpoLoss loss;
+    DpoLossType loss;          // sigmoid, ipo or robust (model/dpo_loss.h)
+    float beta, label_smoothing;
     int batch;      // pairs per micro-batch (per rank)
     int grad_accum; // micro-batches per step: a step takes batch x grad_accum x ranks pairs
     int epochs;
@@ -32,6 +34,7 @@ typedef struct {
 } DpoOptions;
 
 void dpo_options_default(DpoOptions *o);
+extern const Flag DPO_FLAGS[]; // strap dpo (train/train_flags.c)
 // Trains and writes OUT (checkpoint, metrics.jsonl with loss, rewards, accuracy, margin per
 // step). Like strap train: OUT holds the latest complete checkpoint (optimizer.safetensors
 // with the run state, model.safetensors, trainer_state.json), SIGINT/SIGTERM and

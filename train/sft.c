@@ -33,6 +33,7 @@ void sft_options_default(SftOptions *o) {
     o->grad_clip = 1.0f;
     o->warmup = -1;
     o->seed = 1;
+    o->min_score = NAN;
 }
 
 // ---- one conversation -> tokens + train mask ----
@@ -193,12 +194,12 @@ static SftExample *load_examples(const SftOptions *o, Tokenizer *tok, ChatFormat
                 continue;
             }
         }
-        if (o->use_min_score) {
+        if (!isnan(o->min_score)) {
             const char *field = o->score_field ? o->score_field : "score";
             json_t *score = json_object_get(obj, field);
             if (!score)
-                fail("%s:%ld: no \"%s\" field: --min-score needs judged records (strap judge; or strap verify with "
-                     "--score-field verify_score)",
+                fail("%s:%ld: no \"%s\" field: a minimum score needs judged records (strap judge; or strap verify, "
+                     "with verify_score as the score field)",
                      o->data, line, field);
             if (!json_is_number(score)) {
                 if (!json_is_null(score)) fail("%s:%ld: \"%s\" must be a number or null", o->data, line, field);
@@ -240,7 +241,7 @@ static SftExample *load_examples(const SftOptions *o, Tokenizer *tok, ChatFormat
             if (!prompt || !answer)
                 fail("%s:%ld: a record needs \"messages\", or \"prompt\" and \"%s\" as strings%s", o->data, line,
                      o->field ? o->field : "response",
-                     o->field ? "" : " (or \"text\"; --field NAME takes the answer from another field, e.g. chosen)");
+                     o->field ? "" : " (or \"text\"; the answer can be taken from another field, e.g. chosen)");
             json_t *system = json_object_get(obj, "system");
             if (json_is_string(system)) {
                 if (n_msgs) n_msgs = 0; // the record's own system message replaces the default
@@ -257,8 +258,8 @@ static SftExample *load_examples(const SftOptions *o, Tokenizer *tok, ChatFormat
         int first = 0;
         while (first < e->len && !e->train[first]) first++;
         if (first >= T)
-            fail("%s:%ld: the prompt takes %d tokens, so no answer token fits in --seq %d; raise --seq (the model "
-                 "allows up to its max_position_embeddings) or shorten or drop this record",
+            fail("%s:%ld: the prompt takes %d tokens, so no answer token fits in a sequence of %d; raise the sequence "
+                 "length (the model allows up to its max_position_embeddings) or shorten or drop this record",
                  o->data, line, first, T);
         if (e->len > T) e->len = T, st->truncated++; // the answer is cut
         n++;
@@ -268,7 +269,7 @@ static SftExample *load_examples(const SftOptions *o, Tokenizer *tok, ChatFormat
     if (st->records == 0)
         fail("%s holds no records: give chat records ({\"prompt\", \"response\"} or {\"messages\"})", o->data);
     if (n == 0)
-        fail("%s: no record has a score >= %g (%d records: %d below, %d unscored, %d cut off); lower --min-score",
+        fail("%s: no record has a score >= %g (%d records: %d below, %d unscored, %d cut off); lower the minimum score",
              o->data, (double)o->min_score, st->records, st->below_score, st->unscored, st->unended);
     st->kept = n;
     *n_out = n;
@@ -282,11 +283,11 @@ typedef struct {
 } RunShape;
 
 static char *state_json(const SftOptions *o, const RunShape *s, int step, int with_extra, double loss) {
-    json_t *j =
-        json_pack("{s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:f, s:f, s:i, s:s}", "step", step, "steps",
-                  s->total, "examples", s->examples, "rows", s->rows, "batch", o->batch, "grad_accum", o->grad_accum,
-                  "world", comm_world(), "seq", o->seq, "seed", o->seed, "threads", o->threads, "lr", (double)o->lr,
-                  "min_score", o->use_min_score ? (double)o->min_score : -1.0, "epochs", o->epochs, "data", o->data);
+    json_t *j = json_pack("{s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:f, s:f, s:i, s:s}", "step", step,
+                          "steps", s->total, "examples", s->examples, "rows", s->rows, "batch", o->batch, "grad_accum",
+                          o->grad_accum, "world", comm_world(), "seq", o->seq, "seed", o->seed, "threads", o->threads,
+                          "lr", (double)o->lr, "min_score", !isnan(o->min_score) ? (double)o->min_score : -1.0,
+                          "epochs", o->epochs, "data", o->data);
     CHECK(j != NULL, "json_pack failed");
     if (with_extra) json_object_set_new(j, "loss", json_real(loss));
     char *text = json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS);
@@ -306,14 +307,14 @@ static int state_check(const char *text, const char *path, const SftOptions *o, 
     long long global = (long long)batch * accum * world, now = (long long)o->batch * o->grad_accum * comm_world();
     if (examples != s->examples || rows != s->rows || global != now || seq != o->seq || seed != o->seed ||
         steps != s->total)
-        fail("%s: the run was made on %d examples in %d rows with a global batch of %lld rows (--batch %d x "
-             "--grad-accum %d x %d rank(s)), --seq %d, --seed %d for %d steps; resume it with the same data and values "
-             "(got %d examples, %d rows, %lld, %d, %d, %d steps)",
+        fail("%s: the run was made on %d examples in %d rows with a global batch of %lld rows (batch %d x "
+             "gradient accumulation %d x %d rank(s)), a sequence length of %d and seed %d for %d steps; resume it with "
+             "the same data and values (got %d examples, %d rows, %lld, %d, %d, %d steps)",
              path, examples, rows, global, batch, accum, world, seq, seed, steps, s->examples, s->rows, now, o->seq,
              o->seed, s->total);
     if (comm_rank() == 0 && (threads != o->threads || world != comm_world()))
         fprintf(stderr,
-                "strap: warning: the run used --threads %d on %d rank(s), now %d on %d: results stay correct "
+                "strap: warning: the run used %d thread(s) on %d rank(s), now %d on %d: results stay correct "
                 "but are no longer bit-identical to an uninterrupted run\n",
                 threads, world, o->threads, comm_world());
     json_decref(j);
@@ -385,17 +386,19 @@ static void sft_data(const SftOptions *o, const LlamaConfig *config, int global,
         total = o->steps > 0 ? o->steps : steps_per_epoch * o->epochs;
     if (comm_rank() == 0) {
         printf("sft: %d records, %d kept", st.records, n_ex);
-        if (o->use_min_score)
+        if (!isnan(o->min_score))
             printf(" (%s >= %g; %d below, %d unscored)", o->score_field ? o->score_field : "score",
                    (double)o->min_score, st.below_score, st.unscored);
         if (o->ended_only) printf(" (%d cut off dropped)", st.unended);
         printf(
-            ", %d cut to --seq %d | %lld tokens (%lld trained) packed in %d rows | %d steps of up to %d rows (%s chat "
+            ", %d cut to %d tokens | %lld tokens (%lld trained) packed in %d rows | %d steps of up to %d rows (%s chat "
             "format)\n",
             st.truncated, o->seq, all_tokens, answer_tokens, pk->rows, total, global, chat_format_name(f));
     }
     if (st.truncated && comm_rank() == 0)
-        fprintf(stderr, "strap: warning: %d conversation(s) longer than --seq %d were cut (their answers end early)\n",
+        fprintf(stderr,
+                "strap: warning: %d conversation(s) longer than the sequence length %d were cut (their answers end "
+                "early)\n",
                 st.truncated, o->seq);
     *n_ex_out = n_ex;
 }
@@ -441,15 +444,18 @@ int sft_run(const SftOptions *opts) {
     SftOptions o = *opts;
     int world = comm_world(), lead = comm_rank() == 0;
     if (o.batch < 1 || o.grad_accum < 1 || o.epochs < 1 || o.steps < 0)
-        fail("--batch, --grad-accum and --epochs must be positive, --steps not negative");
-    if (o.zero != 0 && o.zero != 1) fail("--zero %d: give 0 or 1", o.zero);
+        fail("the batch, gradient accumulation and epochs must be positive and the steps not negative "
+             "(got %d, %d, %d, %d)",
+             o.batch, o.grad_accum, o.epochs, o.steps);
+    if (o.zero != 0 && o.zero != 1) fail("ZeRO stage %d: choose stage 0 or 1", o.zero);
     int resuming = step_run_dir(o.out, o.resume, "an SFT checkpoint");
     Backend *backend = dist_backend_select(o.device, o.threads); // a rank's share of the cores, its own GPU
     LlamaConfig config;
     config_read(&config, o.model_dir);
     if (o.seq <= 0) o.seq = config.max_seq < 512 ? config.max_seq : 512;
     if (o.seq < 2 || o.seq > config.max_seq)
-        fail("--seq %d: give 2 to the model's max_position_embeddings (%d)", o.seq, config.max_seq);
+        fail("sequence length %d: it must lie between 2 and the model's max_position_embeddings (%d)", o.seq,
+             config.max_seq);
     int global = o.batch * o.grad_accum * world; // rows per step
     SftPacked pk;
     int n_ex;
@@ -459,8 +465,8 @@ int sft_run(const SftOptions *opts) {
     if (o.min_lr < 0) o.min_lr = o.lr / 10;
     if (o.warmup < 0) o.warmup = shape.total / 10 < 100 ? shape.total / 10 : 100;
     if (lead && world > 1)
-        printf("%d ranks (%s): a step is --batch %d x --grad-accum %d x %d ranks = %d rows%s\n", world, backend->name,
-               o.batch, o.grad_accum, world, global, o.zero ? ", ZeRO-1" : "");
+        printf("%d ranks (%s): a step is batch %d x gradient accumulation %d x %d ranks = %d rows%s\n", world,
+               backend->name, o.batch, o.grad_accum, world, global, o.zero ? ", ZeRO-1" : "");
 
     // 2. the model and optimizer
     Model m;
@@ -484,7 +490,7 @@ int sft_run(const SftOptions *opts) {
     // 3. training
     StepRun run = {.what = "sft",
                    .out = o.out,
-                   .diverge_hint = "lower --lr",
+                   .diverge_hint = "lower the learning rate",
                    .backend = backend,
                    .opt = &opt,
                    .sched = {o.lr, o.min_lr, o.warmup, shape.total},

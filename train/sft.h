@@ -36,15 +36,15 @@
 #pragma once
 #include <stdint.h>
 
+#include "../base/flags.h"
 #include "../data/tokenizer.h"
 #include "../model/chat.h"
 
 typedef struct {
     const char *model_dir, *data, *out, *device;
-    const char *chat_template; // NULL: from the model's files
-    const char *field;         // the answer's field (NULL: "response", else "text")
-    int use_min_score;         // keep only records with "score" (or score_field) >= min_score
-    float min_score;
+    const char *chat_template;     // NULL: from the model's files
+    const char *field;             // the answer's field (NULL: "response", else "text")
+    float min_score;               // keep only records with "score" (or score_field) >= min_score (NAN: all)
     const char *score_field;       // NULL: "score"; "verify_score" for strap verify output
     int ended_only;                // drop records whose "finish" says the generation was cut off
     int batch, seq, epochs, steps; // batch: rows per micro-batch and rank; steps 0: epochs x rows / global batch
@@ -56,6 +56,7 @@ typedef struct {
 } SftOptions;
 
 void sft_options_default(SftOptions *o);
+extern const Flag SFT_FLAGS[]; // strap sft (train/train_flags.c)
 // Returns the process exit status (0, or 128+signal after a clean stop).
 int sft_run(const SftOptions *o);
 

@@ -15,10 +15,11 @@ int step_run_dir(const char *out, int resume, const char *a_checkpoint) {
     int resuming = path_exists(opt_path);
     free(opt_path);
     if (resuming && !resume)
-        fail("%s already holds %s; pass --resume to continue that run, or choose another --out", out, a_checkpoint);
+        fail("%s already holds %s: resume that run, or choose another output directory", out, a_checkpoint);
     if (dist_any(resuming) != resuming)
-        fail("rank %d %s %s but another rank does not: --out must be on a filesystem every rank sees", comm_rank(),
-             resuming ? "finds a checkpoint in" : "finds no checkpoint in", out);
+        fail("rank %d %s %s but another rank does not: the output directory must be on a filesystem "
+             "every rank sees",
+             comm_rank(), resuming ? "finds a checkpoint in" : "finds no checkpoint in", out);
     return resuming;
 }
 

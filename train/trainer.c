@@ -87,13 +87,13 @@ static void state_from_json(const char *text, const char *path, const TrainOptio
     // between ranks and accumulation steps may change
     long long global = (long long)batch * accum * world, now = (long long)o->batch * o->grad_accum * comm_world();
     if (global != now || seq != o->seq)
-        fail("%s: the run was made with a global batch of %lld sequences (--batch %d x --grad-accum %d x %d "
-             "rank(s)) of --seq %d; resume it with the same global batch and --seq (got %d x %d x %d = %lld, "
-             "--seq %d)",
+        fail("%s: the run was made with a global batch of %lld sequences (batch %d x gradient accumulation %d x %d "
+             "rank(s)) of %d tokens; resume it with the same global batch and sequence length (got %d x %d x %d = "
+             "%lld, of %d tokens)",
              path, global, batch, accum, world, seq, o->batch, o->grad_accum, comm_world(), now, o->seq);
     if (comm_rank() == 0 && (threads != o->threads || world != comm_world() || batch != o->batch))
         fprintf(stderr,
-                "strap: warning: the run used --threads %d, --batch %d on %d rank(s), now %d, %d on %d: "
+                "strap: warning: the run used %d thread(s) and batch %d on %d rank(s), now %d and %d on %d: "
                 "results stay correct but are no longer bit-identical to an uninterrupted run\n",
                 threads, batch, world, o->threads, o->batch, comm_world());
     s->step = step;
@@ -175,7 +175,7 @@ static int train_resume(const TrainOptions *o, DistOpt *opt, Loader *loader, Run
 static float *train_model(const TrainOptions *o, int resuming, Backend *backend, Model *model, LlamaConfig *config) {
     config_read(config, resuming ? o->out : o->model_dir);
     if (o->seq > config->max_seq)
-        fail("--seq %d is above the model's max_position_embeddings (%d)", o->seq, config->max_seq);
+        fail("sequence length %d is above the model's max_position_embeddings (%d)", o->seq, config->max_seq);
     model_build(model, config, backend);
     float *initial = NULL;
     if (!resuming) {
@@ -205,7 +205,10 @@ static float train_step_passes(const TrainOptions *o, Model *model, DistOpt *opt
 
 // The step skeleton of a pretraining run (step.h): a line per step, no progress bar.
 static StepRun train_step_run(const TrainOptions *o, Backend *backend, DistOpt *opt) {
-    StepRun run = {.what = "train", .out = o->out, .diverge_hint = "lower --lr or raise --warmup", .backend = backend};
+    StepRun run = {.what = "train",
+                   .out = o->out,
+                   .diverge_hint = "lower the learning rate or lengthen the warmup",
+                   .backend = backend};
     run.opt = opt, run.sched = (LrSchedule){o->lr, o->min_lr, o->warmup, o->steps}, run.grad_clip = o->grad_clip;
     run.total = o->steps, run.save_every = o->save_every, run.stop_after = o->stop_after, run.progress = 0;
     return run;
@@ -213,10 +216,11 @@ static StepRun train_step_run(const TrainOptions *o, Backend *backend, DistOpt *
 
 int train_run(const TrainOptions *opts) {
     TrainOptions o = *opts;
-    if (o.steps < 1) fail("--steps must be at least 1 (got %d)", o.steps);
+    if (o.steps < 1) fail("the number of steps must be at least 1 (got %d)", o.steps);
     if (o.batch < 1 || o.seq < 1 || o.grad_accum < 1)
-        fail("--batch, --seq and --grad-accum must be positive (got %d, %d, %d)", o.batch, o.seq, o.grad_accum);
-    if (o.zero != 0 && o.zero != 1) fail("--zero %d: only ZeRO stage 1 is implemented (use --zero 0 or 1)", o.zero);
+        fail("the batch, sequence length and gradient accumulation must be positive (got %d, %d, %d)", o.batch, o.seq,
+             o.grad_accum);
+    if (o.zero != 0 && o.zero != 1) fail("ZeRO stage %d: only stage 1 is implemented (choose stage 0 or 1)", o.zero);
     if (o.min_lr < 0) o.min_lr = o.lr / 10;
     if (o.warmup < 0) o.warmup = o.steps / 10 < 100 ? o.steps / 10 : 100;
     int rank = comm_rank(), world = comm_world(), lead = rank == 0; // only rank 0 prints and writes
@@ -227,7 +231,7 @@ int train_run(const TrainOptions *opts) {
     if (!resuming && o.resume && lead)
         fprintf(stderr, "strap: no checkpoint in %s yet; starting from %s\n", o.out,
                 o.model_dir ? o.model_dir : "(none)");
-    if (!resuming && !o.model_dir) fail("--model is required (no checkpoint to resume in %s)", o.out);
+    if (!resuming && !o.model_dir) fail("a starting model is required (no checkpoint to resume in %s)", o.out);
 
     Model model;
     LlamaConfig config;

@@ -67,7 +67,7 @@ expect_sigterm_checkpoint dpo "$TMP/term" -- "$STRAP" dpo "${rargs[@]}" --epochs
 
 echo '{"prompt": "p", "chosen": "a"}' > "$TMP/bad.jsonl"
 expect_error 1 "bad.jsonl:1: field 'rejected' missing" -- "$STRAP" dpo --model "$TMP/m" --pairs "$TMP/bad.jsonl" --out "$TMP/bad"
-expect_error 1 "unknown \(choose sigmoid, ipo or robust\)" -- "$STRAP" dpo --model "$TMP/m" --pairs "$TMP/pairs.jsonl" --out "$TMP/bad" --loss hinge
+expect_error 2 "--loss must be sigmoid, ipo or robust, got 'hinge'" -- "$STRAP" dpo --model "$TMP/m" --pairs "$TMP/pairs.jsonl" --out "$TMP/bad" --loss hinge
 : > "$TMP/empty.jsonl"
 expect_error 1 "holds no pairs" -- "$STRAP" dpo --model "$TMP/m" --pairs "$TMP/empty.jsonl" --out "$TMP/bad"
 [ ! -e "$TMP/bad/model.safetensors" ] || fail_test "a failed dpo left a checkpoint"

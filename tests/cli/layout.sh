@@ -4,7 +4,7 @@
 source "$(dirname "$0")/lib.bash"
 python3 - <<'PY' || fail_test "an include crosses the layers of docs/layout.md"
 import os, re, sys
-order = ["base", "kernels", "data", "dist", "model", "selfplay", "eval", "train", "cli"]
+order = ["base", "kernels", "data", "dist", "model", "selfplay", "eval", "train", "bench", "loop", "cli"]
 below = {d: set(order[:i + 1]) for i, d in enumerate(order)}
 bad = []
 for top in order:
@@ -25,5 +25,5 @@ for b in bad:
     print(b, file=sys.stderr)
 sys.exit(1 if bad else 0)
 PY
-for d in base dist selfplay; do grep -q "$d/\*.c" Makefile || fail_test "the Makefile does not build $d/"; done
+for d in base dist selfplay bench loop; do grep -q "$d/\*.c" Makefile || fail_test "the Makefile does not build $d/"; done
 finish

@@ -43,6 +43,6 @@ expect_error 1 "logits for token 1 of answer 1 are not finite" -- "$STRAP" gen -
 expect_error 1 "train step 1: loss .* before any update of this run: the starting model or the data.*$TMP/o1 holds no checkpoint" -- \
     "$STRAP" train --model "$TMP/huge" --data "$TMP/data" --out "$TMP/o1" --steps 3 --batch 1 --seq 32 --threads 1
 "$STRAP" train --model "$TMP/m" --data "$TMP/data" --out "$TMP/o2" --steps 2 --batch 1 --seq 32 --threads 1 > /dev/null || fail_test "train 2 steps"
-expect_error 1 "train step [0-9]+: loss .* training diverged; lower --lr or raise --warmup \(the last checkpoint in $TMP/o2 is intact\)" -- \
+expect_error 1 "train step [0-9]+: loss .* training diverged; lower the learning rate or lengthen the warmup \(the last checkpoint in $TMP/o2 is intact\)" -- \
     "$STRAP" train --model "$TMP/m" --data "$TMP/data" --out "$TMP/o2" --steps 6 --batch 1 --seq 32 --threads 1 --resume --lr 1e30 --warmup 0 --grad-clip 0
 finish

@@ -65,7 +65,7 @@ assert rv["reward"] == "verify" and rv["pairs"] == 2 and rv["ties_dropped"] == 1
 assert rv["decided_by"] == {"loop": 1, "verify": 1, "judge": 0} and rv["chosen_passes_all"] == 2, rv
 assert rm["decided_by"] == {"loop": 1, "verify": 1, "judge": 1}, rm
 PY
-expect_error 1 "judged.jsonl:1: --reward verify needs \"verify_score\"" -- "$STRAP" pairs --in "$TMP/judged.jsonl" --out "$TMP/bad_out.jsonl" --reward verify
+expect_error 1 "judged.jsonl:1: the verify reward needs \"verify_score\"" -- "$STRAP" pairs --in "$TMP/judged.jsonl" --out "$TMP/bad_out.jsonl" --reward verify
 expect_error 2 "--reward must be judge, verify or mix" -- "$STRAP" pairs --in "$TMP/judged.jsonl" --out "$TMP/bad_out.jsonl" --reward best
 [ ! -e "$TMP/bad_out.jsonl" ] || fail_test "a failed run wrote its output"
 finish

@@ -53,7 +53,7 @@ out=$("$STRAP" gen --model "$TMP/o" --prompt "Hi" --max-new 12 --temperature 0 2
 "$STRAP" sft --model "$TMP/m" --data "$TMP/judged.jsonl" --min-score 4 --out "$TMP/rs" --seq 64 --steps 2 --threads 1 > "$TMP/rs.log" 2>&1 || fail_test "sft --min-score: $(tail -n 3 "$TMP/rs.log")"
 grep -q "4 records, 2 kept (score >= 4; 1 below, 1 unscored)" "$TMP/rs.log" || fail_test "--min-score kept the wrong records: $(head -n 1 "$TMP/rs.log")"
 expect_error 1 "no record has a score >= 6" -- "$STRAP" sft --model "$TMP/m" --data "$TMP/judged.jsonl" --min-score 6 --out "$TMP/bad"
-expect_error 1 "d.jsonl.zst:1: no \"score\" field: --min-score needs judged records" -- "$STRAP" sft --model "$TMP/m" --data "$TMP/d.jsonl.zst" --min-score 3 --out "$TMP/bad"
+expect_error 1 "d.jsonl.zst:1: no \"score\" field: a minimum score needs judged records" -- "$STRAP" sft --model "$TMP/m" --data "$TMP/d.jsonl.zst" --min-score 3 --out "$TMP/bad"
 
 # resume: --stop-after then --resume gives the bytes of an uninterrupted run
 rargs=(--model "$TMP/m" --data "$TMP/d.jsonl.zst" --seq 64 --batch 2 --epochs 3 --lr 3e-3 --threads 1)
@@ -80,9 +80,9 @@ echo '{"prompt": "p", "answer": "a"}' > "$TMP/noresp.jsonl"
 expect_error 1 "noresp.jsonl:1: a record needs \"messages\", or \"prompt\" and \"response\"" -- "$STRAP" sft --model "$TMP/m" --data "$TMP/noresp.jsonl" --out "$TMP/bad"
 "$STRAP" sft --model "$TMP/m" --data "$TMP/noresp.jsonl" --field answer --out "$TMP/field" --steps 1 --threads 1 > /dev/null 2>&1 || fail_test "--field answer"
 python3 -c 'import json; print(json.dumps({"prompt": "word " * 80, "response": "ok"}))' > "$TMP/long.jsonl"
-expect_error 1 "long.jsonl:1: the prompt takes [0-9]+ tokens, so no answer token fits in --seq 32" -- "$STRAP" sft --model "$TMP/m" --data "$TMP/long.jsonl" --seq 32 --out "$TMP/bad"
+expect_error 1 "long.jsonl:1: the prompt takes [0-9]+ tokens, so no answer token fits in a sequence of 32" -- "$STRAP" sft --model "$TMP/m" --data "$TMP/long.jsonl" --seq 32 --out "$TMP/bad"
 echo '{"messages": [{"role": "user", "content": "hi"}]}' > "$TMP/noassistant.jsonl"
 expect_error 1 "noassistant.jsonl:1: the conversation has no assistant message" -- "$STRAP" sft --model "$TMP/m" --data "$TMP/noassistant.jsonl" --out "$TMP/bad"
-expect_error 1 "--seq 4096: give 2 to the model's max_position_embeddings \(128\)" -- "$STRAP" sft --model "$TMP/m" --data "$TMP/d.jsonl" --seq 4096 --out "$TMP/bad"
+expect_error 1 "sequence length 4096: it must lie between 2 and the model's max_position_embeddings \(128\)" -- "$STRAP" sft --model "$TMP/m" --data "$TMP/d.jsonl" --seq 4096 --out "$TMP/bad"
 [ ! -e "$TMP/bad" ] || fail_test "a failed sft wrote $TMP/bad"
 finish

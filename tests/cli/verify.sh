@@ -74,7 +74,7 @@ echo '{"prompt": "p", "text": "no constraints"}' > "$TMP/plain.jsonl"
 expect_error 1 "plain.jsonl:1: no \"constraints\" list" -- "$STRAP" verify --in "$TMP/plain.jsonl" --out "$TMP/bad.jsonl"
 expect_error 1 "answers.jsonl:1: the answer field \"answer\"" -- "$STRAP" verify --in "$TMP/answers.jsonl" --out "$TMP/bad.jsonl" --text-field answer
 expect_error 2 "either --in" -- "$STRAP" verify --out "$TMP/bad.jsonl"
-expect_error 1 "--families: \"shouting\" is not a family" -- "$STRAP" verify --prompts-from data/synth/heldout_requests.jsonl --families shouting --out "$TMP/bad.jsonl"
+expect_error 1 "the family \"shouting\" asked for is not one of .*constraints.json" -- "$STRAP" verify --prompts-from data/synth/heldout_requests.jsonl --families shouting --out "$TMP/bad.jsonl"
 [ ! -e "$TMP/bad.jsonl" ] && [ ! -e "$TMP/s2.jsonl" ] || fail_test "a failed run wrote its output"
 expect_no_tmp "$TMP"
 finish

@@ -164,9 +164,9 @@ echo '{"prompt": "p", "chosen": "a"}' > "$TMP/badpair.jsonl"
 expect_error 1 "badpair.jsonl:1: field 'rejected' missing" -- "$STRAP" eval judge-accuracy --judge "$TMP/m0" --labelled "$TMP/badpair.jsonl" --out "$TMP/x.json"
 printf 'Which is better: {answer_a} or {answer_b}?' > "$TMP/badtpl.txt"
 expect_error 1 "must contain \{prompt\}" -- "$STRAP" eval winrate --model "$TMP/m0" --baseline "$TMP/base" --judge "$TMP/m0" --prompts "$TMP/prompts.jsonl" --template "$TMP/badtpl.txt" --out "$TMP/x.json"
-expect_error 2 "--judge-method must be logprob, rubric or text" -- "$STRAP" eval winrate --model "$TMP/m0" --baseline "$TMP/base" --judge "$TMP/m0" --prompts "$TMP/prompts.jsonl" --judge-method vibes
+expect_error 2 "--judge-method must be logprob, text or rubric, got 'vibes'" -- "$STRAP" eval winrate --model "$TMP/m0" --baseline "$TMP/base" --judge "$TMP/m0" --prompts "$TMP/prompts.jsonl" --judge-method vibes
 expect_error 2 "--baseline is required" -- "$STRAP" eval winrate --model "$TMP/m0" --judge "$TMP/m0" --prompts "$TMP/prompts.jsonl"
-expect_error 1 "--records .*r.txt: name it .jsonl or .jsonl.zst" -- "$STRAP" eval winrate --model "$TMP/m0" --baseline "$TMP/base" --judge "$TMP/m0" --prompts "$TMP/prompts.jsonl" --records "$TMP/r.txt" --out "$TMP/x.json"
+expect_error 1 "records file .*r.txt: name it .jsonl or .jsonl.zst" -- "$STRAP" eval winrate --model "$TMP/m0" --baseline "$TMP/base" --judge "$TMP/m0" --prompts "$TMP/prompts.jsonl" --records "$TMP/r.txt" --out "$TMP/x.json"
 [ ! -e "$TMP/x.json" ] || fail_test "a failed eval wrote its report"
 expect_no_tmp "$TMP"
 finish

@@ -15,8 +15,10 @@
 //           perplexity on held-out text    ppl.json (with --eval-text; M0's in W/seed/ppl-init.json)
 //           verifiable instructions        constraints.json, .md (with --heldout: M(t) against M0)
 //
-// Every stage is a strap subcommand run as a child process (the command line is printed
-// and appended to W/commands.log, so any stage can be re-run by hand). A stage is done
+// Every stage is a strap subcommand run as a child process, its command line written from
+// the command's options struct and flag table (loop/stages.h: the values that differ from
+// the command's defaults). The command line is printed and appended to W/commands.log, so
+// any stage can be re-run by hand. A stage is done
 // when its child exited 0, its outputs were renamed into place, and the marker
 // W/iter-NN/.done/STAGE was written; a resumed loop skips finished stages and re-runs the
 // first unfinished one from scratch (a DPO run with a checkpoint continues it with
