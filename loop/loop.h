@@ -32,6 +32,7 @@
 // STAGE finished but before it was marked done; STRAP_LOOP_CRASH=STAGE@MS kills that stage's
 // child MS milliseconds after it started, then the loop.
 #pragma once
+#include "../base/flags.h"
 
 typedef struct {
     const char *init;    // M0
@@ -81,5 +82,6 @@ typedef struct {
 } LoopOptions;
 
 void loop_options_default(LoopOptions *o);
+extern const Flag LOOP_FLAGS[]; // strap loop (loop/loop_flags.c)
 // Runs (or resumes) the loop; returns the exit status.
 int loop_run(const LoopOptions *o);

@@ -483,3 +483,49 @@ void convert_gguf(const char *gguf_path, const char *out_dir, const ConvertOptio
     free(used);
     gguf_close(&g);
 }
+
+// 1234 -> "1.2k", 5600000 -> "5.6M"
+static const char *count_text(double n, char *buf, size_t size) {
+    if (n >= 1e9)
+        snprintf(buf, size, "%.2fG", n / 1e9);
+    else if (n >= 1e6)
+        snprintf(buf, size, "%.2fM", n / 1e6);
+    else if (n >= 1e3)
+        snprintf(buf, size, "%.1fk", n / 1e3);
+    else
+        snprintf(buf, size, "%.0f", n);
+    return buf;
+}
+
+int convert_run(const ConvertOptions *o) {
+    ConvertInfo info;
+    convert_gguf(o->gguf, o->out, o, &info);
+
+    const LlamaConfig *c = &info.config;
+    char num[32];
+    printf("converted %s (GGUF v%u, llama%s%s%s) -> %s\n", o->gguf, info.gguf_version, info.name[0] ? ": \"" : "",
+           info.name, info.name[0] ? "\"" : "", o->out);
+    printf("  shape: vocab %d, hidden %d, layers %d, heads %d (kv %d, head_dim %d), ffn %d, context %d, "
+           "rope_theta %g, rms_eps %g, %s embeddings, %s parameters\n",
+           c->vocab_size, c->hidden_size, c->n_layers, c->n_heads, c->n_kv_heads, c->head_dim, c->intermediate_size,
+           c->max_seq, (double)c->rope_theta, (double)c->rms_norm_eps, c->tie_embeddings ? "tied" : "untied",
+           count_text((double)config_param_count(c), num, sizeof num));
+    printf("  tensors: %d dequantised to %s:", info.n_tensors, o->bf16 ? "bf16" : "fp32");
+    for (int t = 0; t < 64; t++)
+        if (info.type_count[t])
+            printf(" %s x%d (%s)", gguf_type_name((uint32_t)t), info.type_count[t],
+                   count_text((double)info.type_elems[t], num, sizeof num));
+    printf("\n");
+    if (info.vocab_tokens) {
+        printf("  tokenizer: byte-level BPE (pre '%s'), %d tokens, %d merges, %d special + %d user-defined added "
+               "tokens",
+               info.tokenizer_pre, info.vocab_tokens, info.n_merges, info.n_control, info.n_user);
+        if (info.n_skipped) printf(", %d unused ids left out", info.n_skipped);
+        printf("; bos %d, eos", c->bos_token_id);
+        for (int i = 0; i < c->n_eos; i++) printf("%s%d", i ? "," : " ", c->eos_token_ids[i]);
+        printf("%s\n", info.has_chat_template ? "; chat template kept" : "");
+    } else {
+        printf("  tokenizer: none in the GGUF (no tokenizer.json written)\n");
+    }
+    return 0;
+}

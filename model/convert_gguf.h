@@ -21,12 +21,14 @@
 #pragma once
 #include <stdint.h>
 
+#include "../base/flags.h"
 #include "config.h"
 #include "gguf.h"
 
 typedef struct {
-    int bf16;  // write model.safetensors as BF16 (default F32)
-    int force; // overwrite an existing checkpoint in the output directory
+    int bf16;               // write model.safetensors as BF16 (default F32)
+    int force;              // overwrite an existing checkpoint in the output directory
+    const char *gguf, *out; // convert_run: the GGUF file and the checkpoint directory
 } ConvertOptions;
 
 typedef struct {
@@ -64,3 +66,6 @@ void gguf_permute_rope(const float *src, float *dst, int64_t rows, int64_t cols,
 // unknown tokenizer.ggml.pre, fails. Memory: the fp32 parameters (4 bytes each) plus the
 // mapped file.
 void convert_gguf(const char *gguf_path, const char *out_dir, const ConvertOptions *o, ConvertInfo *info);
+// strap convert: convert_gguf(o->gguf, o->out), then a summary of the model on standard output.
+int convert_run(const ConvertOptions *o);
+extern const Flag CONVERT_FLAGS[]; // strap convert (model/model_flags.c)

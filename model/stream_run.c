@@ -123,26 +123,6 @@ void chat_options_default(ChatOptions *o) {
     sample_options_default(&o->sample);
 }
 
-#define S ChatOptions
-const Flag CHAT_FLAGS[] = {
-    FLAG(S, model_dir, FLAG_STRING, "--model", "DIR", "checkpoint directory with tokenizer.json (required)"),
-    FLAG(S, system, FLAG_STRING, "--system", "S", "a system message"),
-    FLAG(S, chat_template, FLAG_STRING, "--chat-template", "NAME",
-         "chatml, llama3 or plain (default: from the model's files)"),
-    FLAG(S, max_new, FLAG_INT, "--max-new", "N", "new tokens per answer at most"),
-    FLAG(S, sample.temperature, FLAG_FLOAT, "--temperature", "T", "0 = greedy"),
-    FLAG(S, sample.top_p, FLAG_FLOAT, "--top-p", "P", "nucleus sampling mass (1: off)"),
-    FLAG(S, sample.repetition_penalty, FLAG_FLOAT, "--repetition-penalty", "R",
-         "penalise tokens already present (1: off)"),
-    FLAG(S, sample.no_repeat_ngram, FLAG_INT, "--no-repeat-ngram", "N",
-         "never repeat an N-gram of the answer's tokens (0: off)"),
-    FLAG(S, seed, FLAG_INT, "--seed", "S", "random seed"),
-    FLAG(S, threads, FLAG_INT, "--threads", "N", "CPU threads (0: all cores)"),
-    FLAG(S, device, FLAG_STRING, "--device", "D", "auto, cpu or cuda"),
-    {0},
-};
-#undef S
-
 int chat_run(const ChatOptions *o) {
     Model m;
     model_load(&m, o->model_dir, backend_select(o->device, o->threads));

@@ -27,6 +27,6 @@ typedef struct {
 } ChatOptions;
 
 void chat_options_default(ChatOptions *o);
-extern const Flag CHAT_FLAGS[]; // strap chat
+extern const Flag CHAT_FLAGS[]; // strap chat (model/model_flags.c)
 // Empty line or end of input: quit; /reset: start over. Returns the exit status.
 int chat_run(const ChatOptions *o);

@@ -1,8 +1,9 @@
-// train_flags.c: the flags of strap sft and strap dpo, over their options (base/flags.h).
+// train_flags.c: the flags of strap train, sft and dpo, over their options (base/flags.h).
 #include <stddef.h>
 
 #include "dpo.h"
 #include "sft.h"
+#include "trainer.h"
 
 #define S SftOptions
 const Flag SFT_FLAGS[] = {
@@ -66,6 +67,39 @@ const Flag DPO_FLAGS[] = {
     FLAG(S, save_every, FLAG_INT, "--save-every", "S", "checkpoint every S steps (0: only at the end)"),
     FLAG(S, stop_after, FLAG_INT, "--stop-after", "N", "checkpoint and exit after N steps of this invocation"),
     FLAG(S, zero, FLAG_INT, "--zero", "S", "1: ZeRO-1, shard the optimizer state over the ranks (mpirun / srun)"),
+    {0},
+};
+#undef S
+
+#define S TrainOptions
+const Flag TRAIN_FLAGS[] = {
+    FLAG(S, model_dir, FLAG_STRING, "--model", "DIR", "initial checkpoint (from strap init or a previous run)"),
+    FLAG(S, data, FLAG_STRING, "--data", "PATH", "directory of .tok.zst shards or a quoted glob (required)"),
+    FLAG(S, out, FLAG_STRING, "--out", "DIR", "output directory: checkpoint + metrics.jsonl (required)"),
+    FLAG(S, steps, FLAG_INT, "--steps", "N", "total optimizer steps of the run"),
+    FLAG(S, batch, FLAG_INT, "--batch", "B", "sequences per micro-batch"),
+    FLAG(S, seq, FLAG_INT, "--seq", "T", "tokens per sequence"),
+    FLAG(S, grad_accum, FLAG_INT, "--grad-accum", "K", "micro-batches per optimizer step"),
+    FLAG(S, lr, FLAG_FLOAT, "--lr", "LR", "peak learning rate"),
+    FLAG(S, min_lr, FLAG_FLOAT, "--min-lr", "LR", "final learning rate of the cosine decay (default lr/10)"),
+    FLAG(S, warmup, FLAG_INT, "--warmup", "W", "linear warmup steps (default min(100, steps/10))"),
+    FLAG(S, weight_decay, FLAG_FLOAT, "--weight-decay", "WD", "AdamW weight decay (matrices only)"),
+    FLAG(S, grad_clip, FLAG_FLOAT, "--grad-clip", "G", "clip the global gradient norm to G (0: off)"),
+    FLAG(S, beta1, FLAG_FLOAT, "--beta1", "B1", "AdamW beta1"),
+    FLAG(S, beta2, FLAG_FLOAT, "--beta2", "B2", "AdamW beta2"),
+    FLAG(S, save_every, FLAG_INT, "--save-every", "S", "checkpoint every S steps (0: only at the end)"),
+    FLAG(S, eval_every, FLAG_INT, "--eval-every", "E", "evaluate on --eval-data every E steps"),
+    FLAG(S, eval_data, FLAG_STRING, "--eval-data", "PATH", "held-out shards for --eval-every"),
+    FLAG(S, eval_batches, FLAG_INT, "--eval-batches", "N", "batches per evaluation"),
+    FLAG(S, resume, FLAG_BOOL, "--resume", NULL, "continue the run found in --out up to --steps"),
+    FLAG(S, seed, FLAG_INT, "--seed", "S", "random seed"),
+    FLAG(S, threads, FLAG_INT, "--threads", "N", "CPU threads (0: all cores)"),
+    FLAG(S, device, FLAG_STRING, "--device", "D", "auto, cpu or cuda"),
+    FLAG(S, stop_after, FLAG_INT, "--stop-after", "N",
+         "checkpoint and exit after N steps of this invocation (job time budgets)"),
+    FLAG(S, save_bf16, FLAG_BOOL, "--save-bf16", NULL, "write model.safetensors in BF16"),
+    FLAG(S, zero, FLAG_INT, "--zero", "S", "1: ZeRO-1, shard the optimizer state over the ranks (mpirun / srun)"),
+
     {0},
 };
 #undef S

@@ -4,6 +4,7 @@
 // over the ranks (train/dist_opt.h): --batch is per rank, the global batch of a step is
 // batch x grad_accum x world sequences, read in the same order at any world size.
 #pragma once
+#include "../base/flags.h"
 
 typedef struct {
     const char *model_dir; // initial checkpoint (config.json + model.safetensors)
@@ -25,5 +26,6 @@ typedef struct {
 } TrainOptions;
 
 void train_options_default(TrainOptions *o);
+extern const Flag TRAIN_FLAGS[]; // strap train (train/train_flags.c)
 // Runs training; returns the process exit status (0, or 128+signal after a clean stop).
 int train_run(const TrainOptions *o);
