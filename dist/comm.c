@@ -243,7 +243,7 @@ Comm *comm_for_backend(const Backend *backend) {
     return nccl;
 #else
     fail("rank %d of %d: this strap was built without NCCL, so %d ranks cannot train on the %s backend: install "
-         "NCCL (libnccl-dev, or the one in the CUDA toolkit) and rebuild, or pass --device cpu",
+         "NCCL (libnccl-dev, or the one in the CUDA toolkit) and rebuild, or run on the cpu device",
          g.rank, g.world, g.world, backend->name);
 #endif
 }

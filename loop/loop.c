@@ -197,7 +197,7 @@ static void check_or_write_options(const LoopOptions *o) {
                 char *a = old ? json_dumps(old, JSON_ENCODE_ANY) : strdup("(absent)"),
                      *b = json_dumps(v, JSON_ENCODE_ANY);
                 fail("%s was started with %s = %s, this run asks for %s: resume with the same options, or use a new "
-                     "--workdir",
+                     "work directory",
                      o->workdir, key, a, b);
             }
         }
@@ -257,7 +257,7 @@ static char *seed_prompts_copy(const LoopOptions *o, const char *seed_dir) {
         from = path_join(o->catalog, "seed_prompts.jsonl");
     else
         from = path_near_exe("data/synth/seed_prompts.jsonl"); // the catalogue next to the binary, else ./data/synth
-    if (!path_exists(from)) fail("%s not found: give --seed-prompts", from);
+    if (!path_exists(from)) fail("%s not found: name the seed prompts file", from);
     copy_file(from, seed_prompts);
     free(from);
     return seed_prompts;
@@ -285,14 +285,14 @@ static void seed_eval_text(Runner *r, const LoopOptions *o, const char *exe, con
 }
 
 int loop_run(const LoopOptions *o) {
-    if (!o->init || !o->workdir) fail("strap loop needs --init and --workdir");
+    if (!o->init || !o->workdir) fail("the loop needs a starting model and a work directory");
     if (comm_world() > 1)
         fail("strap loop runs as one process that starts its stages; to run them on %d ranks start it without "
              "mpirun / srun and give --launch \"mpirun -np %d\" (or --launch srun inside an allocation)",
              comm_world(), comm_world());
     char *config = path_join(o->init, "config.json");
     if (!path_exists(config))
-        fail("%s not found: --init must be a model directory (config.json, model.safetensors)", config);
+        fail("%s not found: the starting model must be a model directory (config.json, model.safetensors)", config);
     free(config);
     make_dirs(o->workdir);
     check_or_write_options(o);

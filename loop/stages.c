@@ -116,7 +116,7 @@ static void pairs_options(Iter *it, StageOptions *so, StageOptions *defaults) {
 static void pairs_check(Iter *it) {
     if (count_records_of(it->pairs_report, "pairs") == 0)
         fail("iteration %d made no preference pairs (see %s: ties, margins, unscored answers): nothing to train "
-             "on. Try more --candidates, a higher --temperature or --judge-method logprob",
+             "on. Try more candidates per prompt, a higher temperature or the logprob judge method",
              it->t, it->pairs_report);
 }
 

@@ -31,8 +31,8 @@ ChatFormat chat_format_detect(const char *model_dir) {
         else if (tpl && strstr(tpl, "<|start_header_id|>"))
             f = CHAT_LLAMA3;
         else if (tpl)
-            fail("%s: the chat_template is not one strap recognises (ChatML or Llama 3 headers); choose one with "
-                 "--chat-template chatml|llama3|plain",
+            fail("%s: the chat_template is not one strap recognises (ChatML or Llama 3 headers); name the template "
+                 "to use: chatml, llama3 or plain",
                  path);
         json_decref(root);
     }

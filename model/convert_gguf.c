@@ -428,7 +428,7 @@ void convert_gguf(const char *gguf_path, const char *out_dir, const ConvertOptio
 
     char *cfg_path = path_join(out_dir, "config.json"), *st_path = path_join(out_dir, "model.safetensors");
     if (!o->force && (path_exists(cfg_path) || path_exists(st_path)))
-        fail("%s already holds a checkpoint; choose another --out or pass --force to overwrite it", out_dir);
+        fail("%s already holds a checkpoint; choose another output directory, or ask to overwrite it", out_dir);
     free(cfg_path);
     free(st_path);
     make_dirs(out_dir);

@@ -12,7 +12,7 @@ DpoLossType dpo_loss_type(const char *name) {
     if (strcmp(name, "sigmoid") == 0) return DPO_SIGMOID;
     if (strcmp(name, "ipo") == 0) return DPO_IPO;
     if (strcmp(name, "robust") == 0) return DPO_ROBUST;
-    fail("--loss '%s' is unknown (choose sigmoid, ipo or robust)", name);
+    fail("the DPO loss '%s' is unknown (choose sigmoid, ipo or robust)", name);
 }
 
 // log sigmoid(x) without overflow

@@ -76,8 +76,8 @@ Pair *pairs_load(const char *path, const char *model_dir, const char *chat_templ
         p->chosen = make_seq(tok, f, system, v[0], v[1], end_id, max_len);
         p->rejected = make_seq(tok, f, system, v[0], v[2], end_id, max_len);
         if (p->chosen.start >= p->chosen.len || p->rejected.start >= p->rejected.len)
-            fail("%s:%ld: the prompt alone fills --max-len %d; raise it or shorten the prompt", path, jsonl_line(r),
-                 max_len);
+            fail("%s:%ld: the prompt alone fills the maximum length of %d tokens; raise it or shorten the prompt", path,
+                 jsonl_line(r), max_len);
         max_T = p->chosen.len > max_T ? p->chosen.len : max_T;
         max_T = p->rejected.len > max_T ? p->rejected.len : max_T;
         json_decref(obj);
@@ -105,7 +105,8 @@ void pairs_logps(const char *dir, Backend *backend, Pair *pairs, int n_pairs, in
                  double *out, const char *owned) {
     Model m;
     model_load(&m, dir, backend);
-    if (max_T > m.config.max_seq) fail("--max-len %d is above the model's context (%d)", max_T, m.config.max_seq);
+    if (max_T > m.config.max_seq)
+        fail("the maximum length %d is above the model's context (%d)", max_T, m.config.max_seq);
     for (int b0 = 0; b0 < n_pairs; b0 += batch) {
         if (owned && !owned[b0 / batch]) continue;
         int nb = n_pairs - b0 < batch ? n_pairs - b0 : batch;

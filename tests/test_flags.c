@@ -6,14 +6,24 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../bench/bench_comm.h"
+#include "../bench/bench_gen.h"
+#include "../bench/bench_gpu.h"
+#include "../bench/bench_step.h"
 #include "../cli/args.h"
 #include "../data/clean.h"
+#include "../data/inspect.h"
 #include "../data/pack_run.h"
+#include "../data/tok_run.h"
 #include "../eval/compare.h"
 #include "../eval/constraint_eval.h"
 #include "../eval/dpo_eval.h"
+#include "../eval/logits_run.h"
 #include "../eval/ppl_run.h"
 #include "../loop/stages.h"
+#include "../model/convert_gguf.h"
+#include "../model/init_run.h"
+#include "../model/stream_run.h"
 #include "../selfplay/answer_file.h"
 #include "../selfplay/judge_run.h"
 #include "../selfplay/pairs.h"
@@ -21,6 +31,7 @@
 #include "../selfplay/verify_run.h"
 #include "../train/dpo.h"
 #include "../train/sft.h"
+#include "../train/trainer.h"
 #include "test.h"
 
 typedef struct {
@@ -155,6 +166,21 @@ static void test_library_tables(void) {
     check_table("eval winrate", WINRATE_FLAGS, sizeof(WinrateOptions));
     check_table("eval judge-accuracy", JUDGE_ACCURACY_FLAGS, sizeof(JudgeAccuracyOptions));
     check_table("eval constraints", CONSTRAINT_EVAL_FLAGS, sizeof(ConstraintEvalOptions));
+    check_table("eval logits", LOGITS_FLAGS, sizeof(LogitsOptions));
+    check_table("train", TRAIN_FLAGS, sizeof(TrainOptions));
+    check_table("loop", LOOP_FLAGS, sizeof(LoopOptions));
+    check_table("init", INIT_FLAGS, sizeof(InitOptions));
+    check_table("convert", CONVERT_FLAGS, sizeof(ConvertOptions));
+    check_table("chat", CHAT_FLAGS, sizeof(ChatOptions));
+    check_table("data inspect", INSPECT_FLAGS, sizeof(InspectOptions));
+    check_table("tok train", TOK_TRAIN_FLAGS, sizeof(TokTrainOptions));
+    check_table("tok encode", TOK_ENCODE_FLAGS, sizeof(TokEncodeOptions));
+    check_table("tok decode", TOK_DECODE_FLAGS, sizeof(TokDecodeOptions));
+    check_table("bench step", BENCH_STEP_FLAGS, sizeof(BenchStepOptions));
+    check_table("bench gen", BENCH_GEN_FLAGS, sizeof(BenchGenOptions));
+    check_table("bench gemm", BENCH_GEMM_FLAGS, sizeof(BenchGemmOptions));
+    check_table("bench attention", BENCH_ATTENTION_FLAGS, sizeof(BenchAttentionOptions));
+    check_table("bench comm", BENCH_COMM_FLAGS, sizeof(BenchCommOptions));
 }
 
 // flag f's field equal in two option structs

@@ -568,7 +568,7 @@ static void test_bad_input(void) {
     variant_fails(src, &(Variant){.extra_tensor = "blk.0.attn_rot_embd"}, "tensor 'blk.0.attn_rot_embd' has no place",
                   NULL, "extra tensor");
     variant_fails(src, &(Variant){.drop_key = "tokenizer.ggml.merges"}, "'tokenizer.ggml.merges'", NULL, "no merges");
-    expect_failure(convert_no_force, src, "already holds a checkpoint", "--force", "existing output");
+    expect_failure(convert_no_force, src, "already holds a checkpoint", "ask to overwrite it", "existing output");
 
     // a GGUF v2 file (same layout for these fields) converts
     char *v2 = tmp_path("v2.gguf"), *v2out = tmp_path("v2_out");

@@ -139,6 +139,6 @@ if have_mpi; then
 else
     echo "skipped --launch: no mpirun, or a strap built with MPI=0"
 fi
-expect_error 1 "--init must be a model directory" -- "$STRAP" loop --init "$TMP/nothing" --workdir "$TMP/x"
+expect_error 1 "the starting model must be a model directory" -- "$STRAP" loop --init "$TMP/nothing" --workdir "$TMP/x"
 expect_error 2 "--candidates 1 is out of range: it must be at least 2" -- "$STRAP" loop --init "$TMP/m0" --workdir "$TMP/x" --candidates 1
 finish
