@@ -1,7 +1,6 @@
 // tok_run.c: see tok_run.h.
 #include "tok_run.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +8,7 @@
 #include "../base/check.h"
 #include "../base/io.h"
 #include "bpe_train.h"
+#include "token_ids.h"
 #include "tokenizer.h"
 
 void tok_train_options_default(TokTrainOptions *o) {
@@ -92,34 +92,6 @@ int tok_encode_run(const TokEncodeOptions *o) {
     return 0;
 }
 
-// The ids of text[0..len) for a vocabulary of `vocab` ids (n_out: how many); errors name
-// `source`, the id's place and the tokenizer. free() the result.
-static int32_t *parse_ids(const char *text, size_t len, const char *source, int vocab, const char *tokenizer,
-                          size_t *n_out) {
-    size_t n = 0, cap = 64;
-    int32_t *ids = xmalloc(cap * sizeof(int32_t));
-    for (const char *p = text; p < text + len && *p;) {
-        if (strchr(" ,\t\n\r[]", *p)) {
-            p++;
-            continue;
-        }
-        char *end;
-        errno = 0;
-        long long v = strtoll(p, &end, 10);
-        if (end == p || v < 0)
-            fail("%s: '%.*s' (byte %td) is not a token id: give non-negative integers separated by spaces or commas",
-                 source, (int)(strcspn(p, " ,\t\n\r[]") < 20 ? strcspn(p, " ,\t\n\r[]") : 20), p, p - text + 1);
-        if (errno == ERANGE || v >= vocab)
-            fail("%s: id %.*s (id %zu, byte %td) is outside the vocabulary of %s (ids 0..%d)", source, (int)(end - p),
-                 p, n + 1, p - text + 1, tokenizer, vocab - 1);
-        if (n == cap) ids = xrealloc(ids, (cap *= 2) * sizeof(int32_t));
-        ids[n++] = (int32_t)v;
-        p = end;
-    }
-    *n_out = n;
-    return ids;
-}
-
 int tok_decode_run(const TokDecodeOptions *o) {
     Tokenizer *t = tokenizer_load(o->tokenizer);
     const char *ids_text = o->ids;
@@ -130,8 +102,8 @@ int tok_decode_run(const TokDecodeOptions *o) {
     else
         ids_text = owned = read_stdin(&len);
     size_t n;
-    int32_t *ids =
-        parse_ids(ids_text, len, owned ? "standard input" : "the ids given", tokenizer_vocab_size(t), o->tokenizer, &n);
+    int32_t *ids = token_ids_parse(ids_text, len, owned ? "standard input" : "the ids given", tokenizer_vocab_size(t),
+                                   o->tokenizer, &n);
     char *out = NULL;
     size_t ocap = 0, olen = tokenizer_decode(t, ids, n, &out, &ocap);
     fwrite(out, 1, olen, stdout);

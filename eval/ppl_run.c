@@ -1,8 +1,6 @@
 // ppl_run.c: see ppl_run.h.
 #include "ppl_run.h"
 
-#include <ctype.h>
-#include <errno.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
@@ -12,6 +10,7 @@
 #include "../base/check.h"
 #include "../base/io.h"
 #include "../data/loader.h"
+#include "../data/token_ids.h"
 #include "../dist/dist.h"
 #include "eval_report.h"
 #include "ppl.h"
@@ -22,36 +21,12 @@ void ppl_options_default(PplOptions *o) {
     o->device = "auto";
 }
 
-// Reads whitespace-separated token ids; errors name the file and the offending word.
 int *tokens_file_read(const char *path, int64_t *n_out) {
-    size_t size;
+    size_t size, n;
     char *text = read_file(path, &size);
-    int64_t cap = 1024, n = 0;
-    int *ids = xmalloc((size_t)cap * sizeof(int));
-    int line = 1;
-    for (char *p = text; *p;) {
-        if (isspace((unsigned char)*p)) {
-            if (*p == '\n') line++;
-            p++;
-            continue;
-        }
-        char *end;
-        errno = 0;
-        long v = strtol(p, &end, 10);
-        if (end == p || errno || v < 0 || v > 0x7fffffff || (*end && !isspace((unsigned char)*end))) {
-            int len = 0;
-            while (p[len] && !isspace((unsigned char)p[len]) && len < 32) len++;
-            fail("%s:%d: '%.*s' is not a token id (a tokens file holds whitespace-separated "
-                 "non-negative integers)",
-                 path, line, len, p);
-        }
-        if (n == cap) ids = xrealloc(ids, (size_t)(cap *= 2) * sizeof(int));
-        CHECK(ids != NULL, "out of memory");
-        ids[n++] = (int)v;
-        p = end;
-    }
+    int32_t *ids = token_ids_parse(text, size, path, 0, NULL, &n);
     free(text);
-    *n_out = n;
+    *n_out = (int64_t)n;
     return ids;
 }
 

@@ -21,6 +21,5 @@ void ppl_options_default(PplOptions *o);
 extern const Flag PPL_FLAGS[]; // strap eval ppl (eval/eval_flags.c)
 int ppl_run(const PplOptions *o);
 
-// Reads whitespace-separated token ids (n_out: how many); errors name the file, the line and
-// the word. free() the result.
+// Reads the token ids of a file (data/token_ids.h; n_out: how many). free() the result.
 int *tokens_file_read(const char *path, int64_t *n_out);

@@ -17,6 +17,7 @@
 #include "../data/loader.h"
 #include "../data/records.h"
 #include "../data/shard.h"
+#include "../data/token_ids.h"
 #include "test.h"
 
 static char tmpdir[64];
@@ -245,10 +246,39 @@ static void test_records_bad_input(void) {
     free(comp), free(p), free(z);
 }
 
+static void parse_ids_of(const char *text) {
+    size_t n;
+    free(token_ids_parse(text, strlen(text), "ids.txt", 700, "tok.json", &n));
+}
+
+// token ids written as text: spaces, commas, newlines, a JSON list; errors name line and byte
+static void test_token_ids_text(void) {
+    const char *text = "[1, 2,3]\n  4\t699\n";
+    size_t n;
+    int32_t *ids = token_ids_parse(text, strlen(text), "ids.txt", 700, "tok.json", &n);
+    int32_t want[] = {1, 2, 3, 4, 699};
+    EXPECT(n == 5 && memcmp(ids, want, sizeof want) == 0, "got %zu ids", n);
+    free(ids);
+    ids = token_ids_parse("", 0, "empty", 0, NULL, &n);
+    EXPECT(n == 0, "an empty text holds %zu ids", n);
+    free(ids);
+    ids = token_ids_parse("2147483647", 10, "big", 0, NULL, &n); // no vocabulary: any int32 id
+    EXPECT(n == 1 && ids[0] == 2147483647, "the largest id");
+    free(ids);
+    expect_failure_exit(parse_ids_of, "1 2\n3 x4", "ids.txt:2: 'x4' (byte 7) is not a token id", NULL, "a word");
+    expect_failure_exit(parse_ids_of, "1 12x", "ids.txt:1: '12x' (byte 3) is not a token id", NULL,
+                        "digits, then more");
+    expect_failure_exit(parse_ids_of, "1 -2", "'-2' (byte 3) is not a token id", NULL, "a negative id");
+    expect_failure_exit(parse_ids_of, "\n\n5 700",
+                        "ids.txt:3: id 700 (id 2, byte 5) is outside the vocabulary of tok.json (ids 0..699)", NULL,
+                        "an id past the vocabulary");
+}
+
 int main(void) {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/strap_formats_XXXXXX");
     CHECK(mkdtemp(tmpdir) != NULL, "mkdtemp");
     RUN(test_shard_round_trip);
+    RUN(test_token_ids_text);
     RUN(test_loader_windows);
     RUN(test_shard_bad_input);
     RUN(test_records);

@@ -63,7 +63,7 @@ expect_error 1 "missing tensor 'model.norm.weight'" -- "$STRAP" eval ppl --model
 expect_error 1 "F8_E4M3" -- "$STRAP" eval ppl --model "$TMP/dtype" --tokens-file "$TMP/t.txt"
 expect_error 1 "not found" -- "$STRAP" eval ppl --model "$TMP/nope" --tokens-file "$TMP/t.txt"
 echo "1 2 x" > "$TMP/bad_tokens.txt"
-expect_error 1 "bad_tokens.txt:1: 'x' is not a token id" -- "$STRAP" eval ppl --model "$TMP/m" --tokens-file "$TMP/bad_tokens.txt"
+expect_error 1 "bad_tokens.txt:1: 'x' \(byte 5\) is not a token id" -- "$STRAP" eval ppl --model "$TMP/m" --tokens-file "$TMP/bad_tokens.txt"
 echo "1 2 999" > "$TMP/big_tokens.txt"
 expect_error 1 "outside the model's vocabulary" -- "$STRAP" eval ppl --model "$TMP/m" --tokens-file "$TMP/big_tokens.txt"
 # init refuses to overwrite

@@ -36,9 +36,9 @@ expect_error 2 "--vocab is required" -- "$STRAP" tok train --input "$TMP/text.tx
 T=tests/ref/fixtures/tok/llama3.tokenizer.json
 [ "$(printf '72 105' | "$STRAP" tok decode --tokenizer $T | od -An -c | tr -d ' ')" = "$("$STRAP" tok decode --tokenizer $T --ids '72 105' | od -An -c | tr -d ' ')" ] \
     || fail_test "decoding ids from standard input differs from --ids"
-expect_error 1 "the ids given: id 4294967373 \(id 1, byte 1\) is outside the vocabulary" -- "$STRAP" tok decode --tokenizer $T --ids 4294967373
-expect_error 1 "the ids given: id 700 \(id 2, byte 4\) is outside the vocabulary .*ids 0..699" -- "$STRAP" tok decode --tokenizer $T --ids "72 700"
-expect_error 1 "standard input: 'abc' \(byte 4\) is not a token id" -- bash -c "echo '12 abc' | '$STRAP' tok decode --tokenizer $T"
+expect_error 1 "the ids given:1: id 4294967373 \(id 1, byte 1\) is outside the vocabulary" -- "$STRAP" tok decode --tokenizer $T --ids 4294967373
+expect_error 1 "the ids given:1: id 700 \(id 2, byte 4\) is outside the vocabulary .*ids 0..699" -- "$STRAP" tok decode --tokenizer $T --ids "72 700"
+expect_error 1 "standard input:1: 'abc' \(byte 4\) is not a token id" -- bash -c "echo '12 abc' | '$STRAP' tok decode --tokenizer $T"
 # a byte-level vocabulary without the byte characters of ordinary text is refused at load
 # (encode used to drop the bytes it could not cover)
 python3 - $T "$TMP/nobyte.json" <<'PY'
