@@ -48,6 +48,10 @@ typedef struct {
 #define FLAG_CHOICES(S, field, name, choices, help) \
     { (name), FLAG_CHOICE, NULL, NULL, (help), NULL, offsetof(S, field), (choices) }
 
+// The two flags most commands share, over fields named `threads` (int) and `device` (string).
+#define FLAG_THREADS(S) FLAG(S, threads, FLAG_INT, "--threads", "N", "CPU threads (0: all cores)")
+#define FLAG_DEVICE(S)  FLAG(S, device, FLAG_STRING, "--device", "D", "auto, cpu or cuda")
+
 // The variable flag f sets: its own `value`, or the field of `options`.
 void *flag_target(const Flag *f, const void *options);
 // "sigmoid" -> its index in f->choices; -1 if not one of them.

@@ -19,8 +19,8 @@ const Flag PPL_FLAGS[] = {
     FLAG(S, json, FLAG_BOOL, "--json", NULL, "print one JSON object {loss, ppl, tokens}"),
     FLAG(S, out, FLAG_STRING, "--out", "F", "also write the JSON to F"),
     FLAG(S, markdown, FLAG_STRING, "--markdown", "F", "also write a Markdown table to F"),
-    FLAG(S, threads, FLAG_INT, "--threads", "N", "CPU threads (0: all cores)"),
-    FLAG(S, device, FLAG_STRING, "--device", "D", "auto, cpu or cuda"),
+    FLAG_THREADS(S),
+    FLAG_DEVICE(S),
     {0},
 };
 #undef S
@@ -30,8 +30,8 @@ const Flag LOGITS_FLAGS[] = {
     FLAG(S, model_dir, FLAG_STRING, "--model", "DIR", "checkpoint directory (required)"),
     FLAG(S, tokens_file, FLAG_STRING, "--tokens-file", "F", "whitespace-separated token ids (required)"),
     FLAG(S, top, FLAG_INT, "--top", "K", "how many of the largest logits to print"),
-    FLAG(S, threads, FLAG_INT, "--threads", "N", "CPU threads (0: all cores)"),
-    FLAG(S, device, FLAG_STRING, "--device", "D", "auto, cpu or cuda"),
+    FLAG_THREADS(S),
+    FLAG_DEVICE(S),
     {0},
 };
 #undef S
@@ -48,8 +48,8 @@ const Flag EVAL_PAIRS_FLAGS[] = {
     FLAG(S, json, FLAG_BOOL, "--json", NULL, "print one JSON object"),
     FLAG(S, out, FLAG_STRING, "--out", "F", "also write the JSON to F"),
     FLAG(S, markdown, FLAG_STRING, "--markdown", "F", "also write a Markdown table to F"),
-    FLAG(S, threads, FLAG_INT, "--threads", "N", "CPU threads (0: all cores)"),
-    FLAG(S, device, FLAG_STRING, "--device", "D", "auto, cpu or cuda"),
+    FLAG_THREADS(S),
+    FLAG_DEVICE(S),
     {0},
 };
 #undef S
@@ -78,8 +78,8 @@ const Flag WINRATE_FLAGS[] = {
     FLAG(S, records, FLAG_STRING, "--records", "F", "per-prompt answers and verdicts, .jsonl(.zst)"),
     FLAG(S, chat_template, FLAG_STRING, "--chat-template", "NAME",
          "chatml, llama3 or plain (default: from each model's files)"),
-    FLAG(S, threads, FLAG_INT, "--threads", "N", "CPU threads (0: all cores)"),
-    FLAG(S, device, FLAG_STRING, "--device", "D", "auto, cpu or cuda"),
+    FLAG_THREADS(S),
+    FLAG_DEVICE(S),
     {0},
 };
 #undef S
@@ -102,8 +102,8 @@ const Flag JUDGE_ACCURACY_FLAGS[] = {
     FLAG(S, records, FLAG_STRING, "--records", "F", "per-pair verdicts, .jsonl(.zst)"),
     FLAG(S, chat_template, FLAG_STRING, "--chat-template", "NAME",
          "chatml, llama3 or plain (default: from the judge's files)"),
-    FLAG(S, threads, FLAG_INT, "--threads", "N", "CPU threads (0: all cores)"),
-    FLAG(S, device, FLAG_STRING, "--device", "D", "auto, cpu or cuda"),
+    FLAG_THREADS(S),
+    FLAG_DEVICE(S),
     {0},
 };
 #undef S
@@ -127,8 +127,8 @@ const Flag CONSTRAINT_EVAL_FLAGS[] = {
     FLAG(S, records, FLAG_STRING, "--records", "F", "per-prompt answers and checks, .jsonl(.zst)"),
     FLAG(S, chat_template, FLAG_STRING, "--chat-template", "NAME",
          "chatml, llama3 or plain (default: from each model's files)"),
-    FLAG(S, threads, FLAG_INT, "--threads", "N", "CPU threads (0: all cores)"),
-    FLAG(S, device, FLAG_STRING, "--device", "D", "auto, cpu or cuda"),
+    FLAG_THREADS(S),
+    FLAG_DEVICE(S),
     {0},
 };
 #undef S

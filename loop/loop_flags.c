@@ -69,8 +69,8 @@ const Flag LOOP_FLAGS[] = {
     FLAG(S, seed, FLAG_INT, "--seed", "S", "random seed"),
     FLAG(S, chat_template, FLAG_STRING, "--chat-template", "NAME",
          "chatml, llama3 or plain (default: from the model's files)"),
-    FLAG(S, threads, FLAG_INT, "--threads", "N", "CPU threads (0: all cores)"),
-    FLAG(S, device, FLAG_STRING, "--device", "D", "auto, cpu or cuda"),
+    FLAG_THREADS(S),
+    FLAG_DEVICE(S),
 
     {0},
 };

@@ -54,8 +54,8 @@ const Flag CHAT_FLAGS[] = {
     FLAG(S, sample.no_repeat_ngram, FLAG_INT, "--no-repeat-ngram", "N",
          "never repeat an N-gram of the answer's tokens (0: off)"),
     FLAG(S, seed, FLAG_INT, "--seed", "S", "random seed"),
-    FLAG(S, threads, FLAG_INT, "--threads", "N", "CPU threads (0: all cores)"),
-    FLAG(S, device, FLAG_STRING, "--device", "D", "auto, cpu or cuda"),
+    FLAG_THREADS(S),
+    FLAG_DEVICE(S),
     {0},
 };
 #undef S

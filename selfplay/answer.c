@@ -45,21 +45,9 @@ void answers_generate(Answers *a, const char *model_dir, Backend *backend, json_
     ChatIO io;
     chat_io_open(&io, model_dir, &m.config, o->chat_template, "strap eval winrate");
 
-    // every prompt encoded once: the KV cache holds the longest plus max_new
-    int32_t **prompts = xmalloc((size_t)n * sizeof(int32_t *));
-    int *lens = xmalloc((size_t)n * sizeof(int)), capacity = 0;
-    for (int i = 0; i < n; i++) {
-        json_t *sys = json_object_get(records[i], "system");
-        size_t len;
-        prompts[i] = chat_io_encode(&io, json_is_string(sys) ? json_string_value(sys) : NULL,
-                                    json_string_value(json_object_get(records[i], "prompt")), &len);
-        if ((int)len >= m.config.max_seq)
-            fail("%s: prompt %d has %zu tokens, more than the context of %s (%d); shorten or drop it", source,
-                 (o->index ? o->index[i] : i) + 1, len, model_dir, m.config.max_seq);
-        lens[i] = (int)len;
-        if (lens[i] + o->max_new > capacity) capacity = lens[i] + o->max_new;
-    }
-    if (capacity > m.config.max_seq) capacity = m.config.max_seq;
+    int *lens = xmalloc((size_t)n * sizeof(int)), capacity;
+    int32_t **prompts = answer_prompts(&io, records, n, "prompt", NULL, source, o->index, m.config.max_seq, o->max_new,
+                                       lens, &capacity);
     Generator g;
     int batch = o->batch < n ? o->batch : n;
     generator_build(&g, &m, batch, capacity);

@@ -38,3 +38,22 @@ long long answer_batch(Generator *g, int n_jobs, int batch, GenerateOptions *go,
     go->seeds = NULL;
     return new_tokens;
 }
+
+int32_t **answer_prompts(const ChatIO *io, json_t *const *records, int n, const char *field, const char *default_system,
+                         const char *source, const int *index, int max_seq, int max_new, int *lens, int *capacity) {
+    int32_t **prompts = xmalloc((size_t)n * sizeof(int32_t *)); // [n]
+    *capacity = 0;
+    for (int i = 0; i < n; i++) {
+        json_t *sys = json_object_get(records[i], "system");
+        size_t len;
+        prompts[i] = chat_io_encode(io, json_is_string(sys) ? json_string_value(sys) : default_system,
+                                    json_string_value(json_object_get(records[i], field)), &len);
+        if ((int)len >= max_seq)
+            fail("%s: prompt %d has %zu tokens, more than the model's context (%d); shorten or drop it", source,
+                 (index ? index[i] : i) + 1, len, max_seq);
+        lens[i] = (int)len;
+        if (lens[i] + max_new > *capacity) *capacity = lens[i] + max_new;
+    }
+    if (*capacity > max_seq) *capacity = max_seq;
+    return prompts;
+}

@@ -6,6 +6,9 @@
 #pragma once
 #include <stdint.h>
 
+#include <jansson.h>
+
+#include "../model/chat_io.h"
 #include "../model/generate.h"
 
 typedef struct {
@@ -21,3 +24,12 @@ typedef struct {
 // label (NULL: quiet) shows jobs done and new tokens. Returns the new tokens generated.
 long long answer_batch(Generator *g, int n_jobs, int batch, GenerateOptions *go, const AnswerJobs *jobs,
                        const char *progress);
+
+// Every record's prompt (its field `field`; its "system", else default_system) in the chat
+// template, encoded once: prompts[i] with lens[i] tokens. Fails naming `source` and the
+// prompt's place (index[i] + 1, or i + 1 without index) when one fills the model's context
+// (max_seq). *capacity: the KV-cache positions the answers need, the longest prompt plus
+// max_new, at most max_seq (not the whole context: SmolLM2's 8192 positions x batch 16 would be
+// 6 GB of fp32 cache). free() each prompt and the array.
+int32_t **answer_prompts(const ChatIO *io, json_t *const *records, int n, const char *field, const char *default_system,
+                         const char *source, const int *index, int max_seq, int max_new, int *lens, int *capacity);

@@ -34,25 +34,6 @@ static json_t **read_prompts(const AnswerFileOptions *af, int *n_out) {
     return records;
 }
 
-// The KV cache a run needs: the longest prompt plus max_new, not the model's whole context
-// (SmolLM2's 8192 positions x batch 16 would be 6 GB of fp32 cache).
-static int kv_capacity(Model *m, const ChatIO *io, const AnswerFileOptions *af, json_t **records, int n_prompts,
-                       int max_new) {
-    int capacity = 0;
-    for (int p = 0; p < n_prompts; p++) {
-        json_t *sys = json_object_get(records[p], "system");
-        size_t n;
-        int32_t *ids = chat_io_encode(io, json_is_string(sys) ? json_string_value(sys) : af->system,
-                                      json_string_value(json_object_get(records[p], af->field)), &n);
-        free(ids);
-        if ((int)n >= m->config.max_seq)
-            fail("%s: prompt %d has %zu tokens, more than the model's context (%d)", af->in, p + 1, n,
-                 m->config.max_seq);
-        if ((int)n + max_new > capacity) capacity = (int)n + max_new;
-    }
-    return capacity > m->config.max_seq ? m->config.max_seq : capacity;
-}
-
 // The record of one answer: prompt_id, sample, prompt (and what strap verify checks
 // against), text (valid UTF-8), token counts, finish, model, seed.
 static json_t *answer_record(const AnswerFileOptions *af, json_t *prompt_rec, int p, int sample, const char *text,
@@ -83,23 +64,17 @@ typedef struct {
     const ChatIO *io;
     json_t **records;  // [n_prompts]
     const int *mine;   // [n_mine] this rank's jobs: job = prompt x samples + sample
-    int32_t **prompts; // [n_mine] a job's prompt tokens, from its window's start to its answer
-    int capacity;      // the KV cache's positions
+    int32_t **prompts; // [n_prompts] each prompt's tokens
+    int *lens;         // [n_prompts]
     DistRecords *w;
 } FileCtx;
 
 static const int32_t *file_prompt(void *ctx, int j, int *len, uint64_t *seed) {
     FileCtx *c = ctx;
     int job = c->mine[j], p = job / c->af->samples;
-    json_t *sys = json_object_get(c->records[p], "system");
-    size_t n;
-    c->prompts[j] = chat_io_encode(c->io, json_is_string(sys) ? json_string_value(sys) : c->af->system,
-                                   json_string_value(json_object_get(c->records[p], c->af->field)), &n);
-    if ((int)n >= c->capacity)
-        fail("%s: prompt %d has %zu tokens, more than the model's context (%d)", c->af->in, p + 1, n, c->capacity);
-    *len = (int)n;
+    *len = c->lens[p];
     *seed = (uint64_t)c->af->seed * 1000003u + (uint64_t)job; // independent of the batching and the ranks
-    return c->prompts[j];
+    return c->prompts[p];
 }
 
 static void file_answer(void *ctx, int j, const int *ids, int n, FinishReason fin, int prompt_len, uint64_t seed) {
@@ -109,16 +84,18 @@ static void file_answer(void *ctx, int j, const int *ids, int n, FinishReason fi
     char *text = chat_io_decode(c->io, ids, n, fin, &tlen);
     json_t *rec = answer_record(c->af, c->records[p], p, job % c->af->samples, text, tlen, prompt_len, n, fin, seed);
     dist_records_put(c->w, rec);
-    if (job % c->af->samples == c->af->samples - 1) dist_records_end_input(c->w); // the prompt's last answer
     json_decref(rec);
     free(text);
-    free(c->prompts[j]), c->prompts[j] = NULL;
+    if (job % c->af->samples == c->af->samples - 1) dist_records_end_input(c->w); // the prompt's last answer
 }
 
 static void answer_file(Model *m, const ChatIO *io, const AnswerFileOptions *af, GenerateOptions *o) {
     int n_prompts;
     json_t **records = read_prompts(af, &n_prompts);
-    int jobs = n_prompts * af->samples, capacity = kv_capacity(m, io, af, records, n_prompts, o->max_new);
+    int *lens = xmalloc((size_t)n_prompts * sizeof(int));
+    int jobs = n_prompts * af->samples, capacity;
+    int32_t **prompts = answer_prompts(io, records, n_prompts, af->field, af->system, af->in, NULL, m->config.max_seq,
+                                       o->max_new, lens, &capacity); // once for all their samples
     // this rank's jobs: the samples of its prompts, in (prompt, sample) order
     int lead = comm_rank() == 0, n_mine = 0;
     int *mine = xmalloc((size_t)dist_records_share(n_prompts) * af->samples * sizeof(int));
@@ -130,7 +107,7 @@ static void answer_file(Model *m, const ChatIO *io, const AnswerFileOptions *af,
     generator_build(&g, m, af->batch, capacity);
     DistRecords w;
     dist_records_open(&w, af->out); // records are written in job order
-    FileCtx ctx = {af, io, records, mine, xcalloc((size_t)n_mine + 1, sizeof(int32_t *)), capacity, &w};
+    FileCtx ctx = {af, io, records, mine, prompts, lens, &w};
     AnswerJobs answer_jobs = {file_prompt, file_answer, &ctx};
     long long new_tokens = answer_batch(&g, n_mine, af->batch, o, &answer_jobs, lead ? "gen" : NULL);
     int64_t written = dist_records_close(&w);
@@ -139,8 +116,8 @@ static void answer_file(Model *m, const ChatIO *io, const AnswerFileOptions *af,
     if (lead)
         printf("wrote %lld answers (%d prompts x %d) to %s: %.0f new tokens\n", (long long)written, n_prompts,
                af->samples, af->out, total_new);
-    free(ctx.prompts), free(mine);
-    for (int i = 0; i < n_prompts; i++) json_decref(records[i]);
+    for (int i = 0; i < n_prompts; i++) json_decref(records[i]), free(prompts[i]);
+    free(prompts), free(lens), free(mine);
     free(records);
     generator_free(&g);
 }

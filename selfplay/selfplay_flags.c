@@ -49,8 +49,8 @@ const Flag SYNTH_FLAGS[] = {
     FLAG(S, rejects, FLAG_STRING, "--rejects", "F", "the dropped generations, each with its reason (.jsonl(.zst))"),
     FLAG(S, chat_template, FLAG_STRING, "--chat-template", "NAME",
          "chatml, llama3 or plain (default: from the model's files)"),
-    FLAG(S, threads, FLAG_INT, "--threads", "N", "CPU threads (0: all cores)"),
-    FLAG(S, device, FLAG_STRING, "--device", "D", "auto, cpu or cuda"),
+    FLAG_THREADS(S),
+    FLAG_DEVICE(S),
     {0},
 };
 #undef S
@@ -76,8 +76,8 @@ const Flag GEN_FLAGS[] = {
          "never repeat an N-gram of the answer's tokens (0: off)"),
     FLAG(S, seed, FLAG_INT, "--seed", "S", "random seed"),
     FLAG(S, samples, FLAG_INT, "-n", "K", "answers to sample (per prompt with --prompts)"),
-    FLAG(S, threads, FLAG_INT, "--threads", "N", "CPU threads (0: all cores)"),
-    FLAG(S, device, FLAG_STRING, "--device", "D", "auto, cpu or cuda"),
+    FLAG_THREADS(S),
+    FLAG_DEVICE(S),
     {0},
 };
 #undef S
@@ -95,8 +95,8 @@ const Flag JUDGE_FLAGS[] = {
     FLAG(S, max_new, FLAG_INT, "--max-new", "N", "text: tokens per judgement"),
     FLAG(S, batch, FLAG_INT, "--batch", "B", "text: judgements generated together"),
     FLAG(S, seed, FLAG_INT, "--seed", "S", "random seed"),
-    FLAG(S, threads, FLAG_INT, "--threads", "N", "CPU threads (0: all cores)"),
-    FLAG(S, device, FLAG_STRING, "--device", "D", "auto, cpu or cuda"),
+    FLAG_THREADS(S),
+    FLAG_DEVICE(S),
     {0},
 };
 #undef S
