@@ -73,11 +73,7 @@ static int dpo_state_check(const char *text, const char *path, const DpoOptions 
              "same values (got %d pairs, %lld, %d, %d, %s, %g)",
              path, pairs, global, batch, accum, world, epochs, max_len, loss, beta, n_pairs, now, o->epochs, o->max_len,
              dpo_loss_name(o->loss), (double)o->beta);
-    if (comm_rank() == 0 && (threads != o->threads || world != comm_world()))
-        fprintf(stderr,
-                "strap: warning: the run used %d thread(s) on %d rank(s), now %d on %d: results stay correct "
-                "but are no longer bit-identical to an uninterrupted run\n",
-                threads, world, o->threads, comm_world());
+    step_warn_if_layout_changed(threads, batch, world, o->threads, o->batch);
     json_decref(j);
     return step;
 }

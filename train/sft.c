@@ -312,11 +312,7 @@ static int state_check(const char *text, const char *path, const SftOptions *o, 
              "the same data and values (got %d examples, %d rows, %lld, %d, %d, %d steps)",
              path, examples, rows, global, batch, accum, world, seq, seed, steps, s->examples, s->rows, now, o->seq,
              o->seed, s->total);
-    if (comm_rank() == 0 && (threads != o->threads || world != comm_world()))
-        fprintf(stderr,
-                "strap: warning: the run used %d thread(s) on %d rank(s), now %d on %d: results stay correct "
-                "but are no longer bit-identical to an uninterrupted run\n",
-                threads, world, o->threads, comm_world());
+    step_warn_if_layout_changed(threads, batch, world, o->threads, o->batch);
     json_decref(j);
     return step;
 }

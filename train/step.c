@@ -23,6 +23,14 @@ int step_run_dir(const char *out, int resume, const char *a_checkpoint) {
     return resuming;
 }
 
+void step_warn_if_layout_changed(int threads, int batch, int world, int threads_now, int batch_now) {
+    if (comm_rank() == 0 && (threads != threads_now || batch != batch_now || world != comm_world()))
+        fprintf(stderr,
+                "strap: warning: the run used %d thread(s) and batch %d on %d rank(s), now %d and %d on %d: "
+                "results stay correct but are no longer bit-identical to an uninterrupted run\n",
+                threads, batch, world, threads_now, batch_now, comm_world());
+}
+
 void step_run_open(StepRun *r, const char *model_dir, int resuming, int step) {
     r->start_step = step;
     r->metrics = NULL, r->finished = 0;

@@ -44,6 +44,9 @@ typedef struct {
 // Whether OUT holds a checkpoint (OUT/optimizer.safetensors): fails when it does and
 // !resume ("OUT already holds <a_checkpoint>; pass --resume ...") or when the ranks disagree.
 int step_run_dir(const char *out, int resume, const char *a_checkpoint);
+// Rank 0, resuming: warns when the checkpoint's run used other threads, another per-rank
+// batch or another number of ranks (the results stay correct but no longer bit-identical).
+void step_warn_if_layout_changed(int threads, int batch, int world, int threads_now, int batch_now);
 // Rank 0: makes OUT, removes stale temporary files, copies the model's tokenizer and
 // generation files to a new run (!resuming), cuts metrics.jsonl back to `step` and opens it
 // for appending; starts the progress bar when r->progress. Every rank: installs the stop

@@ -91,11 +91,7 @@ static void state_from_json(const char *text, const char *path, const TrainOptio
              "rank(s)) of %d tokens; resume it with the same global batch and sequence length (got %d x %d x %d = "
              "%lld, of %d tokens)",
              path, global, batch, accum, world, seq, o->batch, o->grad_accum, comm_world(), now, o->seq);
-    if (comm_rank() == 0 && (threads != o->threads || world != comm_world() || batch != o->batch))
-        fprintf(stderr,
-                "strap: warning: the run used %d thread(s) and batch %d on %d rank(s), now %d and %d on %d: "
-                "results stay correct but are no longer bit-identical to an uninterrupted run\n",
-                threads, batch, world, o->threads, o->batch, comm_world());
+    step_warn_if_layout_changed(threads, batch, world, o->threads, o->batch);
     s->step = step;
     s->cursor = (uint64_t)cursor;
     s->epoch = (uint64_t)epoch;

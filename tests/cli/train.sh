@@ -21,12 +21,19 @@ expect_no_tmp "$TMP/full"
 # resume after --stop-after: bit-identical weights
 "$STRAP" train "${args[@]}" --out "$TMP/split" --steps 40 --stop-after 15 --eval-every 20 --eval-data "$TMP/data/val" > "$TMP/split1.log" || fail_test "first half"
 grep -q '"step": 15' "$TMP/split/trainer_state.json" || fail_test "trainer_state.json not at step 15"
-"$STRAP" train "${args[@]}" --out "$TMP/split" --steps 40 --resume --eval-every 20 --eval-data "$TMP/data/val" > "$TMP/split2.log" || fail_test "resume"
+"$STRAP" train "${args[@]}" --out "$TMP/split" --steps 40 --resume --eval-every 20 --eval-data "$TMP/data/val" > "$TMP/split2.log" 2> "$TMP/split2.err" || fail_test "resume"
+grep -q "no longer bit-identical" "$TMP/split2.err" && fail_test "a resume with the same threads, batch and ranks warned: $(cat "$TMP/split2.err")"
 cmp -s "$TMP/full/model.safetensors" "$TMP/split/model.safetensors" || fail_test "resumed model.safetensors differs from the uninterrupted run"
 cmp -s "$TMP/full/optimizer.safetensors" "$TMP/split/optimizer.safetensors" || fail_test "resumed optimizer.safetensors differs"
 diff <(sed 's/"tokens_per_s":[^,]*,//; s/"elapsed_s":[^,]*,//' "$TMP/full/metrics.jsonl") \
      <(sed 's/"tokens_per_s":[^,]*,//; s/"elapsed_s":[^,]*,//' "$TMP/split/metrics.jsonl") >/dev/null \
     || fail_test "metrics.jsonl of the resumed run differs from the uninterrupted one"
+
+# a resume on other threads or another batch says the bytes will differ
+"$STRAP" train "${args[@]}" --out "$TMP/layout" --steps 6 --stop-after 3 > /dev/null 2>&1 || fail_test "layout: first half"
+"$STRAP" train "${args[@]}" --out "$TMP/layout" --steps 6 --resume --threads 1 --batch 2 --grad-accum 2 > /dev/null 2> "$TMP/layout.err"
+grep -q "the run used 2 thread(s) and batch 4 on 1 rank(s), now 1 and 2 on 1: results stay correct but are no longer bit-identical" "$TMP/layout.err" \
+    || fail_test "no warning for a resume on other threads and batch: $(cat "$TMP/layout.err")"
 
 # a finished run refuses to start over without --resume, and --resume has nothing to do
 expect_error 1 "already holds a training checkpoint" -- "$STRAP" train "${args[@]}" --out "$TMP/full" --steps 40
